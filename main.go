@@ -1,0 +1,212 @@
+// Command mphost runs Lua scripts with Python-style multiprocessing.
+//
+//	mphost run [flags] FILE [ARGS...]   run a script ("-" reads it from stdin)
+//	mphost check FILE...                compile scripts without running them
+//	mphost version                      print the version
+//	mphost help [COMMAND]               show help
+//
+// Exit status: 0 on success; 1 on an uncaught error or a syntax error; n
+// after os.exit(n); 2 for a usage error (unknown flag, missing file).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mphost/mphost/host"
+	"github.com/mphost/mphost/script"
+)
+
+// version is the mphost release; the build can override it with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// exitUsage is the status of a command-line mistake.
+const exitUsage = 2
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand of the CLI.
+type command struct {
+	name, args, summary string
+	flags               func() *pflag.FlagSet
+	run                 func(fs *pflag.FlagSet, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "[flags] FILE [ARGS...]", "run a Lua script; FILE - reads it from stdin", runFlags, runCommand},
+		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand},
+		{"version", "", "print the version", noFlags, versionCommand},
+		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil},
+	}
+}
+
+func noFlags() *pflag.FlagSet { return pflag.NewFlagSet("", pflag.ContinueOnError) }
+
+func runFlags() *pflag.FlagSet {
+	fs := noFlags()
+	fs.SetInterspersed(false) // flags after FILE belong to the script
+	return fs
+}
+
+// run is main without os.Exit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return helpCommand(args[1:], stdout, stderr)
+	}
+	cmd, ok := findCommand(name)
+	if !ok {
+		fmt.Fprintf(stderr, "mphost: unknown command %q (try 'mphost help')\n", name)
+		return exitUsage
+	}
+	fs := cmd.flags()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			commandUsage(stdout, cmd, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "mphost %s: %v\n", cmd.name, err)
+		return exitUsage
+	}
+	return cmd.run(fs, stdout, stderr)
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "mphost runs Lua scripts with Python-style multiprocessing.")
+	fmt.Fprintln(w, "\nUsage:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  mphost %-7s %-22s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes -h/--help.")
+}
+
+func commandUsage(w io.Writer, cmd command, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "Usage: mphost %s %s\n\n%s.\n", cmd.name, cmd.args, cmd.summary)
+	if fs.HasFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+	}
+}
+
+func helpCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "mphost help: unknown command %q\n", args[0])
+		return exitUsage
+	}
+	commandUsage(stdout, cmd, cmd.flags())
+	return 0
+}
+
+func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
+		return exitUsage
+	}
+	path := fs.Arg(0)
+	c, err := script.ReadChunk(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, unwrapPathError(err))
+		return exitUsage
+	}
+	h := host.New(host.Options{Stdout: stdout, Stderr: stderr})
+	return reportScriptError(h.Run(context.Background(), c, fs.Args()[1:]), stderr)
+}
+
+// reportScriptError prints what ended a script and returns the exit status.
+func reportScriptError(err error, stderr io.Writer) int {
+	var exit *script.ExitError
+	var luaErr *script.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.As(err, &luaErr):
+		fmt.Fprintln(stderr, luaErr.Message)
+		if luaErr.Traceback != "" {
+			fmt.Fprintln(stderr, luaErr.Traceback)
+		}
+		return 1
+	default:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+}
+
+func checkCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mphost check: no files given (usage: mphost check FILE...)")
+		return exitUsage
+	}
+	status := 0
+	chunks := script.NewChunks(nil)
+	for _, path := range fs.Args() {
+		c, err := script.ReadChunk(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "mphost check: cannot read %s: %v\n", path, unwrapPathError(err))
+			status = max(status, exitUsage)
+			continue
+		}
+		if _, err := chunks.Compile(c); err != nil {
+			fmt.Fprintln(stderr, err)
+			status = max(status, 1)
+		}
+	}
+	return status
+}
+
+func versionCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	lua := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/yuin/gopher-lua" {
+				lua = dep.Version
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "mphost %s (%s, gopher-lua %s)\n", version, runtime.Version(), lua)
+	return 0
+}
+
+// unwrapPathError drops the "open FILE:" prefix the caller already names.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

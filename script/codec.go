@@ -1,0 +1,185 @@
+package script
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The codec turns a Lua value of one VM into bytes that another VM, in
+// another process, turns back into an equal value: a deep-copied snapshot.
+//
+// Format (version 1): one version byte, then one value. A value is a tag byte
+// and what the tag says follows:
+//
+//	tagNil, tagFalse, tagTrue
+//	tagInt    zigzag varint (integral numbers that are exactly representable)
+//	tagFloat  8 bytes, the float64 bits little-endian (NaN, ±Inf, -0 exact)
+//	tagString uvarint length, bytes
+//	tagTable  uvarint n, n array values (1..n), key/value pairs until
+//	          tagEnd, then the metatable value (tagNil for none)
+//	tagRef    uvarint index of a table or function seen before in this message
+//	tagFunc   proto, uvarint upvalue count, each upvalue cell (uvarint 0 and
+//	          a value for a new cell, k for the k-th cell seen before), uvarint
+//	          global count, each global as name (uvarint length, bytes) and value
+//	tagBuiltin uvarint length, name: a standard-library or mp member
+//	tagHandle  uvarint length, kind, uvarint id: a host-owned object
+//
+// A proto is uvarint 0 followed by a chunk and a path (uvarint length, then
+// uvarint indexes through FunctionPrototypes), or k for the k-th proto seen
+// before. A chunk is uvarint 0 followed by 16 ID bytes, or k for the k-th
+// chunk seen before. Tables and functions are numbered in the order they
+// first appear, so cycles and shared references come back as they were.
+const codecVersion = 1
+
+const (
+	tagNil byte = iota
+	tagFalse
+	tagTrue
+	tagInt
+	tagFloat
+	tagString
+	tagTable
+	tagRef
+	tagFunc
+	tagBuiltin
+	tagHandle
+	tagEnd
+)
+
+// Limits bound the codec, so that neither a runaway value nor hostile bytes
+// can exhaust the stack or memory. This is the one place they are set.
+type Limits struct {
+	MaxDepth int // nesting of tables and functions
+	MaxBytes int // size of one encoded value
+}
+
+// DefaultLimits are the limits a VM uses unless its Options say otherwise.
+var DefaultLimits = Limits{MaxDepth: 10000, MaxBytes: 256 << 20}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	return l
+}
+
+// Encode snapshots v as bytes for another process. root names v in errors
+// ("args", "item"): a value that cannot cross processes is refused with a
+// [*SendError] naming its path from root and its source line.
+func (vm *VM) Encode(root string, v lua.LValue) ([]byte, error) {
+	e := encoder{vm: vm, root: root, buf: make([]byte, 0, 64)}
+	e.buf = append(e.buf, codecVersion)
+	if err := e.value(v, 0); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
+// Decode rebuilds a value encoded by [VM.Encode] in this or another VM.
+// Hostile or corrupt bytes give an error, never a panic, and allocation stays
+// in proportion to len(data).
+func (vm *VM) Decode(data []byte) (lua.LValue, error) {
+	if len(data) > vm.limits.MaxBytes {
+		return nil, fmt.Errorf("decode: message of %d bytes is over the limit of %d", len(data), vm.limits.MaxBytes)
+	}
+	d := decoder{vm: vm, data: data}
+	if len(data) == 0 || data[0] != codecVersion {
+		return nil, fmt.Errorf("decode: not a version %d message", codecVersion)
+	}
+	d.pos = 1
+	v, err := d.value(0)
+	if err != nil {
+		return nil, fmt.Errorf("decode: at byte %d: %w", d.pos, err)
+	}
+	if d.pos != len(data) {
+		return nil, fmt.Errorf("decode: %d bytes left over after the value", len(data)-d.pos)
+	}
+	return v, nil
+}
+
+// SendError reports a value that cannot cross processes.
+type SendError struct {
+	Path   string // where the value sits, e.g. "args[1].cb upvalue 'co' (job.lua:12)"
+	Reason string // e.g. "a coroutine cannot cross processes"
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("cannot send %s: %s", e.Path, e.Reason)
+}
+
+// pathStep is one step from the root to the value being encoded. Steps are
+// kept cheap and rendered only when a value is refused.
+type pathStep struct {
+	kind  byte // stepKey, stepKeyItself, stepUpvalue, stepGlobal, stepMeta
+	key   lua.LValue
+	name  string
+	proto *lua.FunctionProto
+}
+
+const (
+	stepKey       = iota // the value at key
+	stepKeyItself        // the key itself
+	stepUpvalue
+	stepGlobal
+	stepMeta
+)
+
+func renderPath(root string, steps []pathStep) string {
+	var b strings.Builder
+	b.WriteString(root)
+	for _, s := range steps {
+		switch s.kind {
+		case stepKey, stepKeyItself:
+			if s.kind == stepKeyItself {
+				b.WriteString(" key ")
+			}
+			writeKey(&b, s.key)
+		case stepUpvalue:
+			fmt.Fprintf(&b, " upvalue '%s' (%s)", s.name, protoWhere(s.proto))
+		case stepGlobal:
+			fmt.Fprintf(&b, " global '%s' (%s)", s.name, protoWhere(s.proto))
+		case stepMeta:
+			b.WriteString(" metatable")
+		}
+	}
+	return b.String()
+}
+
+func writeKey(b *strings.Builder, k lua.LValue) {
+	switch k := k.(type) {
+	case lua.LString:
+		if isIdentifier(string(k)) {
+			b.WriteString(".")
+			b.WriteString(string(k))
+		} else {
+			b.WriteString("[" + strconv.Quote(string(k)) + "]")
+		}
+	case lua.LNumber:
+		b.WriteString("[" + k.String() + "]")
+	default:
+		b.WriteString("[" + k.Type().String() + "]")
+	}
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// protoWhere is "file:line" of a function's definition.
+func protoWhere(p *lua.FunctionProto) string {
+	return fmt.Sprintf("%s:%d", p.SourceName, p.LineDefined)
+}

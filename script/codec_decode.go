@@ -1,0 +1,209 @@
+package script
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// decoder holds the state of one Decode call. Every count it reads is
+// checked against the bytes left, since each element takes at least one
+// byte: allocation can never outgrow the message.
+type decoder struct {
+	vm   *VM
+	data []byte
+	pos  int
+
+	refs   []lua.LValue
+	cells  []*lua.Upvalue
+	protos []*lua.FunctionProto
+	chunks []ChunkID
+}
+
+var errTruncated = errors.New("message ends early")
+
+func (d *decoder) byte() (byte, error) {
+	if d.pos >= len(d.data) {
+		return 0, errTruncated
+	}
+	b := d.data[d.pos]
+	d.pos++
+	return b, nil
+}
+
+func (d *decoder) uvarint() (uint64, error) {
+	n, size := binary.Uvarint(d.data[d.pos:])
+	if size <= 0 {
+		if size == 0 {
+			return 0, errTruncated
+		}
+		return 0, errors.New("varint overflows 64 bits")
+	}
+	d.pos += size
+	return n, nil
+}
+
+// count reads a number of elements that must still fit in the message.
+func (d *decoder) count() (uint64, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(len(d.data)-d.pos) {
+		return 0, fmt.Errorf("count %d exceeds the %d bytes left", n, len(d.data)-d.pos)
+	}
+	return n, nil
+}
+
+func (d *decoder) take(n int) ([]byte, error) {
+	if n > len(d.data)-d.pos {
+		return nil, errTruncated
+	}
+	b := d.data[d.pos : d.pos+n]
+	d.pos += n
+	return b, nil
+}
+
+func (d *decoder) bytes() ([]byte, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	return d.take(int(n))
+}
+
+func (d *decoder) value(depth int) (lua.LValue, error) {
+	tag, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch tag {
+	case tagNil:
+		return lua.LNil, nil
+	case tagFalse:
+		return lua.LFalse, nil
+	case tagTrue:
+		return lua.LTrue, nil
+	case tagInt:
+		n, size := binary.Varint(d.data[d.pos:])
+		if size <= 0 {
+			return nil, errors.New("bad integer")
+		}
+		d.pos += size
+		return lua.LNumber(n), nil
+	case tagFloat:
+		b, err := d.take(8)
+		if err != nil {
+			return nil, err
+		}
+		return lua.LNumber(math.Float64frombits(binary.LittleEndian.Uint64(b))), nil
+	case tagString:
+		b, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		return lua.LString(b), nil
+	case tagRef:
+		n, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		if n >= uint64(len(d.refs)) {
+			return nil, fmt.Errorf("reference %d to a value not yet defined", n)
+		}
+		return d.refs[n], nil
+	case tagBuiltin:
+		name, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		v, ok := d.vm.builtins.values[string(name)]
+		if !ok {
+			return nil, fmt.Errorf("unknown builtin %q", name)
+		}
+		return v, nil
+	case tagHandle:
+		return d.handle()
+	case tagTable, tagFunc:
+		if depth >= d.vm.limits.MaxDepth {
+			return nil, fmt.Errorf("nested deeper than %d levels", d.vm.limits.MaxDepth)
+		}
+		if tag == tagTable {
+			return d.table(depth + 1)
+		}
+		return d.function(depth + 1)
+	}
+	return nil, fmt.Errorf("unknown tag %d", tag)
+}
+
+func (d *decoder) table(depth int) (lua.LValue, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	t := d.vm.L.CreateTable(int(n), 0)
+	d.refs = append(d.refs, t)
+	for i := 1; i <= int(n); i++ {
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		if v != lua.LNil {
+			t.RawSetInt(i, v)
+		}
+	}
+	for {
+		if d.pos < len(d.data) && d.data[d.pos] == tagEnd {
+			d.pos++
+			break
+		}
+		k, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		switch kv := k.(type) {
+		case *lua.LNilType:
+			return nil, errors.New("table key is nil")
+		case lua.LNumber:
+			if math.IsNaN(float64(kv)) {
+				return nil, errors.New("table key is NaN")
+			}
+		}
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		t.RawSet(k, v)
+	}
+	mt, err := d.value(depth)
+	if err != nil {
+		return nil, err
+	}
+	switch mt := mt.(type) {
+	case *lua.LNilType:
+	case *lua.LTable:
+		t.Metatable = mt
+	default:
+		return nil, fmt.Errorf("metatable is a %s", mt.Type())
+	}
+	return t, nil
+}
+
+func (d *decoder) handle() (lua.LValue, error) {
+	kind, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	id, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	rebuild, ok := d.vm.handles[string(kind)]
+	if !ok {
+		return nil, fmt.Errorf("unknown handle kind %q", kind)
+	}
+	return rebuild(d.vm.L, id)
+}

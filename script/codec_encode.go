@@ -1,0 +1,164 @@
+package script
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// encoder holds the state of one Encode call.
+type encoder struct {
+	vm    *VM
+	root  string
+	buf   []byte
+	steps []pathStep
+
+	refs   map[lua.LValue]uint64 // tables and functions already written
+	cells  map[*lua.Upvalue]uint64
+	protos map[*lua.FunctionProto]uint64
+	chunks map[ChunkID]uint64
+}
+
+func (e *encoder) refuse(reason string) error {
+	return &SendError{Path: renderPath(e.root, e.steps), Reason: reason}
+}
+
+func (e *encoder) push(s pathStep) { e.steps = append(e.steps, s) }
+func (e *encoder) pop()            { e.steps = e.steps[:len(e.steps)-1] }
+
+func (e *encoder) uvarint(n uint64) { e.buf = binary.AppendUvarint(e.buf, n) }
+
+func (e *encoder) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+func (e *encoder) value(v lua.LValue, depth int) error {
+	if len(e.buf) > e.vm.limits.MaxBytes {
+		return e.refuse(fmt.Sprintf("the value is over the limit of %d bytes", e.vm.limits.MaxBytes))
+	}
+	switch v := v.(type) {
+	case *lua.LNilType:
+		e.buf = append(e.buf, tagNil)
+	case lua.LBool:
+		if v {
+			e.buf = append(e.buf, tagTrue)
+		} else {
+			e.buf = append(e.buf, tagFalse)
+		}
+	case lua.LNumber:
+		e.number(float64(v))
+	case lua.LString:
+		e.buf = append(e.buf, tagString)
+		e.str(string(v))
+	case *lua.LTable, *lua.LFunction, *lua.LUserData:
+		return e.reference(v, depth)
+	case *lua.LState:
+		return e.refuse("a coroutine cannot cross processes")
+	case lua.LChannel:
+		return e.refuse("a channel cannot cross processes")
+	default:
+		return e.refuse(fmt.Sprintf("a %s cannot cross processes", v.Type()))
+	}
+	return nil
+}
+
+// maxExactInt is the largest magnitude below which every integer is exact in
+// a float64.
+const maxExactInt = 1 << 53
+
+func (e *encoder) number(f float64) {
+	if f == math.Trunc(f) && math.Abs(f) < maxExactInt && !(f == 0 && math.Signbit(f)) {
+		e.buf = append(e.buf, tagInt)
+		e.buf = binary.AppendVarint(e.buf, int64(f))
+		return
+	}
+	e.buf = append(e.buf, tagFloat)
+	e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(f))
+}
+
+// reference writes a table, function or userdata: by reference when seen
+// before, by name when a builtin, otherwise by value.
+func (e *encoder) reference(v lua.LValue, depth int) error {
+	if n, ok := e.refs[v]; ok {
+		e.buf = append(e.buf, tagRef)
+		e.uvarint(n)
+		return nil
+	}
+	if name, ok := e.vm.builtins.names[v]; ok {
+		e.buf = append(e.buf, tagBuiltin)
+		e.str(name)
+		return nil
+	}
+	if depth >= e.vm.limits.MaxDepth {
+		return e.refuse(fmt.Sprintf("the value is nested deeper than %d levels", e.vm.limits.MaxDepth))
+	}
+	switch v := v.(type) {
+	case *lua.LTable:
+		return e.table(v, depth+1)
+	case *lua.LFunction:
+		return e.function(v, depth+1)
+	case *lua.LUserData:
+		h, ok := v.Value.(Handle)
+		if !ok {
+			return e.refuse(fmt.Sprintf("a userdata (Go type %T) cannot cross processes", v.Value))
+		}
+		kind, id := h.Handle()
+		e.buf = append(e.buf, tagHandle)
+		e.str(kind)
+		e.uvarint(id)
+	}
+	return nil
+}
+
+// remember numbers a table or function in the order of first appearance.
+func (e *encoder) remember(v lua.LValue) {
+	if e.refs == nil {
+		e.refs = make(map[lua.LValue]uint64)
+	}
+	e.refs[v] = uint64(len(e.refs))
+}
+
+func (e *encoder) table(t *lua.LTable, depth int) error {
+	e.remember(t)
+	e.buf = append(e.buf, tagTable)
+	n := t.Len()
+	e.uvarint(uint64(n))
+	for i := 1; i <= n; i++ {
+		e.push(pathStep{kind: stepKey, key: lua.LNumber(i)})
+		if err := e.value(t.RawGetInt(i), depth); err != nil {
+			return err
+		}
+		e.pop()
+	}
+	var err error
+	t.ForEach(func(k, v lua.LValue) {
+		if err != nil {
+			return
+		}
+		if kn, ok := k.(lua.LNumber); ok && float64(kn) >= 1 && float64(kn) <= float64(n) && kn == lua.LNumber(int(kn)) {
+			return // written in the array part
+		}
+		e.push(pathStep{kind: stepKeyItself, key: k})
+		if err = e.value(k, depth); err != nil {
+			return
+		}
+		e.steps[len(e.steps)-1].kind = stepKey
+		if err = e.value(v, depth); err != nil {
+			return
+		}
+		e.pop()
+	})
+	if err != nil {
+		return err
+	}
+	e.buf = append(e.buf, tagEnd)
+	e.push(pathStep{kind: stepMeta})
+	if err := e.value(t.Metatable, depth); err != nil {
+		return err
+	}
+	e.pop()
+	return nil
+}

@@ -1,0 +1,259 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Options configure a [VM]. The zero value is usable: no Runtime means a
+// lone main process, and output goes to the process's own stdout and stderr.
+type Options struct {
+	// Runtime is what the `mp` builtins call for anything outside the VM.
+	Runtime Runtime
+	// Chunks is the record of loaded chunks; nil makes a new one with no
+	// remote store.
+	Chunks *Chunks
+	// Stdout and Stderr receive print, io.write, io.stdout and io.stderr.
+	// Each print call is one Write of a whole line.
+	Stdout, Stderr io.Writer
+	// Context, when done, stops the running script at its next instruction
+	// or blocking call.
+	Context context.Context
+	// Limits bound what the codec encodes and decodes; zero fields take the
+	// values of [DefaultLimits].
+	Limits Limits
+}
+
+// Limits of the VM's call stack and data stack, raised from gopher-lua's
+// defaults so that recursion 10 000 deep and unpack of 10 000 values work.
+const (
+	callStackSize   = 200000
+	registrySize    = 1024 * 20
+	registryMaxSize = 1024 * 1024 * 16
+)
+
+// VM is one Lua state with mphost's libraries: the standard library, the
+// chunk record, output sent to the configured writers, and `mp`.
+// A VM is used by one goroutine at a time.
+type VM struct {
+	L       *lua.LState
+	chunks  *Chunks
+	runtime Runtime
+	limits  Limits
+	stdout  *stream
+	stderr  *stream
+
+	builtins builtins
+	handles  map[string]HandleKind
+	globals  map[*lua.FunctionProto][]string // globals each prototype reads, memoized
+
+	cancel    context.CancelFunc
+	exitCode  *int   // set by os.exit
+	traceback string // the traceback of the last uncaught error
+	tbFunc    *lua.LFunction
+}
+
+// New builds a VM.
+func New(opts Options) *VM {
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	vm := &VM{
+		L: lua.NewState(lua.Options{
+			CallStackSize:       callStackSize,
+			RegistrySize:        registrySize,
+			RegistryMaxSize:     registryMaxSize,
+			MinimizeStackMemory: true,
+		}),
+		chunks:  opts.Chunks,
+		runtime: opts.Runtime,
+		limits:  opts.Limits.withDefaults(),
+		handles: make(map[string]HandleKind),
+		globals: make(map[*lua.FunctionProto][]string),
+		cancel:  cancel,
+	}
+	if vm.chunks == nil {
+		vm.chunks = NewChunks(nil)
+	}
+	if vm.runtime == nil {
+		vm.runtime = loneRuntime{}
+	}
+	vm.L.SetContext(ctx)
+	vm.stdout = newStream("stdout", orDefault(opts.Stdout, os.Stdout))
+	vm.stderr = newStream("stderr", orDefault(opts.Stderr, os.Stderr))
+	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
+
+	vm.openLoaders()
+	vm.openOutput()
+	vm.openExit()
+	vm.builtins = collectBuiltins(vm.L, vm.openMP())
+	return vm
+}
+
+func orDefault(w io.Writer, def io.Writer) io.Writer {
+	if w == nil {
+		return def
+	}
+	return w
+}
+
+// Close releases the VM.
+func (vm *VM) Close() {
+	vm.cancel()
+	vm.L.Close()
+}
+
+// Chunks returns the VM's chunk record.
+func (vm *VM) Chunks() *Chunks { return vm.chunks }
+
+// SetArgs sets the global `arg` table as the `lua` command does: arg[0] is the
+// script, arg[1..n] its arguments.
+func (vm *VM) SetArgs(script string, args []string) {
+	t := vm.L.CreateTable(len(args), 1)
+	t.RawSetInt(0, lua.LString(script))
+	for i, a := range args {
+		t.RawSetInt(i+1, lua.LString(a))
+	}
+	vm.L.SetGlobal("arg", t)
+}
+
+// Load compiles a chunk, records it, and returns its main function without
+// running it.
+func (vm *VM) Load(c Chunk) (*lua.LFunction, error) {
+	proto, err := vm.chunks.Compile(c)
+	if err != nil {
+		return nil, err
+	}
+	return vm.L.NewFunctionFromProto(proto), nil
+}
+
+// Run compiles and runs a chunk as a main script, passing it args as `...`.
+// An uncaught error is returned as an [*Error], os.exit as an [*ExitError].
+func (vm *VM) Run(c Chunk, args ...lua.LValue) error {
+	fn, err := vm.Load(c)
+	if err != nil {
+		return err
+	}
+	_, err = vm.Call(fn, args...)
+	return err
+}
+
+// Call calls fn in protected mode and returns its results. An uncaught error
+// is returned as an [*Error] carrying the Lua traceback, os.exit as an
+// [*ExitError].
+func (vm *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
+	L := vm.L
+	vm.traceback = ""
+	base := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	err := L.PCall(len(args), lua.MultRet, L.NewFunction(vm.recordTraceback))
+	if vm.exitCode != nil {
+		L.SetTop(base)
+		return nil, &ExitError{Code: *vm.exitCode}
+	}
+	if err != nil {
+		L.SetTop(base)
+		return nil, vm.uncaught(err)
+	}
+	rets := make([]lua.LValue, L.GetTop()-base)
+	for i := range rets {
+		rets[i] = L.Get(base + 1 + i)
+	}
+	L.SetTop(base)
+	return rets, nil
+}
+
+// recordTraceback is the message handler of Call: it keeps the traceback of
+// the error's origin and leaves the error value as it is.
+func (vm *VM) recordTraceback(L *lua.LState) int {
+	L.Push(vm.tbFunc)
+	L.Push(lua.LString(""))
+	L.Push(lua.LNumber(2)) // skip this handler
+	if err := L.PCall(2, 1, nil); err == nil {
+		vm.traceback = strings.TrimSpace(L.ToString(-1))
+		L.Pop(1)
+	}
+	return 1
+}
+
+func (vm *VM) uncaught(err error) error {
+	var apiErr *lua.ApiError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	traceback := vm.traceback
+	msg := apiErr.Object.String()
+	if s, ok := apiErr.Object.(lua.LString); ok {
+		msg = string(s)
+	} else if apiErr.Object != lua.LNil {
+		msg = fmt.Sprintf("(error object is a %s value)", apiErr.Object.Type())
+		if str, ok := vm.L.GetMetaField(apiErr.Object, "__tostring").(*lua.LFunction); ok {
+			if rets, err := vm.Call(str, apiErr.Object); err == nil && len(rets) > 0 {
+				msg = lua.LVAsString(rets[0])
+			}
+		}
+	}
+	if ctxErr := vm.L.Context().Err(); ctxErr != nil {
+		return &Error{Message: msg, Traceback: traceback, Value: apiErr.Object, Interrupted: true}
+	}
+	return &Error{Message: msg, Traceback: traceback, Value: apiErr.Object}
+}
+
+// Error is an uncaught Lua error: its message, which starts with the
+// "file:line:" where it was raised, and the Lua traceback from there.
+type Error struct {
+	Message     string
+	Traceback   string
+	Value       lua.LValue // the error value as raised
+	Interrupted bool       // the VM's context ended the run
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ExitError reports that the script called os.exit(Code).
+type ExitError struct {
+	Code int
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// openExit replaces os.exit: it flushes output and stops the VM, so that the
+// embedding program, not the script, ends the process.
+func (vm *VM) openExit() {
+	osTable := vm.L.GetGlobal("os").(*lua.LTable)
+	osTable.RawSetString("exit", vm.L.NewFunction(func(L *lua.LState) int {
+		code := 0
+		switch v := L.Get(1).(type) {
+		case lua.LBool:
+			if !v {
+				code = 1
+			}
+		case lua.LNumber:
+			code = int(v)
+		case *lua.LNilType:
+		default:
+			L.ArgError(1, "number or boolean expected, got "+v.Type().String())
+		}
+		vm.exitCode = &code
+		vm.cancel()
+		L.RaiseError("os.exit(%d)", code)
+		return 0
+	}))
+}
+
+// loneRuntime is the Runtime of a VM that runs without a host.
+type loneRuntime struct{}
+
+func (loneRuntime) Self() ProcessInfo              { return ProcessInfo{Name: "MainProcess", Pid: os.Getpid()} }
+func (loneRuntime) Parent() (ProcessInfo, bool) { return ProcessInfo{}, false }
