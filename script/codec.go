@@ -18,8 +18,8 @@ import (
 //	tagInt    zigzag varint (integral numbers that are exactly representable)
 //	tagFloat  8 bytes, the float64 bits little-endian (NaN, ±Inf, -0 exact)
 //	tagString uvarint length, bytes
-//	tagTable  uvarint n, n array values (1..n), key/value pairs until
-//	          tagEnd, then the metatable value (tagNil for none)
+//	tagTable  uvarint n, uvarint m, n array values (1..n), m key/value
+//	          pairs, then the metatable value (tagNil for none)
 //	tagRef    uvarint index of a table or function seen before in this message
 //	tagFunc   proto, uvarint upvalue count, each upvalue cell (uvarint 0 and
 //	          a value for a new cell, k for the k-th cell seen before), uvarint
@@ -46,7 +46,6 @@ const (
 	tagFunc
 	tagBuiltin
 	tagHandle
-	tagEnd
 )
 
 // Limits bound the codec, so that neither a runaway value nor hostile bytes
@@ -116,14 +115,16 @@ func (e *SendError) Error() string {
 // pathStep is one step from the root to the value being encoded. Steps are
 // kept cheap and rendered only when a value is refused.
 type pathStep struct {
-	kind  byte // stepKey, stepKeyItself, stepUpvalue, stepGlobal, stepMeta
+	kind  byte // stepIndex, stepKey, stepKeyItself, stepUpvalue, stepGlobal, stepMeta
+	index int  // for stepIndex
 	key   lua.LValue
 	name  string
 	proto *lua.FunctionProto
 }
 
 const (
-	stepKey       = iota // the value at key
+	stepIndex     = iota // the value at an index of the array part
+	stepKey              // the value at key
 	stepKeyItself        // the key itself
 	stepUpvalue
 	stepGlobal
@@ -135,6 +136,8 @@ func renderPath(root string, steps []pathStep) string {
 	b.WriteString(root)
 	for _, s := range steps {
 		switch s.kind {
+		case stepIndex:
+			fmt.Fprintf(&b, "[%d]", s.index)
 		case stepKey, stepKeyItself:
 			if s.kind == stepKeyItself {
 				b.WriteString(" key ")

@@ -17,6 +17,8 @@ type decoder struct {
 	data []byte
 	pos  int
 
+	padding int // array slots filled with nil to reach sparse integer keys
+
 	refs   []lua.LValue
 	cells  []*lua.Upvalue
 	protos []*lua.FunctionProto
@@ -139,12 +141,19 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 	return nil, fmt.Errorf("unknown tag %d", tag)
 }
 
+// table decodes a table, sized from the counts in the message (gopher-lua
+// otherwise gives every table that gets a string key a 32-slot map). The
+// table is registered before its contents, so a cycle back to it finds it.
 func (d *decoder) table(depth int) (lua.LValue, error) {
 	n, err := d.count()
 	if err != nil {
 		return nil, err
 	}
-	t := d.vm.L.CreateTable(int(n), 0)
+	pairs, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	t := d.vm.L.CreateTable(int(n), int(pairs))
 	d.refs = append(d.refs, t)
 	for i := 1; i <= int(n); i++ {
 		v, err := d.value(depth)
@@ -155,11 +164,7 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 			t.RawSetInt(i, v)
 		}
 	}
-	for {
-		if d.pos < len(d.data) && d.data[d.pos] == tagEnd {
-			d.pos++
-			break
-		}
+	for range pairs {
 		k, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -171,10 +176,16 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 			if math.IsNaN(float64(kv)) {
 				return nil, errors.New("table key is NaN")
 			}
+			if err := d.checkGap(t, kv); err != nil {
+				return nil, err
+			}
 		}
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
+		}
+		if v == lua.LNil {
+			return nil, errors.New("table value is nil")
 		}
 		t.RawSet(k, v)
 	}
@@ -190,6 +201,25 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 		return nil, fmt.Errorf("metatable is a %s", mt.Type())
 	}
 	return t, nil
+}
+
+// checkGap guards against a sparse integer key: gopher-lua keeps integer
+// keys up to lua.MaxArrayIndex in an array, filling the gap below with nils,
+// so a few hostile bytes could ask for a gigabyte. The gaps one message may
+// open are bounded in proportion to its size.
+func (d *decoder) checkGap(t *lua.LTable, k lua.LNumber) error {
+	if k != lua.LNumber(int64(k)) || k < 1 || int64(k) >= int64(lua.MaxArrayIndex) {
+		return nil // kept in the hash part
+	}
+	gap := int(k) - t.MaxN() - 1
+	if gap <= 0 {
+		return nil
+	}
+	d.padding += gap
+	if budget := 1<<20 + 4*len(d.data); d.padding > budget {
+		return fmt.Errorf("sparse integer key %d would fill an array of more than %d empty slots", int64(k), budget)
+	}
+	return nil
 }
 
 func (d *decoder) handle() (lua.LValue, error) {

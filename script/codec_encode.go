@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -126,35 +127,47 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 	e.buf = append(e.buf, tagTable)
 	n := t.Len()
 	e.uvarint(uint64(n))
+	// The pair count comes before the contents; reserve one byte for it and
+	// widen the field afterwards in the rare table with 128 pairs or more.
+	at := len(e.buf)
+	e.buf = append(e.buf, 0)
 	for i := 1; i <= n; i++ {
-		e.push(pathStep{kind: stepKey, key: lua.LNumber(i)})
+		e.push(pathStep{kind: stepIndex, index: i})
 		if err := e.value(t.RawGetInt(i), depth); err != nil {
 			return err
 		}
 		e.pop()
 	}
-	var err error
-	t.ForEach(func(k, v lua.LValue) {
-		if err != nil {
-			return
-		}
-		if kn, ok := k.(lua.LNumber); ok && float64(kn) >= 1 && float64(kn) <= float64(n) && kn == lua.LNumber(int(kn)) {
-			return // written in the array part
+	var pairs uint64
+	// Next from key n skips the array part already written.
+	var k lua.LValue = lua.LNil
+	if n > 0 {
+		k = lua.LNumber(n)
+	}
+	for {
+		var v lua.LValue
+		if k, v = t.Next(k); k == lua.LNil {
+			break
 		}
 		e.push(pathStep{kind: stepKeyItself, key: k})
-		if err = e.value(k, depth); err != nil {
-			return
+		if err := e.value(k, depth); err != nil {
+			return err
 		}
 		e.steps[len(e.steps)-1].kind = stepKey
-		if err = e.value(v, depth); err != nil {
-			return
+		if err := e.value(v, depth); err != nil {
+			return err
 		}
 		e.pop()
-	})
-	if err != nil {
-		return err
+		pairs++
 	}
-	e.buf = append(e.buf, tagEnd)
+	if pairs < 0x80 {
+		e.buf[at] = byte(pairs)
+	} else {
+		var field [binary.MaxVarintLen64]byte
+		size := binary.PutUvarint(field[:], pairs)
+		e.buf = slices.Insert(e.buf, at+1, field[1:size]...)
+		copy(e.buf[at:], field[:size])
+	}
 	e.push(pathStep{kind: stepMeta})
 	if err := e.value(t.Metatable, depth); err != nil {
 		return err

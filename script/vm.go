@@ -255,5 +255,5 @@ func (vm *VM) openExit() {
 // loneRuntime is the Runtime of a VM that runs without a host.
 type loneRuntime struct{}
 
-func (loneRuntime) Self() ProcessInfo              { return ProcessInfo{Name: "MainProcess", Pid: os.Getpid()} }
+func (loneRuntime) Self() ProcessInfo           { return ProcessInfo{Name: "MainProcess", Pid: os.Getpid()} }
 func (loneRuntime) Parent() (ProcessInfo, bool) { return ProcessInfo{}, false }
