@@ -15,12 +15,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/host"
+	"github.com/mphost/mphost/plugins"
 	"github.com/mphost/mphost/script"
 )
 
@@ -32,6 +36,9 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
+	if plugins.IsWorker() {
+		plugins.ServeWorker() // never returns
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -56,6 +63,8 @@ func noFlags() *pflag.FlagSet { return pflag.NewFlagSet("", pflag.ContinueOnErro
 func runFlags() *pflag.FlagSet {
 	fs := noFlags()
 	fs.SetInterspersed(false) // flags after FILE belong to the script
+	fs.Bool("prefix", false, "put [name pid] before each line a child process prints")
+	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
 	return fs
 }
 
@@ -131,6 +140,13 @@ func helpCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Exit statuses of a run that was ended from outside.
+const (
+	exitInterrupt = 130 // SIGINT, as a shell reports it
+	exitTerminate = 143 // SIGTERM
+	exitTimeout   = 124 // --timeout, as timeout(1) reports it
+)
+
 func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
@@ -142,8 +158,49 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, unwrapPathError(err))
 		return exitUsage
 	}
-	h := host.New(host.Options{Stdout: stdout, Stderr: stderr})
-	return reportScriptError(h.Run(context.Background(), c, fs.Args()[1:]), stderr)
+	prefix, _ := fs.GetBool("prefix")
+	timeout, _ := fs.GetDuration("timeout")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	var caught atomic.Value // the signal that ended the run
+	go func() {
+		if sig, ok := <-signals; ok {
+			caught.Store(sig)
+			cancel()
+		}
+	}()
+
+	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix})
+	err = h.Run(ctx, c, fs.Args()[1:])
+	if ctx.Err() == nil {
+		h.Close()
+		return reportScriptError(err, stderr)
+	}
+	stopped := h.Stop()
+	reason, status := "timed out after "+timeout.String(), exitTimeout
+	if sig, ok := caught.Load().(os.Signal); ok {
+		reason, status = "interrupted by "+signalName(sig), exitInterrupt
+		if sig == syscall.SIGTERM {
+			status = exitTerminate
+		}
+	}
+	fmt.Fprintf(stderr, "mphost: %s; stopped %d running process(es)\n", reason, stopped)
+	return status
+}
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
 }
 
 // reportScriptError prints what ended a script and returns the exit status.

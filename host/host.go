@@ -1,37 +1,87 @@
 // Package host runs mphost scripts and is the API for Go programs that embed
-// mphost: a [Host] owns the main script's VM and, as later parts land, the
-// process table and every shared object the script's processes use.
+// mphost: a [Host] owns the main script's VM, the table of every process of
+// the run (each one the host's own direct child, whoever asked for it), and
+// the Host service that children call.
 //
 // The host is the in-process side of the script package's Runtime seam: the
-// main script's `mp` builtins call the Host directly, with no RPC.
+// main script's `mp` builtins call the Host directly, with no RPC; children
+// reach the same methods over gRPC.
+//
+// A program that embeds the host must let its own binary serve as a child:
+// its main calls plugins.ServeWorker first thing when plugins.IsWorker()
+// says so (or Options.Worker names another binary that does).
 package host
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mphost/mphost/plugins"
+	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
 )
 
 // Options configure a [Host]. The zero value writes to the process's own
-// stdout and stderr.
+// stdout and stderr and starts children from this program's own binary.
 type Options struct {
 	Stdout, Stderr io.Writer
+	// Prefix puts "[name pid] " before each line a child prints.
+	Prefix bool
+	// Worker is the command that starts a child; the default is this
+	// program's binary with the argument plugins.WorkerArg.
+	Worker []string
 }
 
-// Host runs scripts. One Host runs one main script at a time.
+// Host runs scripts. One Host runs one main script at a time; call Close
+// (or Stop) when done with it.
 type Host struct {
-	opts   Options
+	out    *output
 	chunks *script.Chunks
+	procs  table
+	worker []string
+
+	mu          sync.Mutex
+	runDir      string // private 0700 folder of the run's sockets
+	closing     chan struct{}
+	closed      bool
+	packagePath string // the main script's package.path, for children
 }
 
 // New returns a Host.
 func New(opts Options) *Host {
-	return &Host{opts: opts, chunks: script.NewChunks(nil)}
+	h := &Host{
+		out: &output{
+			stdout: orDefault(opts.Stdout, os.Stdout),
+			stderr: orDefault(opts.Stderr, os.Stderr),
+			prefix: opts.Prefix,
+		},
+		chunks:  script.NewChunks(nil),
+		worker:  opts.Worker,
+		closing: make(chan struct{}),
+	}
+	if len(h.worker) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			exe = os.Args[0]
+		}
+		h.worker = []string{exe, plugins.WorkerArg}
+	}
+	return h
+}
+
+func orDefault(w, def io.Writer) io.Writer {
+	if w == nil {
+		return def
+	}
+	return w
 }
 
 // Chunks is the record of every chunk the host's scripts have loaded; it is
@@ -42,7 +92,8 @@ func (h *Host) Chunks() *script.Chunks { return h.chunks }
 // its global `arg` table. It returns nil when the script ends normally, an
 // [*script.ExitError] after os.exit, an [*script.Error] for an uncaught
 // error, a [*script.SyntaxError] when it does not compile, and the file's
-// error when it cannot be read.
+// error when it cannot be read. As in Python, the script's non-daemon
+// children are waited for and its daemons terminated before it returns.
 func (h *Host) RunFile(ctx context.Context, path string, args []string) error {
 	c, err := script.ReadChunk(path)
 	if err != nil {
@@ -56,8 +107,8 @@ func (h *Host) Run(ctx context.Context, c script.Chunk, args []string) error {
 	vm := script.New(script.Options{
 		Runtime: h,
 		Chunks:  h.chunks,
-		Stdout:  h.opts.Stdout,
-		Stderr:  h.opts.Stderr,
+		Stdout:  lockedWriter{h.out, h.out.stdout},
+		Stderr:  lockedWriter{h.out, h.out.stderr},
 		Context: ctx,
 	})
 	defer vm.Close()
@@ -65,11 +116,19 @@ func (h *Host) Run(ctx context.Context, c script.Chunk, args []string) error {
 	if c.Name != "stdin" {
 		vm.AddPackagePath(filepath.Dir(c.Name))
 	}
+	h.mu.Lock()
+	h.packagePath = vm.PackagePath()
+	h.mu.Unlock()
 	luaArgs := make([]lua.LValue, len(args))
 	for i, a := range args {
 		luaArgs[i] = lua.LString(a)
 	}
-	return vm.Run(c, luaArgs...)
+	err := vm.Run(c, luaArgs...)
+	var exit *script.ExitError
+	if !errors.As(err, &exit) && ctx.Err() == nil {
+		vm.Finish()
+	}
+	return err
 }
 
 // Self implements script.Runtime: the host runs the main process.
@@ -79,3 +138,140 @@ func (h *Host) Self() script.ProcessInfo {
 
 // Parent implements script.Runtime: the main process has none.
 func (h *Host) Parent() (script.ProcessInfo, bool) { return script.ProcessInfo{}, false }
+
+// Spawn implements script.Runtime for the main script.
+func (h *Host) Spawn(ctx context.Context, req script.SpawnRequest) (script.ProcessStatus, error) {
+	return h.spawn(ctx, nil, req)
+}
+
+// Wait implements script.Runtime.
+func (h *Host) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
+	return h.procs.wait(ctx, id, timeout, forever)
+}
+
+// Status implements script.Runtime.
+func (h *Host) Status(id uint64) (script.ProcessStatus, error) {
+	p, err := h.procs.get(id)
+	if err != nil {
+		return script.ProcessStatus{}, err
+	}
+	return p.status(), nil
+}
+
+// Signal implements script.Runtime.
+func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.signal(id, sig) }
+
+// Release implements script.Runtime.
+func (h *Host) Release(id uint64) error { return h.procs.release(id) }
+
+// ensureRunDir makes the run's private socket folder on first use.
+func (h *Host) ensureRunDir() (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return "", errors.New("the host is shutting down")
+	}
+	if h.runDir == "" {
+		dir, err := os.MkdirTemp("", "mphost-run-")
+		if err != nil {
+			return "", err
+		}
+		h.runDir = dir
+	}
+	return h.runDir, nil
+}
+
+// spawn starts a process for parent (nil: the main script).
+func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
+	c, err := h.startChild()
+	if err != nil {
+		return script.ProcessStatus{}, err
+	}
+	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, child: c, done: make(chan struct{})}
+	parentInfo := h.Self()
+	if parent != nil {
+		p.parent = parent.id
+		parentInfo = script.ProcessInfo{Name: parent.name, Pid: parent.pid}
+	}
+	h.procs.add(p)
+	go h.reap(p)
+	h.mu.Lock()
+	packagePath := h.packagePath
+	h.mu.Unlock()
+	if err := c.connect(ctx, &service{h: h, caller: p}); err == nil {
+		_, err = c.worker.Start(ctx, &pb.StartRequest{
+			Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
+			ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
+		})
+		if err == nil {
+			return p.status(), nil
+		}
+	}
+	c.runner.Kill(ctx)
+	<-p.done
+	h.procs.remove(p.id)
+	return script.ProcessStatus{}, errors.New("the child process did not take its start")
+}
+
+// reap copies a process's output until it exits, records its exit code,
+// and cleans up after it: its go-plugin client, and its daemonic children.
+func (h *Host) reap(p *process) {
+	h.out.pump(p.child.output, p.name, p.pid)
+	<-p.child.runner.exited
+	p.exitCode = p.child.runner.exitCode()
+	close(p.done)
+	p.child.kill()
+	for _, d := range h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon }) {
+		h.procs.signal(d.id, syscall.SIGTERM)
+	}
+}
+
+// Close waits for every non-daemon process still running (as Python does at
+// exit), stops the daemons, and removes the run's socket folder.
+func (h *Host) Close() {
+	for _, p := range h.procs.list(func(p *process) bool { return !p.daemon }) {
+		<-p.done
+	}
+	h.Stop()
+}
+
+// stopGrace is how long Stop lets children end after SIGTERM before SIGKILL.
+const stopGrace = 500 * time.Millisecond
+
+// Stop ends every process still running: SIGTERM, then SIGKILL after a short
+// grace. It returns how many it had to stop, once all are reaped and the
+// run's socket folder is removed.
+func (h *Host) Stop() int {
+	h.mu.Lock()
+	h.closed = true // no new processes from here on
+	h.mu.Unlock()
+	running := h.procs.list(func(p *process) bool { return !p.ended() })
+	for _, p := range running {
+		h.procs.signal(p.id, syscall.SIGTERM)
+	}
+	grace, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	for _, p := range running {
+		select {
+		case <-p.done:
+		case <-grace.Done():
+			h.procs.signal(p.id, syscall.SIGKILL)
+			<-p.done
+		}
+	}
+	for _, p := range h.procs.list(func(*process) bool { return true }) {
+		<-p.done
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closing:
+	default:
+		close(h.closing)
+	}
+	if h.runDir != "" {
+		os.RemoveAll(h.runDir)
+		h.runDir = ""
+	}
+	return len(running)
+}

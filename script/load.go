@@ -150,6 +150,17 @@ func (vm *VM) searchLuaFile(L *lua.LState) int {
 	return 1
 }
 
+// PackagePath returns package.path.
+func (vm *VM) PackagePath() string {
+	return lua.LVAsString(vm.L.GetField(vm.L.GetGlobal("package"), "path"))
+}
+
+// SetPackagePath sets package.path, as a child does to find modules where
+// the host's script does.
+func (vm *VM) SetPackagePath(path string) {
+	vm.L.SetField(vm.L.GetGlobal("package"), "path", lua.LString(path))
+}
+
 // AddPackagePath puts dir/?.lua first on package.path, as Python puts the
 // script's folder first on sys.path.
 func (vm *VM) AddPackagePath(dir string) {

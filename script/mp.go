@@ -18,6 +18,7 @@ func (vm *VM) openMP() *lua.LTable {
 		"current_process": vm.mpCurrentProcess,
 		"parent_process":  vm.mpParentProcess,
 	})
+	vm.openProcess(mp)
 	L.PreloadModule("mp", func(L *lua.LState) int {
 		L.Push(mp)
 		return 1

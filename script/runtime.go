@@ -1,19 +1,58 @@
 package script
 
+import (
+	"context"
+	"syscall"
+	"time"
+)
+
 // Runtime is the seam between a VM and the world outside it: everything a
 // builtin of the `mp` module needs that its own VM cannot do alone. The host
 // implements it directly for the main script; a child process implements it
-// with calls to the host.
+// with calls to the host. Every process lives in the host's table, whoever
+// started it; a VM refers to the processes it started by their ids there.
 type Runtime interface {
 	// Self describes the process this VM runs in.
 	Self() ProcessInfo
 	// Parent describes the process that started this one; ok is false in the
 	// main script.
 	Parent() (info ProcessInfo, ok bool)
+
+	// Spawn starts a process that runs the encoded payload (see
+	// [VM.RunProcess]) and returns its status.
+	Spawn(ctx context.Context, req SpawnRequest) (ProcessStatus, error)
+	// Wait waits until the process has ended, the timeout passes (when
+	// forever is false) or ctx is done, and returns its status then.
+	Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (ProcessStatus, error)
+	// Status returns a process's status now.
+	Status(id uint64) (ProcessStatus, error)
+	// Signal sends a signal to a running process.
+	Signal(id uint64, sig syscall.Signal) error
+	// Release forgets an ended process.
+	Release(id uint64) error
 }
 
 // ProcessInfo names a process as `mp.current_process()` shows it.
 type ProcessInfo struct {
 	Name string // "MainProcess" for the main script, "Process-N" or the given name otherwise
 	Pid  int    // the operating-system process id
+	// Identity numbers the process among its parent's children, with its
+	// ancestors' numbers before it: "" for the main process, "2", "2:1".
+	Identity string
+}
+
+// SpawnRequest is what a VM asks the runtime to start.
+type SpawnRequest struct {
+	Name     string
+	Daemon   bool
+	Identity string // the new process's identity (see ProcessInfo)
+	Payload  []byte // the encoded {instance, target, args, kwargs}
+}
+
+// ProcessStatus is a process's state as its owner sees it.
+type ProcessStatus struct {
+	ID       uint64
+	Pid      int
+	Alive    bool
+	ExitCode int // when not Alive: 0, 1 after an error, n after os.exit(n), -N after signal N
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -51,7 +53,13 @@ type VM struct {
 
 	builtins builtins
 	handles  map[string]HandleKind
-	globals  map[*lua.FunctionProto][]string // globals each prototype reads, memoized
+
+	procs        map[*lua.LTable]*procState // Process objects made or run here
+	started      []*lua.LTable              // the processes this VM started, in order
+	childCount   int                        // numbers this VM's children
+	processClass *lua.LTable
+	processMeta  *lua.LTable
+	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
 	cancel    context.CancelFunc
 	exitCode  *int   // set by os.exit
@@ -77,6 +85,7 @@ func New(opts Options) *VM {
 		runtime: opts.Runtime,
 		limits:  opts.Limits.withDefaults(),
 		handles: make(map[string]HandleKind),
+		procs:   make(map[*lua.LTable]*procState),
 		globals: make(map[*lua.FunctionProto][]string),
 		cancel:  cancel,
 	}
@@ -95,6 +104,8 @@ func New(opts Options) *VM {
 	vm.openOutput()
 	vm.openExit()
 	vm.builtins = collectBuiltins(vm.L, vm.openMP())
+	vm.builtins.addTable("mp.Process", vm.processClass)
+	vm.builtins.addTable("mp.Process.meta", vm.processMeta)
 	return vm
 }
 
@@ -252,8 +263,20 @@ func (vm *VM) openExit() {
 	}))
 }
 
-// loneRuntime is the Runtime of a VM that runs without a host.
+// loneRuntime is the Runtime of a VM that runs without a host: it is the
+// main process and cannot start others.
 type loneRuntime struct{}
+
+var errNoHost = errors.New("this VM runs without a host, so it cannot start processes")
 
 func (loneRuntime) Self() ProcessInfo           { return ProcessInfo{Name: "MainProcess", Pid: os.Getpid()} }
 func (loneRuntime) Parent() (ProcessInfo, bool) { return ProcessInfo{}, false }
+func (loneRuntime) Spawn(context.Context, SpawnRequest) (ProcessStatus, error) {
+	return ProcessStatus{}, errNoHost
+}
+func (loneRuntime) Wait(context.Context, uint64, time.Duration, bool) (ProcessStatus, error) {
+	return ProcessStatus{}, errNoHost
+}
+func (loneRuntime) Status(uint64) (ProcessStatus, error) { return ProcessStatus{}, errNoHost }
+func (loneRuntime) Signal(uint64, syscall.Signal) error  { return errNoHost }
+func (loneRuntime) Release(uint64) error                 { return errNoHost }

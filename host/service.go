@@ -1,0 +1,82 @@
+package host
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/mphost/mphost/plugins"
+	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/script"
+)
+
+// service is the Host gRPC service as one child sees it: each child has its
+// own, so every call knows its caller.
+type service struct {
+	pb.UnimplementedHostServer
+	h      *Host
+	caller *process
+}
+
+func registerService(s *grpc.Server, svc *service) { pb.RegisterHostServer(s, svc) }
+
+func initRequest(brokerID uint32) *pb.InitRequest { return &pb.InitRequest{HostBrokerId: brokerID} }
+
+// Lifeline holds the child's stream open until the child or the host goes.
+func (s *service) Lifeline(_ *pb.Empty, stream pb.Host_LifelineServer) error {
+	select {
+	case <-stream.Context().Done():
+	case <-s.h.closing:
+	}
+	return nil
+}
+
+func (s *service) Spawn(ctx context.Context, req *pb.SpawnRequest) (*pb.ProcessStatus, error) {
+	st, err := s.h.spawn(ctx, s.caller, script.SpawnRequest{
+		Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return plugins.StatusToProto(st), nil
+}
+
+func (s *service) Wait(ctx context.Context, req *pb.WaitRequest) (*pb.ProcessStatus, error) {
+	st, err := s.h.procs.wait(ctx, req.Id, time.Duration(req.TimeoutNs), req.Forever)
+	if err != nil {
+		return nil, err
+	}
+	return plugins.StatusToProto(st), nil
+}
+
+func (s *service) Status(_ context.Context, req *pb.ProcessRef) (*pb.ProcessStatus, error) {
+	p, err := s.h.procs.get(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return plugins.StatusToProto(p.status()), nil
+}
+
+func (s *service) Signal(_ context.Context, req *pb.SignalRequest) (*pb.Empty, error) {
+	return &pb.Empty{}, s.h.procs.signal(req.Id, syscall.Signal(req.Signal))
+}
+
+func (s *service) Release(_ context.Context, req *pb.ProcessRef) (*pb.Empty, error) {
+	return &pb.Empty{}, s.h.procs.release(req.Id)
+}
+
+func (s *service) FetchChunk(_ context.Context, req *pb.ChunkRef) (*pb.Chunk, error) {
+	var id script.ChunkID
+	copy(id[:], req.Id)
+	c, err := s.h.chunks.Fetch(id)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.Chunk{Name: c.Name, Source: c.Source}, nil
+}
+
+func (s *service) PublishChunk(_ context.Context, req *pb.Chunk) (*pb.Empty, error) {
+	return &pb.Empty{}, s.h.chunks.Publish(script.Chunk{Name: req.Name, Source: req.Source})
+}

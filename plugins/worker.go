@@ -1,0 +1,137 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/script"
+)
+
+// Exit statuses of a child that could not run its process.
+const (
+	exitHostGone = 70 // the lifeline to the host broke
+	exitBadStart = 71 // the host's start request could not be used
+)
+
+// ServeWorker is the main function of a child process. It never returns:
+// the child exits when its process ends or the host goes away.
+func ServeWorker() {
+	// Ctrl-C reaches the whole process group; the host decides what the
+	// children do about it.
+	signal.Ignore(syscall.SIGINT)
+	go watchParent(os.Getppid())
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         Plugins,
+		GRPCServer:      plugin.DefaultGRPCServer,
+		Logger:          hclog.NewNullLogger(),
+	})
+	os.Exit(exitHostGone)
+}
+
+// watchParent ends the child when the host is gone, should the lifeline
+// and Pdeathsig both miss it.
+func watchParent(ppid int) {
+	for range time.Tick(250 * time.Millisecond) {
+		if os.Getppid() != ppid {
+			os.Exit(exitHostGone)
+		}
+	}
+}
+
+// worker is the Worker service of one child.
+type worker struct {
+	pb.UnimplementedWorkerServer
+	broker *plugin.GRPCBroker
+
+	mu   sync.Mutex
+	host pb.HostClient
+	runs bool
+}
+
+// Init dials the host's connection for this child and holds its lifeline.
+func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, error) {
+	conn, err := w.broker.Dial(req.HostBrokerId)
+	if err != nil {
+		return nil, fmt.Errorf("dialling the host: %w", err)
+	}
+	host := pb.NewHostClient(conn)
+	lifeline, err := host.Lifeline(context.Background(), &pb.Empty{})
+	if err != nil {
+		return nil, fmt.Errorf("opening the lifeline: %w", err)
+	}
+	go func() {
+		lifeline.Recv() // returns only when the host is gone
+		os.Exit(exitHostGone)
+	}()
+	w.mu.Lock()
+	w.host = host
+	w.mu.Unlock()
+	return &pb.Empty{}, nil
+}
+
+// Start runs the process in the background and answers at once.
+func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.host == nil {
+		return nil, errors.New("Start before Init")
+	}
+	if w.runs {
+		return nil, errors.New("this child already runs a process")
+	}
+	w.runs = true
+	go func() { os.Exit(runProcess(w.host, req)) }()
+	return &pb.Empty{}, nil
+}
+
+// runProcess runs one process in a fresh VM and returns its exit status.
+func runProcess(host pb.HostClient, req *pb.StartRequest) int {
+	out := os.NewFile(OutputFD, "output")
+	stdout, stderr := NewFrameWriters(out)
+	remote := &Remote{
+		host:   host,
+		self:   script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity},
+		parent: script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)},
+	}
+	vm := script.New(script.Options{
+		Runtime: remote,
+		Chunks:  script.NewChunks(remote),
+		Stdout:  stdout,
+		Stderr:  stderr,
+	})
+	if req.PackagePath != "" {
+		vm.SetPackagePath(req.PackagePath)
+	}
+	err := vm.RunProcess(req.Payload)
+	var exit *script.ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), describe(err))
+		vm.Finish()
+		return 1
+	}
+	vm.Finish()
+	return 0
+}
+
+// describe is an error's message with its Lua traceback, when it has one.
+func describe(err error) string {
+	var luaErr *script.Error
+	if errors.As(err, &luaErr) && luaErr.Traceback != "" {
+		return luaErr.Message + "\n" + luaErr.Traceback
+	}
+	return err.Error()
+}
