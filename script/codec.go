@@ -158,7 +158,9 @@ func writeKey(b *strings.Builder, k lua.LValue) {
 	switch k := k.(type) {
 	case lua.LString:
 		if isIdentifier(string(k)) {
-			b.WriteString(".")
+			if b.Len() > 0 {
+				b.WriteString(".")
+			}
 			b.WriteString(string(k))
 		} else {
 			b.WriteString("[" + strconv.Quote(string(k)) + "]")
