@@ -1,10 +1,12 @@
 package host
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,15 +16,41 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/mphost/mphost/plugins"
+	pb "github.com/mphost/mphost/plugins/proto"
 )
 
-// child is one started worker process, ready to be given a process to run.
+// child is one worker process. It runs one process at a time; when that
+// process ends the child may run another, each in a fresh VM, so a start
+// costs one call instead of a new OS process.
 type child struct {
 	client *plugin.Client
 	worker *plugins.WorkerClient
 	runner *childRunner
 	pid    int
 	output *os.File // the read end of the child's output pipe
+
+	mu      sync.Mutex
+	current *process // the process it runs; nil when idle
+}
+
+// running returns the process the child runs now.
+func (c *child) running() *process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.current
+}
+
+// signal sends sig to the child if it still runs p.
+func (c *child) signal(p *process, sig syscall.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current != p {
+		return nil // p has ended
+	}
+	if err := syscall.Kill(c.pid, sig); err != nil && err != syscall.ESRCH {
+		return fmt.Errorf("signalling %s (pid %d): %w", p.name, c.pid, err)
+	}
+	return nil
 }
 
 // startTimeout bounds a child's start and handshake.
@@ -32,8 +60,9 @@ const startTimeout = 20 * time.Second
 // child; after it the child gets SIGKILL.
 const killTimeout = 3 * time.Second
 
-// startChild starts a worker and completes the go-plugin handshake.
-func (h *Host) startChild() (*child, error) {
+// newChild starts a worker, completes the handshake, connects it to its own
+// Host service, and starts the goroutine that serves its output.
+func (h *Host) newChild(ctx context.Context) (*child, error) {
 	runDir, err := h.ensureRunDir()
 	if err != nil {
 		return nil, err
@@ -61,34 +90,80 @@ func (h *Host) startChild() (*child, error) {
 			return r, err
 		},
 	})
-	rpc, err := c.client.Client()
-	if err != nil {
+	fail := func(err error) (*child, error) {
 		c.kill()
 		outR.Close()
 		return nil, fmt.Errorf("starting a child process: %w", err)
+	}
+	rpc, err := c.client.Client()
+	if err != nil {
+		return fail(err)
 	}
 	raw, err := rpc.Dispense(plugins.PluginName)
 	if err != nil {
-		c.kill()
-		outR.Close()
-		return nil, fmt.Errorf("starting a child process: %w", err)
+		return fail(err)
 	}
 	c.worker = raw.(*plugins.WorkerClient)
 	c.pid = c.runner.cmd.Process.Pid
-	return c, nil
-}
 
-// connect serves the Host service to the child on its own brokered
-// connection and has the child dial it.
-func (c *child) connect(ctx context.Context, svc *service) error {
 	id := c.worker.Broker.NextId()
 	go c.worker.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
-		registerService(s, svc)
+		pb.RegisterHostServer(s, &service{h: h, child: c})
 		return s
 	})
-	_, err := c.worker.Init(ctx, initRequest(id))
-	return err
+	if _, err := c.worker.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
+		return fail(err)
+	}
+	h.children.Add(1)
+	go h.serveChild(c)
+	return c, nil
+}
+
+// serveChild copies a child's output to the host's streams for the process
+// it runs, ends each process at its End frame, and hands the child back for
+// reuse. When the pipe ends the child is gone: the process it ran (if any)
+// ends with the child's exit status.
+func (h *Host) serveChild(c *child) {
+	defer h.children.Done()
+	defer c.output.Close()
+	r := bufio.NewReaderSize(c.output, 64<<10)
+	ls := lines{o: h.out}
+	var p *process
+	for {
+		stream, data, err := plugins.ReadFrame(r)
+		if q := c.running(); q != p {
+			p = q
+			if p != nil {
+				ls.begin(p.name, p.pid)
+			}
+		}
+		if stream == plugins.End && err == nil {
+			code, endErr := plugins.EndCode(data)
+			if endErr == nil && p != nil {
+				ls.end()
+				h.finish(c, p, code)
+				p = nil
+				h.recycle(c)
+				continue
+			}
+			err = endErr
+		}
+		if len(data) > 0 && p != nil {
+			ls.feed(stream, data)
+		}
+		if err != nil {
+			break // the child is gone, or wrote garbage
+		}
+	}
+	c.runner.Kill(context.Background())
+	<-c.runner.exited
+	if p = c.running(); p != nil {
+		ls.end()
+		h.finish(c, p, c.runner.exitCode())
+	}
+	h.forget(c)
+	c.kill()
 }
 
 // kill ends the go-plugin client, with SIGKILL if Client.Kill hangs.

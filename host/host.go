@@ -15,9 +15,11 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -48,12 +50,33 @@ type Host struct {
 	procs  table
 	worker []string
 
+	children sync.WaitGroup // one serveChild goroutine per child
+
 	mu          sync.Mutex
-	runDir      string // private 0700 folder of the run's sockets
+	runDir      string      // private 0700 folder of the run's sockets
+	idle        []idleChild // children ready for a process, the last used last
+	trimming    bool        // a trim of the idle children is scheduled
+	warming     int         // children being started ahead of need
 	closing     chan struct{}
 	closed      bool
 	packagePath string // the main script's package.path, for children
 }
+
+// idleChild is a child waiting for a process, since a moment.
+type idleChild struct {
+	c     *child
+	since time.Time
+}
+
+// The host keeps up to maxIdle children for reuse; those beyond minIdle are
+// let go after idleTimeout unused. Once a script has started a process, the
+// host keeps warmTarget children started ahead of need.
+var (
+	minIdle     = max(4, 2*runtime.NumCPU())
+	maxIdle     = 64
+	idleTimeout = 2 * time.Second
+	warmTarget  = runtime.NumCPU()
+)
 
 // New returns a Host.
 func New(opts Options) *Host {
@@ -181,9 +204,10 @@ func (h *Host) ensureRunDir() (string, error) {
 	return h.runDir, nil
 }
 
-// spawn starts a process for parent (nil: the main script).
+// spawn starts a process for parent (nil: the main script) in an idle
+// child, or in a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
-	c, err := h.startChild()
+	c, err := h.takeChild(ctx)
 	if err != nil {
 		return script.ProcessStatus{}, err
 	}
@@ -194,33 +218,124 @@ func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnReque
 		parentInfo = script.ProcessInfo{Name: parent.name, Pid: parent.pid}
 	}
 	h.procs.add(p)
-	go h.reap(p)
 	h.mu.Lock()
 	packagePath := h.packagePath
 	h.mu.Unlock()
-	if err := c.connect(ctx, &service{h: h, caller: p}); err == nil {
-		_, err = c.worker.Start(ctx, &pb.StartRequest{
-			Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
-			ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
-		})
-		if err == nil {
+	c.mu.Lock()
+	c.current = p
+	c.mu.Unlock()
+	_, err = c.worker.Start(ctx, &pb.StartRequest{
+		Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
+		ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
+	})
+	if err != nil {
+		select {
+		case <-p.done:
+			// The process ran and ended before Start's answer came back, and
+			// its child was let go: the start did happen.
 			return p.status(), nil
+		default:
 		}
+		c.runner.Kill(ctx)
+		<-p.done
+		h.procs.remove(p.id)
+		return script.ProcessStatus{}, fmt.Errorf("the child process (pid %d) did not take its start: %w", c.pid, err)
 	}
-	c.runner.Kill(ctx)
-	<-p.done
-	h.procs.remove(p.id)
-	return script.ProcessStatus{}, errors.New("the child process did not take its start")
+	return p.status(), nil
 }
 
-// reap copies a process's output until it exits, records its exit code,
-// and cleans up after it: its go-plugin client, and its daemonic children.
-func (h *Host) reap(p *process) {
-	h.out.pump(p.child.output, p.name, p.pid)
-	<-p.child.runner.exited
-	p.exitCode = p.child.runner.exitCode()
+// takeChild returns an idle child, or a new one, and starts another in the
+// background so the next start finds one ready.
+func (h *Host) takeChild(ctx context.Context) (*child, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, errors.New("the host is shutting down")
+	}
+	var c *child
+	if n := len(h.idle); n > 0 {
+		c, h.idle = h.idle[n-1].c, h.idle[:n-1]
+	}
+	warm := len(h.idle)+h.warming < warmTarget
+	if warm {
+		h.warming++
+	}
+	h.mu.Unlock()
+	if warm {
+		go func() {
+			w, err := h.newChild(context.Background())
+			h.mu.Lock()
+			h.warming--
+			h.mu.Unlock()
+			if err == nil {
+				h.recycle(w)
+			}
+		}()
+	}
+	if c != nil {
+		return c, nil
+	}
+	return h.newChild(ctx)
+}
+
+// recycle keeps a child that runs nothing for the next start, or ends it
+// when enough are kept or the host is closing.
+func (h *Host) recycle(c *child) {
+	h.mu.Lock()
+	keep := !h.closed && len(h.idle) < maxIdle
+	if keep {
+		h.idle = append(h.idle, idleChild{c, time.Now()})
+		if len(h.idle) > minIdle && !h.trimming {
+			h.trimming = true
+			time.AfterFunc(idleTimeout, h.trimIdle)
+		}
+	}
+	h.mu.Unlock()
+	if !keep {
+		c.runner.Kill(context.Background())
+	}
+}
+
+// trimIdle lets go of the idle children beyond minIdle that have waited
+// longer than idleTimeout, and looks again later while there are too many.
+func (h *Host) trimIdle() {
+	h.mu.Lock()
+	var expired []*child
+	cutoff := time.Now().Add(-idleTimeout)
+	for len(h.idle) > minIdle && h.idle[0].since.Before(cutoff) {
+		expired = append(expired, h.idle[0].c)
+		h.idle = h.idle[1:]
+	}
+	h.trimming = len(h.idle) > minIdle && !h.closed
+	if h.trimming {
+		time.AfterFunc(idleTimeout/2, h.trimIdle)
+	}
+	h.mu.Unlock()
+	for _, c := range expired {
+		c.runner.Kill(context.Background())
+	}
+}
+
+// forget drops a child that is gone from the idle list.
+func (h *Host) forget(c *child) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, idle := range h.idle {
+		if idle.c == c {
+			h.idle = append(h.idle[:i], h.idle[i+1:]...)
+			break
+		}
+	}
+}
+
+// finish ends a process: its exit code is known and all its output written.
+// Its daemonic children are terminated, as when a Python process exits.
+func (h *Host) finish(c *child, p *process, code int) {
+	c.mu.Lock()
+	c.current = nil
+	p.exitCode = code
 	close(p.done)
-	p.child.kill()
+	c.mu.Unlock()
 	for _, d := range h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon }) {
 		h.procs.signal(d.id, syscall.SIGTERM)
 	}
@@ -263,12 +378,20 @@ func (h *Host) Stop() int {
 		<-p.done
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	idle := h.idle
+	h.idle = nil
 	select {
 	case <-h.closing:
 	default:
 		close(h.closing)
 	}
+	h.mu.Unlock()
+	for _, idle := range idle {
+		idle.c.runner.Kill(context.Background())
+	}
+	h.children.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.runDir != "" {
 		os.RemoveAll(h.runDir)
 		h.runDir = ""

@@ -1,11 +1,9 @@
 package host
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/mphost/mphost/plugins"
@@ -20,33 +18,37 @@ type output struct {
 	prefix bool // "[name pid] " before each line of a child
 }
 
-// pump copies one child's output pipe to the host's streams until the pipe
-// ends, which is when the child has exited. A last line without a newline
-// gets one.
-func (o *output) pump(pipe *os.File, name string, pid int) {
-	defer pipe.Close()
-	r := bufio.NewReaderSize(pipe, 64<<10)
-	var pending [3][]byte // per stream, the start of an unfinished line
-	prefix := ""
-	if o.prefix {
-		prefix = fmt.Sprintf("[%s %d] ", name, pid)
+// lines assembles one child's output frames into whole lines for the
+// process it runs now.
+type lines struct {
+	o       *output
+	prefix  string
+	pending [3][]byte // per stream, the start of an unfinished line
+}
+
+// begin starts the output of a new process.
+func (l *lines) begin(name string, pid int) {
+	l.prefix = ""
+	if l.o.prefix {
+		l.prefix = fmt.Sprintf("[%s %d] ", name, pid)
 	}
-	for {
-		stream, data, err := plugins.ReadFrame(r)
-		if len(data) > 0 {
-			buf := append(pending[stream], data...)
-			end := bytes.LastIndexByte(buf, '\n') + 1
-			o.write(stream, prefix, buf[:end])
-			pending[stream] = append(buf[:0:0], buf[end:]...)
-		}
-		if err != nil {
-			break
-		}
-	}
-	for stream, rest := range pending {
+}
+
+// feed takes a frame's bytes and writes the lines they complete.
+func (l *lines) feed(stream byte, data []byte) {
+	buf := append(l.pending[stream], data...)
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	l.o.write(stream, l.prefix, buf[:end])
+	l.pending[stream] = append(buf[:0:0], buf[end:]...)
+}
+
+// end writes what is left, a last line without a newline getting one.
+func (l *lines) end() {
+	for stream, rest := range l.pending {
 		if len(rest) > 0 {
-			o.write(byte(stream), prefix, append(rest, '\n'))
+			l.o.write(byte(stream), l.prefix, append(rest, '\n'))
 		}
+		l.pending[stream] = nil
 	}
 }
 

@@ -120,10 +120,7 @@ func (t *table) signal(id uint64, sig syscall.Signal) error {
 	if p.ended() {
 		return nil
 	}
-	if err := syscall.Kill(p.pid, sig); err != nil && err != syscall.ESRCH {
-		return fmt.Errorf("signalling %s (pid %d): %w", p.name, p.pid, err)
-	}
-	return nil
+	return p.child.signal(p, sig)
 }
 
 // release forgets an ended process.

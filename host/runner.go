@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -38,7 +39,34 @@ func newChildRunner(cmd *exec.Cmd) (*childRunner, error) {
 	return &childRunner{cmd: cmd, stdout: stdout, stderr: stderr, exited: make(chan struct{})}, nil
 }
 
-func (r *childRunner) Start(context.Context) error { return r.cmd.Start() }
+// Start starts the child on the spawner thread.
+func (r *childRunner) Start(context.Context) error {
+	spawnerOnce.Do(func() { go spawner() })
+	done := make(chan error)
+	spawns <- spawnRequest{r.cmd, done}
+	return <-done
+}
+
+// Linux sends a child its Pdeathsig when the thread that forked it exits,
+// not the process, and the Go runtime does end threads. So every child is
+// forked from one goroutine locked to a thread that lives as long as the
+// host.
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan<- error
+}
+
+var (
+	spawns      = make(chan spawnRequest)
+	spawnerOnce sync.Once
+)
+
+func spawner() {
+	runtime.LockOSThread() // never unlocked: the thread must not exit
+	for req := range spawns {
+		req.done <- req.cmd.Start()
+	}
+}
 
 // Wait reaps the child; go-plugin calls it once, from its own goroutine.
 func (r *childRunner) Wait(context.Context) error {

@@ -2,10 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"time"
-
-	"google.golang.org/grpc"
 
 	"github.com/mphost/mphost/plugins"
 	pb "github.com/mphost/mphost/plugins/proto"
@@ -16,13 +15,9 @@ import (
 // own, so every call knows its caller.
 type service struct {
 	pb.UnimplementedHostServer
-	h      *Host
-	caller *process
+	h     *Host
+	child *child // the caller is the process it runs
 }
-
-func registerService(s *grpc.Server, svc *service) { pb.RegisterHostServer(s, svc) }
-
-func initRequest(brokerID uint32) *pb.InitRequest { return &pb.InitRequest{HostBrokerId: brokerID} }
 
 // Lifeline holds the child's stream open until the child or the host goes.
 func (s *service) Lifeline(_ *pb.Empty, stream pb.Host_LifelineServer) error {
@@ -34,7 +29,11 @@ func (s *service) Lifeline(_ *pb.Empty, stream pb.Host_LifelineServer) error {
 }
 
 func (s *service) Spawn(ctx context.Context, req *pb.SpawnRequest) (*pb.ProcessStatus, error) {
-	st, err := s.h.spawn(ctx, s.caller, script.SpawnRequest{
+	caller := s.child.running()
+	if caller == nil {
+		return nil, errors.New("spawn from a child that runs no process")
+	}
+	st, err := s.h.spawn(ctx, caller, script.SpawnRequest{
 		Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload,
 	})
 	if err != nil {

@@ -13,9 +13,13 @@ import (
 // naming the stream, the length as a uvarint, then the bytes. Every write of
 // a child's print is one frame in one write(2), so what a child wrote is in
 // the pipe, and reaches the host, even when the child is killed right after.
+// When a process ends, its child writes an End frame whose bytes are the
+// exit status as a varint: the host then knows it has all the process's
+// output, and the child may run another process.
 
 // Streams of output frames.
 const (
+	End    byte = 0
 	Stdout byte = 1
 	Stderr byte = 2
 )
@@ -60,6 +64,24 @@ func (w *FrameWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// WriteEnd writes the End frame of a process that exited with code.
+func WriteEnd(f *os.File, code int) error {
+	frame := []byte{End, 0}
+	frame = binary.AppendVarint(frame, int64(code))
+	frame[1] = byte(len(frame) - 2)
+	_, err := f.Write(frame)
+	return err
+}
+
+// EndCode reads the exit status of an End frame's bytes.
+func EndCode(data []byte) (int, error) {
+	code, n := binary.Varint(data)
+	if n <= 0 || n != len(data) {
+		return 0, errors.New("malformed end frame")
+	}
+	return int(code), nil
+}
+
 // ReadFrame reads one frame. At the end of the pipe it returns io.EOF; a
 // frame cut short by the child's death comes back with what arrived and
 // io.ErrUnexpectedEOF.
@@ -68,7 +90,7 @@ func ReadFrame(r *bufio.Reader) (stream byte, data []byte, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if stream != Stdout && stream != Stderr {
+	if stream > Stderr {
 		return 0, nil, errors.New("output frame of an unknown stream")
 	}
 	n, err := binary.ReadUvarint(r)

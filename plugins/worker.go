@@ -56,7 +56,7 @@ type worker struct {
 
 	mu   sync.Mutex
 	host pb.HostClient
-	runs bool
+	busy bool // runs a process now
 }
 
 // Init dials the host's connection for this child and holds its lifeline.
@@ -80,25 +80,37 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	return &pb.Empty{}, nil
 }
 
-// Start runs the process in the background and answers at once.
+// output is the child's output pipe.
+var output = os.NewFile(OutputFD, "output")
+
+// Start runs the process in the background and answers at once. When the
+// process ends, the child writes its End frame and waits for the next one:
+// the host reuses children, each process in a fresh VM.
 func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.host == nil {
 		return nil, errors.New("Start before Init")
 	}
-	if w.runs {
+	if w.busy {
 		return nil, errors.New("this child already runs a process")
 	}
-	w.runs = true
-	go func() { os.Exit(runProcess(w.host, req)) }()
+	w.busy = true
+	go func() {
+		code := runProcess(w.host, req)
+		w.mu.Lock()
+		w.busy = false
+		w.mu.Unlock()
+		if err := WriteEnd(output, code); err != nil {
+			os.Exit(exitHostGone)
+		}
+	}()
 	return &pb.Empty{}, nil
 }
 
 // runProcess runs one process in a fresh VM and returns its exit status.
 func runProcess(host pb.HostClient, req *pb.StartRequest) int {
-	out := os.NewFile(OutputFD, "output")
-	stdout, stderr := NewFrameWriters(out)
+	stdout, stderr := NewFrameWriters(output)
 	remote := &Remote{
 		host:   host,
 		self:   script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity},
@@ -110,6 +122,7 @@ func runProcess(host pb.HostClient, req *pb.StartRequest) int {
 		Stdout:  stdout,
 		Stderr:  stderr,
 	})
+	defer vm.Close()
 	if req.PackagePath != "" {
 		vm.SetPackagePath(req.PackagePath)
 	}
