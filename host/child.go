@@ -78,6 +78,7 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		Plugins:          plugins.Plugins,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
+		Stderr:           lockedWriter{h.out, h.out.stderr}, // a child's crash report, if it ever has one
 		StartTimeout:     startTimeout,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {

@@ -36,7 +36,7 @@ type Options struct {
 // defaults so that recursion 10 000 deep and unpack of 10 000 values work.
 const (
 	callStackSize   = 200000
-	registrySize    = 1024 * 20
+	registrySize    = 1024
 	registryMaxSize = 1024 * 1024 * 16
 )
 
