@@ -1,0 +1,95 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/script"
+)
+
+// TestMain lets the test binary serve as the children of the hosts it
+// tests: the host re-executes its own binary in worker mode.
+func TestMain(m *testing.M) {
+	if plugins.IsWorker() {
+		plugins.ServeWorker()
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer that the host's writers may share.
+type syncBuffer struct{ bytes.Buffer }
+
+func runScript(t *testing.T, h *Host, src string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.Run(ctx, script.Chunk{Name: "job.lua", Source: src}, nil)
+}
+
+func TestEmbeddedHostRunsChildren(t *testing.T) {
+	var out, errOut syncBuffer
+	h := New(Options{Stdout: &out, Stderr: &errOut, Prefix: true})
+	err := runScript(t, h, `
+		local mp = require("mp")
+		for i = 1, 3 do
+			mp.Process{target = function(n) print("child", n) end, args = {i}, name = "w" .. i}:start()
+		end
+		print("main")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir := h.runDir
+	h.Close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	sort.Strings(lines)
+	if len(lines) != 4 || lines[3] != "main" {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	for i, line := range lines[:3] {
+		want := "[w" + string(rune('1'+i)) + " "
+		if !strings.HasPrefix(line, want) || !strings.HasSuffix(line, "] child\t"+string(rune('1'+i))) {
+			t.Errorf("line %q, want %s... child %d", line, want, i+1)
+		}
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("stderr: %s", errOut.String())
+	}
+	if _, err := os.Stat(runDir); runDir == "" || !os.IsNotExist(err) {
+		t.Errorf("run folder %q still there after Close (%v)", runDir, err)
+	}
+}
+
+func TestStopEndsRunningChildren(t *testing.T) {
+	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	err := runScript(t, h, `
+		local mp = require("mp")
+		for i = 1, 3 do
+			mp.Process{target = function() while true do end end, daemon = i == 1}:start()
+		end
+		os.exit(0) -- leave them running`)
+	if _, ok := err.(*script.ExitError); !ok {
+		t.Fatalf("err = %v", err)
+	}
+	var pids []int
+	for _, p := range h.procs.list(func(p *process) bool { return !p.ended() }) {
+		pids = append(pids, p.pid)
+	}
+	if len(pids) != 3 {
+		t.Fatalf("%d processes running, want 3", len(pids))
+	}
+	if n := h.Stop(); n != 3 {
+		t.Errorf("Stop stopped %d, want 3", n)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+			t.Errorf("child %d still there after Stop (%v)", pid, err)
+		}
+	}
+}
