@@ -51,6 +51,7 @@ type Host struct {
 	worker []string
 
 	children sync.WaitGroup // one serveChild goroutine per child
+	starting sync.WaitGroup // spawns and warm-ups in progress
 
 	mu          sync.Mutex
 	runDir      string      // private 0700 folder of the run's sockets
@@ -187,15 +188,18 @@ func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.sign
 // Release implements script.Runtime.
 func (h *Host) Release(id uint64) error { return h.procs.release(id) }
 
-// ensureRunDir makes the run's private socket folder on first use.
+// ensureRunDir makes the run's private socket folder on first use. A unix
+// socket path must fit in 108 bytes and go-plugin adds about 40 below this
+// folder, so a long $TMPDIR gives way to /tmp.
 func (h *Host) ensureRunDir() (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return "", errors.New("the host is shutting down")
-	}
 	if h.runDir == "" {
-		dir, err := os.MkdirTemp("", "mphost-run-")
+		base := os.TempDir()
+		if len(base) > 48 {
+			base = "/tmp"
+		}
+		dir, err := os.MkdirTemp(base, "mphost-")
 		if err != nil {
 			return "", err
 		}
@@ -204,9 +208,25 @@ func (h *Host) ensureRunDir() (string, error) {
 	return h.runDir, nil
 }
 
+// begin admits one start of a child or process unless the host is closing;
+// Stop waits for every start it admitted. Call h.starting.Done() after.
+func (h *Host) begin() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errors.New("the host is shutting down")
+	}
+	h.starting.Add(1)
+	return nil
+}
+
 // spawn starts a process for parent (nil: the main script) in an idle
 // child, or in a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
+	if err := h.begin(); err != nil {
+		return script.ProcessStatus{}, err
+	}
+	defer h.starting.Done()
 	c, err := h.takeChild(ctx)
 	if err != nil {
 		return script.ProcessStatus{}, err
@@ -248,21 +268,19 @@ func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnReque
 // background so the next start finds one ready.
 func (h *Host) takeChild(ctx context.Context) (*child, error) {
 	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, errors.New("the host is shutting down")
-	}
 	var c *child
 	if n := len(h.idle); n > 0 {
 		c, h.idle = h.idle[n-1].c, h.idle[:n-1]
 	}
-	warm := len(h.idle)+h.warming < warmTarget
+	warm := len(h.idle)+h.warming < warmTarget && !h.closed
 	if warm {
 		h.warming++
+		h.starting.Add(1)
 	}
 	h.mu.Unlock()
 	if warm {
 		go func() {
+			defer h.starting.Done()
 			w, err := h.newChild(context.Background())
 			h.mu.Lock()
 			h.warming--
@@ -360,6 +378,7 @@ func (h *Host) Stop() int {
 	h.mu.Lock()
 	h.closed = true // no new processes from here on
 	h.mu.Unlock()
+	h.starting.Wait()
 	running := h.procs.list(func(p *process) bool { return !p.ended() })
 	for _, p := range running {
 		h.procs.signal(p.id, syscall.SIGTERM)
