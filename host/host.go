@@ -26,6 +26,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mphost/mphost/host/objects"
 	"github.com/mphost/mphost/plugins"
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
@@ -45,10 +46,11 @@ type Options struct {
 // Host runs scripts. One Host runs one main script at a time; call Close
 // (or Stop) when done with it.
 type Host struct {
-	out    *output
-	chunks *script.Chunks
-	procs  table
-	worker []string
+	out     *output
+	chunks  *script.Chunks
+	procs   table
+	objects *objects.Registry // every shared object of the run
+	worker  []string
 
 	children sync.WaitGroup // one serveChild goroutine per child
 	starting sync.WaitGroup // spawns and warm-ups in progress
@@ -88,6 +90,7 @@ func New(opts Options) *Host {
 			prefix: opts.Prefix,
 		},
 		chunks:  script.NewChunks(nil),
+		objects: objects.NewRegistry(),
 		worker:  opts.Worker,
 		closing: make(chan struct{}),
 	}
@@ -347,8 +350,10 @@ func (h *Host) forget(c *child) {
 }
 
 // finish ends a process: its exit code is known and all its output written.
-// Its daemonic children are terminated, as when a Python process exits.
+// What it held of shared objects is given back, and its daemonic children
+// are terminated, as when a Python process exits.
 func (h *Host) finish(c *child, p *process, code int) {
+	h.objects.Died(objects.Owner(p.id))
 	c.mu.Lock()
 	c.current = nil
 	p.exitCode = code

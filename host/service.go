@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mphost/mphost/host/objects"
 	"github.com/mphost/mphost/plugins"
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
@@ -78,4 +79,39 @@ func (s *service) FetchChunk(_ context.Context, req *pb.ChunkRef) (*pb.Chunk, er
 
 func (s *service) PublishChunk(_ context.Context, req *pb.Chunk) (*pb.Empty, error) {
 	return &pb.Empty{}, s.h.chunks.Publish(script.Chunk{Name: req.Name, Source: req.Source})
+}
+
+func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.NewObjectReply, error) {
+	owner, err := s.owner()
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.h.newObject(owner, req.Kind, script.ObjectArgs{
+		N: req.N, Flag: req.Flag, Wait: plugins.WaitFromProto(req.Wait), ID: req.Id, Data: plugins.ValueFromProto(req.Value),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.NewObjectReply{Ids: ids}, nil
+}
+
+func (s *service) Invoke(ctx context.Context, req *pb.ObjectCall) (*pb.ObjectReply, error) {
+	owner, err := s.owner()
+	if err != nil {
+		return nil, err
+	}
+	reply, err := s.h.invoke(ctx, owner, plugins.CallFromProto(req))
+	if err != nil {
+		return nil, err
+	}
+	return plugins.ReplyToProto(reply), nil
+}
+
+// owner is the process on whose behalf the caller acts.
+func (s *service) owner() (objects.Owner, error) {
+	p := s.child.running()
+	if p == nil {
+		return 0, errors.New("a call from a child that runs no process")
+	}
+	return objects.Owner(p.id), nil
 }

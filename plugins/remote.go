@@ -83,3 +83,23 @@ func statusFromProto(s *pb.ProcessStatus) script.ProcessStatus {
 func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
 	return &pb.ProcessStatus{Id: s.ID, Pid: int64(s.Pid), Alive: s.Alive, ExitCode: int32(s.ExitCode)}
 }
+
+// NewObject implements script.Runtime.
+func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
+	reply, err := r.host.NewObject(context.Background(), &pb.NewObjectRequest{
+		Kind: kind, N: args.N, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Ids, nil
+}
+
+// Invoke implements script.Runtime.
+func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+	reply, err := r.host.Invoke(ctx, CallToProto(call))
+	if err != nil {
+		return script.ObjectReply{}, err
+	}
+	return ReplyFromProto(reply), nil
+}

@@ -19,6 +19,8 @@ func (vm *VM) openMP() *lua.LTable {
 		"parent_process":  vm.mpParentProcess,
 	})
 	vm.openProcess(mp)
+	vm.openSyncObjects(mp)
+	vm.openDataObjects(mp)
 	L.PreloadModule("mp", func(L *lua.LState) int {
 		L.Push(mp)
 		return 1

@@ -30,6 +30,13 @@ type Runtime interface {
 	Signal(id uint64, sig syscall.Signal) error
 	// Release forgets an ended process.
 	Release(id uint64) error
+
+	// NewObject creates a host-owned object of a kind ("Lock", "Queue",
+	// "Connection" for a Pipe, ...) and returns its id (a Pipe's two ends).
+	NewObject(kind string, args ObjectArgs) ([]uint64, error)
+	// Invoke performs an operation on a host-owned object on behalf of
+	// this process. A blocking operation ends early when ctx is done.
+	Invoke(ctx context.Context, call ObjectCall) (ObjectReply, error)
 }
 
 // ProcessInfo names a process as `mp.current_process()` shows it.

@@ -59,6 +59,7 @@ type VM struct {
 	childCount   int                        // numbers this VM's children
 	processClass *lua.LTable
 	processMeta  *lua.LTable
+	objectKinds  map[string]*objectKind
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
 	cancel    context.CancelFunc
@@ -81,13 +82,14 @@ func New(opts Options) *VM {
 			RegistryMaxSize:     registryMaxSize,
 			MinimizeStackMemory: true,
 		}),
-		chunks:  opts.Chunks,
-		runtime: opts.Runtime,
-		limits:  opts.Limits.withDefaults(),
-		handles: make(map[string]HandleKind),
-		procs:   make(map[*lua.LTable]*procState),
-		globals: make(map[*lua.FunctionProto][]string),
-		cancel:  cancel,
+		chunks:      opts.Chunks,
+		runtime:     opts.Runtime,
+		limits:      opts.Limits.withDefaults(),
+		handles:     make(map[string]HandleKind),
+		procs:       make(map[*lua.LTable]*procState),
+		objectKinds: make(map[string]*objectKind),
+		globals:     make(map[*lua.FunctionProto][]string),
+		cancel:      cancel,
 	}
 	if vm.chunks == nil {
 		vm.chunks = NewChunks(nil)
@@ -277,6 +279,10 @@ func (loneRuntime) Spawn(context.Context, SpawnRequest) (ProcessStatus, error) {
 func (loneRuntime) Wait(context.Context, uint64, time.Duration, bool) (ProcessStatus, error) {
 	return ProcessStatus{}, errNoHost
 }
-func (loneRuntime) Status(uint64) (ProcessStatus, error) { return ProcessStatus{}, errNoHost }
-func (loneRuntime) Signal(uint64, syscall.Signal) error  { return errNoHost }
-func (loneRuntime) Release(uint64) error                 { return errNoHost }
+func (loneRuntime) Status(uint64) (ProcessStatus, error)           { return ProcessStatus{}, errNoHost }
+func (loneRuntime) Signal(uint64, syscall.Signal) error            { return errNoHost }
+func (loneRuntime) Release(uint64) error                           { return errNoHost }
+func (loneRuntime) NewObject(string, ObjectArgs) ([]uint64, error) { return nil, errNoHost }
+func (loneRuntime) Invoke(context.Context, ObjectCall) (ObjectReply, error) {
+	return ObjectReply{}, errNoHost
+}

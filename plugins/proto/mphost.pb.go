@@ -590,6 +590,400 @@ func (x *Chunk) GetSource() string {
 	return ""
 }
 
+type Wait struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Block         bool                   `protobuf:"varint,1,opt,name=block,proto3" json:"block,omitempty"`
+	Forever       bool                   `protobuf:"varint,2,opt,name=forever,proto3" json:"forever,omitempty"`
+	TimeoutNs     int64                  `protobuf:"varint,3,opt,name=timeout_ns,json=timeoutNs,proto3" json:"timeout_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Wait) Reset() {
+	*x = Wait{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Wait) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Wait) ProtoMessage() {}
+
+func (x *Wait) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Wait.ProtoReflect.Descriptor instead.
+func (*Wait) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Wait) GetBlock() bool {
+	if x != nil {
+		return x.Block
+	}
+	return false
+}
+
+func (x *Wait) GetForever() bool {
+	if x != nil {
+		return x.Forever
+	}
+	return false
+}
+
+func (x *Wait) GetTimeoutNs() int64 {
+	if x != nil {
+		return x.TimeoutNs
+	}
+	return 0
+}
+
+// Value is an encoded Lua value; numbers travel apart so that the host can
+// add to them.
+type Value struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	Number        float64                `protobuf:"fixed64,2,opt,name=number,proto3" json:"number,omitempty"`
+	IsNumber      bool                   `protobuf:"varint,3,opt,name=is_number,json=isNumber,proto3" json:"is_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Value) Reset() {
+	*x = Value{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Value) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Value) ProtoMessage() {}
+
+func (x *Value) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Value.ProtoReflect.Descriptor instead.
+func (*Value) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Value) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Value) GetNumber() float64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *Value) GetIsNumber() bool {
+	if x != nil {
+		return x.IsNumber
+	}
+	return false
+}
+
+type NewObjectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	N             int64                  `protobuf:"varint,2,opt,name=n,proto3" json:"n,omitempty"`
+	Flag          bool                   `protobuf:"varint,3,opt,name=flag,proto3" json:"flag,omitempty"`
+	Wait          *Wait                  `protobuf:"bytes,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	Id            uint64                 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"`
+	Value         *Value                 `protobuf:"bytes,6,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewObjectRequest) Reset() {
+	*x = NewObjectRequest{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewObjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewObjectRequest) ProtoMessage() {}
+
+func (x *NewObjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewObjectRequest.ProtoReflect.Descriptor instead.
+func (*NewObjectRequest) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *NewObjectRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *NewObjectRequest) GetN() int64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *NewObjectRequest) GetFlag() bool {
+	if x != nil {
+		return x.Flag
+	}
+	return false
+}
+
+func (x *NewObjectRequest) GetWait() *Wait {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *NewObjectRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *NewObjectRequest) GetValue() *Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type NewObjectReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []uint64               `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewObjectReply) Reset() {
+	*x = NewObjectReply{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewObjectReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewObjectReply) ProtoMessage() {}
+
+func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewObjectReply.ProtoReflect.Descriptor instead.
+func (*NewObjectReply) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *NewObjectReply) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type ObjectCall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	Wait          *Wait                  `protobuf:"bytes,3,opt,name=wait,proto3" json:"wait,omitempty"`
+	N             int64                  `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
+	Value         *Value                 `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectCall) Reset() {
+	*x = ObjectCall{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectCall) ProtoMessage() {}
+
+func (x *ObjectCall) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectCall.ProtoReflect.Descriptor instead.
+func (*ObjectCall) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ObjectCall) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *ObjectCall) GetWait() *Wait {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *ObjectCall) GetN() int64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetValue() *Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type ObjectReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	N             int64                  `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	Value         *Value                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectReply) Reset() {
+	*x = ObjectReply{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectReply) ProtoMessage() {}
+
+func (x *ObjectReply) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectReply.ProtoReflect.Descriptor instead.
+func (*ObjectReply) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ObjectReply) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ObjectReply) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ObjectReply) GetN() int64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetValue() *Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 var File_plugins_proto_mphost_proto protoreflect.FileDescriptor
 
 const file_plugins_proto_mphost_proto_rawDesc = "" +
@@ -633,10 +1027,40 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\fR\x02id\"3\n" +
 	"\x05Chunk\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06source\x18\x02 \x01(\tR\x06source2b\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\"U\n" +
+	"\x04Wait\x12\x14\n" +
+	"\x05block\x18\x01 \x01(\bR\x05block\x12\x18\n" +
+	"\aforever\x18\x02 \x01(\bR\aforever\x12\x1d\n" +
+	"\n" +
+	"timeout_ns\x18\x03 \x01(\x03R\ttimeoutNs\"P\n" +
+	"\x05Value\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x1b\n" +
+	"\tis_number\x18\x03 \x01(\bR\bisNumber\"\x9f\x01\n" +
+	"\x10NewObjectRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\f\n" +
+	"\x01n\x18\x02 \x01(\x03R\x01n\x12\x12\n" +
+	"\x04flag\x18\x03 \x01(\bR\x04flag\x12 \n" +
+	"\x04wait\x18\x04 \x01(\v2\f.mphost.WaitR\x04wait\x12\x0e\n" +
+	"\x02id\x18\x05 \x01(\x04R\x02id\x12#\n" +
+	"\x05value\x18\x06 \x01(\v2\r.mphost.ValueR\x05value\"\"\n" +
+	"\x0eNewObjectReply\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\x81\x01\n" +
+	"\n" +
+	"ObjectCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\x12 \n" +
+	"\x04wait\x18\x03 \x01(\v2\f.mphost.WaitR\x04wait\x12\f\n" +
+	"\x01n\x18\x04 \x01(\x03R\x01n\x12#\n" +
+	"\x05value\x18\x05 \x01(\v2\r.mphost.ValueR\x05value\"h\n" +
+	"\vObjectReply\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\f\n" +
+	"\x01n\x18\x03 \x01(\x03R\x01n\x12#\n" +
+	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value2b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
-	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\x8c\x03\n" +
+	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xfe\x03\n" +
 	"\x04Host\x12*\n" +
 	"\bLifeline\x12\r.mphost.Empty\x1a\r.mphost.Empty0\x01\x124\n" +
 	"\x05Spawn\x12\x14.mphost.SpawnRequest\x1a\x15.mphost.ProcessStatus\x122\n" +
@@ -646,7 +1070,9 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\aRelease\x12\x12.mphost.ProcessRef\x1a\r.mphost.Empty\x12-\n" +
 	"\n" +
 	"FetchChunk\x12\x10.mphost.ChunkRef\x1a\r.mphost.Chunk\x12,\n" +
-	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.EmptyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
+	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.Empty\x12=\n" +
+	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReply\x121\n" +
+	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReplyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
 
 var (
 	file_plugins_proto_mphost_proto_rawDescOnce sync.Once
@@ -660,45 +1086,60 @@ func file_plugins_proto_mphost_proto_rawDescGZIP() []byte {
 	return file_plugins_proto_mphost_proto_rawDescData
 }
 
-var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_plugins_proto_mphost_proto_goTypes = []any{
-	(*Empty)(nil),         // 0: mphost.Empty
-	(*InitRequest)(nil),   // 1: mphost.InitRequest
-	(*StartRequest)(nil),  // 2: mphost.StartRequest
-	(*SpawnRequest)(nil),  // 3: mphost.SpawnRequest
-	(*ProcessRef)(nil),    // 4: mphost.ProcessRef
-	(*WaitRequest)(nil),   // 5: mphost.WaitRequest
-	(*SignalRequest)(nil), // 6: mphost.SignalRequest
-	(*ProcessStatus)(nil), // 7: mphost.ProcessStatus
-	(*ChunkRef)(nil),      // 8: mphost.ChunkRef
-	(*Chunk)(nil),         // 9: mphost.Chunk
+	(*Empty)(nil),            // 0: mphost.Empty
+	(*InitRequest)(nil),      // 1: mphost.InitRequest
+	(*StartRequest)(nil),     // 2: mphost.StartRequest
+	(*SpawnRequest)(nil),     // 3: mphost.SpawnRequest
+	(*ProcessRef)(nil),       // 4: mphost.ProcessRef
+	(*WaitRequest)(nil),      // 5: mphost.WaitRequest
+	(*SignalRequest)(nil),    // 6: mphost.SignalRequest
+	(*ProcessStatus)(nil),    // 7: mphost.ProcessStatus
+	(*ChunkRef)(nil),         // 8: mphost.ChunkRef
+	(*Chunk)(nil),            // 9: mphost.Chunk
+	(*Wait)(nil),             // 10: mphost.Wait
+	(*Value)(nil),            // 11: mphost.Value
+	(*NewObjectRequest)(nil), // 12: mphost.NewObjectRequest
+	(*NewObjectReply)(nil),   // 13: mphost.NewObjectReply
+	(*ObjectCall)(nil),       // 14: mphost.ObjectCall
+	(*ObjectReply)(nil),      // 15: mphost.ObjectReply
 }
 var file_plugins_proto_mphost_proto_depIdxs = []int32{
-	1,  // 0: mphost.Worker.Init:input_type -> mphost.InitRequest
-	2,  // 1: mphost.Worker.Start:input_type -> mphost.StartRequest
-	0,  // 2: mphost.Host.Lifeline:input_type -> mphost.Empty
-	3,  // 3: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	5,  // 4: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	4,  // 5: mphost.Host.Status:input_type -> mphost.ProcessRef
-	6,  // 6: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	4,  // 7: mphost.Host.Release:input_type -> mphost.ProcessRef
-	8,  // 8: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	9,  // 9: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	0,  // 10: mphost.Worker.Init:output_type -> mphost.Empty
-	0,  // 11: mphost.Worker.Start:output_type -> mphost.Empty
-	0,  // 12: mphost.Host.Lifeline:output_type -> mphost.Empty
-	7,  // 13: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	7,  // 14: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	7,  // 15: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	0,  // 16: mphost.Host.Signal:output_type -> mphost.Empty
-	0,  // 17: mphost.Host.Release:output_type -> mphost.Empty
-	9,  // 18: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	0,  // 19: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	10, // [10:20] is the sub-list for method output_type
-	0,  // [0:10] is the sub-list for method input_type
-	0,  // [0:0] is the sub-list for extension type_name
-	0,  // [0:0] is the sub-list for extension extendee
-	0,  // [0:0] is the sub-list for field type_name
+	10, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
+	11, // 1: mphost.NewObjectRequest.value:type_name -> mphost.Value
+	10, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
+	11, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
+	11, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
+	1,  // 5: mphost.Worker.Init:input_type -> mphost.InitRequest
+	2,  // 6: mphost.Worker.Start:input_type -> mphost.StartRequest
+	0,  // 7: mphost.Host.Lifeline:input_type -> mphost.Empty
+	3,  // 8: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	5,  // 9: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	4,  // 10: mphost.Host.Status:input_type -> mphost.ProcessRef
+	6,  // 11: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	4,  // 12: mphost.Host.Release:input_type -> mphost.ProcessRef
+	8,  // 13: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	9,  // 14: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	12, // 15: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	14, // 16: mphost.Host.Invoke:input_type -> mphost.ObjectCall
+	0,  // 17: mphost.Worker.Init:output_type -> mphost.Empty
+	0,  // 18: mphost.Worker.Start:output_type -> mphost.Empty
+	0,  // 19: mphost.Host.Lifeline:output_type -> mphost.Empty
+	7,  // 20: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	7,  // 21: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	7,  // 22: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	0,  // 23: mphost.Host.Signal:output_type -> mphost.Empty
+	0,  // 24: mphost.Host.Release:output_type -> mphost.Empty
+	9,  // 25: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	0,  // 26: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	13, // 27: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	15, // 28: mphost.Host.Invoke:output_type -> mphost.ObjectReply
+	17, // [17:29] is the sub-list for method output_type
+	5,  // [5:17] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_plugins_proto_mphost_proto_init() }
@@ -712,7 +1153,7 @@ func file_plugins_proto_mphost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_mphost_proto_rawDesc), len(file_plugins_proto_mphost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -188,6 +188,8 @@ const (
 	Host_Release_FullMethodName      = "/mphost.Host/Release"
 	Host_FetchChunk_FullMethodName   = "/mphost.Host/FetchChunk"
 	Host_PublishChunk_FullMethodName = "/mphost.Host/PublishChunk"
+	Host_NewObject_FullMethodName    = "/mphost.Host/NewObject"
+	Host_Invoke_FullMethodName       = "/mphost.Host/Invoke"
 )
 
 // HostClient is the client API for Host service.
@@ -207,6 +209,9 @@ type HostClient interface {
 	Release(ctx context.Context, in *ProcessRef, opts ...grpc.CallOption) (*Empty, error)
 	FetchChunk(ctx context.Context, in *ChunkRef, opts ...grpc.CallOption) (*Chunk, error)
 	PublishChunk(ctx context.Context, in *Chunk, opts ...grpc.CallOption) (*Empty, error)
+	// NewObject creates a shared object; Invoke performs one operation on it.
+	NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error)
+	Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error)
 }
 
 type hostClient struct {
@@ -306,6 +311,26 @@ func (c *hostClient) PublishChunk(ctx context.Context, in *Chunk, opts ...grpc.C
 	return out, nil
 }
 
+func (c *hostClient) NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NewObjectReply)
+	err := c.cc.Invoke(ctx, Host_NewObject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ObjectReply)
+	err := c.cc.Invoke(ctx, Host_Invoke_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -323,6 +348,9 @@ type HostServer interface {
 	Release(context.Context, *ProcessRef) (*Empty, error)
 	FetchChunk(context.Context, *ChunkRef) (*Chunk, error)
 	PublishChunk(context.Context, *Chunk) (*Empty, error)
+	// NewObject creates a shared object; Invoke performs one operation on it.
+	NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error)
+	Invoke(context.Context, *ObjectCall) (*ObjectReply, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -356,6 +384,12 @@ func (UnimplementedHostServer) FetchChunk(context.Context, *ChunkRef) (*Chunk, e
 }
 func (UnimplementedHostServer) PublishChunk(context.Context, *Chunk) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PublishChunk not implemented")
+}
+func (UnimplementedHostServer) NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NewObject not implemented")
+}
+func (UnimplementedHostServer) Invoke(context.Context, *ObjectCall) (*ObjectReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Invoke not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -515,6 +549,42 @@ func _Host_PublishChunk_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_NewObject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NewObjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).NewObject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_NewObject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).NewObject(ctx, req.(*NewObjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_Invoke_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ObjectCall)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Invoke(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Invoke_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Invoke(ctx, req.(*ObjectCall))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -549,6 +619,14 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PublishChunk",
 			Handler:    _Host_PublishChunk_Handler,
+		},
+		{
+			MethodName: "NewObject",
+			Handler:    _Host_NewObject_Handler,
+		},
+		{
+			MethodName: "Invoke",
+			Handler:    _Host_Invoke_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,300 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/script"
+)
+
+// The host owns every shared object of a run in one registry. This file
+// turns the script package's calls (from the main script directly, from
+// children over RPC) into operations on them, and their errors into what
+// Lua sees: a status ("full", "empty", "closed", "abandoned") for outcomes a
+// script handles, an error for mistakes, which the script raises.
+
+// NewObject implements script.Runtime for the main script.
+func (h *Host) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
+	return h.newObject(objects.MainScript, kind, args)
+}
+
+// Invoke implements script.Runtime for the main script.
+func (h *Host) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+	return h.invoke(ctx, objects.MainScript, call)
+}
+
+func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArgs) ([]uint64, error) {
+	var obj any
+	switch kind {
+	case "Lock":
+		obj = objects.NewLock()
+	case "RLock":
+		obj = objects.NewRLock()
+	case "Semaphore", "BoundedSemaphore":
+		obj = objects.NewSemaphore(int(args.N), args.Flag)
+	case "Event":
+		obj = objects.NewEvent()
+	case "Condition":
+		var lock objects.Locker
+		if args.ID != 0 {
+			var err error
+			if lock, err = objects.Lookup[objects.Locker](h.objects, args.ID); err != nil {
+				return nil, err
+			}
+		}
+		obj = objects.NewCondition(lock)
+	case "Barrier":
+		obj = objects.NewBarrier(int(args.N), objects.Wait(args.Wait))
+	case "Queue":
+		obj = objects.NewQueue(int(args.N))
+	case "JoinableQueue":
+		obj = objects.NewJoinableQueue(int(args.N))
+	case "Value":
+		obj = objects.NewValue(content(args.Data))
+	case "Connection":
+		a, b := objects.NewPipe(args.Flag)
+		a.Hold(owner)
+		b.Hold(owner)
+		return []uint64{h.objects.Add(a), h.objects.Add(b)}, nil
+	default:
+		return nil, fmt.Errorf("no shared object of kind %q", kind)
+	}
+	return []uint64{h.objects.Add(obj)}, nil
+}
+
+func content(v script.Value) objects.Content {
+	if v.IsNumber {
+		return objects.NumberContent(v.Number)
+	}
+	return objects.EncodedContent(v.Data)
+}
+
+func fromContent(c objects.Content) script.Value {
+	return script.Value{Data: c.Encoded, Number: c.Number, IsNumber: c.IsNumber}
+}
+
+// invoke performs one operation for owner.
+func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.ObjectCall) (script.ObjectReply, error) {
+	obj, err := h.objects.Get(call.ID)
+	if err != nil {
+		return script.ObjectReply{}, err
+	}
+	w := objects.Wait(call.Wait)
+	switch o := obj.(type) {
+	case objects.Locker:
+		return lockerCall(ctx, owner, o, call.Op, w)
+	case *objects.Semaphore:
+		if call.Op == "get_value" {
+			return script.ObjectReply{N: int64(o.Value())}, nil
+		}
+		return lockerCall(ctx, owner, o, call.Op, w)
+	case *objects.Event:
+		return eventCall(ctx, o, call.Op, w)
+	case *objects.Condition:
+		return conditionCall(ctx, owner, o, call, w)
+	case *objects.Barrier:
+		return barrierCall(ctx, owner, o, call.Op, w)
+	case *objects.JoinableQueue:
+		switch call.Op {
+		case "task_done":
+			return script.ObjectReply{}, o.TaskDone()
+		case "join":
+			return script.ObjectReply{}, o.Join(ctx)
+		}
+		return queueCall(ctx, owner, &o.Queue, call, w)
+	case *objects.Queue:
+		return queueCall(ctx, owner, o, call, w)
+	case *objects.PipeEnd:
+		return pipeCall(ctx, owner, o, call, w)
+	case *objects.Value:
+		return valueCall(ctx, owner, o, call, w)
+	}
+	return script.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
+}
+
+// semaphoreLike is what Lock, RLock and Semaphore share.
+type semaphoreLike interface {
+	Acquire(ctx context.Context, owner objects.Owner, w objects.Wait) (ok, abandoned bool, err error)
+	Release(owner objects.Owner) error
+}
+
+func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, op string, w objects.Wait) (script.ObjectReply, error) {
+	switch op {
+	case "acquire":
+		ok, abandoned, err := l.Acquire(ctx, owner, w)
+		r := script.ObjectReply{OK: ok}
+		if abandoned {
+			r.Status = "abandoned"
+		}
+		return r, err
+	case "release":
+		err := l.Release(owner)
+		if errors.Is(err, objects.ErrNotHeld) {
+			err = errors.New("cannot release what this process does not hold")
+		} else if errors.Is(err, objects.ErrTooManyReleases) {
+			err = errors.New("released more times than acquired")
+		}
+		return script.ObjectReply{}, err
+	case "locked":
+		if locker, ok := l.(objects.Locker); ok {
+			return script.ObjectReply{OK: locker.Locked()}, nil
+		}
+	}
+	return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+}
+
+func eventCall(ctx context.Context, e *objects.Event, op string, w objects.Wait) (script.ObjectReply, error) {
+	switch op {
+	case "set":
+		e.Set()
+	case "clear":
+		e.Clear()
+	case "is_set":
+		return script.ObjectReply{OK: e.IsSet()}, nil
+	case "wait":
+		ok, err := e.Wait(ctx, w)
+		return script.ObjectReply{OK: ok}, err
+	default:
+		return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+	}
+	return script.ObjectReply{}, nil
+}
+
+func conditionCall(ctx context.Context, owner objects.Owner, c *objects.Condition, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+	var err error
+	switch call.Op {
+	case "acquire", "release":
+		return lockerCall(ctx, owner, c.Locker(), call.Op, w)
+	case "wait":
+		var ok bool
+		ok, err = c.Wait(ctx, owner, w)
+		if err == nil {
+			return script.ObjectReply{OK: ok}, nil
+		}
+	case "notify":
+		err = c.Notify(owner, int(call.N))
+	case "notify_all":
+		err = c.NotifyAll(owner)
+	default:
+		return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	}
+	if errors.Is(err, objects.ErrNotHeld) {
+		err = errors.New("the condition's lock is not held by this process")
+	}
+	return script.ObjectReply{}, err
+}
+
+func barrierCall(ctx context.Context, owner objects.Owner, b *objects.Barrier, op string, w objects.Wait) (script.ObjectReply, error) {
+	switch op {
+	case "wait":
+		index, err := b.Wait(ctx, owner, w)
+		if errors.Is(err, objects.ErrBroken) {
+			err = errors.New("the barrier is broken")
+		}
+		return script.ObjectReply{N: int64(index)}, err
+	case "reset":
+		b.Reset()
+	case "abort":
+		b.Abort()
+	case "parties":
+		return script.ObjectReply{N: int64(b.Parties())}, nil
+	case "n_waiting":
+		return script.ObjectReply{N: int64(b.NWaiting())}, nil
+	case "broken":
+		return script.ObjectReply{OK: b.Broken()}, nil
+	default:
+		return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+	}
+	return script.ObjectReply{}, nil
+}
+
+func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+	switch call.Op {
+	case "put":
+		err := q.Put(ctx, owner, call.Value.Data, w)
+		switch {
+		case errors.Is(err, objects.ErrFull):
+			return script.ObjectReply{Status: "full"}, nil
+		case errors.Is(err, objects.ErrClosed):
+			return script.ObjectReply{}, errors.New("the queue is closed")
+		}
+		return script.ObjectReply{OK: err == nil}, err
+	case "get":
+		item, err := q.Get(ctx, w)
+		return itemReply(item, err)
+	case "qsize":
+		return script.ObjectReply{N: int64(q.Qsize())}, nil
+	case "empty":
+		return script.ObjectReply{OK: q.Empty()}, nil
+	case "full":
+		return script.ObjectReply{OK: q.Full()}, nil
+	case "close":
+		q.Close()
+		return script.ObjectReply{}, nil
+	}
+	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+}
+
+// itemReply is what a get or recv returns: the item, or the status that
+// says why there is none.
+func itemReply(item []byte, err error) (script.ObjectReply, error) {
+	switch {
+	case errors.Is(err, objects.ErrEmpty):
+		return script.ObjectReply{Status: "empty"}, nil
+	case errors.Is(err, objects.ErrClosed):
+		return script.ObjectReply{Status: "closed"}, nil
+	case err != nil:
+		return script.ObjectReply{}, err
+	}
+	return script.ObjectReply{OK: true, Value: script.Value{Data: item}}, nil
+}
+
+func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+	switch call.Op {
+	case "send":
+		err := e.Send(ctx, owner, call.Value.Data)
+		switch {
+		case errors.Is(err, objects.ErrClosed):
+			err = errors.New("the connection is closed")
+		case errors.Is(err, objects.ErrWrongDirection):
+			err = errors.New("this end of a one-way pipe only receives")
+		}
+		return script.ObjectReply{}, err
+	case "recv":
+		item, err := e.Recv(ctx, w)
+		if errors.Is(err, objects.ErrWrongDirection) {
+			err = errors.New("this end of a one-way pipe only sends")
+		}
+		return itemReply(item, err)
+	case "poll":
+		ok, err := e.Poll(ctx, w)
+		return script.ObjectReply{OK: ok}, err
+	case "close":
+		e.Close(owner)
+		return script.ObjectReply{}, nil
+	case "hold":
+		return script.ObjectReply{}, e.Hold(owner)
+	}
+	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+}
+
+func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+	switch call.Op {
+	case "get":
+		return script.ObjectReply{OK: true, Value: fromContent(v.Get())}, nil
+	case "set":
+		v.Set(content(call.Value))
+		return script.ObjectReply{}, nil
+	case "add":
+		n, err := v.Add(owner, call.Value.Number)
+		if errors.Is(err, objects.ErrNotNumber) {
+			err = errors.New("the value is not a number")
+		}
+		return script.ObjectReply{Value: script.Value{Number: n, IsNumber: true}}, err
+	case "acquire", "release":
+		return lockerCall(ctx, owner, v.Lock(), call.Op, w)
+	}
+	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+}

@@ -1,0 +1,34 @@
+package objects
+
+import "errors"
+
+// Errors returned by the shared objects. Callers compare with errors.Is and translate them into
+// messages for the script author; the text here is for Go logs and tests.
+var (
+	// ErrNotHeld: a process released or waited on a lock it does not hold.
+	ErrNotHeld = errors.New("lock not held by this process")
+	// ErrTooManyReleases: a bounded semaphore was released above its initial value.
+	ErrTooManyReleases = errors.New("semaphore released too many times")
+	// ErrBroken: a barrier was broken, aborted or reset while waiting, or the wait timed out.
+	ErrBroken = errors.New("barrier is broken")
+	// ErrClosed: the queue or pipe end was closed (after draining, for Get and Recv).
+	ErrClosed = errors.New("closed")
+	// ErrFull: a put found the queue full and could not wait, or its wait timed out.
+	ErrFull = errors.New("queue is full")
+	// ErrEmpty: a get or recv found nothing and could not wait, or its wait timed out.
+	ErrEmpty = errors.New("nothing to receive")
+	// ErrTooManyTaskDone: task_done was called more times than items were put.
+	ErrTooManyTaskDone = errors.New("task_done called too many times")
+	// ErrWrongDirection: a send on the receive-only end of a one-way pipe, or the reverse.
+	ErrWrongDirection = errors.New("wrong direction for this end of a one-way pipe")
+	// ErrNotNumber: arithmetic on a Value that does not hold a number.
+	ErrNotNumber = errors.New("value is not a number")
+	// ErrNoObject: the registry holds no object with that id (or not of the wanted type).
+	ErrNoObject = errors.New("no such shared object")
+	// ErrOwnerDied: the call was made for a process that has died.
+	ErrOwnerDied = errors.New("process has died")
+)
+
+// errTimedOut is what a deadline reports when the Wait ran out; each object turns it into its
+// own result (false, ErrFull, ErrEmpty, ErrBroken).
+var errTimedOut = errors.New("timed out")

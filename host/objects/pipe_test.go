@@ -1,0 +1,184 @@
+package objects
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// recv starts a PipeEnd.Recv in a goroutine.
+func recv(ctx context.Context, e *PipeEnd, w Wait) <-chan result {
+	return start(func() result {
+		data, err := e.Recv(ctx, w)
+		return result{data: data, err: err}
+	})
+}
+
+// mustSend sends or fails the test.
+func mustSend(t *testing.T, e *PipeEnd, msgs ...string) {
+	t.Helper()
+	for _, msg := range msgs {
+		if err := e.Send(bg, 1, []byte(msg)); err != nil {
+			t.Fatalf("Send(%q): %v", msg, err)
+		}
+	}
+}
+
+// mustRecv receives at once and checks the message, or fails the test.
+func mustRecv(t *testing.T, e *PipeEnd, want string) {
+	t.Helper()
+	got, err := e.Recv(bg, DontWait)
+	if err != nil || string(got) != want {
+		t.Fatalf("Recv = %q, %v; want %q", got, err, want)
+	}
+}
+
+// recvWaiting reports whether a Recv or Poll is parked on e.
+func recvWaiting(e *PipeEnd) bool { g, _ := e.inbox.parked(); return g > 0 }
+
+func TestPipeDuplex(t *testing.T) {
+	a, b := NewPipe(true)
+	if !a.Readable() || !a.Writable() || !b.Readable() || !b.Writable() {
+		t.Fatal("duplex ends not both ways")
+	}
+	mustSend(t, a, "to b 1", "to b 2")
+	mustSend(t, b, "to a")
+	mustRecv(t, b, "to b 1")
+	mustRecv(t, b, "to b 2")
+	mustRecv(t, a, "to a")
+	got := recv(bg, a, WaitForever)
+	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	mustSend(t, b, "late")
+	if r := await(t, got); r.err != nil || string(r.data) != "late" {
+		t.Fatalf("Recv = %+v", r)
+	}
+}
+
+func TestPipeOneWay(t *testing.T) {
+	a, b := NewPipe(false)
+	if !a.Readable() || a.Writable() || b.Readable() || !b.Writable() {
+		t.Fatal("one-way ends have the wrong directions")
+	}
+	if err := a.Send(bg, 1, []byte("x")); !errors.Is(err, ErrWrongDirection) {
+		t.Fatalf("Send on receive-only end = %v", err)
+	}
+	if _, err := b.Recv(bg, DontWait); !errors.Is(err, ErrWrongDirection) {
+		t.Fatalf("Recv on send-only end = %v", err)
+	}
+	if _, err := b.Poll(bg, DontWait); !errors.Is(err, ErrWrongDirection) {
+		t.Fatalf("Poll on send-only end = %v", err)
+	}
+	mustSend(t, b, "x")
+	mustRecv(t, a, "x")
+}
+
+func TestPipeRecvTimeout(t *testing.T) {
+	a, _ := NewPipe(true)
+	if _, err := a.Recv(bg, DontWait); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("Recv = %v, want ErrEmpty", err)
+	}
+	began := time.Now()
+	if _, err := a.Recv(bg, WaitUpTo(shortWait)); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("Recv = %v, want ErrEmpty", err)
+	}
+	atLeast(t, began, shortWait)
+}
+
+func TestPipePoll(t *testing.T) {
+	a, b := NewPipe(true)
+	if ok, err := a.Poll(bg, DontWait); ok || err != nil {
+		t.Fatalf("Poll on empty pipe = %v, %v", ok, err)
+	}
+	began := time.Now()
+	if ok, err := a.Poll(bg, WaitUpTo(shortWait)); ok || err != nil {
+		t.Fatalf("Poll = %v, %v; want false after the timeout", ok, err)
+	}
+	atLeast(t, began, shortWait)
+	polling := start(func() result {
+		ok, err := a.Poll(bg, WaitForever)
+		return result{ok: ok, err: err}
+	})
+	eventually(t, "the poll waits", func() bool { return recvWaiting(a) })
+	mustSend(t, b, "x")
+	if r := await(t, polling); !r.ok || r.err != nil {
+		t.Fatalf("Poll = %+v", r)
+	}
+	mustRecv(t, a, "x") // Poll left the message
+	b.Close(1)
+	if ok, err := a.Poll(bg, WaitForever); !ok || err != nil {
+		t.Fatalf("Poll after the other end closed = %v, %v; want true (Recv will not block)", ok, err)
+	}
+	ctx, cancel := cancelled(t)
+	c, _ := NewPipe(true)
+	polling = start(func() result {
+		ok, err := c.Poll(ctx, WaitForever)
+		return result{ok: ok, err: err}
+	})
+	eventually(t, "the poll waits", func() bool { return recvWaiting(c) })
+	cancel()
+	if r := await(t, polling); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled Poll = %+v", r)
+	}
+}
+
+func TestPipeCloseDrains(t *testing.T) {
+	a, b := NewPipe(true)
+	mustSend(t, b, "1", "2", "3")
+	mustSend(t, a, "unread")
+	b.Close(1)
+	b.Close(1)
+	if !b.Closed() || a.Closed() {
+		t.Fatal("Close closed the wrong end")
+	}
+	for _, want := range []string{"1", "2", "3"} {
+		mustRecv(t, a, want)
+	}
+	if _, err := a.Recv(bg, WaitForever); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv after drain = %v, want ErrClosed", err)
+	}
+	if err := a.Send(bg, 1, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send to closed end = %v, want ErrClosed", err)
+	}
+	if err := b.Send(bg, 1, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send on closed end = %v, want ErrClosed", err)
+	}
+	if _, err := b.Recv(bg, DontWait); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv on closed end = %v, want ErrClosed", err)
+	}
+	if _, err := b.Poll(bg, DontWait); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Poll on closed end = %v, want ErrClosed", err)
+	}
+	if err := b.Hold(2); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Hold of closed end = %v, want ErrClosed", err)
+	}
+}
+
+func TestPipeCloseWakesRecv(t *testing.T) {
+	a, b := NewPipe(false)
+	other := recv(bg, a, WaitForever)
+	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	b.Close(1)
+	if r := await(t, other); !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("Recv when the other end closed = %+v", r)
+	}
+
+	a, _ = NewPipe(false)
+	own := recv(bg, a, WaitForever)
+	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	a.Close(1)
+	if r := await(t, own); !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("Recv when its own end closed = %+v", r)
+	}
+}
+
+func TestPipeRecvCancel(t *testing.T) {
+	a, _ := NewPipe(true)
+	ctx, cancel := cancelled(t)
+	got := recv(ctx, a, WaitForever)
+	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	cancel()
+	if r := await(t, got); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled Recv = %+v", r)
+	}
+}

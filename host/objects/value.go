@@ -1,0 +1,73 @@
+package objects
+
+import "sync"
+
+// Content is what a Value holds: a number, which Add can work on, or any other value in the
+// caller's encoding.
+type Content struct {
+	IsNumber bool
+	Number   float64 // when IsNumber
+	Encoded  []byte  // when not IsNumber
+}
+
+// NumberContent is Content holding the number n.
+func NumberContent(n float64) Content { return Content{IsNumber: true, Number: n} }
+
+// EncodedContent is Content holding a value the caller encoded as data.
+func EncodedContent(data []byte) Content { return Content{Encoded: data} }
+
+// Value is one shared value (Python's multiprocessing.Value). Get, Set and Add are each atomic
+// on their own; a script that needs several steps at once holds the value's lock around them
+// (v:with(f)). That lock is an RLock, as in Python, so nested with calls do not deadlock. Make
+// one with NewValue.
+type Value struct {
+	life
+	mu      sync.Mutex // guards content; never held while waiting
+	content Content
+	lock    *RLock
+}
+
+// NewValue returns a Value holding initial.
+func NewValue(initial Content) *Value { return &Value{content: initial, lock: NewRLock()} }
+
+// Get returns what the value holds. The caller must not change the returned Encoded bytes.
+func (v *Value) Get() Content {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.content
+}
+
+// Set replaces what the value holds; the value keeps c.Encoded, so the caller must not change it
+// afterwards.
+func (v *Value) Set(c Content) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.content = c
+}
+
+// Add adds n to the number the value holds and returns the sum. It returns ErrNotNumber when
+// the value holds something else, and ErrOwnerDied when owner has died.
+func (v *Value) Add(owner Owner, n float64) (float64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.dead(owner) {
+		return 0, ErrOwnerDied
+	}
+	if !v.content.IsNumber {
+		return 0, ErrNotNumber
+	}
+	v.content.Number += n
+	return v.content.Number, nil
+}
+
+// Lock is the value's own lock, for v:with(f).
+func (v *Value) Lock() *RLock { return v.lock }
+
+// attach also attaches the value's lock.
+func (v *Value) attach(g *graveyard) {
+	v.life.attach(g)
+	v.lock.attach(g)
+}
+
+// died releases the value's lock if owner held it.
+func (v *Value) died(owner Owner) { v.lock.died(owner) }

@@ -1,0 +1,57 @@
+package plugins
+
+import (
+	"time"
+
+	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/script"
+)
+
+// Conversions between the script package's types and their wire form, in
+// one place for host and child.
+
+// WaitToProto converts a Wait for the wire.
+func WaitToProto(w script.Wait) *pb.Wait {
+	return &pb.Wait{Block: w.Block, Forever: w.Forever, TimeoutNs: int64(w.Timeout)}
+}
+
+// WaitFromProto converts a Wait off the wire.
+func WaitFromProto(w *pb.Wait) script.Wait {
+	if w == nil {
+		return script.Wait{}
+	}
+	return script.Wait{Block: w.Block, Forever: w.Forever, Timeout: time.Duration(w.TimeoutNs)}
+}
+
+// ValueToProto converts a Value for the wire.
+func ValueToProto(v script.Value) *pb.Value {
+	return &pb.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
+}
+
+// ValueFromProto converts a Value off the wire.
+func ValueFromProto(v *pb.Value) script.Value {
+	if v == nil {
+		return script.Value{}
+	}
+	return script.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
+}
+
+// CallToProto converts an ObjectCall for the wire.
+func CallToProto(c script.ObjectCall) *pb.ObjectCall {
+	return &pb.ObjectCall{Id: c.ID, Op: c.Op, Wait: WaitToProto(c.Wait), N: c.N, Value: ValueToProto(c.Value)}
+}
+
+// CallFromProto converts an ObjectCall off the wire.
+func CallFromProto(c *pb.ObjectCall) script.ObjectCall {
+	return script.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, Value: ValueFromProto(c.Value)}
+}
+
+// ReplyToProto converts an ObjectReply for the wire.
+func ReplyToProto(r script.ObjectReply) *pb.ObjectReply {
+	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, N: r.N, Value: ValueToProto(r.Value)}
+}
+
+// ReplyFromProto converts an ObjectReply off the wire.
+func ReplyFromProto(r *pb.ObjectReply) script.ObjectReply {
+	return script.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, Value: ValueFromProto(r.Value)}
+}

@@ -1,0 +1,232 @@
+package script
+
+import (
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Shared objects (Lock, Queue, Pipe, ...) live in the host. A VM holds them
+// as userdata standing for (kind, id) and does every operation through
+// Runtime.Invoke: directly in the main script, over RPC in a child. The
+// same userdata crosses processes as a handle to the same object.
+
+// Wait says how long a blocking operation may wait.
+type Wait struct {
+	Block   bool          // false: do not wait at all
+	Forever bool          // no timeout
+	Timeout time.Duration // when Block and not Forever
+}
+
+// ObjectArgs are what a constructor was given.
+type ObjectArgs struct {
+	N    int64 // Semaphore value, Queue maxsize, Barrier parties
+	Flag bool  // Pipe duplex, Semaphore bounded
+	Wait Wait  // Barrier default timeout
+	ID   uint64
+	Data Value // Value's initial value
+}
+
+// Value is an encoded Lua value, with numbers kept apart so the host can
+// add to them atomically.
+type Value struct {
+	Data     []byte
+	Number   float64
+	IsNumber bool
+}
+
+// ObjectCall is one operation on a host-owned object: its Lua method name
+// and arguments.
+type ObjectCall struct {
+	ID    uint64
+	Op    string // "acquire", "put", "recv", ...
+	Wait  Wait
+	N     int64
+	Value Value
+}
+
+// ObjectReply is an operation's result. Status carries the second result
+// Lua sees: "abandoned", "timeout", "full", "empty", "closed".
+type ObjectReply struct {
+	OK     bool
+	Status string
+	N      int64
+	Value  Value
+}
+
+// objectRef is the Go value of an object's userdata.
+type objectRef struct {
+	kind string
+	id   uint64
+}
+
+// Handle implements [Handle]: objects cross processes by kind and id.
+func (o *objectRef) Handle() (string, uint64) { return o.kind, o.id }
+
+// objectKind is a class of shared objects: its metatable.
+type objectKind struct {
+	mt *lua.LTable
+}
+
+// Live fields are read from the host at each access (Barrier.parties, ...).
+const (
+	numberField = iota
+	boolField
+)
+
+// defineObjectKind makes the metatable of a kind and registers it so that
+// handles of that kind can be rebuilt here.
+func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]int) {
+	L := vm.L
+	k := &objectKind{mt: L.NewTable()}
+	methodTable := L.SetFuncs(L.NewTable(), methods)
+	k.mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		ref := vm.checkObject(L, name, "index")
+		key := L.CheckString(2)
+		if kind, ok := fields[key]; ok {
+			r := vm.invoke(L, name, ObjectCall{ID: ref.id, Op: key})
+			if kind == boolField {
+				L.Push(lua.LBool(r.OK))
+			} else {
+				L.Push(lua.LNumber(r.N))
+			}
+			return 1
+		}
+		L.Push(methodTable.RawGetString(key))
+		return 1
+	}))
+	k.mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(fmt.Sprintf("<%s %d>", name, vm.checkObject(L, name, "tostring").id)))
+		return 1
+	}))
+	vm.objectKinds[name] = k
+	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
+		return vm.objectUserdata(name, id), nil
+	})
+}
+
+func (vm *VM) objectUserdata(kind string, id uint64) *lua.LUserData {
+	ud := vm.L.NewUserData()
+	ud.Value = &objectRef{kind: kind, id: id}
+	ud.Metatable = vm.objectKinds[kind].mt
+	return ud
+}
+
+// checkObject returns the object at argument 1, which must be of kind.
+func (vm *VM) checkObject(L *lua.LState, kind, method string) *objectRef {
+	if ud, ok := L.Get(1).(*lua.LUserData); ok {
+		if ref, ok := ud.Value.(*objectRef); ok && ref.kind == kind {
+			return ref
+		}
+	}
+	L.RaiseError("%s.%s: %s expected as self (call it with ':')", kind, method, kind)
+	return nil
+}
+
+// construct makes a new object of kind and pushes its userdata.
+func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
+	ids, err := vm.runtime.NewObject(kind, args)
+	if err != nil {
+		L.RaiseError("mp.%s: %v", kind, err)
+	}
+	for _, id := range ids {
+		L.Push(vm.objectUserdata(kind, id))
+	}
+	return len(ids)
+}
+
+// invoke performs an operation, raising a Lua error (with the caller's
+// file:line) when it fails.
+func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
+	reply, err := vm.runtime.Invoke(L.Context(), call)
+	if err != nil {
+		vm.raiseRuntime(L, kind+"."+call.Op, err)
+	}
+	return reply
+}
+
+// checkBlockWait reads Python's (block=true, timeout=nil) pair at n, n+1.
+func checkBlockWait(L *lua.LState, n int, fname string) Wait {
+	block := true
+	if v := L.Get(n); v != lua.LNil {
+		b, ok := v.(lua.LBool)
+		if !ok {
+			L.ArgError(n, fname+": block must be a boolean, got "+v.Type().String())
+		}
+		block = bool(b)
+	}
+	d, limited := checkTimeout(L, n+1, fname)
+	return Wait{Block: block, Forever: !limited, Timeout: d}
+}
+
+// checkTimeoutWait reads an optional timeout at n: nil waits forever.
+func checkTimeoutWait(L *lua.LState, n int, fname string) Wait {
+	d, limited := checkTimeout(L, n, fname)
+	return Wait{Block: true, Forever: !limited, Timeout: d}
+}
+
+// pushOK pushes true or false, and a status when there is one.
+func pushOK(L *lua.LState, r ObjectReply) int {
+	L.Push(lua.LBool(r.OK))
+	if r.Status != "" {
+		L.Push(lua.LString(r.Status))
+		return 2
+	}
+	return 1
+}
+
+// encodeValue encodes a value sent to an object, naming it root in errors.
+// A number stays a number, so that a Value can add to it.
+func (vm *VM) encodeValue(L *lua.LState, fname, root string, v lua.LValue) Value {
+	if n, ok := v.(lua.LNumber); ok {
+		return Value{Number: float64(n), IsNumber: true}
+	}
+	return vm.encodeItem(L, fname, root, v)
+}
+
+// encodeItem encodes a value sent through a queue or pipe.
+func (vm *VM) encodeItem(L *lua.LState, fname, root string, v lua.LValue) Value {
+	data, err := vm.Encode(root, v)
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	return Value{Data: data}
+}
+
+// decodeValue rebuilds a value received from an object.
+func (vm *VM) decodeValue(L *lua.LState, fname string, v Value) lua.LValue {
+	if v.IsNumber {
+		return lua.LNumber(v.Number)
+	}
+	out, err := vm.Decode(v.Data)
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	return out
+}
+
+// withHeld is x:with(f, ...): acquire, call f, release even when f raises,
+// and return f's results (Python's `with x:`).
+func withHeld(L *lua.LState, acquire, release func()) int {
+	fn := L.CheckFunction(2)
+	args := make([]lua.LValue, 0, L.GetTop()-2)
+	for i := 3; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	acquire()
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	err := L.PCall(len(args), lua.MultRet, nil)
+	release()
+	if err != nil {
+		if apiErr, ok := err.(*lua.ApiError); ok {
+			L.Error(apiErr.Object, 0)
+		}
+		L.RaiseError("%v", err)
+	}
+	return L.GetTop() - top
+}
