@@ -80,6 +80,7 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		Logger:           hclog.NewNullLogger(),
 		Stderr:           lockedWriter{h.out, h.out.stderr}, // a child's crash report, if it ever has one
 		StartTimeout:     startTimeout,
+		GRPCDialOptions:  plugins.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = h.worker[0]
@@ -109,7 +110,7 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 
 	id := c.worker.Broker.NextId()
 	go c.worker.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(opts...)
+		s := grpc.NewServer(plugins.ServerOptions(opts)...)
 		pb.RegisterHostServer(s, &service{h: h, child: c})
 		return s
 	})

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/script"
 )
 
 // WorkerArg is the first argument that puts the mphost binary in worker mode.
@@ -51,4 +52,18 @@ func (WorkerPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *
 type WorkerClient struct {
 	pb.WorkerClient
 	Broker *plugin.GRPCBroker
+}
+
+// MaxMessage is the largest gRPC message either side accepts: the codec's
+// own limit, so that a value the codec takes also crosses the wire.
+var MaxMessage = script.DefaultLimits.MaxBytes + 1<<20
+
+// ServerOptions are the options of every gRPC server of host and child.
+func ServerOptions(opts []grpc.ServerOption) []grpc.ServerOption {
+	return append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage))
+}
+
+// DialOptions are the options of every gRPC connection of host and child.
+var DialOptions = []grpc.DialOption{
+	grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage)),
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
@@ -33,7 +34,7 @@ func ServeWorker() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         Plugins,
-		GRPCServer:      plugin.DefaultGRPCServer,
+		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(ServerOptions(opts)...) },
 		Logger:          hclog.NewNullLogger(),
 	})
 	os.Exit(exitHostGone)
@@ -61,7 +62,7 @@ type worker struct {
 
 // Init dials the host's connection for this child and holds its lifeline.
 func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, error) {
-	conn, err := w.broker.Dial(req.HostBrokerId)
+	conn, err := w.broker.DialWithOptions(req.HostBrokerId, DialOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("dialling the host: %w", err)
 	}
