@@ -213,14 +213,16 @@ func barrierCall(ctx context.Context, owner objects.Owner, b *objects.Barrier, o
 func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
 	switch call.Op {
 	case "put":
+		// N tells the caller the queue's maxsize: a child batches its puts
+		// into an unbounded queue (see PutBatch).
 		err := q.Put(ctx, owner, call.Value.Data, w)
 		switch {
 		case errors.Is(err, objects.ErrFull):
-			return script.ObjectReply{Status: "full"}, nil
+			return script.ObjectReply{Status: "full", N: int64(q.Maxsize())}, nil
 		case errors.Is(err, objects.ErrClosed):
-			return script.ObjectReply{}, errors.New("the queue is closed")
+			return script.ObjectReply{}, errClosedQueue
 		}
-		return script.ObjectReply{OK: err == nil}, err
+		return script.ObjectReply{OK: err == nil, N: int64(q.Maxsize())}, err
 	case "get":
 		item, err := q.Get(ctx, w)
 		return itemReply(item, err)
@@ -235,6 +237,30 @@ func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call 
 		return script.ObjectReply{}, nil
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+}
+
+var errClosedQueue = errors.New("the queue is closed")
+
+// putBatch puts a child's batched items, in order, each into its queue.
+func (h *Host) putBatch(ctx context.Context, owner objects.Owner, queueIDs []uint64, items [][]byte) error {
+	for start := 0; start < len(items); {
+		end := start + 1
+		for end < len(items) && queueIDs[end] == queueIDs[start] {
+			end++
+		}
+		q, err := h.objects.Queue(queueIDs[start])
+		if err != nil {
+			return err
+		}
+		if err := q.PutBatch(ctx, owner, items[start:end]); err != nil {
+			if errors.Is(err, objects.ErrClosed) {
+				return errClosedQueue
+			}
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // itemReply is what a get or recv returns: the item, or the status that

@@ -115,3 +115,16 @@ func (s *service) owner() (objects.Owner, error) {
 	}
 	return objects.Owner(p.id), nil
 }
+
+func (s *service) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.Empty, error) {
+	owner, err := s.owner()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, len(req.Items))
+	items := make([][]byte, len(req.Items))
+	for i, item := range req.Items {
+		ids[i], items[i] = item.QueueId, item.Data
+	}
+	return &pb.Empty{}, s.h.putBatch(ctx, owner, ids, items)
+}

@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"syscall"
 	"time"
 
@@ -11,10 +13,103 @@ import (
 
 // Remote is a child's side of the script.Runtime seam, and its chunk store:
 // every call goes to the host over the child's own connection.
+//
+// Puts into an unbounded queue do not wait for the host, as Python's do
+// not wait for the reader: they are kept in order and sent in batches, after
+// flushDelay, when the batch is full, before any other call to the host (so
+// what a process does after a put sees the put done) and when the process
+// ends. A process killed meanwhile loses the puts not yet sent, each item
+// whole; the queue never holds part of one.
 type Remote struct {
 	host   pb.HostClient
 	self   script.ProcessInfo
 	parent script.ProcessInfo
+	puts   putBuffer
+}
+
+// Batching of puts.
+const (
+	flushDelay    = 2 * time.Millisecond
+	maxBatchItems = 4096
+	maxBatchBytes = 1 << 20
+)
+
+// putBuffer holds a child's puts not yet sent.
+type putBuffer struct {
+	send sync.Mutex // held while a batch is sent, so batches go out in order
+
+	mu        sync.Mutex
+	items     []*pb.QueueItem
+	bytes     int
+	timer     *time.Timer
+	err       error           // a failed background send, reported at the next call
+	unbounded map[uint64]bool // queues known to take puts without waiting
+}
+
+// Flush sends the puts not yet sent, and reports a background send that
+// failed since the last call.
+func (r *Remote) Flush() error {
+	r.puts.send.Lock()
+	defer r.puts.send.Unlock()
+	b := &r.puts
+	b.mu.Lock()
+	items, err := b.items, b.err
+	b.items, b.bytes, b.err = nil, 0, nil
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("an earlier put failed: %w", err)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	_, err = r.host.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
+	return err
+}
+
+// bufferPut keeps a put into an unbounded queue; false when the queue is
+// not known to be unbounded.
+func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
+	b := &r.puts
+	b.mu.Lock()
+	if !b.unbounded[call.ID] {
+		b.mu.Unlock()
+		return false, nil
+	}
+	b.items = append(b.items, &pb.QueueItem{QueueId: call.ID, Data: call.Value.Data})
+	b.bytes += len(call.Value.Data)
+	full := len(b.items) >= maxBatchItems || b.bytes >= maxBatchBytes
+	if !full && b.timer == nil {
+		b.timer = time.AfterFunc(flushDelay, func() {
+			if err := r.Flush(); err != nil {
+				b.mu.Lock()
+				b.err = err
+				b.mu.Unlock()
+			}
+		})
+	}
+	b.mu.Unlock()
+	if full {
+		return true, r.Flush()
+	}
+	return true, nil
+}
+
+// learnQueue records that a queue is unbounded, from a put's reply.
+func (r *Remote) learnQueue(call script.ObjectCall, reply script.ObjectReply) {
+	if call.Op != "put" || !reply.OK || reply.N != 0 {
+		return
+	}
+	b := &r.puts
+	b.mu.Lock()
+	if b.unbounded == nil {
+		b.unbounded = make(map[uint64]bool)
+	}
+	b.unbounded[call.ID] = true
+	b.mu.Unlock()
 }
 
 var _ script.Runtime = (*Remote)(nil)
@@ -28,36 +123,54 @@ func (r *Remote) Parent() (script.ProcessInfo, bool) { return r.parent, true }
 
 // Spawn implements script.Runtime.
 func (r *Remote) Spawn(ctx context.Context, req script.SpawnRequest) (script.ProcessStatus, error) {
+	if err := r.Flush(); err != nil {
+		return script.ProcessStatus{}, err
+	}
 	s, err := r.host.Spawn(ctx, &pb.SpawnRequest{Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload})
 	return statusFromProto(s), err
 }
 
 // Wait implements script.Runtime.
 func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
+	if err := r.Flush(); err != nil {
+		return script.ProcessStatus{}, err
+	}
 	s, err := r.host.Wait(ctx, &pb.WaitRequest{Id: id, Forever: forever, TimeoutNs: int64(timeout)})
 	return statusFromProto(s), err
 }
 
 // Status implements script.Runtime.
 func (r *Remote) Status(id uint64) (script.ProcessStatus, error) {
+	if err := r.Flush(); err != nil {
+		return script.ProcessStatus{}, err
+	}
 	s, err := r.host.Status(context.Background(), &pb.ProcessRef{Id: id})
 	return statusFromProto(s), err
 }
 
 // Signal implements script.Runtime.
 func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
+	if err := r.Flush(); err != nil {
+		return err
+	}
 	_, err := r.host.Signal(context.Background(), &pb.SignalRequest{Id: id, Signal: int32(sig)})
 	return err
 }
 
 // Release implements script.Runtime.
 func (r *Remote) Release(id uint64) error {
+	if err := r.Flush(); err != nil {
+		return err
+	}
 	_, err := r.host.Release(context.Background(), &pb.ProcessRef{Id: id})
 	return err
 }
 
 // Fetch implements script.ChunkStore.
 func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
+	if err := r.Flush(); err != nil {
+		return script.Chunk{}, err
+	}
 	c, err := r.host.FetchChunk(context.Background(), &pb.ChunkRef{Id: id[:]})
 	if err != nil {
 		return script.Chunk{}, err
@@ -67,6 +180,9 @@ func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
 
 // Publish implements script.ChunkStore.
 func (r *Remote) Publish(c script.Chunk) error {
+	if err := r.Flush(); err != nil {
+		return err
+	}
 	_, err := r.host.PublishChunk(context.Background(), &pb.Chunk{Name: c.Name, Source: c.Source})
 	return err
 }
@@ -86,6 +202,9 @@ func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
 
 // NewObject implements script.Runtime.
 func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
+	if err := r.Flush(); err != nil {
+		return nil, err
+	}
 	reply, err := r.host.NewObject(context.Background(), &pb.NewObjectRequest{
 		Kind: kind, N: args.N, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
 	})
@@ -97,9 +216,19 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 
 // Invoke implements script.Runtime.
 func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
-	reply, err := r.host.Invoke(ctx, CallToProto(call))
+	if call.Op == "put" {
+		if buffered, err := r.bufferPut(call); buffered {
+			return script.ObjectReply{OK: true}, err
+		}
+	}
+	if err := r.Flush(); err != nil {
+		return script.ObjectReply{}, err
+	}
+	pbReply, err := r.host.Invoke(ctx, CallToProto(call))
 	if err != nil {
 		return script.ObjectReply{}, err
 	}
-	return ReplyFromProto(reply), nil
+	reply := ReplyFromProto(pbReply)
+	r.learnQueue(call, reply)
+	return reply, nil
 }

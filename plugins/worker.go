@@ -129,16 +129,22 @@ func runProcess(host pb.HostClient, req *pb.StartRequest) int {
 	}
 	err := vm.RunProcess(req.Payload)
 	var exit *script.ExitError
-	if errors.As(err, &exit) {
-		return exit.Code
-	}
-	if err != nil {
+	code := 0
+	switch {
+	case errors.As(err, &exit):
+		code = exit.Code
+	case err != nil:
 		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), describe(err))
+		code = 1
 		vm.Finish()
-		return 1
+	default:
+		vm.Finish()
 	}
-	vm.Finish()
-	return 0
+	if err := remote.Flush(); err != nil {
+		fmt.Fprintf(stderr, "Process %s (pid %d): queue items put before the end were not delivered: %v\n", req.Name, os.Getpid(), err)
+		code = max(code, 1)
+	}
+	return code
 }
 
 // describe is an error's message with its Lua traceback, when it has one.

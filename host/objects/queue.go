@@ -139,6 +139,9 @@ func (q *Queue) Qsize() int {
 // Empty reports whether the queue holds no item.
 func (q *Queue) Empty() bool { return q.Qsize() == 0 }
 
+// Maxsize is the most items the queue holds; 0 means no limit.
+func (q *Queue) Maxsize() int { return q.maxsize }
+
 // Full reports whether a bounded queue holds maxsize items.
 func (q *Queue) Full() bool {
 	q.mu.Lock()

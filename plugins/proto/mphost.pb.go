@@ -984,6 +984,102 @@ func (x *ObjectReply) GetValue() *Value {
 	return nil
 }
 
+type QueueItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       uint64                 `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueItem) Reset() {
+	*x = QueueItem{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueItem) ProtoMessage() {}
+
+func (x *QueueItem) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueItem.ProtoReflect.Descriptor instead.
+func (*QueueItem) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *QueueItem) GetQueueId() uint64 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *QueueItem) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type PutBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*QueueItem           `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutBatchRequest) Reset() {
+	*x = PutBatchRequest{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutBatchRequest) ProtoMessage() {}
+
+func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
+func (*PutBatchRequest) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PutBatchRequest) GetItems() []*QueueItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 var File_plugins_proto_mphost_proto protoreflect.FileDescriptor
 
 const file_plugins_proto_mphost_proto_rawDesc = "" +
@@ -1057,10 +1153,15 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\f\n" +
 	"\x01n\x18\x03 \x01(\x03R\x01n\x12#\n" +
-	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value2b\n" +
+	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value\":\n" +
+	"\tQueueItem\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\":\n" +
+	"\x0fPutBatchRequest\x12'\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.mphost.QueueItemR\x05items2b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
-	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xfe\x03\n" +
+	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xb2\x04\n" +
 	"\x04Host\x12*\n" +
 	"\bLifeline\x12\r.mphost.Empty\x1a\r.mphost.Empty0\x01\x124\n" +
 	"\x05Spawn\x12\x14.mphost.SpawnRequest\x1a\x15.mphost.ProcessStatus\x122\n" +
@@ -1072,7 +1173,8 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"FetchChunk\x12\x10.mphost.ChunkRef\x1a\r.mphost.Chunk\x12,\n" +
 	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.Empty\x12=\n" +
 	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReply\x121\n" +
-	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReplyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
+	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReply\x122\n" +
+	"\bPutBatch\x12\x17.mphost.PutBatchRequest\x1a\r.mphost.EmptyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
 
 var (
 	file_plugins_proto_mphost_proto_rawDescOnce sync.Once
@@ -1086,7 +1188,7 @@ func file_plugins_proto_mphost_proto_rawDescGZIP() []byte {
 	return file_plugins_proto_mphost_proto_rawDescData
 }
 
-var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_plugins_proto_mphost_proto_goTypes = []any{
 	(*Empty)(nil),            // 0: mphost.Empty
 	(*InitRequest)(nil),      // 1: mphost.InitRequest
@@ -1104,6 +1206,8 @@ var file_plugins_proto_mphost_proto_goTypes = []any{
 	(*NewObjectReply)(nil),   // 13: mphost.NewObjectReply
 	(*ObjectCall)(nil),       // 14: mphost.ObjectCall
 	(*ObjectReply)(nil),      // 15: mphost.ObjectReply
+	(*QueueItem)(nil),        // 16: mphost.QueueItem
+	(*PutBatchRequest)(nil),  // 17: mphost.PutBatchRequest
 }
 var file_plugins_proto_mphost_proto_depIdxs = []int32{
 	10, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
@@ -1111,35 +1215,38 @@ var file_plugins_proto_mphost_proto_depIdxs = []int32{
 	10, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
 	11, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
 	11, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
-	1,  // 5: mphost.Worker.Init:input_type -> mphost.InitRequest
-	2,  // 6: mphost.Worker.Start:input_type -> mphost.StartRequest
-	0,  // 7: mphost.Host.Lifeline:input_type -> mphost.Empty
-	3,  // 8: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	5,  // 9: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	4,  // 10: mphost.Host.Status:input_type -> mphost.ProcessRef
-	6,  // 11: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	4,  // 12: mphost.Host.Release:input_type -> mphost.ProcessRef
-	8,  // 13: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	9,  // 14: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	12, // 15: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	14, // 16: mphost.Host.Invoke:input_type -> mphost.ObjectCall
-	0,  // 17: mphost.Worker.Init:output_type -> mphost.Empty
-	0,  // 18: mphost.Worker.Start:output_type -> mphost.Empty
-	0,  // 19: mphost.Host.Lifeline:output_type -> mphost.Empty
-	7,  // 20: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	7,  // 21: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	7,  // 22: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	0,  // 23: mphost.Host.Signal:output_type -> mphost.Empty
-	0,  // 24: mphost.Host.Release:output_type -> mphost.Empty
-	9,  // 25: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	0,  // 26: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	13, // 27: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	15, // 28: mphost.Host.Invoke:output_type -> mphost.ObjectReply
-	17, // [17:29] is the sub-list for method output_type
-	5,  // [5:17] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	16, // 5: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
+	1,  // 6: mphost.Worker.Init:input_type -> mphost.InitRequest
+	2,  // 7: mphost.Worker.Start:input_type -> mphost.StartRequest
+	0,  // 8: mphost.Host.Lifeline:input_type -> mphost.Empty
+	3,  // 9: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	5,  // 10: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	4,  // 11: mphost.Host.Status:input_type -> mphost.ProcessRef
+	6,  // 12: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	4,  // 13: mphost.Host.Release:input_type -> mphost.ProcessRef
+	8,  // 14: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	9,  // 15: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	12, // 16: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	14, // 17: mphost.Host.Invoke:input_type -> mphost.ObjectCall
+	17, // 18: mphost.Host.PutBatch:input_type -> mphost.PutBatchRequest
+	0,  // 19: mphost.Worker.Init:output_type -> mphost.Empty
+	0,  // 20: mphost.Worker.Start:output_type -> mphost.Empty
+	0,  // 21: mphost.Host.Lifeline:output_type -> mphost.Empty
+	7,  // 22: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	7,  // 23: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	7,  // 24: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	0,  // 25: mphost.Host.Signal:output_type -> mphost.Empty
+	0,  // 26: mphost.Host.Release:output_type -> mphost.Empty
+	9,  // 27: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	0,  // 28: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	13, // 29: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	15, // 30: mphost.Host.Invoke:output_type -> mphost.ObjectReply
+	0,  // 31: mphost.Host.PutBatch:output_type -> mphost.Empty
+	19, // [19:32] is the sub-list for method output_type
+	6,  // [6:19] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_plugins_proto_mphost_proto_init() }
@@ -1153,7 +1260,7 @@ func file_plugins_proto_mphost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_mphost_proto_rawDesc), len(file_plugins_proto_mphost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

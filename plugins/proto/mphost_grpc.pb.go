@@ -190,6 +190,7 @@ const (
 	Host_PublishChunk_FullMethodName = "/mphost.Host/PublishChunk"
 	Host_NewObject_FullMethodName    = "/mphost.Host/NewObject"
 	Host_Invoke_FullMethodName       = "/mphost.Host/Invoke"
+	Host_PutBatch_FullMethodName     = "/mphost.Host/PutBatch"
 )
 
 // HostClient is the client API for Host service.
@@ -212,6 +213,9 @@ type HostClient interface {
 	// NewObject creates a shared object; Invoke performs one operation on it.
 	NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error)
 	Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error)
+	// PutBatch puts items into unbounded queues, in order, each whole or not
+	// at all: a child sends its puts this way, batched.
+	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type hostClient struct {
@@ -331,6 +335,16 @@ func (c *hostClient) Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *hostClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Host_PutBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -351,6 +365,9 @@ type HostServer interface {
 	// NewObject creates a shared object; Invoke performs one operation on it.
 	NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error)
 	Invoke(context.Context, *ObjectCall) (*ObjectReply, error)
+	// PutBatch puts items into unbounded queues, in order, each whole or not
+	// at all: a child sends its puts this way, batched.
+	PutBatch(context.Context, *PutBatchRequest) (*Empty, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -390,6 +407,9 @@ func (UnimplementedHostServer) NewObject(context.Context, *NewObjectRequest) (*N
 }
 func (UnimplementedHostServer) Invoke(context.Context, *ObjectCall) (*ObjectReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Invoke not implemented")
+}
+func (UnimplementedHostServer) PutBatch(context.Context, *PutBatchRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PutBatch not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -585,6 +605,24 @@ func _Host_Invoke_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_PutBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).PutBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_PutBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).PutBatch(ctx, req.(*PutBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -627,6 +665,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Invoke",
 			Handler:    _Host_Invoke_Handler,
+		},
+		{
+			MethodName: "PutBatch",
+			Handler:    _Host_PutBatch_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
