@@ -55,3 +55,17 @@ func ReplyToProto(r script.ObjectReply) *pb.ObjectReply {
 func ReplyFromProto(r *pb.ObjectReply) script.ObjectReply {
 	return script.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, Value: ValueFromProto(r.Value)}
 }
+
+// statusFromProto converts a status off the wire.
+func statusFromProto(s *pb.ProcessStatus) script.ProcessStatus {
+	if s == nil {
+		return script.ProcessStatus{}
+	}
+	return script.ProcessStatus{ID: s.Id, Pid: int(s.Pid), Alive: s.Alive, ExitCode: int(s.ExitCode)}
+}
+
+// StatusToProto converts a status for the wire.
+func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
+	return &pb.ProcessStatus{Id: s.ID, Pid: int64(s.Pid), Alive: s.Alive, ExitCode: int32(s.ExitCode)}
+}
+

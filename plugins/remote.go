@@ -187,19 +187,6 @@ func (r *Remote) Publish(c script.Chunk) error {
 	return err
 }
 
-// StatusFromProto converts a status off the wire.
-func statusFromProto(s *pb.ProcessStatus) script.ProcessStatus {
-	if s == nil {
-		return script.ProcessStatus{}
-	}
-	return script.ProcessStatus{ID: s.Id, Pid: int(s.Pid), Alive: s.Alive, ExitCode: int(s.ExitCode)}
-}
-
-// StatusToProto converts a status for the wire.
-func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
-	return &pb.ProcessStatus{Id: s.ID, Pid: int64(s.Pid), Alive: s.Alive, ExitCode: int32(s.ExitCode)}
-}
-
 // NewObject implements script.Runtime.
 func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
 	if err := r.Flush(); err != nil {
