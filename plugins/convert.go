@@ -68,4 +68,3 @@ func statusFromProto(s *pb.ProcessStatus) script.ProcessStatus {
 func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
 	return &pb.ProcessStatus{Id: s.ID, Pid: int64(s.Pid), Alive: s.Alive, ExitCode: int32(s.ExitCode)}
 }
-
