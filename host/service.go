@@ -87,7 +87,7 @@ func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.Ne
 		return nil, err
 	}
 	ids, err := s.h.newObject(owner, req.Kind, script.ObjectArgs{
-		N: req.N, Flag: req.Flag, Wait: plugins.WaitFromProto(req.Wait), ID: req.Id, Data: plugins.ValueFromProto(req.Value),
+		N: req.N, M: req.M, Flag: req.Flag, Wait: plugins.WaitFromProto(req.Wait), ID: req.Id, Data: plugins.ValueFromProto(req.Value),
 	})
 	if err != nil {
 		return nil, err

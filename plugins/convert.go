@@ -38,22 +38,22 @@ func ValueFromProto(v *pb.Value) script.Value {
 
 // CallToProto converts an ObjectCall for the wire.
 func CallToProto(c script.ObjectCall) *pb.ObjectCall {
-	return &pb.ObjectCall{Id: c.ID, Op: c.Op, Wait: WaitToProto(c.Wait), N: c.N, Value: ValueToProto(c.Value)}
+	return &pb.ObjectCall{Id: c.ID, Op: c.Op, Wait: WaitToProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueToProto(c.Value)}
 }
 
 // CallFromProto converts an ObjectCall off the wire.
 func CallFromProto(c *pb.ObjectCall) script.ObjectCall {
-	return script.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, Value: ValueFromProto(c.Value)}
+	return script.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueFromProto(c.Value)}
 }
 
 // ReplyToProto converts an ObjectReply for the wire.
 func ReplyToProto(r script.ObjectReply) *pb.ObjectReply {
-	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, N: r.N, Value: ValueToProto(r.Value)}
+	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueToProto(r.Value), Aux: r.Aux}
 }
 
 // ReplyFromProto converts an ObjectReply off the wire.
 func ReplyFromProto(r *pb.ObjectReply) script.ObjectReply {
-	return script.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, Value: ValueFromProto(r.Value)}
+	return script.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueFromProto(r.Value), Aux: r.Aux}
 }
 
 // statusFromProto converts a status off the wire.

@@ -193,7 +193,7 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 		return nil, err
 	}
 	reply, err := r.host.NewObject(context.Background(), &pb.NewObjectRequest{
-		Kind: kind, N: args.N, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
+		Kind: kind, N: args.N, M: args.M, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
 	})
 	if err != nil {
 		return nil, err

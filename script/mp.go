@@ -21,6 +21,7 @@ func (vm *VM) openMP() *lua.LTable {
 	vm.openProcess(mp)
 	vm.openSyncObjects(mp)
 	vm.openDataObjects(mp)
+	vm.openPool(mp)
 	L.PreloadModule("mp", func(L *lua.LState) int {
 		L.Push(mp)
 		return 1
@@ -29,9 +30,12 @@ func (vm *VM) openMP() *lua.LTable {
 }
 
 func mpCPUCount(L *lua.LState) int {
-	L.Push(lua.LNumber(runtime.NumCPU()))
+	L.Push(lua.LNumber(mpCPUCountValue()))
 	return 1
 }
+
+// mpCPUCountValue is the number of CPUs, as mp.cpu_count() says.
+func mpCPUCountValue() int { return runtime.NumCPU() }
 
 // mpSleep is mp.sleep(seconds); it ends early, with an error, when the VM
 // is interrupted.

@@ -21,9 +21,10 @@ type Wait struct {
 
 // ObjectArgs are what a constructor was given.
 type ObjectArgs struct {
-	N    int64 // Semaphore value, Queue maxsize, Barrier parties
+	N    int64 // Semaphore value, Queue maxsize, Barrier parties, Pool processes
+	M    int64 // Pool maxtasksperchild
 	Flag bool  // Pipe duplex, Semaphore bounded
-	Wait Wait  // Barrier default timeout
+	Wait Wait  // Barrier default timeout, Pool task_timeout
 	ID   uint64
 	Data Value // Value's initial value
 }
@@ -43,6 +44,8 @@ type ObjectCall struct {
 	Op    string // "acquire", "put", "recv", ...
 	Wait  Wait
 	N     int64
+	M     int64
+	Text  string
 	Value Value
 }
 
@@ -52,7 +55,10 @@ type ObjectReply struct {
 	OK     bool
 	Status string
 	N      int64
+	M      int64
+	Text   string
 	Value  Value
+	Aux    []byte
 }
 
 // objectRef is the Go value of an object's userdata.

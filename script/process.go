@@ -138,15 +138,7 @@ func (vm *VM) processStart(L *lua.LState) int {
 	case st.started || st.self:
 		L.RaiseError("Process.start: a process can only be started once")
 	}
-	spec := L.CreateTable(0, 4)
-	spec.RawSetString("instance", L.Get(1))
-	spec.RawSetString("target", st.target)
-	spec.RawSetString("args", st.args)
-	spec.RawSetString("kwargs", st.kwargs)
-	payload, err := vm.Encode("", spec)
-	if err != nil {
-		L.RaiseError("Process.start: %v", err)
-	}
+	payload := vm.processPayload(L, "Process.start", L.CheckTable(1), st)
 	status, err := vm.runtime.Spawn(L.Context(), SpawnRequest{Name: st.name, Daemon: st.daemon, Identity: st.identity, Payload: payload})
 	if err != nil {
 		L.RaiseError("Process.start: %v", err)
@@ -154,6 +146,21 @@ func (vm *VM) processStart(L *lua.LState) int {
 	st.started, st.id, st.pid = true, status.ID, status.Pid
 	vm.started = append(vm.started, L.CheckTable(1))
 	return 0
+}
+
+// processPayload encodes what a child needs to run a Process object: the
+// object itself, its target and arguments (see RunProcess).
+func (vm *VM) processPayload(L *lua.LState, fname string, obj *lua.LTable, st *procState) []byte {
+	spec := L.CreateTable(0, 4)
+	spec.RawSetString("instance", obj)
+	spec.RawSetString("target", st.target)
+	spec.RawSetString("args", st.args)
+	spec.RawSetString("kwargs", st.kwargs)
+	payload, err := vm.Encode("", spec)
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	return payload
 }
 
 func (vm *VM) processJoin(L *lua.LState) int {

@@ -58,6 +58,7 @@ type VM struct {
 	processClass *lua.LTable
 	processMeta  *lua.LTable
 	objectKinds  map[string]*objectKind
+	pools        map[uint64]poolInfo             // pools this VM created
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
 	cancel    context.CancelFunc
@@ -86,6 +87,7 @@ func New(opts Options) *VM {
 		handles:     make(map[string]HandleKind),
 		procs:       make(map[*lua.LTable]*procState),
 		objectKinds: make(map[string]*objectKind),
+		pools:       make(map[uint64]poolInfo),
 		globals:     make(map[*lua.FunctionProto][]string),
 		cancel:      cancel,
 	}

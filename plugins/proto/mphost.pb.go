@@ -720,6 +720,7 @@ type NewObjectRequest struct {
 	Wait          *Wait                  `protobuf:"bytes,4,opt,name=wait,proto3" json:"wait,omitempty"`
 	Id            uint64                 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"`
 	Value         *Value                 `protobuf:"bytes,6,opt,name=value,proto3" json:"value,omitempty"`
+	M             int64                  `protobuf:"varint,7,opt,name=m,proto3" json:"m,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -796,6 +797,13 @@ func (x *NewObjectRequest) GetValue() *Value {
 	return nil
 }
 
+func (x *NewObjectRequest) GetM() int64 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
 type NewObjectReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ids           []uint64               `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
@@ -847,6 +855,8 @@ type ObjectCall struct {
 	Wait          *Wait                  `protobuf:"bytes,3,opt,name=wait,proto3" json:"wait,omitempty"`
 	N             int64                  `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
 	Value         *Value                 `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	M             int64                  `protobuf:"varint,6,opt,name=m,proto3" json:"m,omitempty"`
+	Text          string                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -916,12 +926,29 @@ func (x *ObjectCall) GetValue() *Value {
 	return nil
 }
 
+func (x *ObjectCall) GetM() int64 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 type ObjectReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	N             int64                  `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
 	Value         *Value                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	M             int64                  `protobuf:"varint,5,opt,name=m,proto3" json:"m,omitempty"`
+	Text          string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	Aux           []byte                 `protobuf:"bytes,7,opt,name=aux,proto3" json:"aux,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -980,6 +1007,27 @@ func (x *ObjectReply) GetN() int64 {
 func (x *ObjectReply) GetValue() *Value {
 	if x != nil {
 		return x.Value
+	}
+	return nil
+}
+
+func (x *ObjectReply) GetM() int64 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ObjectReply) GetAux() []byte {
+	if x != nil {
+		return x.Aux
 	}
 	return nil
 }
@@ -1132,28 +1180,34 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\x05Value\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x1b\n" +
-	"\tis_number\x18\x03 \x01(\bR\bisNumber\"\x9f\x01\n" +
+	"\tis_number\x18\x03 \x01(\bR\bisNumber\"\xad\x01\n" +
 	"\x10NewObjectRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\f\n" +
 	"\x01n\x18\x02 \x01(\x03R\x01n\x12\x12\n" +
 	"\x04flag\x18\x03 \x01(\bR\x04flag\x12 \n" +
 	"\x04wait\x18\x04 \x01(\v2\f.mphost.WaitR\x04wait\x12\x0e\n" +
 	"\x02id\x18\x05 \x01(\x04R\x02id\x12#\n" +
-	"\x05value\x18\x06 \x01(\v2\r.mphost.ValueR\x05value\"\"\n" +
+	"\x05value\x18\x06 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
+	"\x01m\x18\a \x01(\x03R\x01m\"\"\n" +
 	"\x0eNewObjectReply\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\x81\x01\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\xa3\x01\n" +
 	"\n" +
 	"ObjectCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12 \n" +
 	"\x04wait\x18\x03 \x01(\v2\f.mphost.WaitR\x04wait\x12\f\n" +
 	"\x01n\x18\x04 \x01(\x03R\x01n\x12#\n" +
-	"\x05value\x18\x05 \x01(\v2\r.mphost.ValueR\x05value\"h\n" +
+	"\x05value\x18\x05 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
+	"\x01m\x18\x06 \x01(\x03R\x01m\x12\x12\n" +
+	"\x04text\x18\a \x01(\tR\x04text\"\x9c\x01\n" +
 	"\vObjectReply\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\f\n" +
 	"\x01n\x18\x03 \x01(\x03R\x01n\x12#\n" +
-	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value\":\n" +
+	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
+	"\x01m\x18\x05 \x01(\x03R\x01m\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x12\x10\n" +
+	"\x03aux\x18\a \x01(\fR\x03aux\":\n" +
 	"\tQueueItem\x12\x19\n" +
 	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\":\n" +

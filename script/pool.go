@@ -1,0 +1,273 @@
+package script
+
+import (
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// A Pool is a host-owned object: the host keeps its task queue, hands tasks
+// to its worker processes, fails the task of a worker that dies and starts
+// a replacement. This file is the caller's side in Lua (map, imap, apply,
+// ...); pool_worker.go is the loop every worker process runs.
+//
+// A task is a chunk of items, {mode = "map"|"star"|"apply", items = {...}},
+// run with one function, which the host ships to each worker once. Its
+// result is the table of the function's first results, one per item.
+
+// poolInfo is what the creating VM knows of a pool.
+type poolInfo struct {
+	processes int
+}
+
+func (vm *VM) openPool(mp *lua.LTable) {
+	L := vm.L
+	vm.defineObjectKind("Pool", map[string]lua.LGFunction{
+		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", "map") },
+		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", "star") },
+		"imap":           func(L *lua.LState) int { return vm.poolIMap(L, "imap", true) },
+		"imap_unordered": func(L *lua.LState) int { return vm.poolIMap(L, "imap_unordered", false) },
+		"apply":          vm.poolApply,
+		"apply_async":    vm.poolApplyAsync,
+		"map_async":      vm.poolMapAsync,
+		"close":          vm.actionOp("Pool", "close"),
+		"terminate":      vm.actionOp("Pool", "terminate"),
+		"join":           vm.actionOp("Pool", "join"),
+	}, nil)
+	vm.openAsyncResult()
+	mp.RawSetString("Pool", L.NewFunction(vm.newPool))
+	mp.RawSetString("_pool_worker", L.NewFunction(vm.poolWorker))
+}
+
+// newPool is mp.Pool(n) or mp.Pool{processes, initializer, initargs,
+// maxtasksperchild, task_timeout}.
+func (vm *VM) newPool(L *lua.LState) int {
+	args := ObjectArgs{N: int64(mpCPUCountValue())}
+	var init, initargs lua.LValue = lua.LNil, lua.LNil
+	switch opt := L.Get(1).(type) {
+	case lua.LNumber:
+		args.N = int64(opt)
+	case *lua.LTable:
+		if n, ok := opt.RawGetString("processes").(lua.LNumber); ok {
+			args.N = int64(n)
+		}
+		init, initargs = opt.RawGetString("initializer"), opt.RawGetString("initargs")
+		if n, ok := opt.RawGetString("maxtasksperchild").(lua.LNumber); ok {
+			args.M = int64(n)
+		}
+		if t, ok := opt.RawGetString("task_timeout").(lua.LNumber); ok && t > 0 {
+			args.Wait = Wait{Block: true, Timeout: time.Duration(float64(t) * float64(time.Second))}
+		}
+	case *lua.LNilType:
+	default:
+		L.ArgError(1, "mp.Pool: number of processes or options table expected")
+	}
+	if args.N < 1 {
+		L.ArgError(1, "mp.Pool: processes must be at least 1")
+	}
+	ids, err := vm.runtime.NewObject("Pool", args)
+	if err != nil {
+		L.RaiseError("mp.Pool: %v", err)
+	}
+	pool := vm.objectUserdata("Pool", ids[0])
+	vm.pools[ids[0]] = poolInfo{processes: int(args.N)}
+
+	// Every worker is a process running mp._pool_worker(pool, initializer, initargs).
+	workerArgs := L.CreateTable(3, 0)
+	workerArgs.RawSetInt(1, pool)
+	workerArgs.RawSetInt(2, init)
+	workerArgs.RawSetInt(3, initargs)
+	obj := L.NewTable()
+	L.SetMetatable(obj, vm.processClass)
+	st := &procState{target: vm.builtins.values["mp._pool_worker"], args: workerArgs, kwargs: lua.LNil}
+	payload := vm.processPayload(L, "mp.Pool", obj, st)
+	vm.invoke(L, "Pool", ObjectCall{ID: ids[0], Op: "start", Value: Value{Data: payload}})
+	L.Push(pool)
+	return 1
+}
+
+// poolBatch is one call's tasks: a map, an imap, an apply.
+type poolBatch struct {
+	vm     *VM
+	ref    *objectRef
+	fname  string // "Pool.map", for errors
+	mode   string
+	fnID   int64
+	id     uint64
+	chunk  int
+	tasks  []uint64
+	counts map[uint64]int // items per task
+}
+
+// newBatch ships fn to the host once and opens a batch.
+func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method, mode string, fn lua.LValue, chunk int) *poolBatch {
+	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
+	fnData, err := vm.Encode("function", fn)
+	if err != nil {
+		L.RaiseError("%s: %v", b.fname, err)
+	}
+	b.fnID = vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "function", Value: Value{Data: fnData}}).N
+	b.id = uint64(vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "batch"}).N)
+	return b
+}
+
+// submit adds tasks for items, chunk by chunk.
+func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
+	for start := 0; start < len(items); start += b.chunk {
+		part := items[start:min(start+b.chunk, len(items))]
+		task := L.CreateTable(0, 2)
+		task.RawSetString("mode", lua.LString(b.mode))
+		list := L.CreateTable(len(part), 0)
+		for _, item := range part {
+			list.Append(item)
+		}
+		task.RawSetString("items", list)
+		data, err := b.vm.Encode("items", task)
+		if err != nil {
+			L.RaiseError("%s: %v", b.fname, err)
+		}
+		r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: data}})
+		b.tasks = append(b.tasks, uint64(r.N))
+		b.counts[uint64(r.N)] = len(part)
+	}
+}
+
+// values turns a task's result into its values; a task's error is raised
+// here, with the worker's traceback.
+func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LValue {
+	if r.Status == "error" {
+		b.forget(L)
+		L.RaiseError("%s: %s", b.fname, r.Text)
+	}
+	results, _ := b.vm.decodeValue(L, b.fname, r.Value).(*lua.LTable)
+	out := make([]lua.LValue, b.counts[task])
+	for i := range out {
+		out[i] = lua.LNil
+		if results != nil {
+			out[i] = results.RawGetInt(i + 1)
+		}
+	}
+	return out
+}
+
+// result waits for task i of the batch; ok is false on timeout.
+func (b *poolBatch) result(L *lua.LState, i int, wait Wait) ([]lua.LValue, bool) {
+	task := b.tasks[i]
+	r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "result", N: int64(task), Wait: wait})
+	if !r.OK && r.Status != "error" {
+		return nil, false
+	}
+	return b.values(L, task, r), true
+}
+
+// nextDone waits for the next task of the batch to finish, in any order.
+func (b *poolBatch) nextDone(L *lua.LState) []lua.LValue {
+	r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "next_done", N: int64(b.id), Wait: Wait{Block: true, Forever: true}})
+	return b.values(L, uint64(r.N), r)
+}
+
+// forget lets the host drop the batch's results.
+func (b *poolBatch) forget(L *lua.LState) {
+	b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "forget", N: int64(b.id)})
+}
+
+// sequence reads the array at argument n.
+func sequence(L *lua.LState, n int) []lua.LValue {
+	t := L.CheckTable(n)
+	items := make([]lua.LValue, t.Len())
+	for i := range items {
+		items[i] = t.RawGetInt(i + 1)
+	}
+	return items
+}
+
+// chunksize is the argument at n, or Python's default: the items spread in
+// about four chunks per worker.
+func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, count int) int {
+	if v, ok := L.Get(n).(lua.LNumber); ok {
+		if v < 1 {
+			L.ArgError(n, "chunksize must be at least 1")
+		}
+		return int(v)
+	}
+	processes := max(vm.pools[ref.id].processes, 1)
+	size, extra := count/(processes*4), count%(processes*4)
+	if extra != 0 || size == 0 {
+		size++
+	}
+	return size
+}
+
+// poolMap is pool:map(f, items [, chunksize]) and pool:starmap.
+func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
+	ref := vm.checkObject(L, "Pool", method)
+	fn := L.CheckAny(2)
+	items := sequence(L, 3)
+	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, len(items)))
+	b.submit(L, items)
+	out := L.CreateTable(len(items), 0)
+	n := 0
+	for i := range b.tasks {
+		values, _ := b.result(L, i, Wait{Block: true, Forever: true})
+		for _, v := range values {
+			n++
+			out.RawSetInt(n, v)
+		}
+	}
+	b.forget(L)
+	L.Push(out)
+	return 1
+}
+
+// poolApply is pool:apply(f, args): f(unpack(args)) in a worker.
+func (vm *VM) poolApply(L *lua.LState) int {
+	ref := vm.checkObject(L, "Pool", "apply")
+	b := vm.newBatch(L, ref, "apply", "apply", L.CheckAny(2), 1)
+	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	values, _ := b.result(L, 0, Wait{Block: true, Forever: true})
+	b.forget(L)
+	L.Push(values[0])
+	return 1
+}
+
+// poolIMap is pool:imap(f, items [, chunksize]) and imap_unordered: an
+// iterator over the results, in order or as they finish. A window of tasks
+// is in flight, so a long input does not all wait in the host at once.
+func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
+	ref := vm.checkObject(L, "Pool", method)
+	fn := L.CheckAny(2)
+	items := sequence(L, 3)
+	b := vm.newBatch(L, ref, method, "map", fn, vm.chunksize(L, 4, ref, len(items)))
+	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
+	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
+	var ready []lua.LValue
+	L.Push(L.NewFunction(func(L *lua.LState) int {
+		for len(ready) == 0 {
+			if end := min(submitted+window, len(items)); end > submitted && (submitted-taken*b.chunk) < window {
+				b.submit(L, items[submitted:end])
+				submitted = end
+			}
+			if taken == len(b.tasks) {
+				if taken > 0 {
+					b.forget(L)
+					taken++ // forget once
+				}
+				return 0
+			}
+			if taken > len(b.tasks) {
+				return 0
+			}
+			if ordered {
+				ready, _ = b.result(L, taken, Wait{Block: true, Forever: true})
+			} else {
+				ready = b.nextDone(L)
+			}
+			taken++
+		}
+		v := ready[0]
+		ready = ready[1:]
+		L.Push(v)
+		return 1
+	}))
+	return 1
+}

@@ -1,0 +1,149 @@
+package script
+
+import (
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// asyncResult is what apply_async and map_async return. It lives in the
+// calling VM only: its tasks live in the host's pool.
+type asyncResult struct {
+	batch    *poolBatch
+	single   bool // apply_async: one value, not a list
+	callback lua.LValue
+	errback  lua.LValue
+
+	done   bool
+	value  lua.LValue
+	errMsg string
+}
+
+const asyncResultClass = "mp.AsyncResult"
+
+func (vm *VM) openAsyncResult() {
+	L := vm.L
+	mt := L.NewTypeMetatable(asyncResultClass)
+	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"get": func(L *lua.LState) int {
+			a := checkAsync(L)
+			if !vm.settle(L, a, checkTimeoutWait(L, 2, "AsyncResult.get")) {
+				L.Push(lua.LNil)
+				L.Push(lua.LString("timeout"))
+				return 2
+			}
+			if a.errMsg != "" {
+				L.RaiseError("%s", a.errMsg)
+			}
+			L.Push(a.value)
+			return 1
+		},
+		"wait": func(L *lua.LState) int {
+			L.Push(lua.LBool(vm.settle(L, checkAsync(L), checkTimeoutWait(L, 2, "AsyncResult.wait"))))
+			return 1
+		},
+		"ready": func(L *lua.LState) int {
+			L.Push(lua.LBool(vm.settle(L, checkAsync(L), Wait{})))
+			return 1
+		},
+		"successful": func(L *lua.LState) int {
+			a := checkAsync(L)
+			if !vm.settle(L, a, Wait{}) {
+				L.RaiseError("AsyncResult.successful: the result is not ready")
+			}
+			L.Push(lua.LBool(a.errMsg == ""))
+			return 1
+		},
+	}))
+}
+
+func checkAsync(L *lua.LState) *asyncResult {
+	if ud, ok := L.Get(1).(*lua.LUserData); ok {
+		if a, ok := ud.Value.(*asyncResult); ok {
+			return a
+		}
+	}
+	L.RaiseError("AsyncResult expected as self (call it with ':')")
+	return nil
+}
+
+// settle waits up to wait for every task of the result; once they are all
+// done it records the value or the error and runs the callback, once.
+func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
+	if a.done {
+		return true
+	}
+	deadline := time.Now().Add(wait.Timeout)
+	list := L.CreateTable(len(a.batch.tasks), 0)
+	for i := range a.batch.tasks {
+		if wait.Block && !wait.Forever {
+			wait.Timeout = max(time.Until(deadline), 0)
+		}
+		values, ok := vm.protectedResult(L, a, i, wait)
+		if !ok {
+			return false
+		}
+		if a.errMsg != "" {
+			break
+		}
+		for _, v := range values {
+			list.Append(v)
+		}
+	}
+	a.done = true
+	a.batch.forget(L)
+	a.value = list
+	if a.single {
+		a.value = list.RawGetInt(1)
+	}
+	switch {
+	case a.errMsg != "" && a.errback != lua.LNil:
+		L.Push(a.errback)
+		L.Push(lua.LString(a.errMsg))
+		L.Call(1, 0)
+	case a.errMsg == "" && a.callback != lua.LNil:
+		L.Push(a.callback)
+		L.Push(a.value)
+		L.Call(1, 0)
+	}
+	return true
+}
+
+// protectedResult is batch.result with a task's error recorded, not raised.
+func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) ([]lua.LValue, bool) {
+	task := a.batch.tasks[i]
+	r := vm.invoke(L, "Pool", ObjectCall{ID: a.batch.ref.id, Op: "result", N: int64(task), Wait: wait})
+	if r.Status == "error" {
+		a.errMsg = a.batch.fname + ": " + r.Text
+		return nil, true
+	}
+	if !r.OK {
+		return nil, false
+	}
+	return a.batch.values(L, task, r), true
+}
+
+func (vm *VM) pushAsync(L *lua.LState, a *asyncResult) int {
+	ud := L.NewUserData()
+	ud.Value = a
+	L.SetMetatable(ud, L.GetTypeMetatable(asyncResultClass))
+	L.Push(ud)
+	return 1
+}
+
+// poolApplyAsync is pool:apply_async(f, args [, callback [, error_callback]]).
+func (vm *VM) poolApplyAsync(L *lua.LState) int {
+	ref := vm.checkObject(L, "Pool", "apply_async")
+	b := vm.newBatch(L, ref, "apply_async", "apply", L.CheckAny(2), 1)
+	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: L.Get(4), errback: L.Get(5)})
+}
+
+// poolMapAsync is pool:map_async(f, items [, chunksize [, callback [, error_callback]]]).
+func (vm *VM) poolMapAsync(L *lua.LState) int {
+	ref := vm.checkObject(L, "Pool", "map_async")
+	items := sequence(L, 3)
+	b := vm.newBatch(L, ref, "map_async", "map", L.CheckAny(2), vm.chunksize(L, 4, ref, len(items)))
+	b.submit(L, items)
+	return vm.pushAsync(L, &asyncResult{batch: b, callback: L.Get(5), errback: L.Get(6)})
+}
