@@ -99,7 +99,12 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 	case *objects.JoinableQueue:
 		switch call.Op {
 		case "task_done":
-			return script.ObjectReply{}, o.TaskDone()
+			if err := o.TaskDone(); errors.Is(err, objects.ErrTooManyTaskDone) {
+				return script.ObjectReply{}, errors.New("task_done() called more times than items were put")
+			} else if err != nil {
+				return script.ObjectReply{}, err
+			}
+			return script.ObjectReply{}, nil
 		case "join":
 			return script.ObjectReply{}, o.Join(ctx)
 		}
@@ -241,8 +246,10 @@ func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call 
 
 var errClosedQueue = errors.New("the queue is closed")
 
-// putBatch puts a child's batched items, in order, each into its queue.
-func (h *Host) putBatch(ctx context.Context, owner objects.Owner, queueIDs []uint64, items [][]byte) error {
+// putBatch puts a child's batched items, in order, each into its queue. The
+// items for a queue that is closed are dropped and counted.
+func (h *Host) putBatch(ctx context.Context, owner objects.Owner, queueIDs []uint64, items [][]byte) (map[uint64]int64, error) {
+	var dropped map[uint64]int64
 	for start := 0; start < len(items); {
 		end := start + 1
 		for end < len(items) && queueIDs[end] == queueIDs[start] {
@@ -250,17 +257,20 @@ func (h *Host) putBatch(ctx context.Context, owner objects.Owner, queueIDs []uin
 		}
 		q, err := h.objects.Queue(queueIDs[start])
 		if err != nil {
-			return err
+			return dropped, err
 		}
 		if err := q.PutBatch(ctx, owner, items[start:end]); err != nil {
-			if errors.Is(err, objects.ErrClosed) {
-				return errClosedQueue
+			if !errors.Is(err, objects.ErrClosed) {
+				return dropped, err
 			}
-			return err
+			if dropped == nil {
+				dropped = make(map[uint64]int64)
+			}
+			dropped[queueIDs[start]] += int64(end - start)
 		}
 		start = end
 	}
-	return nil
+	return dropped, nil
 }
 
 // itemReply is what a get or recv returns: the item, or the status that

@@ -116,7 +116,7 @@ func (s *service) owner() (objects.Owner, error) {
 	return objects.Owner(p.id), nil
 }
 
-func (s *service) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.Empty, error) {
+func (s *service) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.PutBatchReply, error) {
 	owner, err := s.owner()
 	if err != nil {
 		return nil, err
@@ -126,5 +126,9 @@ func (s *service) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.Em
 	for i, item := range req.Items {
 		ids[i], items[i] = item.QueueId, item.Data
 	}
-	return &pb.Empty{}, s.h.putBatch(ctx, owner, ids, items)
+	dropped, err := s.h.putBatch(ctx, owner, ids, items)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.PutBatchReply{Dropped: dropped}, nil
 }

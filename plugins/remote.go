@@ -2,10 +2,14 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
@@ -42,8 +46,9 @@ type putBuffer struct {
 	items     []*pb.QueueItem
 	bytes     int
 	timer     *time.Timer
-	err       error           // a failed background send, reported at the next call
-	unbounded map[uint64]bool // queues known to take puts without waiting
+	err       error            // a failed background send, reported at the next call
+	unbounded map[uint64]bool  // queues known to take puts without waiting
+	dropped   map[uint64]int64 // items sent to a queue closed meanwhile, reported at its next put
 }
 
 // Flush sends the puts not yet sent, and reports a background send that
@@ -66,7 +71,65 @@ func (r *Remote) Flush() error {
 	if len(items) == 0 {
 		return nil
 	}
-	_, err = r.host.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
+	reply, err := r.host.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
+	if err != nil {
+		return remoteError(err)
+	}
+	if len(reply.Dropped) > 0 {
+		b.mu.Lock()
+		if b.dropped == nil {
+			b.dropped = make(map[uint64]int64)
+		}
+		for id, n := range reply.Dropped {
+			b.dropped[id] += n
+			delete(b.unbounded, id)
+		}
+		b.mu.Unlock()
+	}
+	return nil
+}
+
+// Dropped reports the items put into queues that were closed before they
+// arrived, as an error; nil when there were none.
+func (r *Remote) Dropped() error {
+	b := &r.puts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var total int64
+	for _, n := range b.dropped {
+		total += n
+	}
+	if total == 0 {
+		return nil
+	}
+	b.dropped = nil
+	return fmt.Errorf("%d item(s) put into a queue were not delivered: the queue was closed before they arrived", total)
+}
+
+// droppedFor reports, once, the items put into queue id that a close
+// turned away.
+func (r *Remote) droppedFor(id uint64) error {
+	b := &r.puts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.dropped[id]
+	if n == 0 {
+		return nil
+	}
+	delete(b.dropped, id)
+	return fmt.Errorf("the queue is closed; %d item(s) put before were not delivered", n)
+}
+
+// remoteError gives a host's error as the host wrote it, without gRPC's
+// status text, so that a script sees the same message in a child as in the
+// main script.
+func remoteError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Canceled && st.Code() != codes.DeadlineExceeded {
+		return errors.New(st.Message())
+	}
 	return err
 }
 
@@ -127,7 +190,7 @@ func (r *Remote) Spawn(ctx context.Context, req script.SpawnRequest) (script.Pro
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Spawn(ctx, &pb.SpawnRequest{Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload})
-	return statusFromProto(s), err
+	return statusFromProto(s), remoteError(err)
 }
 
 // Wait implements script.Runtime.
@@ -136,7 +199,7 @@ func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, for
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Wait(ctx, &pb.WaitRequest{Id: id, Forever: forever, TimeoutNs: int64(timeout)})
-	return statusFromProto(s), err
+	return statusFromProto(s), remoteError(err)
 }
 
 // Status implements script.Runtime.
@@ -145,7 +208,7 @@ func (r *Remote) Status(id uint64) (script.ProcessStatus, error) {
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Status(context.Background(), &pb.ProcessRef{Id: id})
-	return statusFromProto(s), err
+	return statusFromProto(s), remoteError(err)
 }
 
 // Signal implements script.Runtime.
@@ -154,7 +217,7 @@ func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
 		return err
 	}
 	_, err := r.host.Signal(context.Background(), &pb.SignalRequest{Id: id, Signal: int32(sig)})
-	return err
+	return remoteError(err)
 }
 
 // Release implements script.Runtime.
@@ -163,7 +226,7 @@ func (r *Remote) Release(id uint64) error {
 		return err
 	}
 	_, err := r.host.Release(context.Background(), &pb.ProcessRef{Id: id})
-	return err
+	return remoteError(err)
 }
 
 // Fetch implements script.ChunkStore.
@@ -173,7 +236,7 @@ func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
 	}
 	c, err := r.host.FetchChunk(context.Background(), &pb.ChunkRef{Id: id[:]})
 	if err != nil {
-		return script.Chunk{}, err
+		return script.Chunk{}, remoteError(err)
 	}
 	return script.Chunk{Name: c.Name, Source: c.Source}, nil
 }
@@ -184,7 +247,7 @@ func (r *Remote) Publish(c script.Chunk) error {
 		return err
 	}
 	_, err := r.host.PublishChunk(context.Background(), &pb.Chunk{Name: c.Name, Source: c.Source})
-	return err
+	return remoteError(err)
 }
 
 // NewObject implements script.Runtime.
@@ -196,7 +259,7 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 		Kind: kind, N: args.N, M: args.M, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
 	})
 	if err != nil {
-		return nil, err
+		return nil, remoteError(err)
 	}
 	return reply.Ids, nil
 }
@@ -204,18 +267,32 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 // Invoke implements script.Runtime.
 func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
 	if call.Op == "put" {
+		if err := r.droppedFor(call.ID); err != nil {
+			return script.ObjectReply{}, err
+		}
 		if buffered, err := r.bufferPut(call); buffered {
 			return script.ObjectReply{OK: true}, err
 		}
+	}
+	if call.Op == "close" {
+		r.forgetQueue(call.ID)
 	}
 	if err := r.Flush(); err != nil {
 		return script.ObjectReply{}, err
 	}
 	pbReply, err := r.host.Invoke(ctx, CallToProto(call))
 	if err != nil {
-		return script.ObjectReply{}, err
+		return script.ObjectReply{}, remoteError(err)
 	}
 	reply := ReplyFromProto(pbReply)
 	r.learnQueue(call, reply)
 	return reply, nil
+}
+
+// forgetQueue stops batching puts into a queue this process closes, so that
+// a put after the close raises at once.
+func (r *Remote) forgetQueue(id uint64) {
+	r.puts.mu.Lock()
+	delete(r.puts.unbounded, id)
+	r.puts.mu.Unlock()
 }

@@ -140,8 +140,12 @@ func runProcess(host pb.HostClient, req *pb.StartRequest) int {
 	default:
 		vm.Finish()
 	}
-	if err := remote.Flush(); err != nil {
-		fmt.Fprintf(stderr, "Process %s (pid %d): queue items put before the end were not delivered: %v\n", req.Name, os.Getpid(), err)
+	err = remote.Flush()
+	if err == nil {
+		err = remote.Dropped()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Process %s (pid %d): %v\n", req.Name, os.Getpid(), err)
 		code = max(code, 1)
 	}
 	return code

@@ -27,6 +27,21 @@ var (
 	ErrNoObject = errors.New("no such shared object")
 	// ErrOwnerDied: the call was made for a process that has died.
 	ErrOwnerDied = errors.New("process has died")
+	// ErrBadPoolConfig: NewPool was given fewer than 1 process or a negative limit.
+	ErrBadPoolConfig = errors.New("invalid pool configuration")
+	// ErrPoolRunning: Join before Close or Terminate, or Start on a pool already started.
+	ErrPoolRunning = errors.New("pool is still running")
+	// ErrNoTask: the pool has no such task, batch or function (never made, or forgotten), or
+	// a worker reported a task it was not running.
+	ErrNoTask = errors.New("no such pool task")
+	// ErrBatchDone: NextDone has already returned every task submitted to the batch.
+	ErrBatchDone = errors.New("every task of the batch has been returned")
+	// ErrRetire: a pool worker has run its maximum number of tasks and must exit.
+	ErrRetire = errors.New("pool worker must retire")
+	// ErrNotWorker: a call for a worker was made by a process the pool did not start.
+	ErrNotWorker = errors.New("not a worker of this pool")
+	// ErrTaskInFlight: a pool worker asked for a task while still running one.
+	ErrTaskInFlight = errors.New("pool worker already has a task in flight")
 )
 
 // errTimedOut is what a deadline reports when the Wait ran out; each object turns it into its

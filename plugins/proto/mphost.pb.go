@@ -1128,6 +1128,50 @@ func (x *PutBatchRequest) GetItems() []*QueueItem {
 	return nil
 }
 
+type PutBatchReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dropped       map[uint64]int64       `protobuf:"bytes,1,rep,name=dropped,proto3" json:"dropped,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"` // queue id -> items not put: the queue was closed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutBatchReply) Reset() {
+	*x = PutBatchReply{}
+	mi := &file_plugins_proto_mphost_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutBatchReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutBatchReply) ProtoMessage() {}
+
+func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_mphost_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutBatchReply.ProtoReflect.Descriptor instead.
+func (*PutBatchReply) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PutBatchReply) GetDropped() map[uint64]int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return nil
+}
+
 var File_plugins_proto_mphost_proto protoreflect.FileDescriptor
 
 const file_plugins_proto_mphost_proto_rawDesc = "" +
@@ -1212,10 +1256,15 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\":\n" +
 	"\x0fPutBatchRequest\x12'\n" +
-	"\x05items\x18\x01 \x03(\v2\x11.mphost.QueueItemR\x05items2b\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.mphost.QueueItemR\x05items\"\x89\x01\n" +
+	"\rPutBatchReply\x12<\n" +
+	"\adropped\x18\x01 \x03(\v2\".mphost.PutBatchReply.DroppedEntryR\adropped\x1a:\n" +
+	"\fDroppedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
-	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xb2\x04\n" +
+	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xba\x04\n" +
 	"\x04Host\x12*\n" +
 	"\bLifeline\x12\r.mphost.Empty\x1a\r.mphost.Empty0\x01\x124\n" +
 	"\x05Spawn\x12\x14.mphost.SpawnRequest\x1a\x15.mphost.ProcessStatus\x122\n" +
@@ -1227,8 +1276,8 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"FetchChunk\x12\x10.mphost.ChunkRef\x1a\r.mphost.Chunk\x12,\n" +
 	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.Empty\x12=\n" +
 	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReply\x121\n" +
-	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReply\x122\n" +
-	"\bPutBatch\x12\x17.mphost.PutBatchRequest\x1a\r.mphost.EmptyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
+	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReply\x12:\n" +
+	"\bPutBatch\x12\x17.mphost.PutBatchRequest\x1a\x15.mphost.PutBatchReplyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
 
 var (
 	file_plugins_proto_mphost_proto_rawDescOnce sync.Once
@@ -1242,7 +1291,7 @@ func file_plugins_proto_mphost_proto_rawDescGZIP() []byte {
 	return file_plugins_proto_mphost_proto_rawDescData
 }
 
-var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_plugins_proto_mphost_proto_goTypes = []any{
 	(*Empty)(nil),            // 0: mphost.Empty
 	(*InitRequest)(nil),      // 1: mphost.InitRequest
@@ -1262,6 +1311,8 @@ var file_plugins_proto_mphost_proto_goTypes = []any{
 	(*ObjectReply)(nil),      // 15: mphost.ObjectReply
 	(*QueueItem)(nil),        // 16: mphost.QueueItem
 	(*PutBatchRequest)(nil),  // 17: mphost.PutBatchRequest
+	(*PutBatchReply)(nil),    // 18: mphost.PutBatchReply
+	nil,                      // 19: mphost.PutBatchReply.DroppedEntry
 }
 var file_plugins_proto_mphost_proto_depIdxs = []int32{
 	10, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
@@ -1270,37 +1321,38 @@ var file_plugins_proto_mphost_proto_depIdxs = []int32{
 	11, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
 	11, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
 	16, // 5: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
-	1,  // 6: mphost.Worker.Init:input_type -> mphost.InitRequest
-	2,  // 7: mphost.Worker.Start:input_type -> mphost.StartRequest
-	0,  // 8: mphost.Host.Lifeline:input_type -> mphost.Empty
-	3,  // 9: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	5,  // 10: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	4,  // 11: mphost.Host.Status:input_type -> mphost.ProcessRef
-	6,  // 12: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	4,  // 13: mphost.Host.Release:input_type -> mphost.ProcessRef
-	8,  // 14: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	9,  // 15: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	12, // 16: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	14, // 17: mphost.Host.Invoke:input_type -> mphost.ObjectCall
-	17, // 18: mphost.Host.PutBatch:input_type -> mphost.PutBatchRequest
-	0,  // 19: mphost.Worker.Init:output_type -> mphost.Empty
-	0,  // 20: mphost.Worker.Start:output_type -> mphost.Empty
-	0,  // 21: mphost.Host.Lifeline:output_type -> mphost.Empty
-	7,  // 22: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	7,  // 23: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	7,  // 24: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	0,  // 25: mphost.Host.Signal:output_type -> mphost.Empty
-	0,  // 26: mphost.Host.Release:output_type -> mphost.Empty
-	9,  // 27: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	0,  // 28: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	13, // 29: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	15, // 30: mphost.Host.Invoke:output_type -> mphost.ObjectReply
-	0,  // 31: mphost.Host.PutBatch:output_type -> mphost.Empty
-	19, // [19:32] is the sub-list for method output_type
-	6,  // [6:19] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	19, // 6: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
+	1,  // 7: mphost.Worker.Init:input_type -> mphost.InitRequest
+	2,  // 8: mphost.Worker.Start:input_type -> mphost.StartRequest
+	0,  // 9: mphost.Host.Lifeline:input_type -> mphost.Empty
+	3,  // 10: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	5,  // 11: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	4,  // 12: mphost.Host.Status:input_type -> mphost.ProcessRef
+	6,  // 13: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	4,  // 14: mphost.Host.Release:input_type -> mphost.ProcessRef
+	8,  // 15: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	9,  // 16: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	12, // 17: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	14, // 18: mphost.Host.Invoke:input_type -> mphost.ObjectCall
+	17, // 19: mphost.Host.PutBatch:input_type -> mphost.PutBatchRequest
+	0,  // 20: mphost.Worker.Init:output_type -> mphost.Empty
+	0,  // 21: mphost.Worker.Start:output_type -> mphost.Empty
+	0,  // 22: mphost.Host.Lifeline:output_type -> mphost.Empty
+	7,  // 23: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	7,  // 24: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	7,  // 25: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	0,  // 26: mphost.Host.Signal:output_type -> mphost.Empty
+	0,  // 27: mphost.Host.Release:output_type -> mphost.Empty
+	9,  // 28: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	0,  // 29: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	13, // 30: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	15, // 31: mphost.Host.Invoke:output_type -> mphost.ObjectReply
+	18, // 32: mphost.Host.PutBatch:output_type -> mphost.PutBatchReply
+	20, // [20:33] is the sub-list for method output_type
+	7,  // [7:20] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_plugins_proto_mphost_proto_init() }
@@ -1314,7 +1366,7 @@ func file_plugins_proto_mphost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_mphost_proto_rawDesc), len(file_plugins_proto_mphost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -214,8 +214,9 @@ type HostClient interface {
 	NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error)
 	Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error)
 	// PutBatch puts items into unbounded queues, in order, each whole or not
-	// at all: a child sends its puts this way, batched.
-	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*Empty, error)
+	// at all: a child sends its puts this way, batched. Items for a queue
+	// closed meanwhile are dropped and counted in the reply.
+	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*PutBatchReply, error)
 }
 
 type hostClient struct {
@@ -335,9 +336,9 @@ func (c *hostClient) Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.Ca
 	return out, nil
 }
 
-func (c *hostClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *hostClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*PutBatchReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(PutBatchReply)
 	err := c.cc.Invoke(ctx, Host_PutBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -366,8 +367,9 @@ type HostServer interface {
 	NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error)
 	Invoke(context.Context, *ObjectCall) (*ObjectReply, error)
 	// PutBatch puts items into unbounded queues, in order, each whole or not
-	// at all: a child sends its puts this way, batched.
-	PutBatch(context.Context, *PutBatchRequest) (*Empty, error)
+	// at all: a child sends its puts this way, batched. Items for a queue
+	// closed meanwhile are dropped and counted in the reply.
+	PutBatch(context.Context, *PutBatchRequest) (*PutBatchReply, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -408,7 +410,7 @@ func (UnimplementedHostServer) NewObject(context.Context, *NewObjectRequest) (*N
 func (UnimplementedHostServer) Invoke(context.Context, *ObjectCall) (*ObjectReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Invoke not implemented")
 }
-func (UnimplementedHostServer) PutBatch(context.Context, *PutBatchRequest) (*Empty, error) {
+func (UnimplementedHostServer) PutBatch(context.Context, *PutBatchRequest) (*PutBatchReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PutBatch not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
