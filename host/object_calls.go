@@ -100,7 +100,7 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 		switch call.Op {
 		case "task_done":
 			if err := o.TaskDone(); errors.Is(err, objects.ErrTooManyTaskDone) {
-				return script.ObjectReply{}, errors.New("task_done() called more times than items were put")
+				return script.ObjectReply{}, errors.New("task_done() called too many times (more than items put)")
 			} else if err != nil {
 				return script.ObjectReply{}, err
 			}
