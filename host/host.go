@@ -58,6 +58,7 @@ type Host struct {
 	mu          sync.Mutex
 	runDir      string      // private 0700 folder of the run's sockets
 	idle        []idleChild // children ready for a process, the last used last
+	pools       []*hostPool // pools whose owner is alive
 	trimming    bool        // a trim of the idle children is scheduled
 	warming     int         // children being started ahead of need
 	closing     chan struct{}
@@ -226,6 +227,12 @@ func (h *Host) begin() error {
 // spawn starts a process for parent (nil: the main script) in an idle
 // child, or in a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
+	return h.spawnFor(ctx, parent, req, nil)
+}
+
+// spawnFor is spawn, for a process that is a worker of pool when pool is not
+// nil: the pool learns of its end.
+func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRequest, pool *objects.Pool) (script.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
 		return script.ProcessStatus{}, err
 	}
@@ -234,7 +241,7 @@ func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnReque
 	if err != nil {
 		return script.ProcessStatus{}, err
 	}
-	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, child: c, done: make(chan struct{})}
+	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, child: c, pool: pool, done: make(chan struct{})}
 	parentInfo := h.Self()
 	if parent != nil {
 		p.parent = parent.id
@@ -354,6 +361,10 @@ func (h *Host) forget(c *child) {
 // are terminated, as when a Python process exits.
 func (h *Host) finish(c *child, p *process, code int) {
 	h.objects.Died(objects.Owner(p.id))
+	h.ownerDied(objects.Owner(p.id))
+	if p.pool != nil {
+		p.pool.WorkerExited(objects.Owner(p.id), exitText(p, code))
+	}
 	c.mu.Lock()
 	c.current = nil
 	p.exitCode = code

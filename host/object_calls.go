@@ -53,6 +53,12 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		obj = objects.NewJoinableQueue(int(args.N))
 	case "Value":
 		obj = objects.NewValue(content(args.Data))
+	case "Pool":
+		id, err := h.newPool(owner, args)
+		if err != nil {
+			return nil, err
+		}
+		return []uint64{id}, nil
 	case "Connection":
 		a, b := objects.NewPipe(args.Flag)
 		a.Hold(owner)
@@ -115,6 +121,8 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 		return pipeCall(ctx, owner, o, call, w)
 	case *objects.Value:
 		return valueCall(ctx, owner, o, call, w)
+	case *hostPool:
+		return poolCall(ctx, owner, o, call, w)
 	}
 	return script.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
 }

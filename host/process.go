@@ -7,8 +7,24 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/mphost/mphost/host/objects"
 	"github.com/mphost/mphost/script"
 )
+
+// exitText says how a process ended, for the script author; "" for a
+// normal exit.
+func exitText(p *process, code int) string {
+	switch {
+	case code < 0:
+		sig := syscall.Signal(-code)
+		return fmt.Sprintf("worker %s (pid %d) died: killed by signal %d (%s)", p.name, p.pid, -code, unix.SignalName(sig))
+	case code > 0:
+		return fmt.Sprintf("worker %s (pid %d) exited with code %d", p.name, p.pid, code)
+	}
+	return ""
+}
 
 // process is one entry of the host's process table. Every process of a run
 // is the host's own direct child, whoever started it; parent says who did.
@@ -20,6 +36,7 @@ type process struct {
 	parent   uint64 // 0: the main script
 	pid      int
 	child    *child
+	pool     *objects.Pool // the pool it works for, if it is a pool worker
 
 	done     chan struct{} // closed once the child is reaped and its output drained
 	exitCode int           // valid once done is closed

@@ -412,6 +412,9 @@ func (vm *VM) RunProcess(payload []byte) error {
 // daemonic children this VM started, then waits for all of them.
 func (vm *VM) Finish() {
 	ctx := vm.L.Context()
+	for id := range vm.pools { // as a Python pool is terminated when collected
+		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: "terminate"})
+	}
 	for _, obj := range vm.started {
 		if st := vm.procs[obj]; st.daemon && !st.ended && !st.closed {
 			vm.runtime.Signal(st.id, syscall.SIGTERM)

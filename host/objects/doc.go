@@ -1,5 +1,5 @@
 // Package objects holds the host-side state of every shared object a script can make: Lock,
-// RLock, Semaphore, Event, Condition, Barrier, Queue, JoinableQueue, Pipe and Value, and the
+// RLock, Semaphore, Event, Condition, Barrier, Queue, JoinableQueue, Pipe, Value and Pool (the engine of a process pool), and the
 // Registry that names them by id.
 //
 // The host owns these objects. The main script calls them directly; a child process calls them

@@ -22,8 +22,8 @@ import (
 // that runs longer than TaskTimeout fails and its worker is killed, and a worker that leaves is
 // replaced. Starts that keep failing (SpawnWorker errors, or workers that exit before they ask
 // for a task) are retried with a growing delay; after maxStartFailures in a row the pool stops
-// trying and, if no worker is left, fails its pending tasks with the reason. A later Submit to
-// a pool without workers tries again.
+// trying and, if no worker is left, fails its pending tasks with the reason. It tries again on
+// a later Submit to a pool without workers, or when a worker that started well leaves.
 type Pool struct {
 	life
 	cfg  PoolConfig
@@ -81,9 +81,11 @@ type Task struct {
 // TaskResult is the outcome of a finished task. The pool keeps Data: the caller must not
 // change it.
 type TaskResult struct {
-	Data []byte // the encoded result, when Err is ""
-	Err  string // why the task failed: the error it raised, with the worker's traceback, how
-	// its worker ended, a timeout, "the pool was terminated", or why no worker could start
+	// Data is the encoded result, when Err is "".
+	Data []byte
+	// Err says why the task failed: the error it raised, with the worker's traceback; how its
+	// worker ended; a timeout; "the pool was terminated"; or why no worker could start.
+	Err string
 }
 
 // Texts of the failures the pool itself gives tasks.

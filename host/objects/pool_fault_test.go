@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,8 +34,16 @@ func TestPoolWorkerDies(t *testing.T) {
 	joined(t, p)
 }
 
+// noLeaks fails the test unless the number of goroutines drops back to base: the pool's spawn
+// loop and the worker goroutines have ended.
+func noLeaks(t *testing.T, base int) {
+	t.Helper()
+	eventually(t, "the goroutines end", func() bool { return runtime.NumGoroutine() <= base })
+}
+
 func TestPoolTaskTimeout(t *testing.T) {
 	const timeout = 50 * time.Millisecond
+	base := runtime.NumGoroutine()
 	p, h := newFakePool(t, PoolConfig{Processes: 1, TaskTimeout: timeout}, nil)
 	_, quick := submit(t, p, "square", numbers(10)...)
 	_, hung := submit(t, p, "hang", "")
@@ -47,13 +56,15 @@ func TestPoolTaskTimeout(t *testing.T) {
 	}
 	checkSquares(t, p, quick)
 	checkSquares(t, p, later)
+	joined(t, p) // worker 1 ends only once killed: the error is set before KillWorker
+	h.wait(t)
+	noLeaks(t, base)
 	h.mu.Lock()
 	kills := append([]Owner(nil), h.kills...)
 	h.mu.Unlock()
 	if len(kills) != 1 || kills[0] != 1 {
 		t.Fatalf("kills = %v, want [1]", kills)
 	}
-	joined(t, p)
 	// The killed worker's exit, reported after the timeout, did not overwrite the error.
 	if r := mustResult(t, p, hung[0]); !strings.HasPrefix(r.Err, "task timed out") {
 		t.Fatalf("hung task after its worker exited = %+v", r)
@@ -137,6 +148,7 @@ func TestPoolStartFails(t *testing.T) {
 }
 
 func TestPoolSpawnKeepsFailing(t *testing.T) {
+	base := runtime.NumGoroutine()
 	p, h := newFakePool(t, PoolConfig{Processes: 1}, func(h *fakeHost) {
 		h.failSpawn = func(attempt int) error {
 			if attempt > 1 {
@@ -167,6 +179,8 @@ func TestPoolSpawnKeepsFailing(t *testing.T) {
 		t.Fatalf("task submitted after giving up = %+v", r)
 	}
 	joined(t, p)
+	h.wait(t)
+	noLeaks(t, base)
 }
 
 func TestPoolWorkersDieAtStart(t *testing.T) {
@@ -200,6 +214,34 @@ func TestPoolRecoversAfterFailedStarts(t *testing.T) {
 	if failures != 0 || h.spawned() != 4 {
 		t.Fatalf("failures = %d, %d workers started; want 0 and 4", failures, h.spawned())
 	}
+	joined(t, p)
+}
+
+func TestPoolRetriesAfterGivingUp(t *testing.T) {
+	broken := true // guarded by h.mu
+	p, h := newFakePool(t, PoolConfig{Processes: 2}, func(h *fakeHost) {
+		h.failSpawn = func(attempt int) error {
+			if attempt > 2 && broken {
+				return errors.New("fork: resource temporarily unavailable")
+			}
+			return nil
+		}
+	})
+	_, dying := submit(t, p, "die", "")
+	mustResult(t, p, dying[0])
+	eventually(t, "the pool gives up with one worker left", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return !p.spawning && p.failures == maxStartFailures && p.active == 1
+	})
+	h.mu.Lock()
+	broken = false
+	h.mu.Unlock()
+	// The last worker, which started well, dies: the pool tries again and succeeds.
+	_, dying = submit(t, p, "die", "")
+	_, tasks := submit(t, p, "square", numbers(10)...)
+	mustResult(t, p, dying[0])
+	checkSquares(t, p, tasks)
 	joined(t, p)
 }
 
@@ -304,7 +346,8 @@ func TestPoolRegistryDied(t *testing.T) {
 }
 
 // BenchmarkPoolTask measures one task through the pool: Submit, Next, Done and Result, with
-// the worker's calls made in the same goroutine.
+// the worker's calls made in the same goroutine; batches of 1000 tasks are forgotten once read,
+// as a map call does.
 func BenchmarkPoolTask(b *testing.B) {
 	p, err := NewPool(PoolConfig{Processes: 1})
 	if err != nil {
@@ -317,7 +360,11 @@ func BenchmarkPoolTask(b *testing.B) {
 	ctx := context.Background()
 	batch, f := p.NewBatch(), p.AddFunction([]byte("square"))
 	args, result := []byte("12"), []byte("144")
-	for b.Loop() {
+	for i := 0; b.Loop(); i++ {
+		if i%1000 == 999 {
+			p.Forget(batch)
+			batch = p.NewBatch()
+		}
 		id, err := p.Submit(batch, f, args)
 		if err != nil {
 			b.Fatal(err)

@@ -111,7 +111,7 @@ func (p *Pool) take(wk *poolWorker) (task Task, err error, park bool) {
 		return Task{}, ErrClosed, false
 	case p.cfg.MaxTasksPerChild > 0 && wk.done >= p.cfg.MaxTasksPerChild:
 		p.leave(wk)
-		p.replenish()
+		p.replace(wk, "")
 		return Task{}, ErrRetire, false
 	case p.pending.len() == 0:
 		return Task{}, nil, true
@@ -168,27 +168,27 @@ func (p *Pool) Done(w Owner, task uint64, result []byte, errText string) error {
 func (p *Pool) WorkerExited(w Owner, how string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	wk := p.workers[w]
-	if wk == nil {
+	wk, known := p.workers[w]
+	if !known {
+		wk = &poolWorker{id: w} // its SpawnWorker has not returned yet, or not a worker
+	}
+	if how == "" {
+		how = "worker " + wk.label() + " exited"
+	}
+	if !known {
 		if p.starting > 0 {
-			p.exitedEarly[w] = how // its SpawnWorker has not returned yet
+			p.exitedEarly[w] = how // counted as a failed start when SpawnWorker returns
 		}
 		return
 	}
 	delete(p.workers, w)
 	p.idle.failOwner(w, ErrOwnerDied)
-	if how == "" {
-		how = "worker " + wk.label() + " exited"
-	}
 	if wk.task != nil {
 		p.finish(wk.task, nil, how)
 	}
 	if !wk.leaving {
 		p.active--
-		if !wk.ready {
-			p.startFailed(how)
-		}
-		p.replenish()
+		p.replace(wk, how)
 	}
 	p.settle()
 }
@@ -214,7 +214,7 @@ func (p *Pool) expire(t *poolTask, wk *poolWorker) {
 	}
 	p.finish(t, nil, fmt.Sprintf("task timed out after %v; worker %s was killed", p.cfg.TaskTimeout, wk.label()))
 	p.leave(wk)
-	p.replenish()
+	p.replace(wk, "")
 	s := p.spawner
 	p.mu.Unlock()
 	s.KillWorker(wk.id)
@@ -227,6 +227,19 @@ func (p *Pool) leave(wk *poolWorker) {
 		wk.leaving = true
 		p.active--
 	}
+}
+
+// replace starts a worker in place of wk, which has left (how) or is leaving. A worker that
+// left before it asked for a task counts as a failed start; one that started well gives a pool
+// that gave up starting workers a new series of attempts. The caller holds p.mu.
+func (p *Pool) replace(wk *poolWorker, how string) {
+	switch {
+	case !wk.ready:
+		p.startFailed(how)
+	case p.failures >= maxStartFailures:
+		p.failures = 0
+	}
+	p.replenish()
 }
 
 // shortfall is the number of workers the pool lacks: none once terminated, or closed with no
@@ -288,8 +301,8 @@ func (p *Pool) startFailed(why string) {
 }
 
 // giveUp stops starting workers after too many failures. If no worker is left, the pending
-// tasks fail with the reason, and the count starts over for the next Submit. The caller holds
-// p.mu.
+// tasks fail with the reason, and the count starts over for the next Submit; otherwise it stays
+// until a worker that started well leaves (see replace). The caller holds p.mu.
 func (p *Pool) giveUp() {
 	if p.active > 0 {
 		return

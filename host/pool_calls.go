@@ -1,0 +1,155 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/script"
+)
+
+// A Pool is a shared object like the others, with one more duty for the
+// host: starting its worker processes. poolSpawner does it for one pool:
+// every worker is a daemonic child of the pool's owner running the payload
+// the owner's VM encoded (mp._pool_worker with the initializer).
+type poolSpawner struct {
+	h       *Host
+	owner   objects.Owner
+	pool    *objects.Pool
+	payload []byte
+}
+
+// poolWorkers numbers the pool workers of a run, for their names.
+var poolWorkers atomic.Int64
+
+// SpawnWorker implements objects.WorkerSpawner.
+func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
+	var parent *process
+	if s.owner != objects.MainScript {
+		p, err := s.h.procs.get(uint64(s.owner))
+		if err != nil {
+			return 0, "", fmt.Errorf("the pool's owner is gone: %w", err)
+		}
+		parent = p
+	}
+	name := fmt.Sprintf("PoolWorker-%d", poolWorkers.Add(1))
+	st, err := s.h.spawnFor(context.Background(), parent, script.SpawnRequest{Name: name, Daemon: true, Payload: s.payload}, s.pool)
+	if err != nil {
+		return 0, "", err
+	}
+	return objects.Owner(st.ID), fmt.Sprintf("%s (pid %d)", name, st.Pid), nil
+}
+
+// KillWorker implements objects.WorkerSpawner.
+func (s *poolSpawner) KillWorker(w objects.Owner) {
+	s.h.procs.signal(uint64(w), syscall.SIGKILL)
+}
+
+// hostPool is what the registry holds for a Pool: the engine and its spawner.
+type hostPool struct {
+	*objects.Pool
+	spawner *poolSpawner
+}
+
+func (h *Host) newPool(owner objects.Owner, args script.ObjectArgs) (uint64, error) {
+	pool, err := objects.NewPool(objects.PoolConfig{
+		Processes:        int(args.N),
+		MaxTasksPerChild: int(args.M),
+		TaskTimeout:      args.Wait.Timeout,
+	})
+	if err != nil {
+		return 0, err
+	}
+	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}}
+	h.mu.Lock()
+	h.pools = append(h.pools, hp)
+	h.mu.Unlock()
+	return h.objects.Add(hp), nil
+}
+
+// ownerDied terminates the pools of a process that has ended, as Python's
+// pools end with the process that made them.
+func (h *Host) ownerDied(owner objects.Owner) {
+	h.mu.Lock()
+	var mine []*hostPool
+	kept := h.pools[:0]
+	for _, p := range h.pools {
+		if p.spawner.owner == owner {
+			mine = append(mine, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	h.pools = kept
+	h.mu.Unlock()
+	for _, p := range mine {
+		p.Terminate()
+	}
+}
+
+// poolCall performs one operation on a pool: the owner's (start, map's
+// tasks and results, close, ...) and its workers' (next, done).
+func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+	switch call.Op {
+	case "start":
+		p.spawner.payload = call.Value.Data
+		return script.ObjectReply{}, p.Start(p.spawner)
+	case "function":
+		return script.ObjectReply{N: int64(p.AddFunction(call.Value.Data))}, nil
+	case "batch":
+		return script.ObjectReply{N: int64(p.NewBatch())}, nil
+	case "submit":
+		task, err := p.Submit(uint64(call.N), uint64(call.M), call.Value.Data)
+		if errors.Is(err, objects.ErrClosed) {
+			err = errors.New("the pool is closed")
+		}
+		return script.ObjectReply{N: int64(task)}, err
+	case "result":
+		r, err := p.Result(ctx, uint64(call.N), w)
+		return taskReply(uint64(call.N), r, err)
+	case "next_done":
+		task, r, err := p.NextDone(ctx, uint64(call.N), w)
+		return taskReply(task, r, err)
+	case "ready":
+		return script.ObjectReply{OK: p.Ready(uint64(call.N))}, nil
+	case "forget":
+		p.Forget(uint64(call.N))
+	case "close":
+		p.Close()
+	case "terminate":
+		p.Terminate()
+	case "join":
+		return script.ObjectReply{}, p.Join(ctx)
+	case "next":
+		t, err := p.Next(ctx, owner, w)
+		if err != nil {
+			if ctx.Err() != nil {
+				return script.ObjectReply{}, err
+			}
+			return script.ObjectReply{Status: "exit"}, nil // retire, closed, terminated
+		}
+		return script.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: script.Value{Data: t.Args}}, nil
+	case "done":
+		return script.ObjectReply{}, p.Done(owner, uint64(call.N), call.Value.Data, call.Text)
+	default:
+		return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	}
+	return script.ObjectReply{}, nil
+}
+
+// taskReply is a task's outcome as Lua sees it: its results, its error, or
+// a timeout.
+func taskReply(task uint64, r objects.TaskResult, err error) (script.ObjectReply, error) {
+	switch {
+	case errors.Is(err, objects.ErrEmpty):
+		return script.ObjectReply{Status: "timeout"}, nil
+	case err != nil:
+		return script.ObjectReply{}, err
+	case r.Err != "":
+		return script.ObjectReply{N: int64(task), Status: "error", Text: r.Err}, nil
+	}
+	return script.ObjectReply{OK: true, N: int64(task), Value: script.Value{Data: r.Data}}, nil
+}
