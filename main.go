@@ -65,6 +65,7 @@ func runFlags() *pflag.FlagSet {
 	fs.SetInterspersed(false) // flags after FILE belong to the script
 	fs.Bool("prefix", false, "put [name pid] before each line a child process prints")
 	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
+	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
 	return fs
 }
 
@@ -160,6 +161,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
+	progress, _ := fs.GetBool("progress")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -178,7 +180,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix})
+	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress})
 	err = h.Run(ctx, c, fs.Args()[1:])
 	if ctx.Err() == nil {
 		h.Close()

@@ -38,6 +38,9 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Prefix puts "[name pid] " before each line a child prints.
 	Prefix bool
+	// Progress draws a progress bar on stderr for pool work, when stderr
+	// is a terminal (mphost run --progress).
+	Progress bool
 	// Worker is the command that starts a child; the default is this
 	// program's binary with the argument plugins.WorkerArg.
 	Worker []string
@@ -46,11 +49,12 @@ type Options struct {
 // Host runs scripts. One Host runs one main script at a time; call Close
 // (or Stop) when done with it.
 type Host struct {
-	out     *output
-	chunks  *script.Chunks
-	procs   table
-	objects *objects.Registry // every shared object of the run
-	worker  []string
+	out      *output
+	chunks   *script.Chunks
+	procs    table
+	objects  *objects.Registry // every shared object of the run
+	worker   []string
+	progress bool
 
 	children sync.WaitGroup // one serveChild goroutine per child
 	starting sync.WaitGroup // spawns and warm-ups in progress
@@ -90,10 +94,11 @@ func New(opts Options) *Host {
 			stderr: orDefault(opts.Stderr, os.Stderr),
 			prefix: opts.Prefix,
 		},
-		chunks:  script.NewChunks(nil),
-		objects: objects.NewRegistry(),
-		worker:  opts.Worker,
-		closing: make(chan struct{}),
+		chunks:   script.NewChunks(nil),
+		objects:  objects.NewRegistry(),
+		worker:   opts.Worker,
+		progress: opts.Progress,
+		closing:  make(chan struct{}),
 	}
 	if len(h.worker) == 0 {
 		exe, err := os.Executable()

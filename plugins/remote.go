@@ -296,3 +296,7 @@ func (r *Remote) forgetQueue(id uint64) {
 	delete(r.puts.unbounded, id)
 	r.puts.mu.Unlock()
 }
+
+// StartProgress implements script.Runtime: a child's stderr is not a
+// terminal, so it draws nothing.
+func (r *Remote) StartProgress(string, int, bool) script.Progress { return script.NoProgress }

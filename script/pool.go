@@ -18,6 +18,7 @@ import (
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
 	processes int
+	progress  bool // mp.Pool{progress = true}
 }
 
 func (vm *VM) openPool(mp *lua.LTable) {
@@ -43,6 +44,7 @@ func (vm *VM) openPool(mp *lua.LTable) {
 // maxtasksperchild, task_timeout}.
 func (vm *VM) newPool(L *lua.LState) int {
 	args := ObjectArgs{N: int64(mpCPUCountValue())}
+	progress := false
 	var init, initargs lua.LValue = lua.LNil, lua.LNil
 	switch opt := L.Get(1).(type) {
 	case lua.LNumber:
@@ -52,6 +54,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 			args.N = int64(n)
 		}
 		init, initargs = opt.RawGetString("initializer"), opt.RawGetString("initargs")
+		progress = lua.LVAsBool(opt.RawGetString("progress"))
 		if n, ok := opt.RawGetString("maxtasksperchild").(lua.LNumber); ok {
 			args.M = int64(n)
 		}
@@ -70,7 +73,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 		L.RaiseError("mp.Pool: %v", err)
 	}
 	pool := vm.objectUserdata("Pool", ids[0])
-	vm.pools[ids[0]] = poolInfo{processes: int(args.N)}
+	vm.pools[ids[0]] = poolInfo{processes: int(args.N), progress: progress}
 
 	// Every worker is a process running mp._pool_worker(pool, initializer, initargs).
 	workerArgs := L.CreateTable(3, 0)
@@ -205,6 +208,8 @@ func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
 	items := sequence(L, 3)
 	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, len(items)))
 	b.submit(L, items)
+	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
+	defer bar.Done()
 	out := L.CreateTable(len(items), 0)
 	n := 0
 	for i := range b.tasks {
@@ -213,6 +218,7 @@ func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
 			n++
 			out.RawSetInt(n, v)
 		}
+		bar.Add(len(values))
 	}
 	b.forget(L)
 	L.Push(out)
@@ -241,6 +247,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
 	var ready []lua.LValue
+	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		for len(ready) == 0 {
 			if end := min(submitted+window, len(items)); end > submitted && (submitted-taken*b.chunk) < window {
@@ -250,6 +257,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 			if taken == len(b.tasks) {
 				if taken > 0 {
 					b.forget(L)
+					bar.Done()
 					taken++ // forget once
 				}
 				return 0
@@ -262,6 +270,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 			} else {
 				ready = b.nextDone(L)
 			}
+			bar.Add(len(ready))
 			taken++
 		}
 		v := ready[0]

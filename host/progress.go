@@ -1,0 +1,39 @@
+package host
+
+import (
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mphost/mphost/script"
+)
+
+// StartProgress implements script.Runtime: a progress bar on stderr for
+// pool work, drawn only when stderr is a terminal and progress was asked
+// for, by the pool or by Options.Progress (mphost run --progress).
+func (h *Host) StartProgress(label string, total int, requested bool) script.Progress {
+	if !(requested || h.progress) || total <= 0 || !isTerminal(h.out.stderr) {
+		return script.NoProgress
+	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(lockedWriter{h.out, h.out.stderr}),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("items"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100_000_000), // redraw at most every 0.1 s
+	)
+	return barProgress{bar}
+}
+
+type barProgress struct{ bar *progressbar.ProgressBar }
+
+func (b barProgress) Add(n int) { b.bar.Add(n) }
+func (b barProgress) Done()     { b.bar.Finish() }
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
