@@ -134,7 +134,7 @@ func runProcess(host pb.HostClient, req *pb.StartRequest) int {
 	case errors.As(err, &exit):
 		code = exit.Code
 	case err != nil:
-		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), describe(err))
+		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), script.ErrorText(err))
 		code = 1
 		vm.Finish()
 	default:
@@ -149,13 +149,4 @@ func runProcess(host pb.HostClient, req *pb.StartRequest) int {
 		code = max(code, 1)
 	}
 	return code
-}
-
-// describe is an error's message with its Lua traceback, when it has one.
-func describe(err error) string {
-	var luaErr *script.Error
-	if errors.As(err, &luaErr) && luaErr.Traceback != "" {
-		return luaErr.Message + "\n" + luaErr.Traceback
-	}
-	return err.Error()
 }

@@ -201,16 +201,30 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, count int) int {
 	return size
 }
 
-// poolMap is pool:map(f, items [, chunksize]) and pool:starmap.
-func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
+// mapBatch submits the tasks of pool:METHOD(f, items [, chunksize]).
+func (vm *VM) mapBatch(L *lua.LState, method, mode string) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := L.CheckAny(2)
 	items := sequence(L, 3)
 	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, len(items)))
 	b.submit(L, items)
-	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
+	return b, len(items)
+}
+
+// applyBatch submits the task of pool:METHOD(f, args).
+func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
+	ref := vm.checkObject(L, "Pool", method)
+	b := vm.newBatch(L, ref, method, "apply", L.CheckAny(2), 1)
+	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	return b
+}
+
+// poolMap is pool:map(f, items [, chunksize]) and pool:starmap.
+func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
+	b, count := vm.mapBatch(L, method, mode)
+	bar := vm.runtime.StartProgress(b.fname, count, vm.pools[b.ref.id].progress)
 	defer bar.Done()
-	out := L.CreateTable(len(items), 0)
+	out := L.CreateTable(count, 0)
 	n := 0
 	for i := range b.tasks {
 		values, _ := b.result(L, i, Wait{Block: true, Forever: true})
@@ -227,9 +241,7 @@ func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
 
 // poolApply is pool:apply(f, args): f(unpack(args)) in a worker.
 func (vm *VM) poolApply(L *lua.LState) int {
-	ref := vm.checkObject(L, "Pool", "apply")
-	b := vm.newBatch(L, ref, "apply", "apply", L.CheckAny(2), 1)
-	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	b := vm.applyBatch(L, "apply")
 	values, _ := b.result(L, 0, Wait{Block: true, Forever: true})
 	b.forget(L)
 	L.Push(values[0])

@@ -133,17 +133,12 @@ func (vm *VM) pushAsync(L *lua.LState, a *asyncResult) int {
 
 // poolApplyAsync is pool:apply_async(f, args [, callback [, error_callback]]).
 func (vm *VM) poolApplyAsync(L *lua.LState) int {
-	ref := vm.checkObject(L, "Pool", "apply_async")
-	b := vm.newBatch(L, ref, "apply_async", "apply", L.CheckAny(2), 1)
-	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	b := vm.applyBatch(L, "apply_async")
 	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: L.Get(4), errback: L.Get(5)})
 }
 
 // poolMapAsync is pool:map_async(f, items [, chunksize [, callback [, error_callback]]]).
 func (vm *VM) poolMapAsync(L *lua.LState) int {
-	ref := vm.checkObject(L, "Pool", "map_async")
-	items := sequence(L, 3)
-	b := vm.newBatch(L, ref, "map_async", "map", L.CheckAny(2), vm.chunksize(L, 4, ref, len(items)))
-	b.submit(L, items)
+	b, _ := vm.mapBatch(L, "map_async", "map")
 	return vm.pushAsync(L, &asyncResult{batch: b, callback: L.Get(5), errback: L.Get(6)})
 }

@@ -83,7 +83,7 @@ func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, st
 		}
 		rets, err := vm.Call(fn, args...)
 		if err != nil {
-			return nil, describeError(err)
+			return nil, ErrorText(err)
 		}
 		if len(rets) > 0 {
 			results.RawSetInt(i, rets[0])
@@ -92,8 +92,8 @@ func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, st
 	return results, ""
 }
 
-// describeError is an error's message with its Lua traceback, when it has one.
-func describeError(err error) string {
+// ErrorText is an error's message with its Lua traceback, when it has one.
+func ErrorText(err error) string {
 	if luaErr, ok := err.(*Error); ok && luaErr.Traceback != "" {
 		return luaErr.Message + "\n" + luaErr.Traceback
 	}
