@@ -14,7 +14,7 @@ func (vm *VM) openMP() *lua.LTable {
 	L := vm.L
 	mp := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"cpu_count":       mpCPUCount,
-		"sleep":           mpSleep,
+		"sleep":           vm.mpSleep,
 		"current_process": vm.mpCurrentProcess,
 		"parent_process":  vm.mpParentProcess,
 	})
@@ -39,8 +39,9 @@ func mpCPUCountValue() int { return runtime.NumCPU() }
 
 // mpSleep is mp.sleep(seconds); it ends early, with an error, when the VM
 // is interrupted.
-func mpSleep(L *lua.LState) int {
+func (vm *VM) mpSleep(L *lua.LState) int {
 	d, _ := checkTimeout(L, 1, "mp.sleep")
+	vm.runCallbacks(L, Wait{})
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -145,6 +145,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // invoke performs an operation, raising a Lua error (with the caller's
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
+	vm.runCallbacks(L, Wait{})
 	reply, err := vm.runtime.Invoke(L.Context(), call)
 	if err != nil {
 		vm.raiseRuntime(L, kind+"."+call.Op, err)

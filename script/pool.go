@@ -1,6 +1,9 @@
 package script
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -11,9 +14,16 @@ import (
 // a replacement. This file is the caller's side in Lua (map, imap, apply,
 // ...); pool_worker.go is the loop every worker process runs.
 //
-// A task is a chunk of items, {mode = "map"|"star"|"apply", items = {...}},
-// run with one function, which the host ships to each worker once. Its
-// result is the table of the function's first results, one per item.
+// A task is a chunk of items run with one function, which the host ships
+// to each worker once: its bytes are a mode byte (taskMap: f(item),
+// taskStar: f(unpack(item)), taskApply: f(unpack(args)) once) and the
+// encoded list. Its result is the table of the function's first results,
+// one per item.
+const (
+	taskMap   = 'm'
+	taskStar  = 's'
+	taskApply = 'a'
+)
 
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
@@ -24,8 +34,8 @@ type poolInfo struct {
 func (vm *VM) openPool(mp *lua.LTable) {
 	L := vm.L
 	vm.defineObjectKind("Pool", map[string]lua.LGFunction{
-		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", "map") },
-		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", "star") },
+		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", taskMap) },
+		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", taskStar) },
 		"imap":           func(L *lua.LState) int { return vm.poolIMap(L, "imap", true) },
 		"imap_unordered": func(L *lua.LState) int { return vm.poolIMap(L, "imap_unordered", false) },
 		"apply":          vm.poolApply,
@@ -33,7 +43,11 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"map_async":      vm.poolMapAsync,
 		"close":          vm.actionOp("Pool", "close"),
 		"terminate":      vm.actionOp("Pool", "terminate"),
-		"join":           vm.actionOp("Pool", "join"),
+		"join": func(L *lua.LState) int {
+			vm.actionOp("Pool", "join")(L)
+			vm.runCallbacks(L, Wait{Block: true, Forever: true}) // the pool's results are all in
+			return 0
+		},
 	}, nil)
 	vm.openAsyncResult()
 	mp.RawSetString("Pool", L.NewFunction(vm.newPool))
@@ -94,7 +108,9 @@ type poolBatch struct {
 	vm     *VM
 	ref    *objectRef
 	fname  string // "Pool.map", for errors
-	mode   string
+	mode   byte
+	root   string // what the items are called in errors: "items", "arglists", "args"
+	sent   int    // items submitted so far
 	fnID   int64
 	id     uint64
 	chunk  int
@@ -103,36 +119,67 @@ type poolBatch struct {
 }
 
 // newBatch ships fn to the host once and opens a batch.
-func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method, mode string, fn lua.LValue, chunk int) *poolBatch {
+func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk int) *poolBatch {
 	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
+	b.root = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}[mode]
 	fnData, err := vm.Encode("function", fn)
 	if err != nil {
 		L.RaiseError("%s: %v", b.fname, err)
 	}
-	b.fnID = vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "function", Value: Value{Data: fnData}}).N
-	b.id = uint64(vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "batch"}).N)
+	b.fnID = b.call(L, ObjectCall{Op: "function", Value: Value{Data: fnData}}).N
+	b.id = uint64(b.call(L, ObjectCall{Op: "batch"}).N)
 	return b
 }
 
-// submit adds tasks for items, chunk by chunk.
+// call invokes an operation of the batch's pool, raising errors under the
+// name of the method the script called.
+func (b *poolBatch) call(L *lua.LState, call ObjectCall) ObjectReply {
+	call.ID = b.ref.id
+	reply, err := b.vm.runtime.Invoke(L.Context(), call)
+	if err != nil {
+		b.vm.raiseRuntime(L, b.fname, err)
+	}
+	return reply
+}
+
+// submit adds tasks for items, chunk by chunk; an apply's one task is its
+// argument list.
 func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 	for start := 0; start < len(items); start += b.chunk {
 		part := items[start:min(start+b.chunk, len(items))]
-		task := L.CreateTable(0, 2)
-		task.RawSetString("mode", lua.LString(b.mode))
-		list := L.CreateTable(len(part), 0)
-		for _, item := range part {
-			list.Append(item)
+		var value lua.LValue = part[0]
+		if b.mode != taskApply {
+			list := L.CreateTable(len(part), 0)
+			for _, item := range part {
+				list.Append(item)
+			}
+			value = list
 		}
-		task.RawSetString("items", list)
-		data, err := b.vm.Encode("items", task)
+		data, err := b.vm.Encode(b.root, value)
 		if err != nil {
-			L.RaiseError("%s: %v", b.fname, err)
+			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
 		}
-		r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: data}})
+		r := b.call(L, ObjectCall{Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: append([]byte{b.mode}, data...)}})
 		b.tasks = append(b.tasks, uint64(r.N))
 		b.counts[uint64(r.N)] = len(part)
 	}
+	b.sent += len(items)
+}
+
+// offsetPath renames a chunk's item in a SendError by its index among all
+// the items: "items[1].cb" of the chunk from item 10 is "items[11].cb".
+func offsetPath(err error, root string, offset int) error {
+	se, ok := err.(*SendError)
+	if !ok || offset == 0 || !strings.HasPrefix(se.Path, root+"[") {
+		return err
+	}
+	rest := se.Path[len(root)+1:]
+	end := strings.IndexByte(rest, ']')
+	n, convErr := strconv.Atoi(rest[:max(end, 0)])
+	if end < 0 || convErr != nil {
+		return err
+	}
+	return &SendError{Path: fmt.Sprintf("%s[%d]%s", root, n+offset, rest[end+1:]), Reason: se.Reason}
 }
 
 // values turns a task's result into its values; a task's error is raised
@@ -156,7 +203,7 @@ func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LVal
 // result waits for task i of the batch; ok is false on timeout.
 func (b *poolBatch) result(L *lua.LState, i int, wait Wait) ([]lua.LValue, bool) {
 	task := b.tasks[i]
-	r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "result", N: int64(task), Wait: wait})
+	r := b.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
 	if !r.OK && r.Status != "error" {
 		return nil, false
 	}
@@ -165,13 +212,13 @@ func (b *poolBatch) result(L *lua.LState, i int, wait Wait) ([]lua.LValue, bool)
 
 // nextDone waits for the next task of the batch to finish, in any order.
 func (b *poolBatch) nextDone(L *lua.LState) []lua.LValue {
-	r := b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "next_done", N: int64(b.id), Wait: Wait{Block: true, Forever: true}})
+	r := b.call(L, ObjectCall{Op: "next_done", N: int64(b.id), Wait: Wait{Block: true, Forever: true}})
 	return b.values(L, uint64(r.N), r)
 }
 
 // forget lets the host drop the batch's results.
 func (b *poolBatch) forget(L *lua.LState) {
-	b.vm.invoke(L, "Pool", ObjectCall{ID: b.ref.id, Op: "forget", N: int64(b.id)})
+	b.call(L, ObjectCall{Op: "forget", N: int64(b.id)})
 }
 
 // sequence reads the array at argument n.
@@ -202,7 +249,7 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, count int) int {
 }
 
 // mapBatch submits the tasks of pool:METHOD(f, items [, chunksize]).
-func (vm *VM) mapBatch(L *lua.LState, method, mode string) (*poolBatch, int) {
+func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := L.CheckAny(2)
 	items := sequence(L, 3)
@@ -214,13 +261,13 @@ func (vm *VM) mapBatch(L *lua.LState, method, mode string) (*poolBatch, int) {
 // applyBatch submits the task of pool:METHOD(f, args).
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
-	b := vm.newBatch(L, ref, method, "apply", L.CheckAny(2), 1)
+	b := vm.newBatch(L, ref, method, taskApply, L.CheckAny(2), 1)
 	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
 	return b
 }
 
 // poolMap is pool:map(f, items [, chunksize]) and pool:starmap.
-func (vm *VM) poolMap(L *lua.LState, method, mode string) int {
+func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
 	b, count := vm.mapBatch(L, method, mode)
 	bar := vm.runtime.StartProgress(b.fname, count, vm.pools[b.ref.id].progress)
 	defer bar.Done()
@@ -255,7 +302,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := L.CheckAny(2)
 	items := sequence(L, 3)
-	b := vm.newBatch(L, ref, method, "map", fn, vm.chunksize(L, 4, ref, len(items)))
+	b := vm.newBatch(L, ref, method, taskMap, fn, vm.chunksize(L, 4, ref, len(items)))
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
 	var ready []lua.LValue

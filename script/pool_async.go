@@ -75,6 +75,7 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 	}
 	deadline := time.Now().Add(wait.Timeout)
 	list := L.CreateTable(len(a.batch.tasks), 0)
+	n := 0
 	for i := range a.batch.tasks {
 		if wait.Block && !wait.Forever {
 			wait.Timeout = max(time.Until(deadline), 0)
@@ -87,7 +88,8 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 			break
 		}
 		for _, v := range values {
-			list.Append(v)
+			n++
+			list.RawSetInt(n, v) // by position: nil results keep their place
 		}
 	}
 	a.done = true
@@ -112,7 +114,7 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 // protectedResult is batch.result with a task's error recorded, not raised.
 func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) ([]lua.LValue, bool) {
 	task := a.batch.tasks[i]
-	r := vm.invoke(L, "Pool", ObjectCall{ID: a.batch.ref.id, Op: "result", N: int64(task), Wait: wait})
+	r := a.batch.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
 	if r.Status == "error" {
 		a.errMsg = a.batch.fname + ": " + r.Text
 		return nil, true
@@ -123,7 +125,28 @@ func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) (
 	return a.batch.values(L, task, r), true
 }
 
+// runCallbacks runs the callbacks of the async results that have finished:
+// "inside the caller's next mp call". It runs at every call to a shared
+// object or pool, in mp.sleep, and (blocking) when a pool is joined.
+func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
+	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
+		return
+	}
+	vm.inCallbacks = true
+	defer func() { vm.inCallbacks = false }()
+	pending := vm.pendingAsync
+	vm.pendingAsync = nil
+	for _, a := range pending {
+		if !a.done && !vm.settle(L, a, wait) {
+			vm.pendingAsync = append(vm.pendingAsync, a)
+		}
+	}
+}
+
 func (vm *VM) pushAsync(L *lua.LState, a *asyncResult) int {
+	if a.callback != lua.LNil || a.errback != lua.LNil {
+		vm.pendingAsync = append(vm.pendingAsync, a)
+	}
 	ud := L.NewUserData()
 	ud.Value = a
 	L.SetMetatable(ud, L.GetTypeMetatable(asyncResultClass))
@@ -139,6 +162,6 @@ func (vm *VM) poolApplyAsync(L *lua.LState) int {
 
 // poolMapAsync is pool:map_async(f, items [, chunksize [, callback [, error_callback]]]).
 func (vm *VM) poolMapAsync(L *lua.LState) int {
-	b, _ := vm.mapBatch(L, "map_async", "map")
+	b, _ := vm.mapBatch(L, "map_async", taskMap)
 	return vm.pushAsync(L, &asyncResult{batch: b, callback: L.Get(5), errback: L.Get(6)})
 }

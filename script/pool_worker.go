@@ -53,40 +53,53 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 	}
 }
 
-// runTask calls fn on each item of a task and returns the table of first
-// results, or the first error's message and traceback.
+// runTask calls fn on each item of a task (see taskMap) and returns the
+// table of first results, or the first error's message and traceback.
 func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, string) {
-	task, err := vm.Decode(data.Data)
+	if len(data.Data) == 0 || fn == nil {
+		return nil, "malformed pool task"
+	}
+	mode := data.Data[0]
+	decoded, err := vm.Decode(data.Data[1:])
 	if err != nil {
 		return nil, err.Error()
 	}
-	spec, _ := task.(*lua.LTable)
-	if spec == nil || fn == nil {
+	list, _ := decoded.(*lua.LTable)
+	if list == nil {
 		return nil, "malformed pool task"
 	}
-	mode := lua.LVAsString(spec.RawGetString("mode"))
-	items, _ := spec.RawGetString("items").(*lua.LTable)
-	n := 0
-	if items != nil {
-		n = items.Len()
-	}
-	results := L.CreateTable(n, 0)
-	for i := 1; i <= n; i++ {
-		item := items.RawGetInt(i)
-		var args []lua.LValue
-		if list, ok := item.(*lua.LTable); ok && mode != "map" {
-			for j := 1; j <= list.Len(); j++ {
-				args = append(args, list.RawGetInt(j))
-			}
-		} else {
-			args = []lua.LValue{item}
+	unpack := func(v lua.LValue) []lua.LValue {
+		t, ok := v.(*lua.LTable)
+		if !ok {
+			return []lua.LValue{v}
 		}
+		args := make([]lua.LValue, t.Len())
+		for j := range args {
+			args[j] = t.RawGetInt(j + 1)
+		}
+		return args
+	}
+	var calls [][]lua.LValue
+	switch mode {
+	case taskApply:
+		calls = [][]lua.LValue{unpack(list)}
+	default:
+		for i := 1; i <= list.Len() || i <= list.MaxN(); i++ {
+			if mode == taskStar {
+				calls = append(calls, unpack(list.RawGetInt(i)))
+			} else {
+				calls = append(calls, []lua.LValue{list.RawGetInt(i)})
+			}
+		}
+	}
+	results := L.CreateTable(len(calls), 0)
+	for i, args := range calls {
 		rets, err := vm.Call(fn, args...)
 		if err != nil {
 			return nil, ErrorText(err)
 		}
 		if len(rets) > 0 {
-			results.RawSetInt(i, rets[0])
+			results.RawSetInt(i+1, rets[0])
 		}
 	}
 	return results, ""

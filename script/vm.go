@@ -58,7 +58,9 @@ type VM struct {
 	processClass *lua.LTable
 	processMeta  *lua.LTable
 	objectKinds  map[string]*objectKind
-	pools        map[uint64]poolInfo             // pools this VM created
+	pools        map[uint64]poolInfo // pools this VM created
+	pendingAsync []*asyncResult      // async results whose callbacks have not run
+	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
 	cancel    context.CancelFunc
