@@ -124,20 +124,29 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 	case "join":
 		return script.ObjectReply{}, p.Join(ctx)
 	case "next":
-		t, err := p.Next(ctx, owner, w)
-		if err != nil {
-			if ctx.Err() != nil {
-				return script.ObjectReply{}, err
-			}
-			return script.ObjectReply{Status: "exit"}, nil // retire, closed, terminated
+		return nextTask(ctx, owner, p, w)
+	case "done_next": // a worker's result and its next task in one call
+		if err := p.Done(owner, uint64(call.N), call.Value.Data, call.Text); err != nil && !errors.Is(err, objects.ErrNoTask) {
+			return script.ObjectReply{}, err // ErrNoTask: the task timed out meanwhile
 		}
-		return script.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: script.Value{Data: t.Args}}, nil
-	case "done":
-		return script.ObjectReply{}, p.Done(owner, uint64(call.N), call.Value.Data, call.Text)
+		return nextTask(ctx, owner, p, w)
 	default:
 		return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 	}
 	return script.ObjectReply{}, nil
+}
+
+// nextTask waits for a worker's next task; Status "exit" tells the worker
+// to end (the pool retires it, or is closed or terminated).
+func nextTask(ctx context.Context, owner objects.Owner, p *hostPool, w objects.Wait) (script.ObjectReply, error) {
+	t, err := p.Next(ctx, owner, w)
+	if err != nil {
+		if ctx.Err() != nil {
+			return script.ObjectReply{}, err
+		}
+		return script.ObjectReply{Status: "exit"}, nil
+	}
+	return script.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: script.Value{Data: t.Args}}, nil
 }
 
 // taskReply is a task's outcome as Lua sees it: its results, its error, or

@@ -28,9 +28,10 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		L.Call(n, 0)
 	}
 	functions := map[int64]lua.LValue{}
+	forever := Wait{Block: true, Forever: true}
+	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: forever})
 	for {
-		task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: Wait{Block: true, Forever: true}})
-		if task.Status != "" { // "closed" or "retire"
+		if task.Status != "" { // "exit": retired, or the pool is closed
 			return 0
 		}
 		if task.Aux != nil {
@@ -41,7 +42,7 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 			functions[task.M] = fn
 		}
 		results, errText := vm.runTask(L, functions[task.M], task.Value)
-		done := ObjectCall{ID: ref.id, Op: "done", N: task.N, Text: errText}
+		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
 		if errText == "" {
 			data, err := vm.Encode("result", results)
 			if err != nil {
@@ -49,7 +50,7 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 			}
 			done.Value = Value{Data: data}
 		}
-		vm.invoke(L, "Pool", done)
+		task = vm.invoke(L, "Pool", done)
 	}
 }
 

@@ -64,9 +64,10 @@ type VM struct {
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
 	cancel    context.CancelFunc
-	exitCode  *int   // set by os.exit
-	traceback string // the traceback of the last uncaught error
-	tbFunc    *lua.LFunction
+	exitCode  *int           // set by os.exit
+	traceback string         // the traceback of the last uncaught error
+	tbFunc    *lua.LFunction // debug.traceback, as it was at start
+	handler   *lua.LFunction // Call's message handler, made once
 }
 
 // New builds a VM.
@@ -103,6 +104,7 @@ func New(opts Options) *VM {
 	vm.stdout = newStream("stdout", orDefault(opts.Stdout, os.Stdout))
 	vm.stderr = newStream("stderr", orDefault(opts.Stderr, os.Stderr))
 	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
+	vm.handler = vm.L.NewFunction(vm.recordTraceback)
 
 	vm.openLoaders()
 	vm.openOutput()
@@ -172,7 +174,7 @@ func (vm *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 	for _, a := range args {
 		L.Push(a)
 	}
-	err := L.PCall(len(args), lua.MultRet, L.NewFunction(vm.recordTraceback))
+	err := L.PCall(len(args), lua.MultRet, vm.handler)
 	if vm.exitCode != nil {
 		L.SetTop(base)
 		return nil, &ExitError{Code: *vm.exitCode}
