@@ -63,11 +63,12 @@ type VM struct {
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 
-	cancel    context.CancelFunc
-	exitCode  *int           // set by os.exit
-	traceback string         // the traceback of the last uncaught error
-	tbFunc    *lua.LFunction // debug.traceback, as it was at start
-	handler   *lua.LFunction // Call's message handler, made once
+	cancel      context.CancelFunc
+	exitCode    *int           // set by os.exit
+	traceback   string         // the traceback of the last uncaught error
+	tbFunc      *lua.LFunction // debug.traceback, as it was at start
+	handler     *lua.LFunction // Call's message handler, made once
+	outerFrames int            // frames on the stack when the running Call began
 }
 
 // New builds a VM.
@@ -169,6 +170,12 @@ func (vm *VM) Run(c Chunk, args ...lua.LValue) error {
 func (vm *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 	L := vm.L
 	vm.traceback = ""
+	outer := vm.outerFrames
+	vm.outerFrames = 0
+	for _, ok := L.GetStack(0); ok; _, ok = L.GetStack(vm.outerFrames) {
+		vm.outerFrames++
+	}
+	defer func() { vm.outerFrames = outer }()
 	base := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
@@ -198,10 +205,22 @@ func (vm *VM) recordTraceback(L *lua.LState) int {
 	L.Push(lua.LString(""))
 	L.Push(lua.LNumber(2)) // skip this handler
 	if err := L.PCall(2, 1, nil); err == nil {
-		vm.traceback = strings.TrimSpace(L.ToString(-1))
+		vm.traceback = trimOuterFrames(strings.TrimSpace(L.ToString(-1)), vm.outerFrames)
 		L.Pop(1)
 	}
 	return 1
+}
+
+// trimOuterFrames drops from a traceback the frames that were already on
+// the stack when Call began (a pool worker's loop, say): they are not the
+// script author's. The last line, "[G]: ?", stays.
+func trimOuterFrames(tb string, outer int) string {
+	lines := strings.Split(tb, "\n")
+	if outer == 0 || len(lines) < outer+3 || strings.Contains(tb, "\n\t...") {
+		return tb
+	}
+	last := len(lines) - 1
+	return strings.Join(append(lines[:last-outer], lines[last]), "\n")
 }
 
 func (vm *VM) uncaught(err error) error {
