@@ -27,12 +27,109 @@ func BenchmarkProcessStart50(b *testing.B) {
 	sideBySide(b, workload{name: "process_start_50", reps: 4})
 }
 
+// BenchmarkQueueInts: a child puts 100 000 small ints into a Queue, the
+// parent gets them all, then joins; the figure is one whole transfer.
+func BenchmarkQueueInts(b *testing.B) {
+	sideBySide(b, workload{name: "queue_ints", reps: 2, count: 100000, thing: "items"})
+}
+
+// BenchmarkQueue10KB: a child puts 10 000 strings of 10 KB into a Queue, the
+// parent gets them all, then joins; the figure is one whole transfer.
+func BenchmarkQueue10KB(b *testing.B) {
+	sideBySide(b, workload{name: "queue_10kb", reps: 2, pythonReps: 5,
+		count: 10000, thing: "items", bytes: 10240})
+}
+
+// BenchmarkPipePingPong: a child echoes small ints over a duplex Pipe; an
+// operation is a batch of 1000 round trips, and the log line gives the time
+// of one.
+func BenchmarkPipePingPong(b *testing.B) {
+	sideBySide(b, workload{name: "pipe_pingpong", reps: 2, pythonReps: 10,
+		count: 1000, thing: "roundtrips"})
+}
+
+// BenchmarkLockContended: two children each do 1000 increments of a shared
+// Value under one Lock; an operation is one round of 2000 increments, and the
+// log line gives the time of one.
+func BenchmarkLockContended(b *testing.B) {
+	sideBySide(b, workload{name: "lock_contended", reps: 1, pythonReps: 100,
+		count: 2000, thing: "increments"})
+}
+
+// BenchmarkPoolMap100k: Pool(2).map(square, 1..100000) with the default
+// chunksize, the pool created beforehand; the figure is one map.
+func BenchmarkPoolMap100k(b *testing.B) {
+	sideBySide(b, workload{name: "pool_map_100k", reps: 5, pythonReps: 10,
+		count: 100000, thing: "items"})
+}
+
+// BenchmarkPoolMapChunk1: Pool(2).map over 10 000 items with chunksize 1,
+// the pool created beforehand; the figure is one map.
+func BenchmarkPoolMapChunk1(b *testing.B) {
+	sideBySide(b, workload{name: "pool_map_chunk1", reps: 1, pythonReps: 2,
+		count: 10000, thing: "items"})
+}
+
+// BenchmarkPoolCreate: create Pool(2) and wait until the first apply of a
+// trivial task returns; the figure is creation until ready (the close and
+// join after it are not timed).
+func BenchmarkPoolCreate(b *testing.B) {
+	sideBySide(b, workload{name: "pool_create", reps: 20})
+}
+
+// BenchmarkPiSerial: a Monte Carlo estimate of pi, 4e6 samples in 8 chunks,
+// in one process; the figure is one estimate. BenchmarkPiPool, run after it,
+// logs the speedup.
+func BenchmarkPiSerial(b *testing.B) {
+	piSerial = sideBySide(b, workload{name: "pi_serial", reps: 1})
+}
+
+// BenchmarkPiPool: the same estimate as BenchmarkPiSerial in a Pool(2) made
+// beforehand, map over the 8 chunks with chunksize 1; the figure is one
+// estimate. When BenchmarkPiSerial ran before it in the same run, it also
+// reports each side's speedup, serial/pool, as mphost-speedup and
+// python-speedup.
+func BenchmarkPiPool(b *testing.B) {
+	pool := sideBySide(b, workload{name: "pi_pool", reps: 1})
+	if piSerial.mphost == 0 {
+		b.Log("no speedup: BenchmarkPiSerial did not run before it")
+		return
+	}
+	b.ReportMetric(piSerial.mphost/pool.mphost, "mphost-speedup")
+	line := fmt.Sprintf("speedup serial/pool: mphost %.2fx", piSerial.mphost/pool.mphost)
+	if piSerial.python != 0 && pool.python != 0 {
+		b.ReportMetric(piSerial.python/pool.python, "python-speedup")
+		line += fmt.Sprintf(", python %.2fx", piSerial.python/pool.python)
+	}
+	b.Log(line)
+}
+
+// piSerial holds BenchmarkPiSerial's medians for BenchmarkPiPool.
+var piSerial medians
+
 // workload is one job written twice, as workloads/NAME.lua for mphost and
 // workloads/NAME.py for Python.
 type workload struct {
 	name string
 	reps int // operations each program times, after one to warm up
+	// pythonReps, when set, is reps for the Python program only: where
+	// Python's operation is much faster, more of them steady its figure
+	// without making mphost's run long.
+	pythonReps int
+	// count is how many things one operation does (items moved, round
+	// trips, increments; 0: none worth a rate), thing what they are. The
+	// benchmark then also reports mphost-THING/s and python-THING/s and logs
+	// the time per thing.
+	count int
+	thing string
+	// bytes, when set, is the size of each thing: the benchmark then also
+	// reports mphost-MB/s and python-MB/s (MB: 10^6 bytes).
+	bytes int
 }
+
+// medians are a side-by-side benchmark's medians in seconds per operation;
+// python is 0 when the Python side did not run.
+type medians struct{ mphost, python float64 }
 
 // rounds is how many times one benchmark iteration runs each side.
 const rounds = 3
@@ -44,24 +141,29 @@ const runTimeout = 60 * time.Second
 // sideBySide runs w in mphost and in Python, rounds times per iteration, one
 // program after the other (alternating which goes first), and reports the
 // medians over all rounds: mphost-ms and python-ms per operation, and ratio,
-// the median of each round's python/mphost (above 1: mphost is faster).
-// Without python3 the Python side is skipped with a message.
-func sideBySide(b *testing.B, w workload) {
+// the median of each round's python/mphost (above 1: mphost is faster), plus
+// the rates w asks for. It returns the medians. Without python3 the Python
+// side is skipped with a message.
+func sideBySide(b *testing.B, w workload) medians {
 	mphost := mphostBinary(b)
 	python, _ := exec.LookPath("python3") // "" when there is none
 	mphostRun := []string{mphost, "run", w.name + ".lua"}
 	// -B: no __pycache__ in the source tree; -E -s: no PYTHON* variables, no
 	// user site-packages.
 	pythonRun := []string{python, "-B", "-E", "-s", w.name + ".py"}
+	pythonReps := w.reps
+	if w.pythonReps > 0 {
+		pythonReps = w.pythonReps
+	}
 
 	var mphostSecs, pythonSecs, ratios []float64
 	for b.Loop() {
 		for range rounds {
 			var m, p float64
-			runMphost := func() { m = runWorkload(b, w, mphostRun) }
+			runMphost := func() { m = runWorkload(b, mphostRun, w.reps) }
 			runPython := func() {
 				if python != "" {
-					p = runWorkload(b, w, pythonRun)
+					p = runWorkload(b, pythonRun, pythonReps)
 				}
 			}
 			if len(mphostSecs)%2 == 0 {
@@ -82,26 +184,61 @@ func sideBySide(b *testing.B, w workload) {
 	b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
 	m := median(mphostSecs)
 	b.ReportMetric(m*1e3, "mphost-ms")
+	w.reportRates(b, "mphost", m)
 	if python == "" {
-		b.Logf("%s: mphost %s (%d rounds); python3 not found, so the Python side is skipped",
-			w.name, spread(mphostSecs), len(mphostSecs))
-		return
+		b.Logf("%s: mphost %s (%d rounds)%s; python3 not found, so the Python side is skipped",
+			w.name, spread(mphostSecs), len(mphostSecs), w.perThing(m, 0))
+		return medians{mphost: m}
 	}
 	p, ratio := median(pythonSecs), median(ratios)
 	b.ReportMetric(p*1e3, "python-ms")
 	b.ReportMetric(ratio, "ratio")
-	b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)",
-		w.name, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios))
+	w.reportRates(b, "python", p)
+	b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)%s",
+		w.name, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios), w.perThing(m, p))
+	return medians{mphost: m, python: p}
+}
+
+// reportRates reports side's rates for w, given its seconds per operation.
+func (w workload) reportRates(b *testing.B, side string, secs float64) {
+	if w.count == 0 {
+		return
+	}
+	b.ReportMetric(float64(w.count)/secs, side+"-"+w.thing+"/s")
+	if w.bytes > 0 {
+		b.ReportMetric(float64(w.count*w.bytes)/secs/1e6, side+"-MB/s")
+	}
+}
+
+// perThing is the log line's tail for w: the median time per thing and the
+// rates on each side (python 0: no Python side).
+func (w workload) perThing(mphost, python float64) string {
+	if w.count == 0 {
+		return ""
+	}
+	n := float64(w.count)
+	side := func(name string, secs float64) string {
+		s := fmt.Sprintf("%s %.3g µs, %.3g %s/s", name, secs/n*1e6, n/secs, w.thing)
+		if w.bytes > 0 {
+			s += fmt.Sprintf(", %.0f MB/s", n*float64(w.bytes)/secs/1e6)
+		}
+		return s
+	}
+	s := "; per " + strings.TrimSuffix(w.thing, "s") + ": " + side("mphost", mphost)
+	if python > 0 {
+		s += "; " + side("python", python)
+	}
+	return s
 }
 
 // runWorkload runs one workload program (argv without its REPS argument) in
-// the workloads folder and returns the seconds per operation it reports on
-// its one "RESULT <seconds> s" line.
-func runWorkload(b *testing.B, w workload, argv []string) float64 {
+// the workloads folder with reps as REPS, and returns the seconds per
+// operation it reports on its one "RESULT <seconds> s" line.
+func runWorkload(b *testing.B, argv []string, reps int) float64 {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], strconv.Itoa(w.reps))...)
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], strconv.Itoa(reps))...)
 	cmd.Dir = "workloads"
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer

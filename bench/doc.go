@@ -14,7 +14,11 @@
 // (workloads/harness.lua, workloads/harness.py) that works the same way on
 // both sides: it runs the operation once to warm up, then REPS times (REPS is
 // given by the benchmark), and prints one line "RESULT <mean seconds per op>
-// s".
+// s". A workload whose operation is long may warm up with a smaller one that
+// pays the same first-use costs (a child's first start, a pool worker getting
+// the function), and an operation may hand back an untimed cleanup (closing
+// the pool whose creation it timed). Where Python's operation is much faster,
+// the Python program may time more of them than mphost's.
 //
 // Each program times itself, so that neither interpreter's start-up nor the
 // loading of the script counts. Python uses time.perf_counter. Lua uses
@@ -31,7 +35,11 @@
 // which goes first. The benchmark reports the medians over all rounds as
 // mphost-ms and python-ms (per operation), and ratio: the median of each
 // round's python/mphost, so above 1 means mphost is faster. It also logs a
-// line with each side's median and range. The built-in ns/op is suppressed,
+// line with each side's median and range. A workload that moves items (or
+// makes round trips, or increments) also reports each side's rate, as
+// mphost-items/s and python-items/s (mphost-MB/s for sized items), and logs
+// the time per item; BenchmarkPiPool, run after BenchmarkPiSerial, reports
+// each side's speedup (serial/pool). The built-in ns/op is suppressed,
 // since an iteration is whole program runs. The mphost binary is built once,
 // on first use, into a temporary folder. Without python3 the Python side is
 // skipped with a message.
