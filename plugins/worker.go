@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -57,7 +58,8 @@ type worker struct {
 
 	mu   sync.Mutex
 	host pb.HostClient
-	busy bool // runs a process now
+	busy bool            // runs a process now
+	next <-chan prepared // the VM of the next process
 }
 
 // Init dials the host's connection for this child and holds its lifeline.
@@ -77,6 +79,7 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	}()
 	w.mu.Lock()
 	w.host = host
+	w.next = prepare(host)
 	w.mu.Unlock()
 	return &pb.Empty{}, nil
 }
@@ -86,7 +89,8 @@ var output = os.NewFile(OutputFD, "output")
 
 // Start runs the process in the background and answers at once. When the
 // process ends, the child writes its End frame and waits for the next one:
-// the host reuses children, each process in a fresh VM.
+// the host reuses children, each process in a fresh VM, built while the
+// child waits so that a start does not wait for it.
 func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -97,10 +101,12 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 		return nil, errors.New("this child already runs a process")
 	}
 	w.busy = true
+	next := w.next
 	go func() {
-		code := runProcess(w.host, req)
+		code := runProcess(<-next, req)
 		w.mu.Lock()
 		w.busy = false
+		w.next = prepare(w.host)
 		w.mu.Unlock()
 		if err := WriteEnd(output, code); err != nil {
 			os.Exit(exitHostGone)
@@ -109,20 +115,30 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 	return &pb.Empty{}, nil
 }
 
-// runProcess runs one process in a fresh VM and returns its exit status.
-func runProcess(host pb.HostClient, req *pb.StartRequest) int {
-	stdout, stderr := NewFrameWriters(output)
-	remote := &Remote{
-		host:   host,
-		self:   script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity},
-		parent: script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)},
-	}
-	vm := script.New(script.Options{
-		Runtime: remote,
-		Chunks:  script.NewChunks(remote),
-		Stdout:  stdout,
-		Stderr:  stderr,
-	})
+// prepared is a VM built ahead of the process it will run.
+type prepared struct {
+	vm     *script.VM
+	remote *Remote
+	stderr io.Writer
+}
+
+// prepare builds the next process's VM in the background.
+func prepare(host pb.HostClient) <-chan prepared {
+	ready := make(chan prepared, 1)
+	go func() {
+		stdout, stderr := NewFrameWriters(output)
+		remote := &Remote{host: host}
+		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr})
+		ready <- prepared{vm, remote, stderr}
+	}()
+	return ready
+}
+
+// runProcess runs one process in a prepared VM and returns its exit status.
+func runProcess(p prepared, req *pb.StartRequest) int {
+	vm, remote, stderr := p.vm, p.remote, p.stderr
+	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity}
+	remote.parent = script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
 	defer vm.Close()
 	if req.PackagePath != "" {
 		vm.SetPackagePath(req.PackagePath)

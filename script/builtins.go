@@ -41,7 +41,7 @@ func (b *builtins) addTable(name string, t *lua.LTable) {
 // collectBuiltins names everything the VM has after setup: the global Go
 // functions, the standard libraries and the mp module.
 func collectBuiltins(L *lua.LState, mp *lua.LTable) builtins {
-	b := builtins{names: make(map[lua.LValue]string), values: make(map[string]lua.LValue)}
+	b := builtins{names: make(map[lua.LValue]string, 512), values: make(map[string]lua.LValue, 512)}
 	globals := L.G.Global
 	b.add("_G", globals)
 	globals.ForEach(func(k, v lua.LValue) {
