@@ -378,6 +378,9 @@ func (h *Host) finish(c *child, p *process, code int) {
 	for _, d := range h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon }) {
 		h.procs.signal(d.id, syscall.SIGTERM)
 	}
+	if p.pool != nil {
+		h.procs.remove(p.id) // only its pool knew it, and the pool is told
+	}
 }
 
 // Close waits for every non-daemon process still running (as Python does at
