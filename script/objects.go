@@ -70,9 +70,12 @@ type objectRef struct {
 // Handle implements [Handle]: objects cross processes by kind and id.
 func (o *objectRef) Handle() (string, uint64) { return o.kind, o.id }
 
-// objectKind is a class of shared objects: its metatable.
+// objectKind is a class of shared objects: its metatable, built the first
+// time an object of the kind is made or received (most processes use few
+// kinds, and every process builds a VM).
 type objectKind struct {
-	mt *lua.LTable
+	mt    *lua.LTable
+	build func() *lua.LTable
 }
 
 // Live fields are read from the host at each access (Barrier.parties, ...).
@@ -81,13 +84,22 @@ const (
 	boolField
 )
 
-// defineObjectKind makes the metatable of a kind and registers it so that
-// handles of that kind can be rebuilt here.
+// defineObjectKind declares a kind and registers it so that handles of
+// that kind can be rebuilt here.
 func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]int) {
+	vm.objectKinds[name] = &objectKind{build: func() *lua.LTable { return vm.kindMetatable(name, methods, fields) }}
+	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
+		return vm.objectUserdata(name, id), nil
+	})
+}
+
+// kindMetatable builds the metatable of a kind: its methods, and its live
+// fields read from the host.
+func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fields map[string]int) *lua.LTable {
 	L := vm.L
-	k := &objectKind{mt: L.NewTable()}
+	mt := L.NewTable()
 	methodTable := L.SetFuncs(L.NewTable(), methods)
-	k.mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		ref := vm.checkObject(L, name, "index")
 		key := L.CheckString(2)
 		if kind, ok := fields[key]; ok {
@@ -102,20 +114,21 @@ func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, f
 		L.Push(methodTable.RawGetString(key))
 		return 1
 	}))
-	k.mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(fmt.Sprintf("<%s %d>", name, vm.checkObject(L, name, "tostring").id)))
 		return 1
 	}))
-	vm.objectKinds[name] = k
-	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
-		return vm.objectUserdata(name, id), nil
-	})
+	return mt
 }
 
 func (vm *VM) objectUserdata(kind string, id uint64) *lua.LUserData {
 	ud := vm.L.NewUserData()
 	ud.Value = &objectRef{kind: kind, id: id}
-	ud.Metatable = vm.objectKinds[kind].mt
+	k := vm.objectKinds[kind]
+	if k.mt == nil {
+		k.mt = k.build()
+	}
+	ud.Metatable = k.mt
 	return ud
 }
 

@@ -33,7 +33,7 @@ type Options struct {
 // Limits of the VM's call stack and data stack, raised from gopher-lua's
 // defaults so that recursion 10 000 deep and unpack of 10 000 values work.
 const (
-	callStackSize   = 200000
+	callStackSize   = 32768 // frames; the auto-growing stack keeps a pointer per 8
 	registrySize    = 1024
 	registryMaxSize = 1024 * 1024 * 16
 )
