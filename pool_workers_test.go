@@ -1,0 +1,401 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tests of this file watch a Pool's workers: workers that die mid-map
+// (killed by the test, or os.exit), tasks that outlive task_timeout, workers
+// retired by maxtasksperchild, Ctrl-C during a map, and whose children the
+// workers are. See pool_api_test.go for what all the pool_*_test.go files
+// share.
+
+// poolReader reads a session's stdout line by line and keeps every line it
+// read, with the time it read it.
+type poolReader struct {
+	s     *session
+	lines []string
+	at    []time.Time
+}
+
+// until returns the next line that starts with prefix, keeping the lines
+// before it; it fails the test if none comes within timeout.
+func (r *poolReader) until(t *testing.T, timeout time.Duration, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		line, ok := r.s.out.next(time.Until(deadline), r.s.exited)
+		if !ok {
+			t.Fatalf("no line starting %q on stdout within %v (exited: %v)\nstdout:\n%s\nstderr:\n%s",
+				prefix, timeout, r.s.hasExited(), r.s.stdout(), r.s.stderr())
+		}
+		r.lines = append(r.lines, line)
+		r.at = append(r.at, time.Now())
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+}
+
+// find returns the line read that starts with prefix and when it was read;
+// it fails the test if there is none.
+func (r *poolReader) find(t *testing.T, prefix string) (string, time.Time) {
+	t.Helper()
+	for i, line := range r.lines {
+		if strings.HasPrefix(line, prefix) {
+			return line, r.at[i]
+		}
+	}
+	t.Fatalf("stdout has no line starting %q:\n%s", prefix, strings.Join(r.lines, "\n"))
+	return "", time.Time{}
+}
+
+// poolWorkerLine parses "WORD NAME PID", as the tasks of these scripts print
+// their worker.
+func poolWorkerLine(t *testing.T, line string) (name string, pid int) {
+	t.Helper()
+	f := strings.Fields(line)
+	if len(f) != 3 || !strings.HasPrefix(f[1], "PoolWorker-") {
+		t.Fatalf("line %q is not WORD PoolWorker-N PID", line)
+	}
+	pid, err := strconv.Atoi(f[2])
+	if err != nil {
+		t.Fatalf("line %q: bad pid", line)
+	}
+	return f[1], pid
+}
+
+// poolLineOf is the number of the line of src that contains fragment.
+func poolLineOf(t *testing.T, src, fragment string) int {
+	t.Helper()
+	for i, line := range strings.Split(src, "\n") {
+		if strings.Contains(line, fragment) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line contains %q", fragment)
+	return 0
+}
+
+// poolDeathScript runs 8 tasks in a pool of 2, one apply_async each: item 3
+// prints its worker and waits to be killed by the test, item 6 ends its
+// worker with os.exit(3). It reports every other item before item 3, then
+// maps again on what the pool has left.
+const poolDeathScript = `local mp = require("mp")
+local pool = mp.Pool(2)
+local function task(i)
+  local me = mp.current_process()
+  if i == 3 then
+    print("victim " .. me.name .. " " .. me.pid)
+    mp.sleep(120)
+  elseif i == 6 then
+    print("exiting " .. me.name .. " " .. me.pid)
+    os.exit(3)
+  end
+  return i * 10
+end
+local results = {}
+for i = 1, 8 do results[i] = pool:apply_async(task, {i}) end
+local function report(i)
+  local ok, v = pcall(results[i].get, results[i], 60)
+  print("item " .. i .. " " .. tostring(ok) .. " " .. tostring(v))
+end
+for i = 1, 8 do
+  if i ~= 3 then report(i) end
+end
+print("waiting for item 3")
+report(3)
+local after = pool:map(function() local me = mp.current_process() return me.name .. " " .. me.pid end, {1, 2, 3, 4, 5, 6}, 1)
+print("after " .. table.concat(after, ","))
+pool:close()
+pool:join()
+print("done")
+`
+
+func TestPoolWorkerDeathFailsOnlyItsTask(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"death.lua": poolDeathScript})
+	s := startSession(t, dir, nil, false, "run", "death.lua")
+	r := &poolReader{s: s}
+	r.until(t, 30*time.Second, "waiting for item 3")
+	victim, _ := r.find(t, "victim ")
+	victimName, victimPid := poolWorkerLine(t, victim)
+	exiting, _ := r.find(t, "exiting ")
+	exitName, exitPid := poolWorkerLine(t, exiting)
+	host := s.cmd.Process.Pid
+	if live, _ := childrenOf(host); !slices.Contains(live, victimPid) {
+		t.Fatalf("the victim's pid %d is not a running child of the host (pid %d): %v", victimPid, host, live)
+	}
+	if err := syscall.Kill(victimPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.until(t, 30*time.Second, "done")
+	if code := s.wait(t, 10*time.Second); code != 0 || s.stderr() != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", code, s.stderr())
+	}
+
+	// Every other item succeeded; items 3 and 6 failed with an error that
+	// names the worker, its pid and how it ended, raised at the get.
+	at := fmt.Sprintf("death.lua:%d: Pool.apply_async: ", poolLineOf(t, poolDeathScript, "pcall(results[i].get"))
+	want := map[int]string{
+		3: "item 3 false " + at + fmt.Sprintf("worker %s (pid %d) died: killed by signal 9", victimName, victimPid),
+		6: "item 6 false " + at + fmt.Sprintf("worker %s (pid %d) exited with code 3", exitName, exitPid),
+	}
+	for i := 1; i <= 8; i++ {
+		line, _ := r.find(t, fmt.Sprintf("item %d ", i))
+		w, failing := want[i]
+		if !failing {
+			w = fmt.Sprintf("item %d true %d", i, 10*i)
+		}
+		if failing && !strings.HasPrefix(line, w) || !failing && line != w {
+			t.Errorf("%q, want %q", line, w)
+		}
+	}
+
+	// The later map ran on live workers: neither dead one, and not the
+	// killed process.
+	after, _ := r.find(t, "after ")
+	names := map[string]bool{}
+	for _, entry := range strings.Split(strings.TrimPrefix(after, "after "), ",") {
+		name, pid := poolWorkerLine(t, "worker "+entry)
+		names[name] = true
+		if name == victimName || name == exitName || pid == victimPid {
+			t.Errorf("the map after the deaths ran on %s, a dead worker (victim %s pid %d, exited %s)", entry, victimName, victimPid, exitName)
+		}
+	}
+	if len(names) > 2 {
+		t.Errorf("the map after the deaths ran on %d workers %v, more than the pool's 2", len(names), names)
+	}
+	if left := stillRunning(setOf([]int{victimPid}), 2*time.Second); len(left) > 0 {
+		t.Errorf("the killed worker %d still runs", victimPid)
+	}
+}
+
+// poolTimeoutScript gives a pool with task_timeout = 0.5 a task that spins
+// forever and one that sleeps for a minute; both fail, the pool goes on.
+const poolTimeoutScript = `local mp = require("mp")
+local pool = mp.Pool{processes = 2, task_timeout = 0.5}
+print("warm " .. table.concat(pool:map(function(x) return x end, {1, 2}, 1), " "))
+local spin = pool:apply_async(function()
+  local me = mp.current_process()
+  print("spinning " .. me.name .. " " .. me.pid)
+  while true do end
+end)
+print("others " .. table.concat(pool:map(function(x) return x * 2 end, {1, 2, 3}, 1), " "))
+local ok, err = pcall(spin.get, spin, 30)
+print("spin " .. tostring(ok) .. " " .. tostring(err))
+ok, err = pcall(pool.apply, pool, function() mp.sleep(60) end)
+print("sleeper " .. tostring(ok) .. " " .. tostring(err))
+print("in time " .. pool:apply(function() mp.sleep(0.05) return "ok" end))
+print("after " .. table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3, 4}), " "))
+pool:close()
+pool:join()
+print("done")
+`
+
+func TestPoolTaskTimeout(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"timeout.lua": poolTimeoutScript})
+	s := startSession(t, dir, nil, false, "run", "timeout.lua")
+	r := &poolReader{s: s}
+	spinning := r.until(t, 30*time.Second, "spinning ")
+	began := r.at[len(r.at)-1]
+	name, pid := poolWorkerLine(t, spinning)
+	spin := r.until(t, 10*time.Second, "spin ")
+	took := r.at[len(r.at)-1].Sub(began)
+	r.until(t, 30*time.Second, "done")
+	if code := s.wait(t, 10*time.Second); code != 0 || s.stderr() != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", code, s.stderr())
+	}
+	t.Logf("the spinning task failed %v after it started", took.Round(time.Millisecond))
+	if took < 200*time.Millisecond || took > 5*time.Second {
+		t.Errorf("the spinning task failed %v after it started, want about 0.5s", took)
+	}
+	at := fmt.Sprintf("timeout.lua:%d: Pool.apply_async: ", poolLineOf(t, poolTimeoutScript, "pcall(spin.get"))
+	if want := fmt.Sprintf("spin false %stask timed out after 500ms; worker %s (pid %d) was killed", at, name, pid); spin != want {
+		t.Errorf("%q\nwant %q", spin, want)
+	}
+	sleeper, _ := r.find(t, "sleeper ")
+	at = fmt.Sprintf("timeout.lua:%d: Pool.apply: task timed out after 500ms; worker PoolWorker-", poolLineOf(t, poolTimeoutScript, "pcall(pool.apply"))
+	if !strings.HasPrefix(sleeper, "sleeper false "+at) || !strings.HasSuffix(sleeper, " was killed") {
+		t.Errorf("%q, want it to start %q and end %q", sleeper, "sleeper false "+at, " was killed")
+	}
+	for _, want := range []string{"warm 1 2", "others 2 4 6", "in time ok", "after 2 3 4 5"} {
+		if line, _ := r.find(t, strings.Fields(want)[0]+" "); line != want {
+			t.Errorf("%q, want %q", line, want)
+		}
+	}
+	if left := stillRunning(setOf([]int{pid}), 2*time.Second); len(left) > 0 {
+		t.Errorf("the worker %d of the timed-out task still runs", pid)
+	}
+}
+
+func TestPoolMaxTasksPerChild(t *testing.T) {
+	t.Parallel()
+	// Each task counts in a global of its worker's VM how many tasks that
+	// worker ran, and reports it with the worker's name and pid.
+	dir := writeFiles(t, map[string]string{"retire.lua": `local mp = require("mp")
+local pool = mp.Pool{processes = 2, maxtasksperchild = 2}
+local function task(i)
+  RUN = (RUN or 0) + 1
+  local me = mp.current_process()
+  return i .. " " .. me.name .. " " .. me.pid .. " " .. RUN
+end
+for i = 1, 10 do print(pool:apply(task, {i})) end
+local rs = {}
+for i = 11, 20 do rs[#rs + 1] = pool:apply_async(task, {i}) end
+for _, r in ipairs(rs) do print(r:get(30)) end
+print("map " .. table.concat(pool:map(function(x) return x * x end, {1, 2, 3, 4, 5, 6}, 1), " "))
+pool:close()
+pool:join()
+`})
+	r := invocation{args: []string{"run", "retire.lua"}, dir: dir, timeout: 60 * time.Second}.run(t)
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 21 || lines[20] != "map 1 4 9 16 25 36" {
+		t.Fatalf("stdout has %d lines, want 20 tasks and the map:\n%s", len(lines), r.stdout)
+	}
+	runs := map[string][]int{} // per worker name, the counts its tasks saw
+	pids := map[int]bool{}     // the pids of the first 10 (sequential) tasks
+	for i, line := range lines[:20] {
+		var n, pid, run int
+		var name string
+		if _, err := fmt.Sscanf(line, "%d %s %d %d", &n, &name, &pid, &run); err != nil || n != i+1 {
+			t.Fatalf("line %q, want %d NAME PID RUN", line, i+1)
+		}
+		runs[name] = append(runs[name], run)
+		if i < 10 {
+			pids[pid] = true
+		}
+	}
+	for name, seen := range runs {
+		// A worker runs at most 2 tasks, in a VM of its own.
+		if len(seen) > 2 || !slices.Equal(seen, []int{1, 2}[:len(seen)]) {
+			t.Errorf("worker %s ran tasks that counted %v, want at most 2 counting 1, 2", name, seen)
+		}
+	}
+	if len(runs) < 10 {
+		t.Errorf("20 tasks ran on %d workers, want at least 10 with maxtasksperchild=2: %v", len(runs), runs)
+	}
+	if len(pids) <= 2 {
+		t.Errorf("10 apply calls ran in %d distinct processes %v, want more than the pool's 2", len(pids), pids)
+	}
+	t.Logf("20 tasks on %d workers; the first 10 in %d distinct pids", len(runs), len(pids))
+}
+
+// poolInterruptScript starts a map of 6 long tasks on 3 workers; each task says
+// it runs, then sleeps, or with the argument "spin" spins.
+const poolInterruptScript = `local mp = require("mp")
+local spin = arg[1] == "spin"
+local pool = mp.Pool(3)
+local function long(x)
+  print("task " .. x .. " " .. mp.current_process().pid)
+  if spin then while true do end end
+  mp.sleep(120)
+  return x
+end
+print("mapping")
+pool:map(long, {1, 2, 3, 4, 5, 6}, 1)
+print("mapped")
+`
+
+func TestPoolInterruptDuringMap(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"sleep", "spin"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			dir := writeFiles(t, map[string]string{"interrupt.lua": poolInterruptScript})
+			s := startSession(t, dir, nil, true, "run", "interrupt.lua", mode)
+			r := &poolReader{s: s}
+			r.until(t, 30*time.Second, "mapping")
+			var tasks []int
+			for range 3 {
+				f := strings.Fields(r.until(t, 30*time.Second, "task "))
+				pid, err := strconv.Atoi(f[len(f)-1])
+				if err != nil {
+					t.Fatalf("bad task line %q", strings.Join(f, " "))
+				}
+				tasks = append(tasks, pid)
+			}
+			host := s.cmd.Process.Pid
+			live, _ := childrenOf(host)
+			t.Cleanup(func() { killWorkers(live) })
+			for _, pid := range tasks {
+				if !slices.Contains(live, pid) {
+					t.Fatalf("task pid %d is not a running child of the host (pid %d): %v", pid, host, live)
+				}
+			}
+			if err := syscall.Kill(-host, syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			sent := time.Now()
+			code := s.wait(t, 5*time.Second)
+			took := time.Since(sent)
+			t.Logf("exited %d %v after SIGINT; the host had %d children", code, took.Round(time.Millisecond), len(live))
+			if code != 130 {
+				t.Errorf("exit = %d, want 130", code)
+			}
+			if took > 2*time.Second {
+				t.Errorf("exited %v after SIGINT, want about a second at most", took)
+			}
+			if n := strings.Count(s.stderr(), "\n"); n > 1 || n == 0 && s.stderr() != "" {
+				t.Errorf("stderr has %d lines, want at most one:\n%s", n, s.stderr())
+			}
+			if strings.Contains(s.stdout(), "mapped") {
+				t.Errorf("the script went on after the signal:\n%s", s.stdout())
+			}
+			if left := stillRunning(setOf(live), 2*time.Second); len(left) > 0 {
+				t.Errorf("children %v of the host still run after it exited", left)
+			}
+		})
+	}
+}
+
+// poolWorkerName matches the name the pool gives a worker.
+var poolWorkerName = regexp.MustCompile(`^PoolWorker-\d+$`)
+
+func TestPoolWorkerNamesAndParent(t *testing.T) {
+	t.Parallel()
+	// The workers of a pool made in a child are the child's children.
+	dir := writeFiles(t, map[string]string{"names.lua": `local mp = require("mp")
+local function describe()
+  local me, parent = mp.current_process(), mp.parent_process()
+  return me.name .. " " .. me.pid .. " " .. parent.name .. " " .. parent.pid
+end
+local function run(where)
+  local pool = mp.Pool(2)
+  local me = mp.current_process()
+  for _, d in ipairs(pool:map(describe, {1, 2, 3, 4}, 1)) do print(where, me.name, me.pid, d) end
+  pool:close()
+  pool:join()
+end
+run("main")
+local p = mp.Process{target = run, args = {"child"}}
+p:start()
+p:join()
+`})
+	r := mphost(t, dir, "run", "names.lua")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 8 {
+		t.Fatalf("stdout has %d lines, want 8:\n%s", len(lines), r.stdout)
+	}
+	for i, line := range lines {
+		f := strings.Fields(line)
+		where := []string{"main", "child"}[i/4]
+		if len(f) != 7 || f[0] != where || !poolWorkerName.MatchString(f[3]) || f[5] != f[1] || f[6] != f[2] || f[4] == f[2] {
+			t.Errorf("%q, want %s OWNER OWNERPID PoolWorker-N PID OWNER OWNERPID", line, where)
+		}
+	}
+}
