@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -233,4 +234,30 @@ func fdList(pid int) string {
 		counts[kind]++
 	}
 	return fmt.Sprint(counts)
+}
+
+// TestStaleRunFolderRemoved: a host killed with SIGKILL cannot remove its
+// run folder; the next host that starts a process removes the folders of
+// hosts that are gone (their names carry the host's pid).
+func TestStaleRunFolderRemoved(t *testing.T) {
+	t.Parallel()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := shortTempDir(t)
+	stale := filepath.Join(tmp, fmt.Sprintf("mphost-%d-123", dead.Process.Pid))
+	if err := os.MkdirAll(filepath.Join(stale, "plugin-dir1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t, map[string]string{"one.lua": `local mp = require("mp")
+local p = mp.Process{target = function() end}
+p:start()
+p:join()
+print(p.exitcode)
+`})
+	runWithEnv(t, dir, []string{"TMPDIR=" + tmp}, "run", "one.lua").expect(t, 0, "0\n", "")
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("TMPDIR still holds %v", entries)
+	}
 }

@@ -208,13 +208,30 @@ func (h *Host) ensureRunDir() (string, error) {
 		if len(base) > 48 {
 			base = "/tmp"
 		}
-		dir, err := os.MkdirTemp(base, "mphost-")
+		removeStaleRunDirs(base)
+		dir, err := os.MkdirTemp(base, fmt.Sprintf("mphost-%d-", os.Getpid()))
 		if err != nil {
 			return "", err
 		}
 		h.runDir = dir
 	}
 	return h.runDir, nil
+}
+
+// removeStaleRunDirs removes the run folders of hosts that are gone: a host
+// killed with SIGKILL cannot remove its own, and its children die with it.
+// A folder's name carries its host's pid.
+func removeStaleRunDirs(base string) {
+	dirs, _ := filepath.Glob(filepath.Join(base, "mphost-*-*"))
+	for _, dir := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "mphost-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // begin admits one start of a child or process unless the host is closing;

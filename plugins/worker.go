@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +39,18 @@ func ServeWorker() {
 		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(ServerOptions(opts)...) },
 		Logger:          hclog.NewNullLogger(),
 	})
+	hostGone()
+}
+
+// hostGone ends a child whose host has gone. A host killed with SIGKILL
+// cannot remove its run's socket folder, so each child removes its own
+// socket folder, and the last one out the run folder above it (os.Remove
+// fails while it is not empty).
+func hostGone() {
+	if dir := os.Getenv("PLUGIN_UNIX_SOCKET_DIR"); dir != "" {
+		os.RemoveAll(dir)
+		os.Remove(filepath.Dir(dir))
+	}
 	os.Exit(exitHostGone)
 }
 
@@ -46,7 +59,7 @@ func ServeWorker() {
 func watchParent(ppid int) {
 	for range time.Tick(250 * time.Millisecond) {
 		if os.Getppid() != ppid {
-			os.Exit(exitHostGone)
+			hostGone()
 		}
 	}
 }
@@ -75,7 +88,7 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	}
 	go func() {
 		lifeline.Recv() // returns only when the host is gone
-		os.Exit(exitHostGone)
+		hostGone()
 	}()
 	w.mu.Lock()
 	w.host = host
@@ -109,7 +122,7 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 		w.next = prepare(w.host)
 		w.mu.Unlock()
 		if err := WriteEnd(output, code); err != nil {
-			os.Exit(exitHostGone)
+			hostGone()
 		}
 	}()
 	return &pb.Empty{}, nil
