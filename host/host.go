@@ -198,14 +198,14 @@ func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.sign
 func (h *Host) Release(id uint64) error { return h.procs.release(id) }
 
 // ensureRunDir makes the run's private socket folder on first use. A unix
-// socket path must fit in 108 bytes and go-plugin adds about 40 below this
-// folder, so a long $TMPDIR gives way to /tmp.
+// socket path must fit in 108 bytes, and this folder's name and go-plugin's
+// below it take up to 64 after $TMPDIR, so a long $TMPDIR gives way to /tmp.
 func (h *Host) ensureRunDir() (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.runDir == "" {
 		base := os.TempDir()
-		if len(base) > 48 {
+		if len(base) > 40 {
 			base = "/tmp"
 		}
 		removeStaleRunDirs(base)
