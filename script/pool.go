@@ -305,23 +305,23 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	b := vm.newBatch(L, ref, method, taskMap, fn, vm.chunksize(L, 4, ref, len(items)))
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
+	finished := false
 	var ready []lua.LValue
 	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		for len(ready) == 0 {
-			if end := min(submitted+window, len(items)); end > submitted && (submitted-taken*b.chunk) < window {
+			if finished {
+				return 0
+			}
+			// Keep up to window items in flight beyond those already taken.
+			if end := min(taken*b.chunk+window, len(items)); end > submitted {
 				b.submit(L, items[submitted:end])
 				submitted = end
 			}
 			if taken == len(b.tasks) {
-				if taken > 0 {
-					b.forget(L)
-					bar.Done()
-					taken++ // forget once
-				}
-				return 0
-			}
-			if taken > len(b.tasks) {
+				finished = true
+				b.forget(L)
+				bar.Done()
 				return 0
 			}
 			if ordered {

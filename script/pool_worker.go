@@ -94,8 +94,9 @@ func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, st
 		}
 	}
 	results := L.CreateTable(len(calls), 0)
+	depth := vm.stackDepth()
 	for i, args := range calls {
-		rets, err := vm.Call(fn, args...)
+		rets, err := vm.callAt(depth, fn, args...)
 		if err != nil {
 			return nil, ErrorText(err)
 		}

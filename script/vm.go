@@ -168,13 +168,26 @@ func (vm *VM) Run(c Chunk, args ...lua.LValue) error {
 // is returned as an [*Error] carrying the Lua traceback, os.exit as an
 // [*ExitError].
 func (vm *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
+	return vm.callAt(vm.stackDepth(), fn, args...)
+}
+
+// stackDepth counts the frames on the VM's stack now.
+func (vm *VM) stackDepth() int {
+	n := 0
+	for _, ok := vm.L.GetStack(0); ok; _, ok = vm.L.GetStack(n) {
+		n++
+	}
+	return n
+}
+
+// callAt is Call for a caller that knows the stack's depth (a pool worker
+// calling a task's function for every item): the frames below it are left
+// out of an error's traceback.
+func (vm *VM) callAt(depth int, fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 	L := vm.L
 	vm.traceback = ""
 	outer := vm.outerFrames
-	vm.outerFrames = 0
-	for _, ok := L.GetStack(0); ok; _, ok = L.GetStack(vm.outerFrames) {
-		vm.outerFrames++
-	}
+	vm.outerFrames = depth
 	defer func() { vm.outerFrames = outer }()
 	base := L.GetTop()
 	L.Push(fn)
