@@ -16,7 +16,8 @@ import (
 )
 
 // Remote is a child's side of the script.Runtime seam, and its chunk store:
-// every call goes to the host over the child's own connection.
+// every call goes to the host over the child's own gRPC connection, but
+// object calls and puts over its call socket (see calls.go).
 //
 // Puts into an unbounded queue do not wait for the host, as Python's do
 // not wait for the reader: they are kept in order and sent in batches, after
@@ -26,6 +27,7 @@ import (
 // whole; the queue never holds part of one.
 type Remote struct {
 	host   pb.HostClient
+	calls  *CallClient // object calls and puts
 	self   script.ProcessInfo
 	parent script.ProcessInfo
 	puts   putBuffer
@@ -38,7 +40,8 @@ const (
 	maxBatchBytes = 1 << 20
 )
 
-// putBuffer holds a child's puts not yet sent.
+// putBuffer holds a child's puts not yet sent, and what the child has
+// learnt of the queues and pipe ends it uses.
 type putBuffer struct {
 	send sync.Mutex // held while a batch is sent, so batches go out in order
 
@@ -48,6 +51,7 @@ type putBuffer struct {
 	timer     *time.Timer
 	err       error            // a failed background send, reported at the next call
 	unbounded map[uint64]bool  // queues known to take puts without waiting
+	posting   map[uint64]bool  // pipe ends whose sends are posted: one send has succeeded
 	dropped   map[uint64]int64 // items sent to a queue closed meanwhile, reported at its next put
 }
 
@@ -71,7 +75,7 @@ func (r *Remote) Flush() error {
 	if len(items) == 0 {
 		return nil
 	}
-	reply, err := r.host.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
+	reply, err := r.calls.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
 	if err != nil {
 		return remoteError(err)
 	}
@@ -89,9 +93,23 @@ func (r *Remote) Flush() error {
 	return nil
 }
 
-// Dropped reports the items put into queues that were closed before they
+// End is called when the process ends: it sends the puts not yet sent,
+// waits for the host to run the sends posted, and reports, as an error,
+// a posted send that failed or the items put into queues that were closed
+// before they arrived.
+func (r *Remote) End() error {
+	if err := r.Flush(); err != nil {
+		return err
+	}
+	if err := r.calls.Settle(); err != nil {
+		return err
+	}
+	return r.dropped()
+}
+
+// dropped reports the items put into queues that were closed before they
 // arrived, as an error; nil when there were none.
-func (r *Remote) Dropped() error {
+func (r *Remote) dropped() error {
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -161,18 +179,34 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 	return true, nil
 }
 
-// learnQueue records that a queue is unbounded, from a put's reply.
-func (r *Remote) learnQueue(call script.ObjectCall, reply script.ObjectReply) {
-	if call.Op != "put" || !reply.OK || reply.N != 0 {
-		return
-	}
+// learn records, from a call's reply, that a queue is unbounded (a put
+// returned at once), or that sends on a pipe end can be posted (a send
+// succeeded: later ones can fail only if the pipe is closed meanwhile).
+func (r *Remote) learn(call script.ObjectCall, reply script.ObjectReply) {
 	b := &r.puts
-	b.mu.Lock()
-	if b.unbounded == nil {
-		b.unbounded = make(map[uint64]bool)
+	switch {
+	case call.Op == "put" && reply.OK && reply.N == 0:
+		b.mu.Lock()
+		if b.unbounded == nil {
+			b.unbounded = make(map[uint64]bool)
+		}
+		b.unbounded[call.ID] = true
+		b.mu.Unlock()
+	case call.Op == "send":
+		b.mu.Lock()
+		if b.posting == nil {
+			b.posting = make(map[uint64]bool)
+		}
+		b.posting[call.ID] = true
+		b.mu.Unlock()
 	}
-	b.unbounded[call.ID] = true
-	b.mu.Unlock()
+}
+
+// posts reports whether sends on pipe end id are posted.
+func (r *Remote) posts(id uint64) bool {
+	r.puts.mu.Lock()
+	defer r.puts.mu.Unlock()
+	return r.puts.posting[id]
 }
 
 var _ script.Runtime = (*Remote)(nil)
@@ -280,20 +314,25 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	if err := r.Flush(); err != nil {
 		return script.ObjectReply{}, err
 	}
-	pbReply, err := r.host.Invoke(ctx, CallToProto(call))
+	if call.Op == "send" && r.posts(call.ID) {
+		return script.ObjectReply{}, r.calls.Post(CallToProto(call))
+	}
+	pbReply, err := r.calls.Invoke(ctx, CallToProto(call))
 	if err != nil {
 		return script.ObjectReply{}, remoteError(err)
 	}
 	reply := ReplyFromProto(pbReply)
-	r.learnQueue(call, reply)
+	r.learn(call, reply)
 	return reply, nil
 }
 
-// forgetQueue stops batching puts into a queue this process closes, so that
-// a put after the close raises at once.
+// forgetQueue stops batching puts into a queue that this process closes,
+// and posting sends on any pipe end (the child does not know which end is
+// the peer of which), so that a put or send after the close raises at once.
 func (r *Remote) forgetQueue(id uint64) {
 	r.puts.mu.Lock()
 	delete(r.puts.unbounded, id)
+	r.puts.posting = nil
 	r.puts.mu.Unlock()
 }
 

@@ -32,6 +32,12 @@ func ServeWorker() {
 	// Ctrl-C reaches the whole process group; the host decides what the
 	// children do about it.
 	signal.Ignore(syscall.SIGINT)
+	// The output pipe and the call socket are the host's: a program that
+	// the script starts (os.execute, io.popen) does not get them.
+	syscall.CloseOnExec(OutputFD)
+	syscall.CloseOnExec(CallFD)
+	output = os.NewFile(OutputFD, "output")
+	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	go watchParent(os.Getppid())
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -97,8 +103,11 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	return &pb.Empty{}, nil
 }
 
-// output is the child's output pipe.
-var output = os.NewFile(OutputFD, "output")
+// The child's output pipe and call socket, opened by ServeWorker.
+var (
+	output *os.File
+	calls  *CallClient
+)
 
 // Start runs the process in the background and answers at once. When the
 // process ends, the child writes its End frame and waits for the next one:
@@ -140,7 +149,7 @@ func prepare(host pb.HostClient) <-chan prepared {
 	ready := make(chan prepared, 1)
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
-		remote := &Remote{host: host}
+		remote := &Remote{host: host, calls: calls}
 		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr})
 		ready <- prepared{vm, remote, stderr}
 	}()
@@ -169,10 +178,7 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	default:
 		vm.Finish()
 	}
-	err = remote.Flush()
-	if err == nil {
-		err = remote.Dropped()
-	}
+	err = remote.End()
 	if err != nil {
 		fmt.Fprintf(stderr, "Process %s (pid %d): %v\n", req.Name, os.Getpid(), err)
 		code = max(code, 1)
