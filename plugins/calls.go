@@ -133,6 +133,7 @@ type CallHandler interface {
 func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var in, out []byte
+	postFailed := false // a posted call failed, and no call has been read since
 	for {
 		kind, seq, msg, err := readCallFrame(r, &in)
 		if errors.Is(err, errFrameTooLong) {
@@ -142,8 +143,16 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 		} else {
 			out = serveCall(ctx, h, kind, seq, msg, out[:0])
 		}
-		if len(out) == 0 {
-			continue // a posted call that succeeded
+		if kind == callPost {
+			// The child reads only while it waits for a call's reply, and
+			// reports one failure: answer the first failed post, and keep
+			// the others from filling the socket while it keeps posting.
+			if len(out) == 0 || postFailed {
+				continue
+			}
+			postFailed = true
+		} else {
+			postFailed = false
 		}
 		if _, err := conn.Write(out); err != nil {
 			return err
@@ -220,8 +229,9 @@ func (c *CallClient) PutBatch(ctx context.Context, puts *pb.PutBatchRequest) (*p
 }
 
 // Post sends an object operation that the host runs before any later call,
-// without waiting for it. If it fails, the next call returns its error
-// instead of being sent.
+// without waiting for it. If it fails, the host says so in a frame the
+// child reads while it waits for its next call's reply; the call after that
+// (or Settle) returns the error instead of being sent.
 func (c *CallClient) Post(call *pb.ObjectCall) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

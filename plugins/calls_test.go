@@ -1,0 +1,395 @@
+package plugins
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/mphost/mphost/plugins/proto"
+)
+
+// fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail"
+// fails with the call's Text; "add" adds N to a sum and replies the sum;
+// "block" reports on started, then replies when given a token on release,
+// or reports ctx.Err() on ended when its context ends; anything else echoes.
+// PutBatch counts the items of each queue, and fails on an empty one.
+type fakeHost struct {
+	started chan struct{}
+	release chan struct{}
+	ended   chan error
+	sum     atomic.Int64
+	items   atomic.Int64 // the items of the batches run
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{started: make(chan struct{}, 1), release: make(chan struct{}, 1), ended: make(chan error, 1)}
+}
+
+func (h *fakeHost) Invoke(ctx context.Context, c *pb.ObjectCall) (*pb.ObjectReply, error) {
+	switch c.Op {
+	case "fail":
+		return nil, errors.New(c.Text)
+	case "add":
+		return &pb.ObjectReply{Ok: true, N: h.sum.Add(c.N)}, nil
+	case "block":
+		h.started <- struct{}{}
+		select {
+		case <-h.release:
+			return &pb.ObjectReply{Ok: true, Status: "released"}, nil
+		case <-ctx.Done():
+			h.ended <- ctx.Err()
+			return nil, ctx.Err()
+		}
+	}
+	return &pb.ObjectReply{Ok: true, Status: c.Op, N: c.N + 1, Text: c.Text, Value: c.Value, Aux: []byte(c.Op)}, nil
+}
+
+func (h *fakeHost) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.PutBatchReply, error) {
+	dropped := make(map[uint64]int64)
+	for _, it := range req.Items {
+		if len(it.Data) == 0 {
+			return nil, fmt.Errorf("queue %d: an empty item", it.QueueId)
+		}
+		dropped[it.QueueId]++
+	}
+	h.items.Add(int64(len(req.Items)))
+	return &pb.PutBatchReply{Dropped: dropped}, nil
+}
+
+// callSocket is a unix socketpair with ServeCalls on its host end, a
+// blocking *os.File as in host/child.go.
+type callSocket struct {
+	child  net.Conn           // the child's end, with a deadline
+	stop   context.CancelFunc // ends the calls' context, as the host does when the child has gone
+	served chan struct{}      // closed when ServeCalls returns
+	err    error              // what ServeCalls returned, once served is closed
+}
+
+// serveCalls starts ServeCalls(h) on a new socketpair; the test's cleanup
+// closes the child's end and waits for ServeCalls to return.
+func serveCalls(t *testing.T, h CallHandler) *callSocket {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, childFile := os.NewFile(uintptr(fds[0]), "host"), os.NewFile(uintptr(fds[1]), "child")
+	child, err := net.FileConn(childFile)
+	childFile.Close()
+	if err != nil {
+		host.Close()
+		t.Fatal(err)
+	}
+	child.SetDeadline(time.Now().Add(10 * time.Second)) // a lost frame fails the test, not hangs it
+	ctx, stop := context.WithCancel(context.Background())
+	s := &callSocket{child: child, stop: stop, served: make(chan struct{})}
+	go func() {
+		s.err = ServeCalls(ctx, host, h)
+		close(s.served)
+	}()
+	t.Cleanup(func() {
+		stop()
+		child.Close()
+		await(t, s.served, "ServeCalls to return after the child's end was closed")
+		host.Close()
+	})
+	return s
+}
+
+// await returns what ch yields, or fails the test after five seconds.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// writeFrame writes a frame by hand, as a broken child might.
+func writeFrame(t *testing.T, w io.Writer, kind byte, seq uint64, msg []byte) {
+	t.Helper()
+	frame := make([]byte, 13, 13+len(msg))
+	binary.BigEndian.PutUint32(frame, uint32(len(msg)))
+	frame[4] = kind
+	binary.BigEndian.PutUint64(frame[5:], seq)
+	if _, err := w.Write(append(frame, msg...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readFrame reads one frame by hand, and not a byte past it.
+func readFrame(t *testing.T, r io.Reader) (kind byte, seq uint64, msg []byte) {
+	t.Helper()
+	var h [13]byte
+	_, err := io.ReadFull(r, h[:])
+	msg = make([]byte, binary.BigEndian.Uint32(h[:4]))
+	if _, err2 := io.ReadFull(r, msg); err != nil || err2 != nil {
+		t.Fatal(errors.Join(err, err2))
+	}
+	return h[4], binary.BigEndian.Uint64(h[5:]), msg
+}
+
+// TestCallRoundTrip proves that Invoke and PutBatch carry the call to the
+// handler and its reply back field by field, that a handler's error arrives
+// with exactly its text, and that a posted call runs before the next call
+// and its failure comes out of Settle.
+func TestCallRoundTrip(t *testing.T) {
+	c := NewCallClient(serveCalls(t, newFakeHost()).child)
+	ctx := context.Background()
+	got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "echo", N: 41, Text: "hé", Value: &pb.Value{Data: []byte{0, 1}, Number: 2.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Ok || got.Status != "echo" || got.N != 42 || got.Text != "hé" || string(got.Aux) != "echo" ||
+		string(got.Value.GetData()) != "\x00\x01" || got.Value.GetNumber() != 2.5 {
+		t.Errorf("Invoke reply = %v", got)
+	}
+	puts, err := c.PutBatch(ctx, &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 3, Data: []byte("a")}, {QueueId: 7, Data: []byte("b")}, {QueueId: 3, Data: []byte("c")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(puts.Dropped) != 2 || puts.Dropped[3] != 2 || puts.Dropped[7] != 1 {
+		t.Errorf("PutBatch reply = %v, want dropped {3: 2, 7: 1}", puts)
+	}
+
+	const text = "queue.lua:12: Queue.get: timed out after 0.5s"
+	if _, err := c.Invoke(ctx, &pb.ObjectCall{Op: "fail", Text: text}); err == nil || err.Error() != text {
+		t.Errorf("Invoke error = %v, want %q", err, text)
+	}
+	if _, err := c.PutBatch(ctx, &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 9}}}); err == nil || err.Error() != "queue 9: an empty item" {
+		t.Errorf("PutBatch error = %v, want %q", err, "queue 9: an empty item")
+	}
+
+	for _, n := range []int64{1, 10} {
+		if err := c.Post(&pb.ObjectCall{Op: "add", N: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "add", N: 100}); err != nil || got.N != 111 {
+		t.Errorf("a call after two posts: %v, %v; want N 111 (the posts ran first)", got, err)
+	}
+	if err := c.Settle(); err != nil {
+		t.Errorf("Settle after posts that succeeded: %v", err)
+	}
+	if err := c.Post(&pb.ObjectCall{Op: "fail", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
+		t.Fatal(err)
+	}
+	const want = "an earlier send failed: pipe.lua:3: Pipe.send: the pipe is closed"
+	if err := c.Settle(); err == nil || err.Error() != want {
+		t.Errorf("Settle after a failed post: %v, want %q", err, want)
+	}
+}
+
+// TestCallGarbage proves that the host answers each frame that is not a
+// well-formed call (an unknown kind, a message that does not parse, one over
+// MaxMessage) with a replyError of the same seq and a clear text, in order;
+// that it skips the whole of a frame that is too long, does not answer a
+// post that succeeds, and goes on serving calls on the same socket.
+// It lowers MaxMessage, so it must not run in parallel.
+func TestCallGarbage(t *testing.T) {
+	saved := MaxMessage
+	MaxMessage = 1 << 10
+	t.Cleanup(func() { MaxMessage = saved })
+	s := serveCalls(t, newFakeHost())
+
+	// The long frame's body starts with a frame of kind 'z', seq 999, which
+	// the host would answer if it read the body as frames.
+	long := make([]byte, MaxMessage+100)
+	copy(long, []byte{0, 0, 0, 0, 'z', 0, 0, 0, 0, 0, 0, 0x03, 0xe7})
+	cases := []struct {
+		name string
+		kind byte
+		seq  uint64
+		msg  []byte
+		want string // the start of the error text
+	}{
+		{"unknown kind", 'z', 101, []byte("hello"), "malformed call: unknown kind 'z'"},
+		{"a reply's kind", replyInvoke, 102, nil, "malformed call: unknown kind 'I'"},
+		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, "malformed call: proto:"},
+		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, "malformed call: proto:"},
+		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, "malformed batch of puts: proto:"},
+		{"too long", callInvoke, 106, long, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
+	}
+	for _, c := range cases {
+		writeFrame(t, s.child, c.kind, c.seq, c.msg)
+	}
+	for _, c := range cases {
+		kind, seq, msg := readFrame(t, s.child)
+		if kind != replyError || seq != c.seq || !strings.HasPrefix(string(msg), c.want) {
+			t.Errorf("%s: got frame %q seq %d %q, want %q seq %d %q...", c.name, kind, seq, msg, replyError, c.seq, c.want)
+		}
+	}
+
+	// After a post that succeeds, the next frame is the reply to the next
+	// call: nothing else was answered.
+	call, _ := proto.Marshal(&pb.ObjectCall{Op: "echo", N: 1})
+	writeFrame(t, s.child, callPost, 107, call)
+	writeFrame(t, s.child, callInvoke, 108, call)
+	kind, seq, msg := readFrame(t, s.child)
+	reply := new(pb.ObjectReply)
+	if err := proto.Unmarshal(msg, reply); kind != replyInvoke || seq != 108 || err != nil || reply.N != 2 {
+		t.Fatalf("after the garbage: got frame %q seq %d %q, want the reply to call 108", kind, seq, msg)
+	}
+	got, err := NewCallClient(s.child).Invoke(context.Background(), &pb.ObjectCall{Op: "echo", N: 9})
+	if err != nil || got.N != 10 {
+		t.Fatalf("a CallClient after the garbage: %v, %v", got, err)
+	}
+}
+
+// TestCallContext proves the contract of contexts on this socket: a call
+// whose context has already ended is not sent at all; one in flight waits
+// for the host's reply even if its context ends meanwhile (no cancel goes
+// to the host); and when the host ends the calls' context, a call waiting
+// in the handler ends and the child gets its error.
+func TestCallContext(t *testing.T) {
+	h := newFakeHost()
+	s := serveCalls(t, h)
+	c := NewCallClient(s.child)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Invoke(ended, &pb.ObjectCall{Op: "add", N: 1}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Invoke with an ended context returned %v, want context.Canceled", err)
+	}
+	if _, err := c.PutBatch(ended, &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutBatch with an ended context returned %v, want context.Canceled", err)
+	}
+	// The host runs calls in order: had they been sent, they would have run.
+	if got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: "add"}); err != nil || got.N != 0 || h.items.Load() != 0 {
+		t.Errorf("calls with an ended context reached the handler: sum %v, %v, items %d", got, err, h.items.Load())
+	}
+
+	block := func(ctx context.Context) <-chan string { // "status, error"
+		done := make(chan string, 1)
+		go func() {
+			r, err := c.Invoke(ctx, &pb.ObjectCall{Op: "block"})
+			done <- fmt.Sprintf("%s, %v", r.GetStatus(), err)
+		}()
+		return done
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := block(ctx)
+	await(t, h.started, "the handler to start")
+	cancel()
+	h.release <- struct{}{}
+	if got := await(t, done, "the reply to a call whose context ended in flight"); got != "released, <nil>" {
+		t.Errorf("a call whose context ended in flight returned %q, want the host's reply", got)
+	}
+
+	done = block(context.Background())
+	await(t, h.started, "the handler to start")
+	s.stop()
+	if err := await(t, h.ended, "the handler's context to end"); !errors.Is(err, context.Canceled) {
+		t.Errorf("the handler's context ended with %v, want context.Canceled", err)
+	}
+	if got := await(t, done, "the reply to a call the host ended"); got != ", context canceled" {
+		t.Errorf("a call the host ended returned %q, want the error \"context canceled\"", got)
+	}
+}
+
+// TestCallServerEnd proves that ServeCalls returns io.EOF when the child's
+// end is closed, and, when a call is running at the time, returns once the
+// host has ended the calls' context.
+func TestCallServerEnd(t *testing.T) {
+	s := serveCalls(t, newFakeHost())
+	s.child.Close()
+	await(t, s.served, "ServeCalls to return")
+	if !errors.Is(s.err, io.EOF) {
+		t.Errorf("ServeCalls returned %v, want io.EOF", s.err)
+	}
+
+	h := newFakeHost()
+	s = serveCalls(t, h)
+	call, _ := proto.Marshal(&pb.ObjectCall{Op: "block"})
+	writeFrame(t, s.child, callInvoke, 1, call)
+	await(t, h.started, "the handler to start")
+	s.child.Close()
+	s.stop()
+	if err := await(t, h.ended, "the running call's context to end"); !errors.Is(err, context.Canceled) {
+		t.Errorf("the running call's context ended with %v, want context.Canceled", err)
+	}
+	await(t, s.served, "ServeCalls to return")
+	if s.err == nil {
+		t.Error("ServeCalls returned nil after the child had gone")
+	}
+}
+
+// TestCallConcurrent proves that calls made at once from several goroutines
+// on one CallClient, posts among them, are serialized on the socket: each
+// gets its own reply and every post runs (run it with -race).
+func TestCallConcurrent(t *testing.T) {
+	h := newFakeHost()
+	c := NewCallClient(serveCalls(t, h).child)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				n := int64(g*1000 + i)
+				text := fmt.Sprint("call ", n)
+				got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: "echo", N: n, Text: text})
+				if err != nil || got.N != n+1 || got.Text != text {
+					t.Errorf("Invoke %d: %v, %v", n, got, err)
+					return
+				}
+				puts, err := c.PutBatch(context.Background(), &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: uint64(n), Data: []byte("x")}}})
+				if err != nil || len(puts.Dropped) != 1 || puts.Dropped[uint64(n)] != 1 {
+					t.Errorf("PutBatch %d: %v, %v", n, puts, err)
+					return
+				}
+				if err := c.Post(&pb.ObjectCall{Op: "add", N: 1}); err != nil {
+					t.Errorf("Post %d: %v", n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.Settle(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.sum.Load(); got != 8*50 {
+		t.Errorf("the host ran %d posts, want %d", got, 8*50)
+	}
+}
+
+// TestCallFailedPostsDoNotFillTheSocket posts many more failing calls than
+// the socket's buffer holds error frames (a script that keeps sending on a
+// pipe closed by another process): the host answers only the first, so
+// neither side blocks writing, and Settle reports it.
+func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
+	t.Parallel()
+	s := serveCalls(t, newFakeHost())
+	c := NewCallClient(s.child)
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 20000; i++ {
+			if err := c.Post(&pb.ObjectCall{Op: "fail", Text: "the connection is closed"}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- c.Settle()
+	}()
+	err := await(t, done, "20000 failing posts and Settle")
+	if want := "an earlier send failed: the connection is closed"; err == nil || err.Error() != want {
+		t.Fatalf("Settle: %v, want %q", err, want)
+	}
+	if err := c.Settle(); err != nil {
+		t.Errorf("a second Settle: %v, want nil: the failure was reported", err)
+	}
+}
