@@ -36,6 +36,7 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
+	script.TuneGC(script.DefaultGCFloor)
 	if plugins.IsWorker() {
 		plugins.ServeWorker() // never returns
 	}

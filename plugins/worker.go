@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,12 @@ func ServeWorker() {
 	// Ctrl-C reaches the whole process group; the host decides what the
 	// children do about it.
 	signal.Ignore(syscall.SIGINT)
+	// A child runs one Lua VM, on one goroutine: with a second P its
+	// garbage collector would take time from the processes on the other
+	// cores instead of from its own VM.
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(1)
+	}
 	// The output pipe and the call socket are the host's: a program that
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
