@@ -205,6 +205,9 @@ func socketPair() (*os.File, *os.File, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("making a call socket: %w", err)
 	}
+	for _, fd := range fds {
+		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
+	}
 	return os.NewFile(uintptr(fds[0]), "calls"), os.NewFile(uintptr(fds[1]), "calls"), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/runtime/protoiface"
 
 	pb "github.com/mphost/mphost/plugins/proto"
 )
@@ -23,7 +24,8 @@ import (
 // (pb.ObjectCall, pb.PutBatchRequest and their replies), each in a frame:
 //
 //	length  uint32, big-endian: the bytes of the message
-//	kind    one byte: callInvoke, callPost, callPuts; replyInvoke, replyPuts, replyError
+//	kind    one byte: callInvoke, callPost, callPuts, callPostPuts;
+//	        replyInvoke, replyPuts, replyError
 //	seq     uint64, big-endian: the call's number, which its reply carries
 //	message length bytes: the protobuf message, or the text of a replyError
 //
@@ -33,22 +35,27 @@ import (
 // its process does, from the same goroutine); it ends when the host
 // replies, or when the host cancels it because the child has gone.
 //
-// A posted call (callPost) gets no reply unless it fails: the child does
-// not wait for it, and the host runs it before any later call. A pipe's
-// send is posted once one send on that end has succeeded, so that a ping
-// pong costs one round trip, not two.
+// A posted call (callPost, callPostPuts) gets no reply unless it fails: the
+// child does not wait for it, and the host runs it before any later call.
+// A pipe's send is posted once one send on that end has succeeded, so that
+// a ping pong costs one round trip, not two; batches of puts are posted, so
+// that the child makes the next batch while the host stores the last. Only
+// the first of a run of failed posts is answered (the child reports one),
+// and the items of posted batches that closed queues turned away are told
+// in a replyPuts frame, numbered 0, before the reply to the next call.
 
 // CallFD is the child's file descriptor of its call socket.
 const CallFD = 4
 
 // Frame kinds of the call socket.
 const (
-	callInvoke  byte = 'i'
-	callPost    byte = 'o'
-	callPuts    byte = 'p'
-	replyInvoke byte = 'I'
-	replyPuts   byte = 'P'
-	replyError  byte = 'E'
+	callInvoke   byte = 'i'
+	callPost     byte = 'o'
+	callPuts     byte = 'p'
+	callPostPuts byte = 'q'
+	replyInvoke  byte = 'I'
+	replyPuts    byte = 'P'
+	replyError   byte = 'E'
 )
 
 const callHeader = 13
@@ -132,27 +139,55 @@ type CallHandler interface {
 // serving.
 func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
-	var in, out []byte
-	postFailed := false // a posted call failed, and no call has been read since
+	var (
+		in, out    []byte
+		postFailed bool             // a posted call failed, and no call has been read since
+		dropped    map[uint64]int64 // items of posted batches that closed queues turned away
+	)
 	for {
 		kind, seq, msg, err := readCallFrame(r, &in)
-		if errors.Is(err, errFrameTooLong) {
-			out = appendErrorFrame(out[:0], seq, err)
-		} else if err != nil {
+		var reply proto.Message
+		replyKind := byte(replyError)
+		if err == nil {
+			replyKind, reply, err = serveCall(ctx, h, kind, msg)
+			if kind == callPuts || kind == callPostPuts {
+				in = nil // the queues hold parts of it
+			}
+		} else if !errors.Is(err, errFrameTooLong) {
 			return err
-		} else {
-			out = serveCall(ctx, h, kind, seq, msg, out[:0])
 		}
-		if kind == callPost {
+		out = out[:0]
+		if kind == callPost || kind == callPostPuts {
+			if err == nil {
+				if puts, ok := reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
+					dropped = addDropped(dropped, puts.Dropped)
+				}
+				continue
+			}
 			// The child reads only while it waits for a call's reply, and
 			// reports one failure: answer the first failed post, and keep
 			// the others from filling the socket while it keeps posting.
-			if len(out) == 0 || postFailed {
+			if postFailed {
 				continue
 			}
 			postFailed = true
+			what := "send"
+			if kind == callPostPuts {
+				what = "put"
+			}
+			out = appendErrorFrame(out, seq, fmt.Errorf("an earlier %s failed: %w", what, err))
 		} else {
 			postFailed = false
+			if len(dropped) > 0 {
+				out, _ = appendCallFrame(out, replyPuts, 0, &pb.PutBatchReply{Dropped: dropped})
+				dropped = nil
+			}
+			if err == nil {
+				out, err = appendCallFrame(out, replyKind, seq, reply)
+			}
+			if err != nil {
+				out = appendErrorFrame(out, seq, err)
+			}
 		}
 		if _, err := conn.Write(out); err != nil {
 			return err
@@ -160,43 +195,39 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	}
 }
 
-// serveCall runs one call and appends its reply to out.
-func serveCall(ctx context.Context, h CallHandler, kind byte, seq uint64, msg, out []byte) []byte {
-	var (
-		reply     proto.Message
-		replyKind byte
-		err       error
-	)
+// serveCall runs one call and returns its reply.
+func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (byte, proto.Message, error) {
 	switch kind {
 	case callInvoke, callPost:
 		call := new(pb.ObjectCall)
-		if err = proto.Unmarshal(msg, call); err != nil {
-			err = fmt.Errorf("malformed call: %w", err)
-			break
+		if err := proto.Unmarshal(msg, call); err != nil {
+			return 0, nil, fmt.Errorf("malformed call: %w", err)
 		}
-		replyKind = replyInvoke
-		reply, err = h.Invoke(ctx, call)
-		if kind == callPost && err == nil {
-			return out
-		}
-	case callPuts:
+		reply, err := h.Invoke(ctx, call)
+		return replyInvoke, reply, err
+	case callPuts, callPostPuts:
+		// The items alias msg, which the caller does not reuse: a batch
+		// is copied once, from the socket, on its way to the queues.
 		puts := new(pb.PutBatchRequest)
-		if err = proto.Unmarshal(msg, puts); err == nil {
-			replyKind = replyPuts
-			reply, err = h.PutBatch(ctx, puts)
-		} else {
-			err = fmt.Errorf("malformed batch of puts: %w", err)
+		in := protoiface.UnmarshalInput{Message: puts.ProtoReflect(), Buf: msg, Flags: protoiface.UnmarshalAliasBuffer}
+		if _, err := (proto.UnmarshalOptions{}).UnmarshalState(in); err != nil {
+			return 0, nil, fmt.Errorf("malformed batch of puts: %w", err)
 		}
-	default:
-		err = fmt.Errorf("malformed call: unknown kind %q", kind)
+		reply, err := h.PutBatch(ctx, puts)
+		return replyPuts, reply, err
 	}
-	if err == nil {
-		var frame []byte
-		if frame, err = appendCallFrame(out, replyKind, seq, reply); err == nil {
-			return frame
-		}
+	return 0, nil, fmt.Errorf("malformed call: unknown kind %q", kind)
+}
+
+// addDropped adds the counts of more to those of m, which it makes if nil.
+func addDropped(m, more map[uint64]int64) map[uint64]int64 {
+	if m == nil {
+		m = make(map[uint64]int64)
 	}
-	return appendErrorFrame(out, seq, err)
+	for id, n := range more {
+		m[id] += n
+	}
+	return m
 }
 
 // CallClient is a child's end of its call socket.
@@ -206,8 +237,9 @@ type CallClient struct {
 	r       *bufio.Reader
 	seq     uint64
 	in, out []byte
-	posted  bool  // a call was posted since the last reply
-	failed  error // a posted call that failed, not yet reported
+	posted  bool             // a call was posted since the last reply
+	failed  error            // a posted call that failed, not yet reported
+	dropped map[uint64]int64 // items of posted batches turned away, not yet taken
 }
 
 // NewCallClient returns a client that calls the host over conn.
@@ -232,17 +264,34 @@ func (c *CallClient) PutBatch(ctx context.Context, puts *pb.PutBatchRequest) (*p
 // without waiting for it. If it fails, the host says so in a frame the
 // child reads while it waits for its next call's reply; the call after that
 // (or Settle) returns the error instead of being sent.
-func (c *CallClient) Post(call *pb.ObjectCall) error {
+func (c *CallClient) Post(call *pb.ObjectCall) error { return c.post(callPost, call) }
+
+// PostPuts sends a batch of puts as Post sends an operation. The items that
+// closed queues turn away are counted, and taken with Dropped.
+func (c *CallClient) PostPuts(puts *pb.PutBatchRequest) error { return c.post(callPostPuts, puts) }
+
+func (c *CallClient) post(kind byte, m proto.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.takeFailure(); err != nil {
 		return err
 	}
-	if err := c.send(callPost, call); err != nil {
+	if err := c.send(kind, m); err != nil {
 		return err
 	}
 	c.posted = true
 	return nil
+}
+
+// Dropped returns, per queue, the items of posted batches that closed
+// queues turned away and that the host has told of since the last time;
+// nil when there are none. Settle first to count every batch posted.
+func (c *CallClient) Dropped() map[uint64]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.dropped
+	c.dropped = nil
+	return d
 }
 
 // Settle waits until the host has run every call posted so far, and
@@ -264,10 +313,7 @@ func (c *CallClient) Settle() error {
 func (c *CallClient) takeFailure() error {
 	err := c.failed
 	c.failed = nil
-	if err != nil {
-		return fmt.Errorf("an earlier send failed: %w", err)
-	}
-	return nil
+	return err
 }
 
 func (c *CallClient) send(kind byte, m proto.Message) error {
@@ -300,9 +346,15 @@ func (c *CallClient) call(ctx context.Context, kind, want byte, m, reply proto.M
 			return fmt.Errorf("the host's reply: %w", err)
 		}
 		if seq != c.seq {
-			// A posted call's failure: the host ran it before this call.
-			if got == replyError && c.failed == nil {
+			// About posted calls, which the host ran before this call.
+			switch {
+			case got == replyError && c.failed == nil:
 				c.failed = errors.New(string(msg))
+			case got == replyPuts && seq == 0:
+				var told pb.PutBatchReply
+				if proto.Unmarshal(msg, &told) == nil {
+					c.dropped = addDropped(c.dropped, told.Dropped)
+				}
 			}
 			continue
 		}

@@ -222,9 +222,10 @@ func TestCallGarbage(t *testing.T) {
 		{"unknown kind", 'z', 101, []byte("hello"), "malformed call: unknown kind 'z'"},
 		{"a reply's kind", replyInvoke, 102, nil, "malformed call: unknown kind 'I'"},
 		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, "malformed call: proto:"},
-		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, "malformed call: proto:"},
+		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, "an earlier send failed: malformed call: proto:"},
 		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, "malformed batch of puts: proto:"},
-		{"too long", callInvoke, 106, long, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
+		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, "an earlier put failed: malformed batch of puts: proto:"},
+		{"too long", callInvoke, 107, long, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
 	}
 	for _, c := range cases {
 		writeFrame(t, s.child, c.kind, c.seq, c.msg)
@@ -239,12 +240,12 @@ func TestCallGarbage(t *testing.T) {
 	// After a post that succeeds, the next frame is the reply to the next
 	// call: nothing else was answered.
 	call, _ := proto.Marshal(&pb.ObjectCall{Op: "echo", N: 1})
-	writeFrame(t, s.child, callPost, 107, call)
-	writeFrame(t, s.child, callInvoke, 108, call)
+	writeFrame(t, s.child, callPost, 108, call)
+	writeFrame(t, s.child, callInvoke, 109, call)
 	kind, seq, msg := readFrame(t, s.child)
 	reply := new(pb.ObjectReply)
-	if err := proto.Unmarshal(msg, reply); kind != replyInvoke || seq != 108 || err != nil || reply.N != 2 {
-		t.Fatalf("after the garbage: got frame %q seq %d %q, want the reply to call 108", kind, seq, msg)
+	if err := proto.Unmarshal(msg, reply); kind != replyInvoke || seq != 109 || err != nil || reply.N != 2 {
+		t.Fatalf("after the garbage: got frame %q seq %d %q, want the reply to call 109", kind, seq, msg)
 	}
 	got, err := NewCallClient(s.child).Invoke(context.Background(), &pb.ObjectCall{Op: "echo", N: 9})
 	if err != nil || got.N != 10 {
@@ -391,5 +392,38 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	}
 	if err := c.Settle(); err != nil {
 		t.Errorf("a second Settle: %v, want nil: the failure was reported", err)
+	}
+}
+
+// TestCallPostedPuts checks that posted batches are stored in order before
+// the next call, and that the items closed queues turned away (the fake
+// host turns away every item) are told before the reply to the next call,
+// and taken once.
+func TestCallPostedPuts(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost()
+	s := serveCalls(t, h)
+	c := NewCallClient(s.child)
+	item := func(q uint64) *pb.QueueItem { return &pb.QueueItem{QueueId: q, Data: []byte("x")} }
+	if err := c.PostPuts(&pb.PutBatchRequest{Items: []*pb.QueueItem{item(7), item(7), item(8)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PostPuts(&pb.PutBatchRequest{Items: []*pb.QueueItem{item(7)}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Dropped(); d != nil {
+		t.Errorf("Dropped before any reply: %v, want nil", d)
+	}
+	if err := c.Settle(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.items.Load(); n != 4 {
+		t.Errorf("the host stored %d items, want 4", n)
+	}
+	if d := c.Dropped(); len(d) != 2 || d[7] != 3 || d[8] != 1 {
+		t.Errorf("Dropped after Settle: %v, want map[7:3 8:1]", d)
+	}
+	if d := c.Dropped(); d != nil {
+		t.Errorf("Dropped a second time: %v, want nil", d)
 	}
 }

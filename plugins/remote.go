@@ -55,8 +55,9 @@ type putBuffer struct {
 	dropped   map[uint64]int64 // items sent to a queue closed meanwhile, reported at its next put
 }
 
-// Flush sends the puts not yet sent, and reports a background send that
-// failed since the last call.
+// Flush posts the puts not yet sent (the host stores them before any later
+// call on the call socket), and reports a background send that failed
+// since the last call.
 func (r *Remote) Flush() error {
 	r.puts.send.Lock()
 	defer r.puts.send.Unlock()
@@ -75,22 +76,37 @@ func (r *Remote) Flush() error {
 	if len(items) == 0 {
 		return nil
 	}
-	reply, err := r.calls.PutBatch(context.Background(), &pb.PutBatchRequest{Items: items})
-	if err != nil {
-		return remoteError(err)
+	return r.calls.PostPuts(&pb.PutBatchRequest{Items: items})
+}
+
+// Sync posts the puts not yet sent and waits until the host has run every
+// call posted: before a call that goes to the host another way (gRPC), so
+// that it sees them done.
+func (r *Remote) Sync() error {
+	if err := r.Flush(); err != nil {
+		return err
 	}
-	if len(reply.Dropped) > 0 {
-		b.mu.Lock()
-		if b.dropped == nil {
-			b.dropped = make(map[uint64]int64)
-		}
-		for id, n := range reply.Dropped {
-			b.dropped[id] += n
-			delete(b.unbounded, id)
-		}
-		b.mu.Unlock()
+	return r.calls.Settle()
+}
+
+// takeDropped records the items of posted batches that the host has told
+// were turned away by closed queues. Puts into those queues no longer wait
+// for nothing: the next one goes to the host, and raises.
+func (r *Remote) takeDropped() {
+	d := r.calls.Dropped()
+	if len(d) == 0 {
+		return
 	}
-	return nil
+	b := &r.puts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped == nil {
+		b.dropped = make(map[uint64]int64)
+	}
+	for id, n := range d {
+		b.dropped[id] += n
+		delete(b.unbounded, id)
+	}
 }
 
 // End is called when the process ends: it sends the puts not yet sent,
@@ -98,10 +114,7 @@ func (r *Remote) Flush() error {
 // a posted send that failed or the items put into queues that were closed
 // before they arrived.
 func (r *Remote) End() error {
-	if err := r.Flush(); err != nil {
-		return err
-	}
-	if err := r.calls.Settle(); err != nil {
+	if err := r.Sync(); err != nil {
 		return err
 	}
 	return r.dropped()
@@ -110,6 +123,7 @@ func (r *Remote) End() error {
 // dropped reports the items put into queues that were closed before they
 // arrived, as an error; nil when there were none.
 func (r *Remote) dropped() error {
+	r.takeDropped()
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -127,6 +141,7 @@ func (r *Remote) dropped() error {
 // droppedFor reports, once, the items put into queue id that a close
 // turned away.
 func (r *Remote) droppedFor(id uint64) error {
+	r.takeDropped()
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -220,7 +235,7 @@ func (r *Remote) Parent() (script.ProcessInfo, bool) { return r.parent, true }
 
 // Spawn implements script.Runtime.
 func (r *Remote) Spawn(ctx context.Context, req script.SpawnRequest) (script.ProcessStatus, error) {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Spawn(ctx, &pb.SpawnRequest{Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload})
@@ -229,7 +244,7 @@ func (r *Remote) Spawn(ctx context.Context, req script.SpawnRequest) (script.Pro
 
 // Wait implements script.Runtime.
 func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Wait(ctx, &pb.WaitRequest{Id: id, Forever: forever, TimeoutNs: int64(timeout)})
@@ -238,7 +253,7 @@ func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, for
 
 // Status implements script.Runtime.
 func (r *Remote) Status(id uint64) (script.ProcessStatus, error) {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return script.ProcessStatus{}, err
 	}
 	s, err := r.host.Status(context.Background(), &pb.ProcessRef{Id: id})
@@ -247,7 +262,7 @@ func (r *Remote) Status(id uint64) (script.ProcessStatus, error) {
 
 // Signal implements script.Runtime.
 func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return err
 	}
 	_, err := r.host.Signal(context.Background(), &pb.SignalRequest{Id: id, Signal: int32(sig)})
@@ -256,7 +271,7 @@ func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
 
 // Release implements script.Runtime.
 func (r *Remote) Release(id uint64) error {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return err
 	}
 	_, err := r.host.Release(context.Background(), &pb.ProcessRef{Id: id})
@@ -265,7 +280,7 @@ func (r *Remote) Release(id uint64) error {
 
 // Fetch implements script.ChunkStore.
 func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return script.Chunk{}, err
 	}
 	c, err := r.host.FetchChunk(context.Background(), &pb.ChunkRef{Id: id[:]})
@@ -277,7 +292,7 @@ func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
 
 // Publish implements script.ChunkStore.
 func (r *Remote) Publish(c script.Chunk) error {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return err
 	}
 	_, err := r.host.PublishChunk(context.Background(), &pb.Chunk{Name: c.Name, Source: c.Source})
@@ -286,7 +301,7 @@ func (r *Remote) Publish(c script.Chunk) error {
 
 // NewObject implements script.Runtime.
 func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
-	if err := r.Flush(); err != nil {
+	if err := r.Sync(); err != nil {
 		return nil, err
 	}
 	reply, err := r.host.NewObject(context.Background(), &pb.NewObjectRequest{
