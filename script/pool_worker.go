@@ -69,42 +69,49 @@ func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, st
 	if list == nil {
 		return nil, "malformed pool task"
 	}
-	unpack := func(v lua.LValue) []lua.LValue {
-		t, ok := v.(*lua.LTable)
-		if !ok {
-			return []lua.LValue{v}
-		}
-		args := make([]lua.LValue, t.Len())
-		for j := range args {
-			args[j] = t.RawGetInt(j + 1)
-		}
-		return args
+	n := 1 // taskApply: one call, with the list as its arguments
+	if mode != taskApply {
+		n = max(list.Len(), list.MaxN())
 	}
-	var calls [][]lua.LValue
-	switch mode {
-	case taskApply:
-		calls = [][]lua.LValue{unpack(list)}
-	default:
-		for i := 1; i <= list.Len() || i <= list.MaxN(); i++ {
-			if mode == taskStar {
-				calls = append(calls, unpack(list.RawGetInt(i)))
-			} else {
-				calls = append(calls, []lua.LValue{list.RawGetInt(i)})
+	// One protected call runs the whole task: a protected call per item
+	// cost more than a cheap function's body.
+	results := L.CreateTable(n, 0)
+	run := L.NewFunction(func(L *lua.LState) int {
+		for i := 1; i <= n; i++ {
+			L.Push(fn)
+			nargs := 1
+			switch mode {
+			case taskApply:
+				nargs = pushList(L, list)
+			case taskStar:
+				if t, ok := list.RawGetInt(i).(*lua.LTable); ok {
+					nargs = pushList(L, t)
+				} else {
+					L.Push(list.RawGetInt(i))
+				}
+			default:
+				L.Push(list.RawGetInt(i))
 			}
+			L.Call(nargs, 1)
+			results.RawSetInt(i, L.Get(-1))
+			L.Pop(1)
 		}
-	}
-	results := L.CreateTable(len(calls), 0)
-	depth := vm.stackDepth()
-	for i, args := range calls {
-		rets, err := vm.callAt(depth, fn, args...)
-		if err != nil {
-			return nil, ErrorText(err)
-		}
-		if len(rets) > 0 {
-			results.RawSetInt(i+1, rets[0])
-		}
+		return 0
+	})
+	// The frames below this one, and run's own, are left out of a traceback.
+	if _, err := vm.callAt(vm.stackDepth()+1, run); err != nil {
+		return nil, ErrorText(err)
 	}
 	return results, ""
+}
+
+// pushList pushes the items of a list and returns how many.
+func pushList(L *lua.LState, t *lua.LTable) int {
+	n := t.Len()
+	for j := 1; j <= n; j++ {
+		L.Push(t.RawGetInt(j))
+	}
+	return n
 }
 
 // ErrorText is an error's message with its Lua traceback, when it has one.
