@@ -118,10 +118,15 @@ func endCallFrame(b []byte, start int, kind byte, seq uint64) ([]byte, error) {
 	if int64(n) > int64(MaxMessage) {
 		return b[:start], fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, n, MaxMessage)
 	}
-	binary.BigEndian.PutUint32(b[start:], uint32(n))
-	b[start+4] = kind
-	binary.BigEndian.PutUint64(b[start+5:], seq)
+	putCallHeader(b[start:], kind, seq, n)
 	return b, nil
+}
+
+// putCallHeader writes the header of a frame with an n-byte message to h.
+func putCallHeader(h []byte, kind byte, seq uint64, n int) {
+	binary.BigEndian.PutUint32(h, uint32(n))
+	h[4] = kind
+	binary.BigEndian.PutUint64(h[5:], seq)
 }
 
 // CallHandler is what serves a child's call socket: the host's service for
@@ -264,19 +269,24 @@ func (c *CallClient) PutBatch(ctx context.Context, puts *pb.PutBatchRequest) (*p
 // without waiting for it. If it fails, the host says so in a frame the
 // child reads while it waits for its next call's reply; the call after that
 // (or Settle) returns the error instead of being sent.
-func (c *CallClient) Post(call *pb.ObjectCall) error { return c.post(callPost, call) }
+func (c *CallClient) Post(call *pb.ObjectCall) error {
+	return c.post(func() error { return c.send(callPost, call) })
+}
 
-// PostPuts sends a batch of puts as Post sends an operation. The items that
-// closed queues turn away are counted, and taken with Dropped.
-func (c *CallClient) PostPuts(puts *pb.PutBatchRequest) error { return c.post(callPostPuts, puts) }
+// PostPuts sends a batch of puts, a pb.PutBatchRequest in its wire form,
+// as Post sends an operation. The items that closed queues turn away are
+// counted, and taken with Dropped.
+func (c *CallClient) PostPuts(batch []byte) error {
+	return c.post(func() error { return c.sendRaw(callPostPuts, batch) })
+}
 
-func (c *CallClient) post(kind byte, m proto.Message) error {
+func (c *CallClient) post(send func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.takeFailure(); err != nil {
 		return err
 	}
-	if err := c.send(kind, m); err != nil {
+	if err := send(); err != nil {
 		return err
 	}
 	c.posted = true
@@ -314,6 +324,28 @@ func (c *CallClient) takeFailure() error {
 	err := c.failed
 	c.failed = nil
 	return err
+}
+
+// sendRaw sends a frame whose message is already in wire form; a large
+// one in a write of its own, so that it is not copied.
+func (c *CallClient) sendRaw(kind byte, msg []byte) error {
+	if int64(len(msg)) > int64(MaxMessage) {
+		return fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, len(msg), MaxMessage)
+	}
+	c.seq++
+	c.out = append(c.out[:0], make([]byte, callHeader)...)
+	putCallHeader(c.out, kind, c.seq, len(msg))
+	if len(msg) < 64<<10 {
+		c.out, msg = append(c.out, msg...), nil
+	}
+	_, err := c.conn.Write(c.out)
+	if err == nil && msg != nil {
+		_, err = c.conn.Write(msg)
+	}
+	if err != nil {
+		return fmt.Errorf("calling the host: %w", err)
+	}
+	return nil
 }
 
 func (c *CallClient) send(kind byte, m proto.Message) error {

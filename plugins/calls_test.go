@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -405,10 +406,18 @@ func TestCallPostedPuts(t *testing.T) {
 	s := serveCalls(t, h)
 	c := NewCallClient(s.child)
 	item := func(q uint64) *pb.QueueItem { return &pb.QueueItem{QueueId: q, Data: []byte("x")} }
-	if err := c.PostPuts(&pb.PutBatchRequest{Items: []*pb.QueueItem{item(7), item(7), item(8)}}); err != nil {
+	batch := func(items ...*pb.QueueItem) []byte {
+		b, err := proto.Marshal(&pb.PutBatchRequest{Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if err := c.PostPuts(batch(item(7), item(7), item(8))); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PostPuts(&pb.PutBatchRequest{Items: []*pb.QueueItem{item(7)}}); err != nil {
+	big := bytes.Repeat([]byte("y"), 100<<10) // in a write of its own
+	if err := c.PostPuts(batch(item(7), &pb.QueueItem{QueueId: 9, Data: big})); err != nil {
 		t.Fatal(err)
 	}
 	if d := c.Dropped(); d != nil {
@@ -417,11 +426,11 @@ func TestCallPostedPuts(t *testing.T) {
 	if err := c.Settle(); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.items.Load(); n != 4 {
-		t.Errorf("the host stored %d items, want 4", n)
+	if n := h.items.Load(); n != 5 {
+		t.Errorf("the host stored %d items, want 5", n)
 	}
-	if d := c.Dropped(); len(d) != 2 || d[7] != 3 || d[8] != 1 {
-		t.Errorf("Dropped after Settle: %v, want map[7:3 8:1]", d)
+	if d := c.Dropped(); len(d) != 3 || d[7] != 3 || d[8] != 1 || d[9] != 1 {
+		t.Errorf("Dropped after Settle: %v, want map[7:3 8:1 9:1]", d)
 	}
 	if d := c.Dropped(); d != nil {
 		t.Errorf("Dropped a second time: %v, want nil", d)

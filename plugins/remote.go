@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
@@ -46,8 +47,10 @@ type putBuffer struct {
 	send sync.Mutex // held while a batch is sent, so batches go out in order
 
 	mu        sync.Mutex
-	items     []*pb.QueueItem
-	bytes     int
+	batch     []byte // the puts not yet sent: a pb.PutBatchRequest in wire form
+	spare     []byte // the last batch sent, reused for the next
+	count     int    // items in batch
+	bytes     int    // their data's bytes
 	timer     *time.Timer
 	err       error            // a failed background send, reported at the next call
 	unbounded map[uint64]bool  // queues known to take puts without waiting
@@ -63,8 +66,8 @@ func (r *Remote) Flush() error {
 	defer r.puts.send.Unlock()
 	b := &r.puts
 	b.mu.Lock()
-	items, err := b.items, b.err
-	b.items, b.bytes, b.err = nil, 0, nil
+	batch, err := b.batch, b.err
+	b.batch, b.spare, b.count, b.bytes, b.err = b.spare[:0], nil, 0, 0, nil
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
@@ -73,10 +76,28 @@ func (r *Remote) Flush() error {
 	if err != nil {
 		return fmt.Errorf("an earlier put failed: %w", err)
 	}
-	if len(items) == 0 {
+	if len(batch) == 0 {
 		return nil
 	}
-	return r.calls.PostPuts(&pb.PutBatchRequest{Items: items})
+	err = r.calls.PostPuts(batch)
+	b.mu.Lock()
+	if cap(batch) <= 2*maxBatchBytes {
+		b.spare = batch[:0] // written: the next batch may reuse it
+	}
+	b.mu.Unlock()
+	return err
+}
+
+// appendQueueItem appends one item of a pb.PutBatchRequest (field 1, a
+// QueueItem{queue_id = 1, data = 2}) in wire form to batch.
+func appendQueueItem(batch []byte, queue uint64, data []byte) []byte {
+	size := protowire.SizeTag(1) + protowire.SizeVarint(queue) + protowire.SizeTag(2) + protowire.SizeBytes(len(data))
+	batch = protowire.AppendTag(batch, 1, protowire.BytesType)
+	batch = protowire.AppendVarint(batch, uint64(size))
+	batch = protowire.AppendTag(batch, 1, protowire.VarintType)
+	batch = protowire.AppendVarint(batch, queue)
+	batch = protowire.AppendTag(batch, 2, protowire.BytesType)
+	return protowire.AppendBytes(batch, data)
 }
 
 // Sync posts the puts not yet sent and waits until the host has run every
@@ -175,9 +196,10 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 		b.mu.Unlock()
 		return false, nil
 	}
-	b.items = append(b.items, &pb.QueueItem{QueueId: call.ID, Data: call.Value.Data})
+	b.batch = appendQueueItem(b.batch, call.ID, call.Value.Data)
+	b.count++
 	b.bytes += len(call.Value.Data)
-	full := len(b.items) >= maxBatchItems || b.bytes >= maxBatchBytes
+	full := b.count >= maxBatchItems || b.bytes >= maxBatchBytes
 	if !full && b.timer == nil {
 		b.timer = time.AfterFunc(flushDelay, func() {
 			if err := r.Flush(); err != nil {
@@ -226,6 +248,11 @@ func (r *Remote) posts(id uint64) bool {
 
 var _ script.Runtime = (*Remote)(nil)
 var _ script.ChunkStore = (*Remote)(nil)
+var _ script.ValueCopier = (*Remote)(nil)
+
+// CopiesValues implements script.ValueCopier: a put is copied into its
+// batch, and any other call into its frame, before Invoke returns.
+func (r *Remote) CopiesValues() {}
 
 // Self implements script.Runtime.
 func (r *Remote) Self() script.ProcessInfo { return r.self }

@@ -72,8 +72,25 @@ func (l Limits) withDefaults() Limits {
 // ("args", "item"): a value that cannot cross processes is refused with a
 // [*SendError] naming its path from root and its source line.
 func (vm *VM) Encode(root string, v lua.LValue) ([]byte, error) {
-	e := encoder{vm: vm, root: root, buf: make([]byte, 0, 64)}
-	e.buf = append(e.buf, codecVersion)
+	return vm.encodeTo(make([]byte, 0, 64), root, v)
+}
+
+// maxScratch bounds the scratch buffer a VM keeps between encodings.
+const maxScratch = 1 << 20
+
+// encodeScratch is Encode into the VM's scratch buffer, which the next call
+// overwrites: for a value sent to an object, which Runtime.Invoke does not
+// keep. A 10 KB queue item then costs no allocation in the sender.
+func (vm *VM) encodeScratch(root string, v lua.LValue) ([]byte, error) {
+	data, err := vm.encodeTo(vm.scratch[:0], root, v)
+	if cap(data) <= maxScratch {
+		vm.scratch = data[:0]
+	}
+	return data, err
+}
+
+func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
+	e := encoder{vm: vm, root: root, buf: append(buf, codecVersion)}
 	if err := e.value(v, 0); err != nil {
 		return nil, err
 	}

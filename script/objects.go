@@ -205,9 +205,17 @@ func (vm *VM) encodeValue(L *lua.LState, fname, root string, v lua.LValue) Value
 	return vm.encodeItem(L, fname, root, v)
 }
 
-// encodeItem encodes a value sent through a queue or pipe.
+// encodeItem encodes a value sent through a queue or pipe; for a
+// ValueCopier runtime, in the VM's scratch buffer, valid until the next
+// encodeItem.
 func (vm *VM) encodeItem(L *lua.LState, fname, root string, v lua.LValue) Value {
-	data, err := vm.Encode(root, v)
+	var data []byte
+	var err error
+	if _, copies := vm.runtime.(ValueCopier); copies {
+		data, err = vm.encodeScratch(root, v)
+	} else {
+		data, err = vm.Encode(root, v)
+	}
 	if err != nil {
 		L.RaiseError("%s: %v", fname, err)
 	}

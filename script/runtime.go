@@ -84,3 +84,12 @@ type ProcessStatus struct {
 	Alive    bool
 	ExitCode int // when not Alive: 0, 1 after an error, n after os.exit(n), -N after signal N
 }
+
+// ValueCopier is a Runtime whose Invoke keeps nothing of call.Value.Data
+// once it returns (it copies what it sends). The VM then encodes the items
+// it puts and sends in one reused buffer: a 10 KB queue item costs no
+// allocation in the sender.
+type ValueCopier interface {
+	Runtime
+	CopiesValues()
+}

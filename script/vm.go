@@ -62,6 +62,7 @@ type VM struct {
 	pendingAsync []*asyncResult      // async results whose callbacks have not run
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
+	scratch      []byte                          // encodeScratch's buffer
 
 	cancel      context.CancelFunc
 	exitCode    *int           // set by os.exit
