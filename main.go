@@ -36,10 +36,10 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
-	script.TuneGC(script.DefaultGCFloor)
 	if plugins.IsWorker() {
 		plugins.ServeWorker() // never returns
 	}
+	script.TuneGC(script.DefaultGCFloor)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -39,6 +39,7 @@ func ServeWorker() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}
+	script.TuneGC(script.DefaultGCFloor)
 	// The output pipe and the call socket are the host's: a program that
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
