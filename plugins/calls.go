@@ -39,10 +39,17 @@ import (
 // child does not wait for it, and the host runs it before any later call.
 // A pipe's send is posted once one send on that end has succeeded, so that
 // a ping pong costs one round trip, not two; batches of puts are posted, so
-// that the child makes the next batch while the host stores the last. Only
-// the first of a run of failed posts is answered (the child reports one),
-// and the items of posted batches that closed queues turned away are told
-// in a replyPuts frame, numbered 0, before the reply to the next call.
+// that the child makes the next batch while the host stores the last. A
+// failed post is told in a replyFailed frame numbered with the object it
+// was for (0: a batch of puts), once per object until the next call; the
+// child keeps it for the next operation on that object, which raises it
+// instead of running. The items of posted batches that closed queues turned
+// away are told in a replyPuts frame, numbered 0. Both come before the
+// reply to the next call, which is when the child reads.
+//
+// Calls that a child sent but the host had not read when the child died
+// are not run, posted ones excepted (they had been made: a send or put
+// that returned): a get would take an item that no one would receive.
 
 // CallFD is the child's file descriptor of its call socket.
 const CallFD = 4
@@ -56,7 +63,24 @@ const (
 	replyInvoke  byte = 'I'
 	replyPuts    byte = 'P'
 	replyError   byte = 'E'
+	replyFailed  byte = 'F'
 )
+
+// PutsFailed is the number of the object whose failed posts are posted
+// batches of puts (no object has it).
+const PutsFailed = 0
+
+// keepBuffer is the largest buffer kept for the next frame: one that a
+// large message grew is let go.
+const keepBuffer = 1 << 20
+
+// trimBuffer returns b emptied, or nil if it is over keepBuffer.
+func trimBuffer(b []byte) []byte {
+	if cap(b) > keepBuffer {
+		return nil
+	}
+	return b[:0]
+}
 
 const callHeader = 13
 
@@ -102,13 +126,13 @@ func appendCallFrame(b []byte, kind byte, seq uint64, m proto.Message) ([]byte, 
 	return endCallFrame(b, start, kind, seq)
 }
 
-// appendErrorFrame appends a replyError frame, whose message is the text of
-// err, to b.
-func appendErrorFrame(b []byte, seq uint64, err error) []byte {
+// appendErrorFrame appends a frame of kind replyError or replyFailed,
+// whose message is the text of err, to b.
+func appendErrorFrame(b []byte, kind byte, seq uint64, err error) []byte {
 	start := len(b)
 	b = append(b, make([]byte, callHeader)...)
 	b = append(b, err.Error()...)
-	b, _ = endCallFrame(b, start, replyError, seq)
+	b, _ = endCallFrame(b, start, kind, seq)
 	return b
 }
 
@@ -137,52 +161,61 @@ type CallHandler interface {
 }
 
 // ServeCalls serves the host's end of a child's call socket until reading
-// it fails (the child is gone) and returns that error. Calls run with ctx,
-// which the host ends when the child has gone, so that a call waiting on
-// the child's behalf stops. A frame that is not a call, or whose message
-// does not parse, is answered with an error, and the socket goes on
-// serving.
+// or writing it fails (the child is gone) and returns that error. Calls run
+// with ctx, which the host ends when the child has gone, so that a call
+// waiting on the child's behalf stops; once it has ended, only posted calls
+// run. A frame that is not a call, or whose message does not parse, is
+// answered with an error, and the socket goes on serving.
 func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var (
-		in, out    []byte
-		postFailed bool             // a posted call failed, and no call has been read since
-		dropped    map[uint64]int64 // items of posted batches that closed queues turned away
+		in, out []byte
+		failed  map[uint64]bool  // objects whose failed posts were told since the last call
+		dropped map[uint64]int64 // items of posted batches that closed queues turned away
 	)
 	for {
 		kind, seq, msg, err := readCallFrame(r, &in)
-		var reply proto.Message
-		replyKind := byte(replyError)
-		if err == nil {
-			replyKind, reply, err = serveCall(ctx, h, kind, msg)
-			if kind == callPuts || kind == callPostPuts {
-				in = nil // the queues hold parts of it
-			}
-		} else if !errors.Is(err, errFrameTooLong) {
+		posted := kind == callPost || kind == callPostPuts
+		if err != nil && !errors.Is(err, errFrameTooLong) {
 			return err
 		}
-		out = out[:0]
-		if kind == callPost || kind == callPostPuts {
+		if err == nil && !posted && ctx.Err() != nil {
+			continue // the child is gone: no one would read the reply
+		}
+		var reply proto.Message
+		replyKind := byte(replyError)
+		object := uint64(PutsFailed)
+		if err == nil {
+			replyKind, reply, object, err = serveCall(ctx, h, kind, msg)
+		}
+		if kind == callPuts || kind == callPostPuts {
+			in = nil // the queues hold parts of it
+		}
+		in, out = trimBuffer(in), trimBuffer(out)
+		if posted {
 			if err == nil {
 				if puts, ok := reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
 					dropped = addDropped(dropped, puts.Dropped)
 				}
 				continue
 			}
-			// The child reads only while it waits for a call's reply, and
-			// reports one failure: answer the first failed post, and keep
-			// the others from filling the socket while it keeps posting.
-			if postFailed {
+			// The child reads only while it waits for a call's reply: tell
+			// one failure per object, so that a child that goes on posting
+			// does not fill the socket with them.
+			if failed[object] {
 				continue
 			}
-			postFailed = true
+			if failed == nil {
+				failed = make(map[uint64]bool)
+			}
+			failed[object] = true
 			what := "send"
 			if kind == callPostPuts {
 				what = "put"
 			}
-			out = appendErrorFrame(out, seq, fmt.Errorf("an earlier %s failed: %w", what, err))
+			out = appendErrorFrame(out, replyFailed, object, fmt.Errorf("an earlier %s failed: %w", what, err))
 		} else {
-			postFailed = false
+			failed = nil
 			if len(dropped) > 0 {
 				out, _ = appendCallFrame(out, replyPuts, 0, &pb.PutBatchReply{Dropped: dropped})
 				dropped = nil
@@ -191,7 +224,7 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 				out, err = appendCallFrame(out, replyKind, seq, reply)
 			}
 			if err != nil {
-				out = appendErrorFrame(out, seq, err)
+				out = appendErrorFrame(out, replyError, seq, err)
 			}
 		}
 		if _, err := conn.Write(out); err != nil {
@@ -200,28 +233,29 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	}
 }
 
-// serveCall runs one call and returns its reply.
-func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (byte, proto.Message, error) {
+// serveCall runs one call and returns its reply, and the object it was
+// for (PutsFailed for a batch of puts).
+func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (byte, proto.Message, uint64, error) {
 	switch kind {
 	case callInvoke, callPost:
 		call := new(pb.ObjectCall)
 		if err := proto.Unmarshal(msg, call); err != nil {
-			return 0, nil, fmt.Errorf("malformed call: %w", err)
+			return 0, nil, PutsFailed, fmt.Errorf("malformed call: %w", err)
 		}
 		reply, err := h.Invoke(ctx, call)
-		return replyInvoke, reply, err
+		return replyInvoke, reply, call.Id, err
 	case callPuts, callPostPuts:
 		// The items alias msg, which the caller does not reuse: a batch
 		// is copied once, from the socket, on its way to the queues.
 		puts := new(pb.PutBatchRequest)
 		in := protoiface.UnmarshalInput{Message: puts.ProtoReflect(), Buf: msg, Flags: protoiface.UnmarshalAliasBuffer}
 		if _, err := (proto.UnmarshalOptions{}).UnmarshalState(in); err != nil {
-			return 0, nil, fmt.Errorf("malformed batch of puts: %w", err)
+			return 0, nil, PutsFailed, fmt.Errorf("malformed batch of puts: %w", err)
 		}
 		reply, err := h.PutBatch(ctx, puts)
-		return replyPuts, reply, err
+		return replyPuts, reply, PutsFailed, err
 	}
-	return 0, nil, fmt.Errorf("malformed call: unknown kind %q", kind)
+	return 0, nil, PutsFailed, fmt.Errorf("malformed call: unknown kind %q", kind)
 }
 
 // addDropped adds the counts of more to those of m, which it makes if nil.
@@ -243,7 +277,7 @@ type CallClient struct {
 	seq     uint64
 	in, out []byte
 	posted  bool             // a call was posted since the last reply
-	failed  error            // a posted call that failed, not yet reported
+	failed  map[uint64]error // per object, a posted call that failed, not yet taken
 	dropped map[uint64]int64 // items of posted batches turned away, not yet taken
 }
 
@@ -267,30 +301,52 @@ func (c *CallClient) PutBatch(ctx context.Context, puts *pb.PutBatchRequest) (*p
 
 // Post sends an object operation that the host runs before any later call,
 // without waiting for it. If it fails, the host says so in a frame the
-// child reads while it waits for its next call's reply; the call after that
-// (or Settle) returns the error instead of being sent.
+// child reads while it waits for its next call's reply, and Failed returns
+// the error.
 func (c *CallClient) Post(call *pb.ObjectCall) error {
-	return c.post(func() error { return c.send(callPost, call) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posting(c.send(callPost, call))
 }
 
 // PostPuts sends a batch of puts, a pb.PutBatchRequest in its wire form,
-// as Post sends an operation. The items that closed queues turn away are
-// counted, and taken with Dropped.
+// as Post sends an operation; Failed(PutsFailed) returns its failure. The
+// items that closed queues turn away are counted, and taken with Dropped.
 func (c *CallClient) PostPuts(batch []byte) error {
-	return c.post(func() error { return c.sendRaw(callPostPuts, batch) })
-}
-
-func (c *CallClient) post(send func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.takeFailure(); err != nil {
-		return err
+	return c.posting(c.sendRaw(callPostPuts, batch))
+}
+
+func (c *CallClient) posting(err error) error {
+	if err == nil {
+		c.posted = true
 	}
-	if err := send(); err != nil {
-		return err
+	return err
+}
+
+// Failed returns, once, the error of a posted call on object id (or of a
+// posted batch of puts, id PutsFailed) that the host has told of; nil when
+// there is none.
+func (c *CallClient) Failed(id uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.failed[id]
+	delete(c.failed, id)
+	return err
+}
+
+// Failures returns, once, the errors of all the posted calls that the host
+// has told of; nil when there are none.
+func (c *CallClient) Failures() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, err := range c.failed {
+		errs = append(errs, err)
 	}
-	c.posted = true
-	return nil
+	c.failed = nil
+	return errors.Join(errs...)
 }
 
 // Dropped returns, per queue, the items of posted batches that closed
@@ -304,25 +360,17 @@ func (c *CallClient) Dropped() map[uint64]int64 {
 	return d
 }
 
-// Settle waits until the host has run every call posted so far, and
-// returns the error of one that failed.
+// Settle waits until the host has run every call posted so far; the
+// failures among them are then known to Failed. It returns an error only if
+// the host could not be asked.
 func (c *CallClient) Settle() error {
 	c.mu.Lock()
 	posted := c.posted
 	c.mu.Unlock()
-	if posted {
-		if _, err := c.PutBatch(context.Background(), &pb.PutBatchRequest{}); err != nil {
-			return err
-		}
+	if !posted {
+		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.takeFailure()
-}
-
-func (c *CallClient) takeFailure() error {
-	err := c.failed
-	c.failed = nil
+	_, err := c.PutBatch(context.Background(), &pb.PutBatchRequest{})
 	return err
 }
 
@@ -333,7 +381,7 @@ func (c *CallClient) sendRaw(kind byte, msg []byte) error {
 		return fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, len(msg), MaxMessage)
 	}
 	c.seq++
-	c.out = append(c.out[:0], make([]byte, callHeader)...)
+	c.out = append(trimBuffer(c.out), make([]byte, callHeader)...)
 	putCallHeader(c.out, kind, c.seq, len(msg))
 	if len(msg) < 64<<10 {
 		c.out, msg = append(c.out, msg...), nil
@@ -351,7 +399,7 @@ func (c *CallClient) sendRaw(kind byte, msg []byte) error {
 func (c *CallClient) send(kind byte, m proto.Message) error {
 	c.seq++
 	var err error
-	if c.out, err = appendCallFrame(c.out[:0], kind, c.seq, m); err != nil {
+	if c.out, err = appendCallFrame(trimBuffer(c.out), kind, c.seq, m); err != nil {
 		return err
 	}
 	if _, err := c.conn.Write(c.out); err != nil {
@@ -366,29 +414,33 @@ func (c *CallClient) call(ctx context.Context, kind, want byte, m, reply proto.M
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.takeFailure(); err != nil {
-		return err
-	}
 	if err := c.send(kind, m); err != nil {
 		return err
 	}
+	defer func() { c.in = trimBuffer(c.in) }()
 	for {
 		got, seq, msg, err := readCallFrame(c.r, &c.in)
 		if err != nil && !errors.Is(err, errFrameTooLong) {
 			return fmt.Errorf("the host's reply: %w", err)
 		}
-		if seq != c.seq {
-			// About posted calls, which the host ran before this call.
-			switch {
-			case got == replyError && c.failed == nil:
-				c.failed = errors.New(string(msg))
-			case got == replyPuts && seq == 0:
-				var told pb.PutBatchReply
-				if proto.Unmarshal(msg, &told) == nil {
-					c.dropped = addDropped(c.dropped, told.Dropped)
-				}
+		switch {
+		case got == replyFailed:
+			// A posted call on object seq failed.
+			if c.failed == nil {
+				c.failed = make(map[uint64]error)
+			}
+			if c.failed[seq] == nil {
+				c.failed[seq] = errors.New(string(msg))
 			}
 			continue
+		case got == replyPuts && seq == 0:
+			var told pb.PutBatchReply
+			if proto.Unmarshal(msg, &told) == nil {
+				c.dropped = addDropped(c.dropped, told.Dropped)
+			}
+			continue
+		case seq != c.seq:
+			continue // not this call's: the host has no other to answer
 		}
 		c.posted = false
 		switch {

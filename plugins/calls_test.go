@@ -188,18 +188,35 @@ func TestCallRoundTrip(t *testing.T) {
 	if err := c.Settle(); err != nil {
 		t.Errorf("Settle after posts that succeeded: %v", err)
 	}
-	if err := c.Post(&pb.ObjectCall{Op: "fail", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
+	if err := c.Post(&pb.ObjectCall{Id: 5, Op: "fail", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
 		t.Fatal(err)
 	}
+	// A failed post does not stop the next calls: it is kept for its object.
+	if err := c.Post(&pb.ObjectCall{Id: 6, Op: "add", N: 1000}); err != nil {
+		t.Errorf("a post after a failed one: %v", err)
+	}
+	if err := c.Settle(); err != nil {
+		t.Errorf("Settle after a failed post: %v, want nil (the failure is its object's)", err)
+	}
+	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "add"}); err != nil || got.N != 1111 {
+		t.Errorf("a call after a failed post: %v, %v; want N 1111 (the post after it ran)", got, err)
+	}
+	if err := c.Failed(6); err != nil {
+		t.Errorf("Failed(6) = %v, want nil", err)
+	}
 	const want = "an earlier send failed: pipe.lua:3: Pipe.send: the pipe is closed"
-	if err := c.Settle(); err == nil || err.Error() != want {
-		t.Errorf("Settle after a failed post: %v, want %q", err, want)
+	if err := c.Failed(5); err == nil || err.Error() != want {
+		t.Errorf("Failed(5) = %v, want %q", err, want)
+	}
+	if err := c.Failed(5); err != nil {
+		t.Errorf("Failed(5) a second time = %v, want nil: it was taken", err)
 	}
 }
 
 // TestCallGarbage proves that the host answers each frame that is not a
 // well-formed call (an unknown kind, a message that does not parse, one over
-// MaxMessage) with a replyError of the same seq and a clear text, in order;
+// MaxMessage) with a replyError of the same seq and a clear text, in order
+// (a post with a replyFailed for object 0, as it is not known);
 // that it skips the whole of a frame that is too long, does not answer a
 // post that succeeds, and goes on serving calls on the same socket.
 // It lowers MaxMessage, so it must not run in parallel.
@@ -214,27 +231,29 @@ func TestCallGarbage(t *testing.T) {
 	long := make([]byte, MaxMessage+100)
 	copy(long, []byte{0, 0, 0, 0, 'z', 0, 0, 0, 0, 0, 0, 0x03, 0xe7})
 	cases := []struct {
-		name string
-		kind byte
-		seq  uint64
-		msg  []byte
-		want string // the start of the error text
+		name     string
+		kind     byte
+		seq      uint64
+		msg      []byte
+		wantKind byte
+		wantSeq  uint64
+		want     string // the start of the error text
 	}{
-		{"unknown kind", 'z', 101, []byte("hello"), "malformed call: unknown kind 'z'"},
-		{"a reply's kind", replyInvoke, 102, nil, "malformed call: unknown kind 'I'"},
-		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, "malformed call: proto:"},
-		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, "an earlier send failed: malformed call: proto:"},
-		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, "malformed batch of puts: proto:"},
-		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, "an earlier put failed: malformed batch of puts: proto:"},
-		{"too long", callInvoke, 107, long, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
+		{"unknown kind", 'z', 101, []byte("hello"), replyError, 101, "malformed call: unknown kind 'z'"},
+		{"a reply's kind", replyInvoke, 102, nil, replyError, 102, "malformed call: unknown kind 'I'"},
+		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, replyError, 103, "malformed call: proto:"},
+		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, replyFailed, PutsFailed, "an earlier send failed: malformed call: proto:"},
+		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, replyError, 105, "malformed batch of puts: proto:"},
+		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, replyFailed, PutsFailed, "an earlier put failed: malformed batch of puts: proto:"},
+		{"too long", callInvoke, 107, long, replyError, 107, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
 	}
 	for _, c := range cases {
 		writeFrame(t, s.child, c.kind, c.seq, c.msg)
 	}
 	for _, c := range cases {
 		kind, seq, msg := readFrame(t, s.child)
-		if kind != replyError || seq != c.seq || !strings.HasPrefix(string(msg), c.want) {
-			t.Errorf("%s: got frame %q seq %d %q, want %q seq %d %q...", c.name, kind, seq, msg, replyError, c.seq, c.want)
+		if kind != c.wantKind || seq != c.wantSeq || !strings.HasPrefix(string(msg), c.want) {
+			t.Errorf("%s: got frame %q seq %d %q, want %q seq %d %q...", c.name, kind, seq, msg, c.wantKind, c.wantSeq, c.want)
 		}
 	}
 
@@ -371,8 +390,8 @@ func TestCallConcurrent(t *testing.T) {
 
 // TestCallFailedPostsDoNotFillTheSocket posts many more failing calls than
 // the socket's buffer holds error frames (a script that keeps sending on a
-// pipe closed by another process): the host answers only the first, so
-// neither side blocks writing, and Settle reports it.
+// pipe closed by another process): the host tells one failure per object,
+// so neither side blocks writing, and each object's failure is kept for it.
 func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	t.Parallel()
 	s := serveCalls(t, newFakeHost())
@@ -380,19 +399,60 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; i < 20000; i++ {
-			if err := c.Post(&pb.ObjectCall{Op: "fail", Text: "the connection is closed"}); err != nil {
+			if err := c.Post(&pb.ObjectCall{Id: uint64(3 + i%2), Op: "fail", Text: fmt.Sprint("end ", 3+i%2, " is closed")}); err != nil {
 				done <- err
 				return
 			}
 		}
 		done <- c.Settle()
 	}()
-	err := await(t, done, "20000 failing posts and Settle")
-	if want := "an earlier send failed: the connection is closed"; err == nil || err.Error() != want {
-		t.Fatalf("Settle: %v, want %q", err, want)
+	if err := await(t, done, "20000 failing posts and Settle"); err != nil {
+		t.Fatalf("Settle: %v", err)
 	}
+	for _, id := range []uint64{3, 4} {
+		want := fmt.Sprint("an earlier send failed: end ", id, " is closed")
+		if err := c.Failed(id); err == nil || err.Error() != want {
+			t.Errorf("Failed(%d) = %v, want %q", id, err, want)
+		}
+	}
+	if err := c.Failures(); err != nil {
+		t.Errorf("Failures after each was taken: %v, want nil", err)
+	}
+	c.Post(&pb.ObjectCall{Id: 8, Op: "fail", Text: "a"})
+	c.Post(&pb.ObjectCall{Id: 9, Op: "fail", Text: "b"})
 	if err := c.Settle(); err != nil {
-		t.Errorf("a second Settle: %v, want nil: the failure was reported", err)
+		t.Fatal(err)
+	}
+	if err := c.Failures(); err == nil || !strings.Contains(err.Error(), "failed: a") || !strings.Contains(err.Error(), "failed: b") {
+		t.Errorf("Failures = %v, want both posts' errors", err)
+	}
+	if err := c.Failures(); err != nil {
+		t.Errorf("Failures a second time = %v, want nil", err)
+	}
+}
+
+// TestCallsOfAGoneChild proves that once the host has ended the calls'
+// context (the child has gone), the calls it had sent are not run, as no
+// one would read their replies (a get would lose an item), while its posts,
+// which the child had made, still are.
+func TestCallsOfAGoneChild(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost()
+	s := serveCalls(t, h)
+	s.stop()
+	add, _ := proto.Marshal(&pb.ObjectCall{Op: "add", N: 1})
+	puts, _ := proto.Marshal(&pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}})
+	writeFrame(t, s.child, callInvoke, 1, add)
+	writeFrame(t, s.child, callPost, 2, add)
+	writeFrame(t, s.child, callPostPuts, 3, puts)
+	writeFrame(t, s.child, callInvoke, 4, add)
+	s.child.Close()
+	await(t, s.served, "ServeCalls to return")
+	if got := h.sum.Load(); got != 1 {
+		t.Errorf("the host ran %d adds, want 1 (the post)", got)
+	}
+	if got := h.items.Load(); got != 1 {
+		t.Errorf("the host stored %d items, want 1 (the posted batch)", got)
 	}
 }
 

@@ -59,32 +59,32 @@ type putBuffer struct {
 }
 
 // Flush posts the puts not yet sent (the host stores them before any later
-// call on the call socket), and reports a background send that failed
-// since the last call.
+// call on the call socket), and reports a background flush that failed
+// since the last call: the call socket is broken then.
 func (r *Remote) Flush() error {
 	r.puts.send.Lock()
 	defer r.puts.send.Unlock()
 	b := &r.puts
 	b.mu.Lock()
-	batch, err := b.batch, b.err
+	batch, failed := b.batch, b.err
 	b.batch, b.spare, b.count, b.bytes, b.err = b.spare[:0], nil, 0, 0, nil
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
 	b.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("an earlier put failed: %w", err)
+	var err error
+	if len(batch) > 0 {
+		err = r.calls.PostPuts(batch)
+		b.mu.Lock()
+		if cap(batch) <= 2*maxBatchBytes {
+			b.spare = batch[:0] // written: the next batch may reuse it
+		}
+		b.mu.Unlock()
 	}
-	if len(batch) == 0 {
-		return nil
+	if failed != nil {
+		return fmt.Errorf("an earlier put failed: %w", failed)
 	}
-	err = r.calls.PostPuts(batch)
-	b.mu.Lock()
-	if cap(batch) <= 2*maxBatchBytes {
-		b.spare = batch[:0] // written: the next batch may reuse it
-	}
-	b.mu.Unlock()
 	return err
 }
 
@@ -131,14 +131,16 @@ func (r *Remote) takeDropped() {
 }
 
 // End is called when the process ends: it sends the puts not yet sent,
-// waits for the host to run the sends posted, and reports, as an error,
-// a posted send that failed or the items put into queues that were closed
-// before they arrived.
+// waits for the host to run the calls posted, and reports, as an error,
+// the posted calls that failed and the items put into queues that were
+// closed before they arrived. It leaves the call socket's client with
+// nothing of this process for the next.
 func (r *Remote) End() error {
-	if err := r.Sync(); err != nil {
-		return err
+	err := r.Flush()
+	if err == nil {
+		err = r.calls.Settle()
 	}
-	return r.dropped()
+	return errors.Join(err, r.calls.Failures(), r.dropped())
 }
 
 // dropped reports the items put into queues that were closed before they
@@ -340,9 +342,18 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 	return reply.Ids, nil
 }
 
-// Invoke implements script.Runtime.
+// Invoke implements script.Runtime. An operation on an object after a
+// posted call on it failed (a send, or a put in a posted batch) raises that
+// failure instead of running.
 func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+	if err := r.calls.Failed(call.ID); err != nil {
+		r.forgetPosting(call.ID)
+		return script.ObjectReply{}, err
+	}
 	if call.Op == "put" {
+		if err := r.calls.Failed(PutsFailed); err != nil {
+			return script.ObjectReply{}, err
+		}
 		if err := r.droppedFor(call.ID); err != nil {
 			return script.ObjectReply{}, err
 		}
@@ -366,6 +377,13 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	reply := ReplyFromProto(pbReply)
 	r.learn(call, reply)
 	return reply, nil
+}
+
+// forgetPosting makes the sends on pipe end id wait for the host again.
+func (r *Remote) forgetPosting(id uint64) {
+	r.puts.mu.Lock()
+	delete(r.puts.posting, id)
+	r.puts.mu.Unlock()
 }
 
 // forgetQueue stops batching puts into a queue that this process closes,
