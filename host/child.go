@@ -65,7 +65,8 @@ const startTimeout = 20 * time.Second
 const killTimeout = 3 * time.Second
 
 // newChild starts a worker, completes the handshake, connects it to its own
-// Host service, and starts the goroutine that serves its output.
+// Host service (over gRPC, and over its call socket, served by a goroutine
+// of its own), and starts the goroutine that serves its output.
 func (h *Host) newChild(ctx context.Context) (*child, error) {
 	runDir, err := h.ensureRunDir()
 	if err != nil {
