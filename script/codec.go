@@ -78,12 +78,17 @@ func (vm *VM) Encode(root string, v lua.LValue) ([]byte, error) {
 // maxScratch bounds the scratch buffer a VM keeps between encodings.
 const maxScratch = 1 << 20
 
-// encodeScratch is Encode into the VM's scratch buffer, which the next call
-// overwrites: for a value sent to an object, which Runtime.Invoke does not
-// keep. A 10 KB queue item then costs no allocation in the sender.
-func (vm *VM) encodeScratch(root string, v lua.LValue) ([]byte, error) {
-	data, err := vm.encodeTo(vm.scratch[:0], root, v)
-	if cap(data) <= maxScratch {
+// encodeSent encodes a value that goes to the runtime with a call, with
+// encode appending it to the buffer given. When the runtime copies what it
+// is given (a ValueCopier), the buffer is the VM's scratch buffer, which
+// the next call overwrites: a 10 KB queue item then costs no allocation in
+// the sender.
+func (vm *VM) encodeSent(encode func(buf []byte) ([]byte, error)) ([]byte, error) {
+	if _, copies := vm.runtime.(ValueCopier); !copies {
+		return encode(make([]byte, 0, 64))
+	}
+	data, err := encode(vm.scratch[:0])
+	if err == nil && cap(data) <= maxScratch {
 		vm.scratch = data[:0]
 	}
 	return data, err
@@ -97,24 +102,51 @@ func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 	return e.buf, nil
 }
 
+// appendList appends to buf the bytes that Encode gives for a table whose
+// array holds items (nils included) and that has nothing else, without
+// building the table: a pool's chunk of items or of results. A value that
+// cannot cross processes is refused as Encode refuses it, its path
+// root[i]...
+func (vm *VM) appendList(buf []byte, root string, items []lua.LValue) ([]byte, error) {
+	e := encoder{vm: vm, root: root, buf: append(buf, codecVersion)}
+	if err := e.list(items); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
 // Decode rebuilds a value encoded by [VM.Encode] in this or another VM.
 // Hostile or corrupt bytes give an error, never a panic, and allocation stays
 // in proportion to len(data).
 func (vm *VM) Decode(data []byte) (lua.LValue, error) {
+	return decodeWith(vm, data, (*decoder).value)
+}
+
+// decodeList rebuilds the items of a list encoded by appendList (or of a
+// table with only an array part and no metatable), without building its
+// table; other values are refused.
+func (vm *VM) decodeList(data []byte) ([]lua.LValue, error) {
+	return decodeWith(vm, data, (*decoder).list)
+}
+
+// decodeWith checks data's size and version, decodes its one value with
+// read, and checks that nothing is left over.
+func decodeWith[T any](vm *VM, data []byte, read func(*decoder, int) (T, error)) (T, error) {
+	var zero T
 	if len(data) > vm.limits.MaxBytes {
-		return nil, fmt.Errorf("decode: message of %d bytes is over the limit of %d", len(data), vm.limits.MaxBytes)
+		return zero, fmt.Errorf("decode: message of %d bytes is over the limit of %d", len(data), vm.limits.MaxBytes)
 	}
 	d := decoder{vm: vm, data: data}
 	if len(data) == 0 || data[0] != codecVersion {
-		return nil, fmt.Errorf("decode: not a version %d message", codecVersion)
+		return zero, fmt.Errorf("decode: not a version %d message", codecVersion)
 	}
 	d.pos = 1
-	v, err := d.value(0)
+	v, err := read(&d, 0)
 	if err != nil {
-		return nil, fmt.Errorf("decode: at byte %d: %w", d.pos, err)
+		return zero, fmt.Errorf("decode: at byte %d: %w", d.pos, err)
 	}
 	if d.pos != len(data) {
-		return nil, fmt.Errorf("decode: %d bytes left over after the value", len(data)-d.pos)
+		return zero, fmt.Errorf("decode: %d bytes left over after the value", len(data)-d.pos)
 	}
 	return v, nil
 }

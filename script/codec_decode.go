@@ -18,6 +18,7 @@ type decoder struct {
 	pos  int
 
 	padding int // array slots filled with nil to reach sparse integer keys
+	numbers numberBoxes
 
 	refs   []lua.LValue
 	cells  []*lua.Upvalue
@@ -95,13 +96,13 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 			return nil, errors.New("bad integer")
 		}
 		d.pos += size
-		return lua.LNumber(n), nil
+		return d.numbers.box(lua.LNumber(n), len(d.data)-d.pos), nil
 	case tagFloat:
 		b, err := d.take(8)
 		if err != nil {
 			return nil, err
 		}
-		return lua.LNumber(math.Float64frombits(binary.LittleEndian.Uint64(b))), nil
+		return d.numbers.box(lua.LNumber(math.Float64frombits(binary.LittleEndian.Uint64(b))), len(d.data)-d.pos), nil
 	case tagString:
 		b, err := d.bytes()
 		if err != nil {
@@ -115,6 +116,9 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 		}
 		if n >= uint64(len(d.refs)) {
 			return nil, fmt.Errorf("reference %d to a value not yet defined", n)
+		}
+		if d.refs[n] == nil {
+			return nil, errors.New("reference to the list being decoded")
 		}
 		return d.refs[n], nil
 	case tagBuiltin:
@@ -201,6 +205,43 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 		return nil, fmt.Errorf("metatable is a %s", mt.Type())
 	}
 	return t, nil
+}
+
+// list decodes a table with only an array part and no metatable into its
+// items (see VM.decodeList).
+func (d *decoder) list(depth int) ([]lua.LValue, error) {
+	tag, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	if tag != tagTable {
+		return nil, errors.New("not a list")
+	}
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	if pairs != 0 {
+		return nil, errors.New("not a list: the table has keys besides its array")
+	}
+	d.refs = append(d.refs, nil) // the list's number; a reference to it is refused
+	items := make([]lua.LValue, n)
+	for i := range items {
+		if items[i], err = d.value(depth + 1); err != nil {
+			return nil, err
+		}
+	}
+	if tag, err = d.byte(); err != nil {
+		return nil, err
+	}
+	if tag != tagNil {
+		return nil, errors.New("not a list: the table has a metatable")
+	}
+	return items, nil
 }
 
 // checkGap guards against a sparse integer key: gopher-lua keeps integer

@@ -71,10 +71,12 @@ func (e *encoder) value(v lua.LValue, depth int) error {
 const maxExactInt = 1 << 53
 
 func (e *encoder) number(f float64) {
-	if f == math.Trunc(f) && math.Abs(f) < maxExactInt && !(f == 0 && math.Signbit(f)) {
-		e.buf = append(e.buf, tagInt)
-		e.buf = binary.AppendVarint(e.buf, int64(f))
-		return
+	if f > -maxExactInt && f < maxExactInt { // not NaN, and int64(f) is defined
+		if i := int64(f); float64(i) == f && (i != 0 || !math.Signbit(f)) {
+			e.buf = append(e.buf, tagInt)
+			e.buf = binary.AppendVarint(e.buf, i)
+			return
+		}
 	}
 	e.buf = append(e.buf, tagFloat)
 	e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(f))
@@ -131,12 +133,8 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 	// widen the field afterwards in the rare table with 128 pairs or more.
 	at := len(e.buf)
 	e.buf = append(e.buf, 0)
-	for i := 1; i <= n; i++ {
-		e.push(pathStep{kind: stepIndex, index: i})
-		if err := e.value(t.RawGetInt(i), depth); err != nil {
-			return err
-		}
-		e.pop()
+	if err := e.array(n, t.RawGetInt, depth); err != nil {
+		return err
 	}
 	var pairs uint64
 	// Next from key n skips the array part already written.
@@ -173,5 +171,35 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 		return err
 	}
 	e.pop()
+	return nil
+}
+
+// array writes the array part of a table: item(1) to item(n).
+func (e *encoder) array(n int, item func(int) lua.LValue, depth int) error {
+	e.push(pathStep{kind: stepIndex})
+	top := len(e.steps) - 1
+	for i := 1; i <= n; i++ {
+		e.steps[top].index = i
+		if err := e.value(item(i), depth); err != nil {
+			return err
+		}
+	}
+	e.pop()
+	return nil
+}
+
+// list writes items as a table whose array holds them, nils included, and
+// that has nothing else: the bytes of such a table, without building it.
+func (e *encoder) list(items []lua.LValue) error {
+	// The list takes the number its table would have; lua.LNil stands for
+	// it, as no reference is ever looked up by nil.
+	e.remember(lua.LNil)
+	e.buf = append(e.buf, tagTable)
+	e.uvarint(uint64(len(items)))
+	e.buf = append(e.buf, 0) // no pairs
+	if err := e.array(len(items), func(i int) lua.LValue { return items[i-1] }, 1); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, tagNil) // no metatable
 	return nil
 }

@@ -209,13 +209,7 @@ func (vm *VM) encodeValue(L *lua.LState, fname, root string, v lua.LValue) Value
 // ValueCopier runtime, in the VM's scratch buffer, valid until the next
 // encodeItem.
 func (vm *VM) encodeItem(L *lua.LState, fname, root string, v lua.LValue) Value {
-	var data []byte
-	var err error
-	if _, copies := vm.runtime.(ValueCopier); copies {
-		data, err = vm.encodeScratch(root, v)
-	} else {
-		data, err = vm.Encode(root, v)
-	}
+	data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.encodeTo(buf, root, v) })
 	if err != nil {
 		L.RaiseError("%s: %v", fname, err)
 	}

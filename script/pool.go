@@ -147,19 +147,17 @@ func (b *poolBatch) call(L *lua.LState, call ObjectCall) ObjectReply {
 func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 	for start := 0; start < len(items); start += b.chunk {
 		part := items[start:min(start+b.chunk, len(items))]
-		var value lua.LValue = part[0]
-		if b.mode != taskApply {
-			list := L.CreateTable(len(part), 0)
-			for _, item := range part {
-				list.Append(item)
-			}
-			value = list
+		var data []byte
+		var err error
+		if b.mode == taskApply {
+			data, err = b.vm.encodeTo([]byte{b.mode}, b.root, part[0])
+		} else {
+			data, err = b.vm.appendList([]byte{b.mode}, b.root, part)
 		}
-		data, err := b.vm.Encode(b.root, value)
 		if err != nil {
 			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
 		}
-		r := b.call(L, ObjectCall{Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: append([]byte{b.mode}, data...)}})
+		r := b.call(L, ObjectCall{Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: data}})
 		b.tasks = append(b.tasks, uint64(r.N))
 		b.counts[uint64(r.N)] = len(part)
 	}
@@ -189,15 +187,14 @@ func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LVal
 		b.forget(L)
 		L.RaiseError("%s: %s", b.fname, r.Text)
 	}
-	results, _ := b.vm.decodeValue(L, b.fname, r.Value).(*lua.LTable)
-	out := make([]lua.LValue, b.counts[task])
-	for i := range out {
-		out[i] = lua.LNil
-		if results != nil {
-			out[i] = results.RawGetInt(i + 1)
-		}
+	out, err := b.vm.decodeList(r.Value.Data)
+	if err != nil {
+		L.RaiseError("%s: %v", b.fname, err)
 	}
-	return out
+	for len(out) < b.counts[task] {
+		out = append(out, lua.LNil)
+	}
+	return out[:b.counts[task]]
 }
 
 // result waits for task i of the batch; ok is false on timeout.

@@ -44,7 +44,7 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		results, errText := vm.runTask(L, functions[task.M], task.Value)
 		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
 		if errText == "" {
-			data, err := vm.Encode("result", results)
+			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendList(buf, "result", results) })
 			if err != nil {
 				done.Text = err.Error()
 			}
@@ -55,45 +55,44 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 }
 
 // runTask calls fn on each item of a task (see taskMap) and returns the
-// table of first results, or the first error's message and traceback.
-func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) (*lua.LTable, string) {
+// first results, or the first error's message and traceback.
+func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) ([]lua.LValue, string) {
 	if len(data.Data) == 0 || fn == nil {
 		return nil, "malformed pool task"
 	}
 	mode := data.Data[0]
-	decoded, err := vm.Decode(data.Data[1:])
-	if err != nil {
-		return nil, err.Error()
-	}
-	list, _ := decoded.(*lua.LTable)
-	if list == nil {
-		return nil, "malformed pool task"
-	}
-	n := 1 // taskApply: one call, with the list as its arguments
-	if mode != taskApply {
-		n = max(list.Len(), list.MaxN())
+	var items []lua.LValue
+	var args *lua.LTable // taskApply: one call, with the list as its arguments
+	if mode == taskApply {
+		decoded, err := vm.Decode(data.Data[1:])
+		if err != nil {
+			return nil, err.Error()
+		}
+		if args, _ = decoded.(*lua.LTable); args == nil {
+			return nil, "malformed pool task"
+		}
+		items = []lua.LValue{args}
+	} else {
+		var err error
+		if items, err = vm.decodeList(data.Data[1:]); err != nil {
+			return nil, err.Error()
+		}
 	}
 	// One protected call runs the whole task: a protected call per item
 	// cost more than a cheap function's body.
-	results := L.CreateTable(n, 0)
+	results := make([]lua.LValue, len(items))
 	run := L.NewFunction(func(L *lua.LState) int {
-		for i := 1; i <= n; i++ {
+		for i, item := range items {
 			L.Push(fn)
 			nargs := 1
-			switch mode {
-			case taskApply:
-				nargs = pushList(L, list)
-			case taskStar:
-				if t, ok := list.RawGetInt(i).(*lua.LTable); ok {
-					nargs = pushList(L, t)
-				} else {
-					L.Push(list.RawGetInt(i))
-				}
+			switch t, isTable := item.(*lua.LTable); {
+			case mode == taskApply, mode == taskStar && isTable:
+				nargs = pushList(L, t)
 			default:
-				L.Push(list.RawGetInt(i))
+				L.Push(item)
 			}
 			L.Call(nargs, 1)
-			results.RawSetInt(i, L.Get(-1))
+			results[i] = L.Get(-1)
 			L.Pop(1)
 		}
 		return 0

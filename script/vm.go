@@ -62,7 +62,7 @@ type VM struct {
 	pendingAsync []*asyncResult      // async results whose callbacks have not run
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
-	scratch      []byte                          // encodeScratch's buffer
+	scratch      []byte                          // encodeSent's buffer
 
 	cancel      context.CancelFunc
 	exitCode    *int           // set by os.exit
