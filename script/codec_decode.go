@@ -145,15 +145,20 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 	return nil, fmt.Errorf("unknown tag %d", tag)
 }
 
+// tableCounts reads the sizes of a table's array and of its other pairs.
+func (d *decoder) tableCounts() (n, pairs uint64, err error) {
+	if n, err = d.count(); err != nil {
+		return 0, 0, err
+	}
+	pairs, err = d.count()
+	return n, pairs, err
+}
+
 // table decodes a table, sized from the counts in the message (gopher-lua
 // otherwise gives every table that gets a string key a 32-slot map). The
 // table is registered before its contents, so a cycle back to it finds it.
 func (d *decoder) table(depth int) (lua.LValue, error) {
-	n, err := d.count()
-	if err != nil {
-		return nil, err
-	}
-	pairs, err := d.count()
+	n, pairs, err := d.tableCounts()
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +222,7 @@ func (d *decoder) list(depth int) ([]lua.LValue, error) {
 	if tag != tagTable {
 		return nil, errors.New("not a list")
 	}
-	n, err := d.count()
-	if err != nil {
-		return nil, err
-	}
-	pairs, err := d.count()
+	n, pairs, err := d.tableCounts()
 	if err != nil {
 		return nil, err
 	}
