@@ -9,8 +9,8 @@ import (
 	"io"
 	"sync"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/runtime/protoiface"
 
 	pb "github.com/mphost/mphost/plugins/proto"
 )
@@ -245,17 +245,69 @@ func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (byte,
 		reply, err := h.Invoke(ctx, call)
 		return replyInvoke, reply, call.Id, err
 	case callPuts, callPostPuts:
-		// The items alias msg, which the caller does not reuse: a batch
-		// is copied once, from the socket, on its way to the queues.
-		puts := new(pb.PutBatchRequest)
-		in := protoiface.UnmarshalInput{Message: puts.ProtoReflect(), Buf: msg, Flags: protoiface.UnmarshalAliasBuffer}
-		if _, err := (proto.UnmarshalOptions{}).UnmarshalState(in); err != nil {
+		puts, err := parsePutBatch(msg)
+		if err != nil {
 			return 0, nil, PutsFailed, fmt.Errorf("malformed batch of puts: %w", err)
 		}
 		reply, err := h.PutBatch(ctx, puts)
 		return replyPuts, reply, PutsFailed, err
 	}
 	return 0, nil, PutsFailed, fmt.Errorf("malformed call: unknown kind %q", kind)
+}
+
+// parsePutBatch parses a pb.PutBatchRequest whose items' data alias msg,
+// which the caller does not reuse: a batch is copied once, from the socket,
+// on its way to the queues. (proto.Unmarshal copies every bytes field, even
+// with protoiface.UnmarshalAliasBuffer.)
+func parsePutBatch(msg []byte) (*pb.PutBatchRequest, error) {
+	puts := new(pb.PutBatchRequest)
+	err := eachField(msg, func(num protowire.Number, typ protowire.Type, field []byte) (int, error) {
+		if num != 1 || typ != protowire.BytesType {
+			return protowire.ConsumeFieldValue(num, typ, field), nil
+		}
+		raw, n := protowire.ConsumeBytes(field)
+		if n < 0 {
+			return n, nil
+		}
+		item := new(pb.QueueItem)
+		puts.Items = append(puts.Items, item)
+		return n, eachField(raw, func(num protowire.Number, typ protowire.Type, field []byte) (int, error) {
+			switch {
+			case num == 1 && typ == protowire.VarintType:
+				id, n := protowire.ConsumeVarint(field)
+				item.QueueId = id
+				return n, nil
+			case num == 2 && typ == protowire.BytesType:
+				data, n := protowire.ConsumeBytes(field)
+				item.Data = data[:len(data):len(data)]
+				return n, nil
+			}
+			return protowire.ConsumeFieldValue(num, typ, field), nil
+		})
+	})
+	return puts, err
+}
+
+// eachField calls read with each field of the message b: its number, wire
+// type, and the bytes from its value on. read returns the length of the
+// value, or a negative protowire error code.
+func eachField(b []byte, read func(protowire.Number, protowire.Type, []byte) (int, error)) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		m, err := read(num, typ, b)
+		if err != nil {
+			return err
+		}
+		if m < 0 {
+			return protowire.ParseError(m)
+		}
+		b = b[m:]
+	}
+	return nil
 }
 
 // addDropped adds the counts of more to those of m, which it makes if nil.

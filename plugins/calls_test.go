@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mphost/mphost/plugins/proto"
@@ -243,8 +244,8 @@ func TestCallGarbage(t *testing.T) {
 		{"a reply's kind", replyInvoke, 102, nil, replyError, 102, "malformed call: unknown kind 'I'"},
 		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, replyError, 103, "malformed call: proto:"},
 		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, replyFailed, PutsFailed, "an earlier send failed: malformed call: proto:"},
-		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, replyError, 105, "malformed batch of puts: proto:"},
-		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, replyFailed, PutsFailed, "an earlier put failed: malformed batch of puts: proto:"},
+		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, replyError, 105, "malformed batch of puts: unexpected EOF"},
+		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, replyFailed, PutsFailed, "an earlier put failed: malformed batch of puts: unexpected EOF"},
 		{"too long", callInvoke, 107, long, replyError, 107, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
 	}
 	for _, c := range cases {
@@ -494,5 +495,61 @@ func TestCallPostedPuts(t *testing.T) {
 	}
 	if d := c.Dropped(); d != nil {
 		t.Errorf("Dropped a second time: %v, want nil", d)
+	}
+}
+
+// TestParsePutBatch proves that the hand-written parser of a batch reads
+// what proto.Marshal writes, unknown fields included, with each item's data
+// aliasing the message (and capped, so that appending to it cannot write
+// over the next item), and refuses truncated or ill-typed bytes.
+func TestParsePutBatch(t *testing.T) {
+	want := &pb.PutBatchRequest{Items: []*pb.QueueItem{
+		{QueueId: 1, Data: []byte("first")},
+		{QueueId: 1 << 40, Data: bytes.Repeat([]byte{0xab}, 300)},
+		{QueueId: 7},
+		{Data: []byte("queue 0")},
+	}}
+	msg, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unknown fields, which a newer child might send: a varint field 9 in
+	// the batch, a fixed64 field 5 in the first item.
+	msg = protowire.AppendVarint(protowire.AppendTag(msg, 9, protowire.VarintType), 42)
+	first := protowire.AppendFixed64(protowire.AppendTag(nil, 5, protowire.Fixed64Type), 1)
+	first = append(first, msg[2:2+msg[1]]...)
+	msg = append(protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), first), msg[2+msg[1]:]...)
+
+	got, err := parsePutBatch(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Items) != len(want.Items) {
+		t.Fatalf("%d items, want %d", len(got.Items), len(want.Items))
+	}
+	for i, it := range got.Items {
+		if it.QueueId != want.Items[i].QueueId || !bytes.Equal(it.Data, want.Items[i].Data) {
+			t.Errorf("item %d = {%d %q}, want {%d %q}", i, it.QueueId, it.Data, want.Items[i].QueueId, want.Items[i].Data)
+		}
+	}
+	data := got.Items[0].Data
+	if idx := bytes.Index(msg, []byte("first")); &msg[idx] != &data[0] {
+		t.Error("the first item's data is a copy, not the message's bytes")
+	}
+	if cap(data) != len(data) {
+		t.Errorf("the first item's data has room to grow over the next item: len %d cap %d", len(data), cap(data))
+	}
+
+	for _, bad := range [][]byte{
+		msg[:len(msg)-3],               // truncated
+		{0x0a, 0x05, 0x01},             // an item longer than the message
+		{0x0a, 0x02, 0x12, 0x09},       // data longer than its item
+		{0x08},                         // a varint with no bytes
+		{0x0a, 0x02, 0x0b, 0x00},       // a start-group tag, not a field
+		{0xff, 0xff, 0xff, 0xff, 0xff}, // a tag that overflows
+	} {
+		if _, err := parsePutBatch(bad); err == nil {
+			t.Errorf("parsePutBatch(% x): no error", bad)
+		}
 	}
 }
