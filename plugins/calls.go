@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -197,6 +198,12 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 				if puts, ok := reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
 					dropped = addDropped(dropped, puts.Dropped)
 				}
+				// A post has no reply to write: let the goroutine it woke
+				// (the main script waiting in recv or get) run now, on this
+				// thread, rather than wait for another to start. Pipe ping
+				// pong: ~54 -> ~49 µs a round trip. (After a call, not: a
+				// pool's chunksize-1 map went 0.18 -> 0.27 s.)
+				runtime.Gosched()
 				continue
 			}
 			// The child reads only while it waits for a call's reply: tell
