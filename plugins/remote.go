@@ -55,6 +55,7 @@ type putBuffer struct {
 	err       error            // a failed background send, reported at the next call
 	unbounded map[uint64]bool  // queues known to take puts without waiting
 	posting   map[uint64]bool  // pipe ends whose sends are posted: one send has succeeded
+	held      map[uint64]int   // locks and semaphores: this process's acquires not yet released
 	dropped   map[uint64]int64 // items sent to a queue closed meanwhile, reported at its next put
 }
 
@@ -219,33 +220,53 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 }
 
 // learn records, from a call's reply, that a queue is unbounded (a put
-// returned at once), or that sends on a pipe end can be posted (a send
-// succeeded: later ones can fail only if the pipe is closed meanwhile).
+// returned at once), that sends on a pipe end can be posted (a send
+// succeeded: later ones can fail only if the pipe is closed meanwhile), or
+// that this process holds a lock or a semaphore's permit.
 func (r *Remote) learn(call script.ObjectCall, reply script.ObjectReply) {
 	b := &r.puts
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	switch {
 	case call.Op == "put" && reply.OK && reply.N == 0:
-		b.mu.Lock()
-		if b.unbounded == nil {
-			b.unbounded = make(map[uint64]bool)
-		}
-		b.unbounded[call.ID] = true
-		b.mu.Unlock()
+		b.unbounded = setIn(b.unbounded, call.ID, true)
 	case call.Op == "send":
-		b.mu.Lock()
-		if b.posting == nil {
-			b.posting = make(map[uint64]bool)
-		}
-		b.posting[call.ID] = true
-		b.mu.Unlock()
+		b.posting = setIn(b.posting, call.ID, true)
+	case call.Op == "acquire" && reply.OK:
+		b.held = setIn(b.held, call.ID, b.held[call.ID]+1)
 	}
 }
 
-// posts reports whether sends on pipe end id are posted.
-func (r *Remote) posts(id uint64) bool {
-	r.puts.mu.Lock()
-	defer r.puts.mu.Unlock()
-	return r.puts.posting[id]
+// setIn sets m[k] to v, making m if it is nil.
+func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
+	if m == nil {
+		m = make(map[uint64]V)
+	}
+	m[k] = v
+	return m
+}
+
+// postable reports whether a call can be posted, as it cannot fail and
+// returns nothing: a send on a pipe end whose sends are posted, a release of
+// what this process holds (the host checks only that), a Value's or an
+// Event's set.
+func (r *Remote) postable(call script.ObjectCall) bool {
+	b := &r.puts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch call.Op {
+	case "send":
+		return b.posting[call.ID]
+	case "release":
+		if b.held[call.ID] == 0 {
+			return false
+		}
+		b.held[call.ID]--
+		return true
+	case "set":
+		return true
+	}
+	return false
 }
 
 var _ script.Runtime = (*Remote)(nil)
@@ -367,7 +388,7 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	if err := r.Flush(); err != nil {
 		return script.ObjectReply{}, err
 	}
-	if call.Op == "send" && r.posts(call.ID) {
+	if r.postable(call) {
 		return script.ObjectReply{}, r.calls.Post(CallToProto(call))
 	}
 	pbReply, err := r.calls.Invoke(ctx, CallToProto(call))
