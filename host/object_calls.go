@@ -44,7 +44,12 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 				return nil, err
 			}
 		}
-		obj = objects.NewCondition(lock)
+		c := &hostCondition{Condition: objects.NewCondition(lock), lockID: args.ID}
+		id := h.objects.Add(c)
+		if c.lockID == 0 {
+			c.lockID = id // its own; no one has the id yet
+		}
+		return []uint64{id}, nil
 	case "Barrier":
 		obj = objects.NewBarrier(int(args.N), objects.Wait(args.Wait))
 	case "Queue":
@@ -90,15 +95,15 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 	w := objects.Wait(call.Wait)
 	switch o := obj.(type) {
 	case objects.Locker:
-		return lockerCall(ctx, owner, o, call.Op, w)
+		return lockerCall(ctx, owner, o, call.ID, call.Op, w)
 	case *objects.Semaphore:
 		if call.Op == "get_value" {
 			return script.ObjectReply{N: int64(o.Value())}, nil
 		}
-		return lockerCall(ctx, owner, o, call.Op, w)
+		return lockerCall(ctx, owner, o, 0, call.Op, w)
 	case *objects.Event:
 		return eventCall(ctx, o, call.Op, w)
-	case *objects.Condition:
+	case *hostCondition:
 		return conditionCall(ctx, owner, o, call, w)
 	case *objects.Barrier:
 		return barrierCall(ctx, owner, o, call.Op, w)
@@ -133,11 +138,19 @@ type semaphoreLike interface {
 	Release(owner objects.Owner) error
 }
 
-func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, op string, w objects.Wait) (script.ObjectReply, error) {
+// lockerCall performs an operation of a lock or a semaphore. lock is the
+// id of the Lock or RLock that l is (a Condition's may be another object's,
+// a Value's its own), 0 for a semaphore: a successful acquire or release
+// replies it as N, so that a child can count what it holds of each lock and
+// post the releases that cannot fail (see plugins.Remote).
+func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock uint64, op string, w objects.Wait) (script.ObjectReply, error) {
 	switch op {
 	case "acquire":
 		ok, abandoned, err := l.Acquire(ctx, owner, w)
 		r := script.ObjectReply{OK: ok}
+		if ok {
+			r.N = int64(lock)
+		}
 		if abandoned {
 			r.Status = "abandoned"
 		}
@@ -149,7 +162,7 @@ func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, op st
 		} else if errors.Is(err, objects.ErrTooManyReleases) {
 			err = errors.New("released more times than acquired")
 		}
-		return script.ObjectReply{}, err
+		return script.ObjectReply{N: int64(lock)}, err
 	case "locked":
 		if locker, ok := l.(objects.Locker); ok {
 			return script.ObjectReply{OK: locker.Locked()}, nil
@@ -175,11 +188,18 @@ func eventCall(ctx context.Context, e *objects.Event, op string, w objects.Wait)
 	return script.ObjectReply{}, nil
 }
 
-func conditionCall(ctx context.Context, owner objects.Owner, c *objects.Condition, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+// hostCondition is a Condition and the id of its lock: the Lock or RLock it
+// was made with, or its own.
+type hostCondition struct {
+	*objects.Condition
+	lockID uint64
+}
+
+func conditionCall(ctx context.Context, owner objects.Owner, c *hostCondition, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
 	var err error
 	switch call.Op {
 	case "acquire", "release":
-		return lockerCall(ctx, owner, c.Locker(), call.Op, w)
+		return lockerCall(ctx, owner, c.Locker(), c.lockID, call.Op, w)
 	case "wait":
 		var ok bool
 		ok, err = c.Wait(ctx, owner, w)
@@ -338,7 +358,7 @@ func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call 
 		}
 		return script.ObjectReply{Value: script.Value{Number: n, IsNumber: true}}, err
 	case "acquire", "release":
-		return lockerCall(ctx, owner, v.Lock(), call.Op, w)
+		return lockerCall(ctx, owner, v.Lock(), call.ID, call.Op, w)
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }

@@ -42,17 +42,19 @@ import (
 // a ping pong costs one round trip, not two; so are a release of what the
 // child acquired and a set of a Value or an Event (see Remote.postable);
 // batches of puts are posted, so that the child makes the next batch while
-// the host stores the last. A
-// failed post is told in a replyFailed frame numbered with the object it
-// was for (0: a batch of puts), once per object until the next call; the
-// child keeps it for the next operation on that object, which raises it
-// instead of running. The items of posted batches that closed queues turned
-// away are told in a replyPuts frame, numbered 0. Both come before the
-// reply to the next call, which is when the child reads.
+// the host stores the last. A failed post is told in a replyFailed frame
+// numbered with the object it was for (0: a batch of puts, or a post that
+// did not parse), once per object until the next call. Both that and the
+// items of posted batches that closed queues turned away (a replyPuts frame
+// numbered 0) come before the reply to the next call, which is when the
+// child reads them. The child keeps a failure for its object: the first
+// operation on that object that it starts after it was told raises it
+// instead of running (a put: any put).
 //
 // Calls that a child sent but the host had not read when the child died
-// are not run, posted ones excepted (they had been made: a send or put
-// that returned): a get would take an item that no one would receive.
+// are not run, posted ones excepted, failed or not (they had been made: a
+// send or put that returned): a get would take an item that no one would
+// receive. Once the host cannot write to a child, it writes nothing more.
 
 // CallFD is the child's file descriptor of its call socket.
 const CallFD = 4
@@ -164,15 +166,17 @@ type CallHandler interface {
 }
 
 // ServeCalls serves the host's end of a child's call socket until reading
-// or writing it fails (the child is gone) and returns that error. Calls run
-// with ctx, which the host ends when the child has gone, so that a call
-// waiting on the child's behalf stops; once it has ended, only posted calls
-// run. A frame that is not a call, or whose message does not parse, is
-// answered with an error, and the socket goes on serving.
+// it fails (the child is gone, and what it sent has been read) and returns
+// that error. Calls run with ctx, which the host ends when the child has
+// gone, so that a call waiting on the child's behalf stops; once it has
+// ended, or a write has failed, only posted calls run. A frame that is not
+// a call, or whose message does not parse, is answered with an error (a
+// post: told as a failed post of object 0), and the socket goes on serving.
 func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var (
 		in, out []byte
+		gone    bool             // a reply could not be written: the child has gone
 		failed  map[uint64]bool  // objects whose failed posts were told since the last call
 		dropped map[uint64]int64 // items of posted batches that closed queues turned away
 	)
@@ -182,14 +186,15 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 		if err != nil && !errors.Is(err, errFrameTooLong) {
 			return err
 		}
-		if err == nil && !posted && ctx.Err() != nil {
-			continue // the child is gone: no one would read the reply
+		// Once the child has gone, its posts still run (they were made),
+		// its calls do not, and nothing is written.
+		gone = gone || ctx.Err() != nil
+		if gone && !posted {
+			continue
 		}
-		var reply proto.Message
-		replyKind := byte(replyError)
-		object := uint64(PutsFailed)
+		c := served{kind: replyError, object: PutsFailed, what: "call"}
 		if err == nil {
-			replyKind, reply, object, err = serveCall(ctx, h, kind, msg)
+			c, err = serveCall(ctx, h, kind, msg)
 		}
 		if kind == callPuts || kind == callPostPuts {
 			in = nil // the queues hold parts of it
@@ -197,7 +202,7 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 		in, out = trimBuffer(in), trimBuffer(out)
 		if posted {
 			if err == nil {
-				if puts, ok := reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
+				if puts, ok := c.reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
 					dropped = addDropped(dropped, puts.Dropped)
 				}
 				// A post has no reply to write: let the goroutine it woke
@@ -211,18 +216,14 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 			// The child reads only while it waits for a call's reply: tell
 			// one failure per object, so that a child that goes on posting
 			// does not fill the socket with them.
-			if failed[object] {
+			if gone || failed[c.object] {
 				continue
 			}
 			if failed == nil {
 				failed = make(map[uint64]bool)
 			}
-			failed[object] = true
-			what := "send"
-			if kind == callPostPuts {
-				what = "put"
-			}
-			out = appendErrorFrame(out, replyFailed, object, fmt.Errorf("an earlier %s failed: %w", what, err))
+			failed[c.object] = true
+			out = appendErrorFrame(out, replyFailed, c.object, fmt.Errorf("an earlier %s failed: %w", c.what, err))
 		} else {
 			failed = nil
 			if len(dropped) > 0 {
@@ -230,38 +231,45 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 				dropped = nil
 			}
 			if err == nil {
-				out, err = appendCallFrame(out, replyKind, seq, reply)
+				out, err = appendCallFrame(out, c.kind, seq, c.reply)
 			}
 			if err != nil {
 				out = appendErrorFrame(out, replyError, seq, err)
 			}
 		}
 		if _, err := conn.Write(out); err != nil {
-			return err
+			gone = true // read on: the posts it made before it went still run
 		}
 	}
 }
 
-// serveCall runs one call and returns its reply, and the object it was
-// for (PutsFailed for a batch of puts).
-func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (byte, proto.Message, uint64, error) {
+// served is what serveCall did.
+type served struct {
+	kind   byte          // the reply's kind
+	reply  proto.Message // the reply
+	object uint64        // the object called, PutsFailed for a batch of puts
+	what   string        // what the call was, for the error of a failed post: "send", "put"
+}
+
+// serveCall runs one call and returns its reply.
+func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (served, error) {
 	switch kind {
 	case callInvoke, callPost:
 		call := new(pb.ObjectCall)
 		if err := proto.Unmarshal(msg, call); err != nil {
-			return 0, nil, PutsFailed, fmt.Errorf("malformed call: %w", err)
+			return served{object: PutsFailed, what: "call"}, fmt.Errorf("malformed call: %w", err)
 		}
 		reply, err := h.Invoke(ctx, call)
-		return replyInvoke, reply, call.Id, err
+		return served{replyInvoke, reply, call.Id, call.Op}, err
 	case callPuts, callPostPuts:
 		puts, err := parsePutBatch(msg)
 		if err != nil {
-			return 0, nil, PutsFailed, fmt.Errorf("malformed batch of puts: %w", err)
+			return served{object: PutsFailed, what: "put"}, fmt.Errorf("malformed batch of puts: %w", err)
 		}
 		reply, err := h.PutBatch(ctx, puts)
-		return replyPuts, reply, PutsFailed, err
+		return served{replyPuts, reply, PutsFailed, "put"}, err
 	}
-	return 0, nil, PutsFailed, fmt.Errorf("malformed call: unknown kind %q", kind)
+	return served{object: PutsFailed, what: "call"}, fmt.Errorf("malformed call: unknown kind %q", kind)
 }
 
 // parsePutBatch parses a pb.PutBatchRequest whose items' data alias msg,

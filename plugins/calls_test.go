@@ -22,8 +22,8 @@ import (
 	pb "github.com/mphost/mphost/plugins/proto"
 )
 
-// fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail"
-// fails with the call's Text; "add" adds N to a sum and replies the sum;
+// fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail",
+// and "send" with a Text, fail with the call's Text; "add" adds N to a sum and replies the sum;
 // "block" reports on started, then replies when given a token on release,
 // or reports ctx.Err() on ended when its context ends; anything else echoes.
 // PutBatch counts the items of each queue, and fails on an empty one.
@@ -40,12 +40,12 @@ func newFakeHost() *fakeHost {
 }
 
 func (h *fakeHost) Invoke(ctx context.Context, c *pb.ObjectCall) (*pb.ObjectReply, error) {
-	switch c.Op {
-	case "fail":
+	switch {
+	case c.Op == "fail", c.Op == "send" && c.Text != "":
 		return nil, errors.New(c.Text)
-	case "add":
+	case c.Op == "add":
 		return &pb.ObjectReply{Ok: true, N: h.sum.Add(c.N)}, nil
-	case "block":
+	case c.Op == "block":
 		h.started <- struct{}{}
 		select {
 		case <-h.release:
@@ -189,7 +189,7 @@ func TestCallRoundTrip(t *testing.T) {
 	if err := c.Settle(); err != nil {
 		t.Errorf("Settle after posts that succeeded: %v", err)
 	}
-	if err := c.Post(&pb.ObjectCall{Id: 5, Op: "fail", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
+	if err := c.Post(&pb.ObjectCall{Id: 5, Op: "send", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
 		t.Fatal(err)
 	}
 	// A failed post does not stop the next calls: it is kept for its object.
@@ -243,7 +243,7 @@ func TestCallGarbage(t *testing.T) {
 		{"unknown kind", 'z', 101, []byte("hello"), replyError, 101, "malformed call: unknown kind 'z'"},
 		{"a reply's kind", replyInvoke, 102, nil, replyError, 102, "malformed call: unknown kind 'I'"},
 		{"invoke not protobuf", callInvoke, 103, []byte{0xff, 0xff, 0xff, 0xff}, replyError, 103, "malformed call: proto:"},
-		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, replyFailed, PutsFailed, "an earlier send failed: malformed call: proto:"},
+		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, replyFailed, PutsFailed, "an earlier call failed: malformed call: proto:"},
 		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, replyError, 105, "malformed batch of puts: unexpected EOF"},
 		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, replyFailed, PutsFailed, "an earlier put failed: malformed batch of puts: unexpected EOF"},
 		{"too long", callInvoke, 107, long, replyError, 107, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
@@ -400,7 +400,7 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; i < 20000; i++ {
-			if err := c.Post(&pb.ObjectCall{Id: uint64(3 + i%2), Op: "fail", Text: fmt.Sprint("end ", 3+i%2, " is closed")}); err != nil {
+			if err := c.Post(&pb.ObjectCall{Id: uint64(3 + i%2), Op: "send", Text: fmt.Sprint("end ", 3+i%2, " is closed")}); err != nil {
 				done <- err
 				return
 			}
@@ -419,12 +419,12 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	if err := c.Failures(); err != nil {
 		t.Errorf("Failures after each was taken: %v, want nil", err)
 	}
-	c.Post(&pb.ObjectCall{Id: 8, Op: "fail", Text: "a"})
+	c.Post(&pb.ObjectCall{Id: 8, Op: "send", Text: "a"})
 	c.Post(&pb.ObjectCall{Id: 9, Op: "fail", Text: "b"})
 	if err := c.Settle(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Failures(); err == nil || !strings.Contains(err.Error(), "failed: a") || !strings.Contains(err.Error(), "failed: b") {
+	if err := c.Failures(); err == nil || !strings.Contains(err.Error(), "an earlier send failed: a") || !strings.Contains(err.Error(), "an earlier fail failed: b") {
 		t.Errorf("Failures = %v, want both posts' errors", err)
 	}
 	if err := c.Failures(); err != nil {
@@ -435,7 +435,7 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 // TestCallsOfAGoneChild proves that once the host has ended the calls'
 // context (the child has gone), the calls it had sent are not run, as no
 // one would read their replies (a get would lose an item), while its posts,
-// which the child had made, still are.
+// which the child had made, still are, even after one of them failed.
 func TestCallsOfAGoneChild(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost()
@@ -443,10 +443,12 @@ func TestCallsOfAGoneChild(t *testing.T) {
 	s.stop()
 	add, _ := proto.Marshal(&pb.ObjectCall{Op: "add", N: 1})
 	puts, _ := proto.Marshal(&pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}})
+	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: "send", Text: "closed"})
 	writeFrame(t, s.child, callInvoke, 1, add)
-	writeFrame(t, s.child, callPost, 2, add)
-	writeFrame(t, s.child, callPostPuts, 3, puts)
-	writeFrame(t, s.child, callInvoke, 4, add)
+	writeFrame(t, s.child, callPost, 2, fail) // its failure is not told, and stops nothing
+	writeFrame(t, s.child, callPost, 3, add)
+	writeFrame(t, s.child, callPostPuts, 4, puts)
+	writeFrame(t, s.child, callInvoke, 5, add)
 	s.child.Close()
 	await(t, s.served, "ServeCalls to return")
 	if got := h.sum.Load(); got != 1 {
@@ -551,5 +553,36 @@ func TestParsePutBatch(t *testing.T) {
 		if _, err := parsePutBatch(bad); err == nil {
 			t.Errorf("parsePutBatch(% x): no error", bad)
 		}
+	}
+}
+
+// TestCallsAfterAFailedWrite proves that when the host cannot write to a
+// child that has closed its end (it died before the host read its frames),
+// the posts it had made still run, though one of them failed and its
+// failure could not be told.
+func TestCallsAfterAFailedWrite(t *testing.T) {
+	t.Parallel()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, child := os.NewFile(uintptr(fds[0]), "host"), os.NewFile(uintptr(fds[1]), "child")
+	defer host.Close()
+	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: "send", Text: "closed"})
+	add, _ := proto.Marshal(&pb.ObjectCall{Id: 6, Op: "add", N: 1})
+	puts, _ := proto.Marshal(&pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}})
+	writeFrame(t, child, callPost, 1, fail)
+	writeFrame(t, child, callPost, 2, add)
+	writeFrame(t, child, callPostPuts, 3, puts)
+	writeFrame(t, child, callInvoke, 4, add)
+	child.Close()
+	h := newFakeHost()
+	done := make(chan error, 1)
+	go func() { done <- ServeCalls(context.Background(), host, h) }()
+	if err := await(t, done, "ServeCalls to return"); !errors.Is(err, io.EOF) {
+		t.Errorf("ServeCalls returned %v, want io.EOF once it had read everything", err)
+	}
+	if h.sum.Load() != 1 || h.items.Load() != 1 {
+		t.Errorf("the posted add ran %d times and the posted batch stored %d items; want 1 and 1 (and the call after them not run)", h.sum.Load(), h.items.Load())
 	}
 }

@@ -42,7 +42,7 @@ const (
 )
 
 // putBuffer holds a child's puts not yet sent, and what the child has
-// learnt of the queues and pipe ends it uses.
+// learnt of the queues, pipe ends and locks it uses.
 type putBuffer struct {
 	send sync.Mutex // held while a batch is sent, so batches go out in order
 
@@ -52,11 +52,12 @@ type putBuffer struct {
 	count     int    // items in batch
 	bytes     int    // their data's bytes
 	timer     *time.Timer
-	err       error            // a failed background send, reported at the next call
-	unbounded map[uint64]bool  // queues known to take puts without waiting
-	posting   map[uint64]bool  // pipe ends whose sends are posted: one send has succeeded
-	held      map[uint64]int   // locks and semaphores: this process's acquires not yet released
-	dropped   map[uint64]int64 // items sent to a queue closed meanwhile, reported at its next put
+	err       error             // a failed background send, reported at the next call
+	unbounded map[uint64]bool   // queues known to take puts without waiting
+	posting   map[uint64]bool   // pipe ends whose sends are posted: one send has succeeded
+	lockOf    map[uint64]uint64 // object -> the Lock or RLock it acquires (a Condition's, a Value's)
+	held      map[uint64]int    // lock -> levels this process holds of it, as far as it knows
+	dropped   map[uint64]int64  // items sent to a queue closed meanwhile, reported at its next put
 }
 
 // Flush posts the puts not yet sent (the host stores them before any later
@@ -134,8 +135,9 @@ func (r *Remote) takeDropped() {
 // End is called when the process ends: it sends the puts not yet sent,
 // waits for the host to run the calls posted, and reports, as an error,
 // the posted calls that failed and the items put into queues that were
-// closed before they arrived. It leaves the call socket's client with
-// nothing of this process for the next.
+// closed before they arrived. It takes every failure and count the client
+// holds, so that a child that runs another process carries nothing over;
+// if the host cannot be reached, the child is of no further use anyway.
 func (r *Remote) End() error {
 	err := r.Flush()
 	if err == nil {
@@ -195,7 +197,11 @@ func remoteError(err error) error {
 func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 	b := &r.puts
 	b.mu.Lock()
-	if !b.unbounded[call.ID] {
+	// An item larger than a batch goes on its own, as a put that waits
+	// (after the batch before it): so a batch stays under 2*maxBatchBytes,
+	// and an item too large for any message raises at its put rather than
+	// make the batch it would join fail, with the puts before it.
+	if !b.unbounded[call.ID] || len(call.Value.Data) > maxBatchBytes {
 		b.mu.Unlock()
 		return false, nil
 	}
@@ -222,18 +228,25 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 // learn records, from a call's reply, that a queue is unbounded (a put
 // returned at once), that sends on a pipe end can be posted (a send
 // succeeded: later ones can fail only if the pipe is closed meanwhile), or
-// that this process holds a lock or a semaphore's permit.
+// what this process holds of a lock: the host names, in the reply to an
+// acquire or release of a Lock or RLock (also a Condition's or a Value's),
+// the lock it was (see host lockerCall). Semaphores are not counted: other
+// processes may release them.
 func (r *Remote) learn(call script.ObjectCall, reply script.ObjectReply) {
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch {
+	switch lock := uint64(reply.N); {
 	case call.Op == "put" && reply.OK && reply.N == 0:
 		b.unbounded = setIn(b.unbounded, call.ID, true)
 	case call.Op == "send":
 		b.posting = setIn(b.posting, call.ID, true)
-	case call.Op == "acquire" && reply.OK:
-		b.held = setIn(b.held, call.ID, b.held[call.ID]+1)
+	case call.Op == "acquire" && reply.OK && lock != 0:
+		b.lockOf = setIn(b.lockOf, call.ID, lock)
+		b.held = setIn(b.held, lock, b.held[lock]+1)
+	case call.Op == "release" && lock != 0:
+		b.lockOf = setIn(b.lockOf, call.ID, lock)
+		b.held = setIn(b.held, lock, max(b.held[lock]-1, 0))
 	}
 }
 
@@ -247,9 +260,9 @@ func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
 }
 
 // postable reports whether a call can be posted, as it cannot fail and
-// returns nothing: a send on a pipe end whose sends are posted, a release of
-// what this process holds (the host checks only that), a Value's or an
-// Event's set.
+// returns nothing: a send on a pipe end whose sends are posted; a release of
+// a lock that this process holds (the host checks only that, for a Lock or
+// an RLock); a Value's or an Event's set.
 func (r *Remote) postable(call script.ObjectCall) bool {
 	b := &r.puts
 	b.mu.Lock()
@@ -258,10 +271,11 @@ func (r *Remote) postable(call script.ObjectCall) bool {
 	case "send":
 		return b.posting[call.ID]
 	case "release":
-		if b.held[call.ID] == 0 {
+		lock := b.lockOf[call.ID]
+		if lock == 0 || b.held[lock] == 0 {
 			return false
 		}
-		b.held[call.ID]--
+		b.held[lock]--
 		return true
 	case "set":
 		return true
@@ -363,9 +377,9 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 	return reply.Ids, nil
 }
 
-// Invoke implements script.Runtime. An operation on an object after a
-// posted call on it failed (a send, or a put in a posted batch) raises that
-// failure instead of running.
+// Invoke implements script.Runtime. An operation on an object whose posted
+// call failed (a send; see postable), started after the host told of it,
+// raises that failure instead of running; a put, a failed batch of puts.
 func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -141,8 +142,23 @@ func TestDecodedNumbersSurviveCollection(t *testing.T) {
 		}
 	}
 	var b numberBoxes
+	var sizes []int
+	for range 600 {
+		if len(b.block) == cap(b.block) {
+			b.box(1, 1<<20)
+			sizes = append(sizes, cap(b.block))
+		} else {
+			b.box(1, 1<<20)
+		}
+	}
+	if want := "[2 4 8 16 32 64 128 256 256]"; fmt.Sprint(sizes) != want {
+		t.Errorf("blocks of %v numbers, want %s: they start small and double", sizes, want)
+	}
+	b = numberBoxes{}
 	b.box(1, 5)
-	if cap(b.block) != 3 {
-		t.Errorf("a message with 5 bytes left got a block of %d numbers, want 3", cap(b.block))
+	b.box(1, 3)
+	b.box(1, 1)
+	if cap(b.block) != 1 {
+		t.Errorf("with 1 byte left, a block of %d numbers, want 1", cap(b.block))
 	}
 }

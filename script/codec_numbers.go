@@ -10,13 +10,19 @@ import (
 // allocator does (its alloc.go): an LNumber stored in an LValue otherwise
 // costs an allocation of 8 bytes each, the most of decoding a list of
 // numbers. Here the numbers share blocks of float64s, and each LValue points
-// into one. A block is freed once none of its numbers is referenced.
+// into one. A block is freed once none of its numbers is referenced. Blocks
+// start small and double, so that a message with a few numbers among other
+// things costs little more than before, and a number kept from it keeps
+// little alive.
 type numberBoxes struct {
 	block []float64
 }
 
-// maxNumberBlock is the size of a block: a number kept alive keeps 2 KB.
-const maxNumberBlock = 256
+// Sizes of a block: a number kept alive keeps at most 2 KB.
+const (
+	minNumberBlock = 2
+	maxNumberBlock = 256
+)
 
 // iface is how Go lays out a non-empty interface value.
 type iface struct {
@@ -25,11 +31,12 @@ type iface struct {
 }
 
 // box returns n as an LValue. left is the bytes left in the message, which
-// bound the numbers still to come (each takes two bytes or more), so that
-// a block is never much larger than the message.
+// bound the numbers still to come (each takes two bytes or more), so that a
+// block is never much larger than the message.
 func (b *numberBoxes) box(n lua.LNumber, left int) lua.LValue {
 	if len(b.block) == cap(b.block) {
-		b.block = make([]float64, 0, min(maxNumberBlock, left/2+1))
+		size := min(max(2*cap(b.block), minNumberBlock), maxNumberBlock, left/2+1)
+		b.block = make([]float64, 0, size)
 	}
 	b.block = append(b.block, float64(n))
 	var v lua.LValue = lua.LNumber(0) // its itab; zero needs no allocation

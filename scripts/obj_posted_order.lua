@@ -4,6 +4,7 @@
 local mp = require("mp")
 
 local lock, rlock, sem = mp.Lock(), mp.RLock(), mp.Semaphore(1)
+local cond = mp.Condition(lock)
 local value, event = mp.Value(0), mp.Event()
 local q = mp.Queue()
 
@@ -21,6 +22,12 @@ local p = mp.Process{target = function()
   event:set()
   -- Not held: not posted, so it raises here and now.
   q:put({pcall(lock.release, lock)})
+  -- A Condition and the Lock it was made with are one lock: a release by
+  -- either counts for both.
+  cond:acquire()
+  lock:release()
+  q:put({pcall(cond.release, cond)})
+  cond:with(function() q:put({"with: held", lock:locked()}) end)
   lock:acquire()
   value:set("last")
   lock:release()
@@ -36,4 +43,6 @@ p:join()
 -- The child ended right after its release: done, not abandoned.
 print("after join:", value:get(), lock:acquire(false))
 print("release not held:", unpack(q:get()))
+print("condition's release after the lock's:", unpack(q:get()))
+print(unpack(q:get()))
 print("exitcode:", p.exitcode)

@@ -1,0 +1,102 @@
+package plugins
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mphost/mphost/script"
+)
+
+// TestRemotePostsWhatCannotFail proves the rules by which a child posts a
+// call: a release only of a lock it holds, counted per lock as the host
+// names it (so a Condition and the Lock it was made with count together),
+// never a semaphore's; a set always; a send once one has succeeded.
+func TestRemotePostsWhatCannotFail(t *testing.T) {
+	r := &Remote{}
+	acquire := func(id, lock uint64) {
+		r.learn(script.ObjectCall{ID: id, Op: "acquire"}, script.ObjectReply{OK: true, N: int64(lock)})
+	}
+	released := func(id, lock uint64) {
+		r.learn(script.ObjectCall{ID: id, Op: "release"}, script.ObjectReply{N: int64(lock)})
+	}
+	posts := func(id uint64, op string) bool { return r.postable(script.ObjectCall{ID: id, Op: op}) }
+
+	// Condition 5 made with Lock 3.
+	acquire(5, 3)
+	if !posts(5, "release") {
+		t.Error("the release of a condition's lock this process acquired is not posted")
+	}
+	if posts(5, "release") || posts(3, "release") {
+		t.Error("a second release was posted: it would fail in the host")
+	}
+	acquire(5, 3)
+	released(3, 3) // by the Lock's own id, waiting for the host
+	if posts(5, "release") {
+		t.Error("a release by the condition after the lock's own release was posted: it would fail")
+	}
+	acquire(3, 3)
+	if !posts(5, "release") {
+		t.Error("the condition's release of a lock acquired by its own id is not posted")
+	}
+
+	// An RLock, twice.
+	acquire(7, 7)
+	acquire(7, 7)
+	if !posts(7, "release") || !posts(7, "release") || posts(7, "release") {
+		t.Error("an RLock acquired twice: want two posted releases, then none")
+	}
+
+	// A semaphore: the host names no lock, as others may release it too.
+	acquire(9, 0)
+	if posts(9, "release") {
+		t.Error("a semaphore's release was posted")
+	}
+	r.learn(script.ObjectCall{ID: 9, Op: "acquire"}, script.ObjectReply{OK: false, N: 0})
+	if posts(9, "release") {
+		t.Error("a release after a failed acquire was posted")
+	}
+
+	if !posts(11, "set") {
+		t.Error("a set is not posted")
+	}
+	if posts(12, "send") {
+		t.Error("the first send on an end was posted")
+	}
+	r.learn(script.ObjectCall{ID: 12, Op: "send"}, script.ObjectReply{})
+	if !posts(12, "send") {
+		t.Error("a send after one succeeded is not posted")
+	}
+}
+
+// TestRemoteBatchesOnlySmallPuts proves that an item larger than a batch is
+// not batched: the batch before it is flushed, and the item goes as a put
+// that waits, so that an item too large to send fails alone.
+func TestRemoteBatchesOnlySmallPuts(t *testing.T) {
+	h := newFakeHost()
+	r := &Remote{calls: NewCallClient(serveCalls(t, h).child)}
+	r.puts.unbounded = map[uint64]bool{1: true}
+	put := func(size int) (script.ObjectReply, error) {
+		return r.Invoke(context.Background(), script.ObjectCall{ID: 1, Op: "put", Value: script.Value{Data: []byte(strings.Repeat("x", size))}})
+	}
+	for range 3 {
+		if _, err := put(10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.items.Load(); n != 0 {
+		t.Fatalf("%d items reached the host before a flush, want 0: small puts are batched", n)
+	}
+	reply, err := put(maxBatchBytes + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake host echoes a put that waits, with Status "put"; the batch
+	// went first.
+	if reply.Status != "put" || h.items.Load() != 3 {
+		t.Errorf("a large put: reply %+v, %d items stored before it; want the host's reply and 3", reply, h.items.Load())
+	}
+	if err := r.End(); err == nil || !strings.Contains(err.Error(), "3 item(s)") {
+		t.Errorf("End = %v, want the 3 items the fake host turned away reported", err)
+	}
+}
