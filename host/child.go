@@ -96,7 +96,10 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = h.worker[0]
 			cmd.Args = h.worker
-			cmd.ExtraFiles = []*os.File{outW, childCalls} // plugins.OutputFD, plugins.CallFD
+			cmd.ExtraFiles = []*os.File{outW, childCalls, nil} // plugins.OutputFD, plugins.CallFD, plugins.ValuesFD
+			if h.values != nil {
+				cmd.ExtraFiles[2] = h.values.File()
+			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			r, err := newChildRunner(cmd)
 			c.runner = r

@@ -30,6 +30,7 @@ import (
 	"github.com/mphost/mphost/plugins"
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/slots"
 )
 
 // Options configure a [Host]. The zero value writes to the process's own
@@ -53,6 +54,7 @@ type Host struct {
 	chunks   *script.Chunks
 	procs    table
 	objects  *objects.Registry // every shared object of the run
+	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
 	worker   []string
 	progress bool
 
@@ -106,6 +108,13 @@ func New(opts Options) *Host {
 			exe = os.Args[0]
 		}
 		h.worker = []string{exe, plugins.WorkerArg}
+	}
+	// Without the shared memory (a system without memfd), Values keep their
+	// numbers in the host, as they did before. Values point into it, so it is
+	// unmapped only when the Host is no longer reachable.
+	if values, err := slots.New(); err == nil {
+		h.values = values
+		runtime.AddCleanup(h, func(v *slots.Slots) { v.Close() }, values)
 	}
 	return h
 }

@@ -57,7 +57,10 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 	case "JoinableQueue":
 		obj = objects.NewJoinableQueue(int(args.N))
 	case "Value":
-		obj = objects.NewValue(content(args.Data))
+		v := objects.NewValue(content(args.Data))
+		id := h.objects.Add(v)
+		v.Share(h.values.Slot(id)) // no one has the id yet
+		return []uint64{id}, nil
 	case "Pool":
 		id, err := h.newPool(owner, args)
 		if err != nil {

@@ -59,6 +59,10 @@ import (
 // CallFD is the child's file descriptor of its call socket.
 const CallFD = 4
 
+// ValuesFD is the child's file descriptor of the memory that holds the
+// numbers of Values (package slots), when the host has it.
+const ValuesFD = 5
+
 // Frame kinds of the call socket.
 const (
 	callInvoke   byte = 'i'

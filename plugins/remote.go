@@ -14,6 +14,7 @@ import (
 
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/slots"
 )
 
 // Remote is a child's side of the script.Runtime seam, and its chunk store:
@@ -28,7 +29,8 @@ import (
 // whole; the queue never holds part of one.
 type Remote struct {
 	host   pb.HostClient
-	calls  *CallClient // object calls and puts
+	calls  *CallClient  // object calls and puts
+	values *slots.Slots // the numbers of Values, shared with the host; nil if none
 	self   script.ProcessInfo
 	parent script.ProcessInfo
 	puts   putBuffer
@@ -262,7 +264,8 @@ func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
 // postable reports whether a call can be posted, as it cannot fail and
 // returns nothing: a send on a pipe end whose sends are posted; a release of
 // a lock that this process holds (the host checks only that, for a Lock or
-// an RLock); a Value's or an Event's set.
+// an RLock); an Event's set, and a Value's when its numbers are not in
+// memory.
 func (r *Remote) postable(call script.ObjectCall) bool {
 	b := &r.puts
 	b.mu.Lock()
@@ -278,7 +281,9 @@ func (r *Remote) postable(call script.ObjectCall) bool {
 		b.held[lock]--
 		return true
 	case "set":
-		return true
+		// Not a Value's when its number is in memory: a get or add there
+		// right after must see the set done.
+		return call.Kind != "Value" || r.values == nil
 	}
 	return false
 }
@@ -381,6 +386,11 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 // call failed (a send; see postable), started after the host told of it,
 // raises that failure instead of running; a put, a failed batch of puts.
 func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+	if call.Kind == "Value" {
+		if reply, done := r.valueInMemory(call); done {
+			return reply, nil
+		}
+	}
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)
 		return script.ObjectReply{}, err
@@ -412,6 +422,32 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	reply := ReplyFromProto(pbReply)
 	r.learn(call, reply)
 	return reply, nil
+}
+
+// valueInMemory does a Value's get, set or add of a number in the memory
+// shared with the host, without a call (as Python's Value is shared memory:
+// like Python's, it does not wait for this process's puts before it). done
+// is false when the host must do it: the Value has no slot, or holds or is
+// given something other than a number.
+func (r *Remote) valueInMemory(call script.ObjectCall) (reply script.ObjectReply, done bool) {
+	slot := r.values.Slot(call.ID)
+	if slot == nil {
+		return reply, false
+	}
+	switch call.Op {
+	case "get":
+		n, ok := slot.Load()
+		return script.ObjectReply{OK: true, Value: script.Value{Number: n, IsNumber: true}}, ok
+	case "set":
+		if call.Value.IsNumber && slots.Holds(call.Value.Number) {
+			slot.Store(call.Value.Number)
+			return reply, true
+		}
+	case "add":
+		sum, ok := slot.Add(call.Value.Number)
+		return script.ObjectReply{Value: script.Value{Number: sum, IsNumber: true}}, ok
+	}
+	return reply, false
 }
 
 // forgetPosting makes the sends on pipe end id wait for the host again.

@@ -19,6 +19,7 @@ import (
 
 	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/slots"
 )
 
 // Exit statuses of a child that could not run its process.
@@ -44,8 +45,10 @@ func ServeWorker() {
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
 	syscall.CloseOnExec(CallFD)
+	syscall.CloseOnExec(ValuesFD)
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
+	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host
 	go watchParent(os.Getppid())
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -111,10 +114,12 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	return &pb.Empty{}, nil
 }
 
-// The child's output pipe and call socket, opened by ServeWorker.
+// The child's output pipe, call socket and Values' memory, opened by
+// ServeWorker.
 var (
 	output *os.File
 	calls  *CallClient
+	values *slots.Slots
 )
 
 // Start runs the process in the background and answers at once. When the
@@ -157,7 +162,7 @@ func prepare(host pb.HostClient) <-chan prepared {
 	ready := make(chan prepared, 1)
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
-		remote := &Remote{host: host, calls: calls}
+		remote := &Remote{host: host, calls: calls, values: values}
 		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr})
 		ready <- prepared{vm, remote, stderr}
 	}()

@@ -41,6 +41,7 @@ type Value struct {
 // and arguments.
 type ObjectCall struct {
 	ID    uint64
+	Kind  string // "Lock", "Value", ...: the object's kind, when the script knows it
 	Op    string // "acquire", "put", "recv", ...
 	Wait  Wait
 	N     int64
@@ -159,6 +160,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
 	vm.runCallbacks(L, Wait{})
+	call.Kind = kind
 	reply, err := vm.runtime.Invoke(L.Context(), call)
 	if err != nil {
 		vm.raiseRuntime(L, kind+"."+call.Op, err)

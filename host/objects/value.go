@@ -1,6 +1,10 @@
 package objects
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/mphost/mphost/slots"
+)
 
 // Content is what a Value holds: a number, which Add can work on, or any other value in the
 // caller's encoding.
@@ -20,20 +24,57 @@ func EncodedContent(data []byte) Content { return Content{Encoded: data} }
 // on their own; a script that needs several steps at once holds the value's lock around them
 // (v:with(f)). That lock is an RLock, as in Python, so nested with calls do not deadlock. Make
 // one with NewValue.
+//
+// A Value given a slot (Share) keeps its number there, in memory that child processes map and
+// change without asking the host (see package slots); content then holds only what is not a
+// number, and the slot says which of the two the value holds.
 type Value struct {
 	life
 	mu      sync.Mutex // guards content; never held while waiting
 	content Content
+	slot    *slots.Slot // nil: content holds numbers too
 	lock    *RLock
 }
 
 // NewValue returns a Value holding initial.
 func NewValue(initial Content) *Value { return &Value{content: initial, lock: NewRLock()} }
 
-// Get returns what the value holds. The caller must not change the returned Encoded bytes.
-func (v *Value) Get() Content {
+// Share moves the value's number to slot, before any other process knows of the value.
+func (v *Value) Share(slot *slots.Slot) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if slot == nil {
+		return
+	}
+	v.slot = slot
+	v.storeLocked(v.content)
+}
+
+// storeLocked sets the value to c, in the slot when it is a number the slot holds.
+func (v *Value) storeLocked(c Content) {
+	if c.IsNumber && slots.Holds(c.Number) {
+		v.slot.Store(c.Number)
+		v.content = Content{}
+		return
+	}
+	v.content = c
+	v.slot.StoreOther()
+}
+
+// Get returns what the value holds. The caller must not change the returned Encoded bytes.
+func (v *Value) Get() Content {
+	if v.slot != nil {
+		if n, ok := v.slot.Load(); ok {
+			return NumberContent(n)
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.slot != nil {
+		if n, ok := v.slot.Load(); ok { // set by another process meanwhile
+			return NumberContent(n)
+		}
+	}
 	return v.content
 }
 
@@ -42,22 +83,41 @@ func (v *Value) Get() Content {
 func (v *Value) Set(c Content) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.slot != nil {
+		v.storeLocked(c)
+		return
+	}
 	v.content = c
 }
 
 // Add adds n to the number the value holds and returns the sum. It returns ErrNotNumber when
 // the value holds something else, and ErrOwnerDied when owner has died.
 func (v *Value) Add(owner Owner, n float64) (float64, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.dead(owner) {
 		return 0, ErrOwnerDied
+	}
+	if v.slot != nil {
+		if sum, ok := v.slot.Add(n); ok {
+			return sum, nil
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.slot != nil {
+		if sum, ok := v.slot.Add(n); ok { // set to a number meanwhile
+			return sum, nil
+		}
 	}
 	if !v.content.IsNumber {
 		return 0, ErrNotNumber
 	}
-	v.content.Number += n
-	return v.content.Number, nil
+	sum := v.content.Number + n
+	if v.slot != nil {
+		v.storeLocked(NumberContent(sum))
+	} else {
+		v.content.Number = sum
+	}
+	return sum, nil
 }
 
 // Lock is the value's own lock, for v:with(f).

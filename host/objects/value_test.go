@@ -2,8 +2,11 @@ package objects
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"testing"
+
+	"github.com/mphost/mphost/slots"
 )
 
 func TestValueGetSetAdd(t *testing.T) {
@@ -61,4 +64,48 @@ func TestValueLock(t *testing.T) {
 	mustRelease(t, v.Lock(), 1)
 	mustRelease(t, v.Lock(), 1)
 	mustAcquire(t, v.Lock(), 2)
+}
+
+// TestSharedValue proves that a Value given a slot keeps its number there,
+// where another process changes it without the Value's knowing (here, the
+// slot itself), and its other contents in the host: Get, Set and Add see
+// whichever the slot says it holds.
+func TestSharedValue(t *testing.T) {
+	mem, err := slots.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	slot := mem.Slot(5)
+	v := NewValue(EncodedContent([]byte("text")))
+	v.Share(slot)
+	if _, ok := slot.Load(); ok {
+		t.Fatal("the slot of a Value holding text holds a number")
+	}
+	if _, err := v.Add(1, 1); !errors.Is(err, ErrNotNumber) {
+		t.Errorf("Add to text: %v, want ErrNotNumber", err)
+	}
+	slot.Store(10) // a child sets a number
+	if c := v.Get(); !c.IsNumber || c.Number != 10 {
+		t.Errorf("Get after a child's set = %+v, want 10", c)
+	}
+	if n, err := v.Add(1, 5); err != nil || n != 15 {
+		t.Errorf("Add = %v, %v; want 15", n, err)
+	}
+	if n, _ := slot.Load(); n != 15 {
+		t.Errorf("the slot holds %v after Add, want 15", n)
+	}
+	v.Set(EncodedContent([]byte("again")))
+	if c := v.Get(); c.IsNumber || string(c.Encoded) != "again" {
+		t.Errorf("Get = %+v, want the text", c)
+	}
+	odd := math.Float64frombits(slots.Other) // the one number a slot cannot hold
+	v.Set(NumberContent(odd))
+	if c := v.Get(); !c.IsNumber || math.Float64bits(c.Number) != slots.Other {
+		t.Errorf("Get of the number with Other's bits = %+v", c)
+	}
+	v.Set(NumberContent(2))
+	if _, ok := slot.Load(); !ok {
+		t.Error("a number set in the host is not in the slot")
+	}
 }

@@ -1,0 +1,138 @@
+// Package slots holds the numbers of shared Values in memory that every
+// process of a run maps, as Python keeps a multiprocessing.Value in shared
+// memory: a child reads, sets and adds to a number without a call to the
+// host.
+//
+// The memory is a memfd that the host makes when it starts and hands to
+// each child as a file descriptor. It holds one slot of 8 bytes per object
+// id (ids start at 1 and are never reused); only the slots of Values are
+// used, and only their pages take memory. A slot holds the float64 bits of
+// the Value's number, or Other when the Value holds something else (a
+// string, a table), which then stays in the host. Every access is atomic.
+package slots
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Count is the number of slots: objects with a larger id keep their
+// numbers in the host.
+const Count = 1 << 20
+
+// size is the bytes of the memory.
+const size = Count * 8
+
+// Other is what a slot holds when its Value does not hold a number: a NaN
+// that no arithmetic makes (a signalling NaN with a payload). A number with
+// these very bits is kept in the host, as a value of another kind.
+const Other uint64 = 0x7ff4_6d70_686f_7374
+
+// Slots is the mapped memory. Its methods may be called from any goroutine.
+type Slots struct {
+	mem  []byte
+	file *os.File
+}
+
+// New makes the memory, for a host: the file to hand to children, and the
+// mapping.
+func New() (*Slots, error) {
+	fd, err := unix.MemfdCreate("mphost-values", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("making the values' memory: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "mphost-values")
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sizing the values' memory: %w", err)
+	}
+	s, err := mapFile(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open maps the memory that the host handed to this child as fd, if fd is
+// that memory (a file of the right size); otherwise it returns an error and
+// the child keeps every number in the host.
+func Open(fd int) (*Slots, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("the values' memory: %w", err)
+	}
+	if st.Size != size || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("the values' memory: fd %d is not it", fd)
+	}
+	return mapFile(os.NewFile(uintptr(fd), "mphost-values"))
+}
+
+func mapFile(f *os.File) (*Slots, error) {
+	mem, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mapping the values' memory: %w", err)
+	}
+	return &Slots{mem: mem, file: f}, nil
+}
+
+// File is the memory's file, to hand to a child.
+func (s *Slots) File() *os.File { return s.file }
+
+// Close unmaps the memory. No slot may be used afterwards.
+func (s *Slots) Close() {
+	unix.Munmap(s.mem)
+	s.file.Close()
+}
+
+// Slot returns the slot of object id, or nil when id has none.
+func (s *Slots) Slot(id uint64) *Slot {
+	if s == nil || id == 0 || id >= Count {
+		return nil
+	}
+	return (*Slot)(unsafe.Pointer(&s.mem[id*8]))
+}
+
+// Slot is one Value's number, in the shared memory.
+type Slot struct {
+	bits atomic.Uint64
+}
+
+// Holds reports whether n can be kept in a slot: every number but the one
+// whose bits are Other.
+func Holds(n float64) bool { return math.Float64bits(n) != Other }
+
+// Load returns the number the slot holds; ok is false when it holds Other.
+func (s *Slot) Load() (n float64, ok bool) {
+	b := s.bits.Load()
+	return math.Float64frombits(b), b != Other
+}
+
+// Store sets the slot to n, which Holds.
+func (s *Slot) Store(n float64) { s.bits.Store(math.Float64bits(n)) }
+
+// StoreOther marks the slot as holding something other than a number.
+func (s *Slot) StoreOther() { s.bits.Store(Other) }
+
+// Add adds n to the number the slot holds and returns the sum; ok is false,
+// and nothing changes, when it holds Other or the sum would be Other.
+func (s *Slot) Add(n float64) (sum float64, ok bool) {
+	for {
+		old := s.bits.Load()
+		if old == Other {
+			return 0, false
+		}
+		sum = math.Float64frombits(old) + n
+		if !Holds(sum) {
+			return 0, false
+		}
+		if s.bits.CompareAndSwap(old, math.Float64bits(sum)) {
+			return sum, true
+		}
+	}
+}
