@@ -19,7 +19,9 @@ import (
 
 // Remote is a child's side of the script.Runtime seam, and its chunk store:
 // every call goes to the host over the child's own gRPC connection, but
-// object calls and puts over its call socket (see calls.go).
+// object calls and puts over its call socket (see calls.go), and a Value's
+// numbers are read and changed in memory shared with the host (see package
+// slots).
 //
 // Puts into an unbounded queue do not wait for the host, as Python's do
 // not wait for the reader: they are kept in order and sent in batches, after
@@ -425,14 +427,22 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 }
 
 // valueInMemory does a Value's get, set or add of a number in the memory
-// shared with the host, without a call (as Python's Value is shared memory:
-// like Python's, it does not wait for this process's puts before it). done
+// shared with the host, without a call, as Python's Value is shared memory;
+// like Python's, it does not wait for this process's puts. done
 // is false when the host must do it: the Value has no slot, or holds or is
 // given something other than a number.
 func (r *Remote) valueInMemory(call script.ObjectCall) (reply script.ObjectReply, done bool) {
 	slot := r.values.Slot(call.ID)
 	if slot == nil {
 		return reply, false
+	}
+	// Posted calls (a send, an Event's set, a release) are done when they
+	// return, in Python as here: wait for the host to have run them, so that
+	// no process sees this Value change before them. Nothing is posted since
+	// the last reply in the usual case (an increment under a Lock: the
+	// acquire's reply came after the last release), and this costs nothing.
+	if err := r.calls.Settle(); err != nil {
+		return reply, false // the call to the host will say what is wrong
 	}
 	switch call.Op {
 	case "get":

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	pb "github.com/mphost/mphost/plugins/proto"
 	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/slots"
 )
 
 // TestRemotePostsWhatCannotFail proves the rules by which a child posts a
@@ -98,5 +100,52 @@ func TestRemoteBatchesOnlySmallPuts(t *testing.T) {
 	}
 	if err := r.End(); err == nil || !strings.Contains(err.Error(), "3 item(s)") {
 		t.Errorf("End = %v, want the 3 items the fake host turned away reported", err)
+	}
+}
+
+// TestRemoteValueInMemory proves that a child's get, set and add of a
+// Value's number are done in the shared memory, with no call to the host,
+// but only once the host has run the calls the child posted before (a send,
+// a release), which Python completes before they return; and that a Value
+// holding something else, or one with no slot, goes to the host.
+func TestRemoteValueInMemory(t *testing.T) {
+	mem, err := slots.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	h := newFakeHost()
+	r := &Remote{calls: NewCallClient(serveCalls(t, h).child), values: mem}
+	value := func(op string, id uint64, n float64) (script.ObjectReply, error) {
+		return r.Invoke(context.Background(), script.ObjectCall{ID: id, Kind: "Value", Op: op, Value: script.Value{Number: n, IsNumber: true}})
+	}
+	mem.Slot(4).Store(40)
+	if reply, err := value("add", 4, 2); err != nil || reply.Value.Number != 42 {
+		t.Errorf("add = %+v, %v; want 42", reply, err)
+	}
+	if _, err := value("set", 4, 7); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := value("get", 4, 0); err != nil || reply.Value.Number != 7 || !reply.OK {
+		t.Errorf("get = %+v, %v; want 7", reply, err)
+	}
+	if n := h.sum.Load(); n != 0 {
+		t.Fatalf("the host saw calls: %d", n)
+	}
+	// A posted add (standing in for a send or a release) runs in the host
+	// before the next memory operation returns.
+	if err := r.calls.Post(&pb.ObjectCall{Op: "add", N: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := value("get", 4, 0); err != nil || h.sum.Load() != 5 {
+		t.Errorf("a get after a post: %v, and the host had run %d of the post; want it run", err, h.sum.Load())
+	}
+	// Text in the host: the fake host echoes, with Status "get".
+	mem.Slot(4).StoreOther()
+	if reply, err := value("get", 4, 0); err != nil || reply.Status != "get" {
+		t.Errorf("a get of a Value holding text: %+v, %v; want the host's reply", reply, err)
+	}
+	if reply, err := value("get", slots.Count, 0); err != nil || reply.Status != "get" {
+		t.Errorf("a get of a Value with no slot: %+v, %v; want the host's reply", reply, err)
 	}
 }

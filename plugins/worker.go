@@ -45,7 +45,6 @@ func ServeWorker() {
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
 	syscall.CloseOnExec(CallFD)
-	syscall.CloseOnExec(ValuesFD)
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host

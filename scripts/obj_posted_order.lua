@@ -1,6 +1,7 @@
--- A child's releases of what it holds, and its sets of Values and Events,
--- do not wait for the host; they still happen in the order the child made
--- them, before anything it does after them, and before it ends.
+-- A child's releases of what it holds and its sets of Events do not wait
+-- for the host, and its sets of a Value's number are done in shared memory;
+-- they still happen in the order the child made them, before anything it
+-- does after them, and before it ends.
 local mp = require("mp")
 
 local lock, rlock, sem = mp.Lock(), mp.RLock(), mp.Semaphore(1)

@@ -39,10 +39,15 @@ type Slots struct {
 	file *os.File
 }
 
+// seals are the memory's seals: its size is fixed for good, so that no
+// process (a script that opens /proc/self/fd/5 for writing, say) can shrink
+// it under the others' mappings, which would kill them with SIGBUS.
+const seals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+
 // New makes the memory, for a host: the file to hand to children, and the
 // mapping.
 func New() (*Slots, error) {
-	fd, err := unix.MemfdCreate("mphost-values", unix.MFD_CLOEXEC)
+	fd, err := unix.MemfdCreate("mphost-values", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("making the values' memory: %w", err)
 	}
@@ -50,6 +55,10 @@ func New() (*Slots, error) {
 	if err := f.Truncate(size); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("sizing the values' memory: %w", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sealing the values' memory: %w", err)
 	}
 	s, err := mapFile(f)
 	if err != nil {
@@ -59,17 +68,20 @@ func New() (*Slots, error) {
 	return s, nil
 }
 
-// Open maps the memory that the host handed to this child as fd, if fd is
-// that memory (a file of the right size); otherwise it returns an error and
-// the child keeps every number in the host.
+// Open maps the memory that the host handed to this child as fd, and marks
+// fd close-on-exec, if fd is that memory (a memfd of its size, with its
+// seals); otherwise it leaves fd alone and returns an error, and the child
+// keeps every number in the host.
 func Open(fd int) (*Slots, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("the values' memory: %w", err)
 	}
-	if st.Size != size || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	got, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil || got&seals != seals || st.Size != size || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("the values' memory: fd %d is not it", fd)
 	}
+	unix.CloseOnExec(fd)
 	return mapFile(os.NewFile(uintptr(fd), "mphost-values"))
 }
 

@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"sync"
@@ -88,7 +89,8 @@ func TestSlotsAreShared(t *testing.T) {
 }
 
 // TestOpenRefusesOtherFiles proves that a child maps only the memory: a
-// descriptor that is closed, or a file of another size, is refused.
+// descriptor that is closed, a file of another size, and a plain file of
+// the very size are refused, and left open on exec.
 func TestOpenRefusesOtherFiles(t *testing.T) {
 	if _, err := Open(999); err == nil {
 		t.Error("Open of a closed descriptor: no error")
@@ -100,5 +102,39 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	defer f.Close()
 	if _, err := Open(int(f.Fd())); err == nil {
 		t.Error("Open of an empty file: no error")
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, 0); err != nil { // as an inherited one is
+		t.Fatal(err)
+	}
+	if _, err := Open(int(f.Fd())); err == nil {
+		t.Error("Open of a plain file of the memory's size: no error")
+	}
+	if flags, _ := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC != 0 {
+		t.Error("a refused descriptor was made close-on-exec")
+	}
+}
+
+// TestMemoryCannotBeResized proves that no process can shrink or grow the
+// memory (which would kill every process mapping it with SIGBUS): not
+// through its descriptor, nor through /proc/self/fd opened for writing.
+func TestMemoryCannotBeResized(t *testing.T) {
+	s := newSlots(t)
+	s.Slot(9).Store(3)
+	if err := s.File().Truncate(0); err == nil {
+		t.Error("Truncate(0) of the memory: no error")
+	}
+	if err := s.File().Truncate(2 * size); err == nil {
+		t.Error("growing the memory: no error")
+	}
+	path := fmt.Sprintf("/proc/self/fd/%d", s.File().Fd())
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0); err == nil {
+		f.Close()
+		t.Errorf("opening %s to truncate it: no error", path)
+	}
+	if n, ok := s.Slot(9).Load(); !ok || n != 3 {
+		t.Errorf("the slot holds %v, %v after the attempts; want 3", n, ok)
 	}
 }
