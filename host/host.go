@@ -459,6 +459,9 @@ func (h *Host) Stop() int {
 		idle.c.runner.Kill(context.Background())
 	}
 	h.children.Wait()
+	if h.values != nil {
+		h.values.CloseFile() // no child will start; Values still use the mapping
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.runDir != "" {

@@ -93,3 +93,32 @@ func TestStopEndsRunningChildren(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseLeavesNoDescriptor proves that a host that ran children (and a
+// Value, whose number lives in the memory the host hands them) keeps no file
+// descriptor open once closed, so that a program may make many hosts.
+func TestCloseLeavesNoDescriptor(t *testing.T) {
+	count := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fds)
+	}
+	before := count()
+	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	err := runScript(t, h, `
+		local mp = require("mp")
+		local v = mp.Value(0)
+		local p = mp.Process{target = function() v:add(5) end}
+		p:start()
+		p:join()
+		assert(v:get() == 5)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	if after := count(); after > before {
+		t.Errorf("%d file descriptors open after Close, %d before New", after, before)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -35,8 +36,9 @@ const Other uint64 = 0x7ff4_6d70_686f_7374
 
 // Slots is the mapped memory. Its methods may be called from any goroutine.
 type Slots struct {
-	mem  []byte
-	file *os.File
+	mem       []byte
+	file      *os.File
+	closeFile sync.Once
 }
 
 // seals are the memory's seals: its size is fixed for good, so that no
@@ -96,10 +98,15 @@ func mapFile(f *os.File) (*Slots, error) {
 // File is the memory's file, to hand to a child.
 func (s *Slots) File() *os.File { return s.file }
 
-// Close unmaps the memory. No slot may be used afterwards.
+// CloseFile closes the memory's file once no child will be started; the
+// mapping stays.
+func (s *Slots) CloseFile() { s.closeFile.Do(func() { s.file.Close() }) }
+
+// Close unmaps the memory and closes its file. No slot may be used
+// afterwards.
 func (s *Slots) Close() {
 	unix.Munmap(s.mem)
-	s.file.Close()
+	s.CloseFile()
 }
 
 // Slot returns the slot of object id, or nil when id has none.
