@@ -39,8 +39,8 @@ import (
 // A posted call (callPost, callPostPuts) gets no reply unless it fails: the
 // child does not wait for it, and the host runs it before any later call.
 // A pipe's send is posted once one send on that end has succeeded, so that
-// a ping pong costs one round trip, not two; so are a release of what the
-// child acquired and a set of a Value or an Event (see Remote.postable);
+// a ping pong costs one round trip, not two; so are a release of a lock the
+// child holds and an Event's set (see Remote.postable);
 // batches of puts are posted, so that the child makes the next batch while
 // the host stores the last. A failed post is told in a replyFailed frame
 // numbered with the object it was for (0: a batch of puts, or a post that
