@@ -29,8 +29,8 @@ import (
 	"github.com/mphost/mphost/host/objects"
 	"github.com/mphost/mphost/plugins"
 	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/plugins/slots"
 	"github.com/mphost/mphost/script"
-	"github.com/mphost/mphost/slots"
 )
 
 // Options configure a [Host]. The zero value writes to the process's own

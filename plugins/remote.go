@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/plugins/slots"
 	"github.com/mphost/mphost/script"
-	"github.com/mphost/mphost/slots"
 )
 
 // Remote is a child's side of the script.Runtime seam, and its chunk store:

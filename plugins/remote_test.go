@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/plugins/slots"
 	"github.com/mphost/mphost/script"
-	"github.com/mphost/mphost/slots"
 )
 
 // TestRemotePostsWhatCannotFail proves the rules by which a child posts a

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/plugins/slots"
 	"github.com/mphost/mphost/script"
-	"github.com/mphost/mphost/slots"
 )
 
 // Exit statuses of a child that could not run its process.
