@@ -1,6 +1,7 @@
 package host
 
 import (
+	"encoding/binary"
 	"bufio"
 	"context"
 	"fmt"
@@ -29,6 +30,7 @@ type child struct {
 	pid    int
 	output *os.File // the read end of the child's output pipe
 	calls  *os.File // the host's end of the child's call socket
+	files  int      // the host's end of the socket that hands the child pipe ends' sockets
 
 	callsDone   chan struct{}      // closed when the call socket's server returns
 	cancelCalls context.CancelFunc // ends the call the child is waiting on
@@ -83,7 +85,14 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		return nil, err
 	}
 	defer childCalls.Close()
-	c := &child{output: outR, calls: calls}
+	files, childFiles, err := filesSocket()
+	if err != nil {
+		outR.Close()
+		calls.Close()
+		return nil, err
+	}
+	defer childFiles.Close()
+	c := &child{output: outR, calls: calls, files: files}
 	c.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  plugins.Handshake,
 		Plugins:          plugins.Plugins,
@@ -96,7 +105,8 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = h.worker[0]
 			cmd.Args = h.worker
-			cmd.ExtraFiles = []*os.File{outW, childCalls, nil} // plugins.OutputFD, plugins.CallFD, plugins.ValuesFD
+			// plugins.OutputFD, CallFD, ValuesFD, FilesFD
+			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
 			if h.values != nil {
 				cmd.ExtraFiles[2] = h.values.File()
 			}
@@ -110,6 +120,7 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		c.kill()
 		outR.Close()
 		calls.Close()
+		syscall.Close(files)
 		return nil, fmt.Errorf("starting a child process: %w", err)
 	}
 	rpc, err := c.client.Client()
@@ -199,6 +210,24 @@ func (c *child) endCalls() {
 	syscall.Shutdown(int(c.calls.Fd()), syscall.SHUT_RDWR) // wakes a blocked read
 	<-c.callsDone
 	c.calls.Close()
+	syscall.Close(c.files)
+}
+
+// filesSocket returns the two ends of a new socket that hands a child the
+// sockets of the pipe ends it uses (see sendSocket): the host's descriptor
+// and the child's file.
+func filesSocket() (int, *os.File, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, fmt.Errorf("making a child's socket for files: %w", err)
+	}
+	return fds[0], os.NewFile(uintptr(fds[1]), "files"), nil
+}
+
+// sendSocket hands the child a duplicate of the socket fd of pipe end id,
+// in a packet that names the end (see plugins.ReceiveSocket).
+func (c *child) sendSocket(id uint64, fd int) error {
+	return syscall.Sendmsg(c.files, binary.BigEndian.AppendUint64(nil, id), syscall.UnixRights(fd), nil, 0)
 }
 
 // socketPair returns the two ends of a new call socket, the host's and the

@@ -459,6 +459,7 @@ func (h *Host) Stop() int {
 		idle.c.runner.Kill(context.Background())
 	}
 	h.children.Wait()
+	h.objects.Release()
 	if h.values != nil {
 		h.values.CloseFile() // no child will start; Values still use the mapping
 	}

@@ -68,10 +68,16 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		}
 		return []uint64{id}, nil
 	case "Connection":
-		a, b := objects.NewPipe(args.Flag)
-		a.Hold(owner)
-		b.Hold(owner)
-		return []uint64{h.objects.Add(a), h.objects.Add(b)}, nil
+		a, b, err := objects.NewPipe(args.Flag)
+		if err != nil {
+			return nil, err
+		}
+		ids := []uint64{h.objects.Add(a), h.objects.Add(b)}
+		for i, end := range []*objects.PipeEnd{a, b} {
+			end.Share(h.values.Word(ids[i])) // no one has the ids yet
+			end.Hold(owner)
+		}
+		return ids, nil
 	default:
 		return nil, fmt.Errorf("no shared object of kind %q", kind)
 	}
@@ -321,14 +327,7 @@ func itemReply(item []byte, err error) (script.ObjectReply, error) {
 func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
 	switch call.Op {
 	case "send":
-		err := e.Send(ctx, owner, call.Value.Data)
-		switch {
-		case errors.Is(err, objects.ErrClosed):
-			err = errors.New("the connection is closed")
-		case errors.Is(err, objects.ErrWrongDirection):
-			err = errors.New("this end of a one-way pipe only receives")
-		}
-		return script.ObjectReply{}, err
+		return script.ObjectReply{}, pipeSendError(e.Send(ctx, owner, call.Value.Data))
 	case "recv":
 		item, err := e.Recv(ctx, w)
 		if errors.Is(err, objects.ErrWrongDirection) {
@@ -341,10 +340,27 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 	case "close":
 		e.Close(owner)
 		return script.ObjectReply{}, nil
+	case "relay":
+		// A child's send that its socket could not take (see package pipesock).
+		return script.ObjectReply{}, pipeSendError(e.Relay(owner, call.Value.Data))
+	case "fetch":
+		// A large message, which a child's receive found held here.
+		return itemReply(e.Take(uint64(call.N)))
 	case "hold":
 		return script.ObjectReply{}, e.Hold(owner)
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+}
+
+// pipeSendError is the error of a send as a script sees it.
+func pipeSendError(err error) error {
+	switch {
+	case errors.Is(err, objects.ErrClosed):
+		return errors.New("the connection is closed")
+	case errors.Is(err, objects.ErrWrongDirection):
+		return errors.New("this end of a one-way pipe only receives")
+	}
+	return err
 }
 
 func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {

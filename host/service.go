@@ -100,11 +100,35 @@ func (s *service) Invoke(ctx context.Context, req *pb.ObjectCall) (*pb.ObjectRep
 	if err != nil {
 		return nil, err
 	}
+	if req.Op == "open" {
+		return s.openPipe(owner, req.Id)
+	}
 	reply, err := s.h.invoke(ctx, owner, plugins.CallFromProto(req))
 	if err != nil {
 		return nil, err
 	}
 	return plugins.ReplyToProto(reply), nil
+}
+
+// openPipe hands the child the socket of pipe end id (which it holds), so
+// that it sends and receives on it itself; the reply says which ways the
+// end goes (plugins.PipeReadable, plugins.PipeWritable).
+func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, error) {
+	e, err := objects.Lookup[*objects.PipeEnd](s.h.objects, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Socket(owner, func(fd int) error { return s.child.sendSocket(id, fd) }); err != nil {
+		return nil, err
+	}
+	var ways int64
+	if e.Readable() {
+		ways |= plugins.PipeReadable
+	}
+	if e.Writable() {
+		ways |= plugins.PipeWritable
+	}
+	return &pb.ObjectReply{Ok: true, N: ways}, nil
 }
 
 // owner is the process on whose behalf the caller acts.

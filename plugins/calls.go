@@ -264,7 +264,11 @@ func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (serve
 			return served{object: PutsFailed, what: "call"}, fmt.Errorf("malformed call: %w", err)
 		}
 		reply, err := h.Invoke(ctx, call)
-		return served{replyInvoke, reply, call.Id, call.Op}, err
+		what := call.Op
+		if what == "relay" {
+			what = "send" // one the pipe's socket could not take (see sendOnPipe)
+		}
+		return served{replyInvoke, reply, call.Id, what}, err
 	case callPuts, callPostPuts:
 		puts, err := parsePutBatch(msg)
 		if err != nil {

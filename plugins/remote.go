@@ -36,6 +36,7 @@ type Remote struct {
 	self   script.ProcessInfo
 	parent script.ProcessInfo
 	puts   putBuffer
+	pipes  pipeSockets
 }
 
 // Batching of puts.
@@ -143,6 +144,7 @@ func (r *Remote) takeDropped() {
 // holds, so that a child that runs another process carries nothing over;
 // if the host cannot be reached, the child is of no further use anyway.
 func (r *Remote) End() error {
+	defer r.closePipes()
 	err := r.Flush()
 	if err == nil {
 		err = r.calls.Settle()
@@ -396,6 +398,11 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)
 		return script.ObjectReply{}, err
+	}
+	if call.Kind == "Connection" {
+		if reply, done, err := r.pipeInSocket(ctx, call); done {
+			return reply, err
+		}
 	}
 	if call.Op == "put" {
 		if err := r.calls.Failed(PutsFailed); err != nil {

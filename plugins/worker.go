@@ -48,6 +48,7 @@ func ServeWorker() {
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host
+	openFiles()                      // none: pipes go through the host
 	go watchParent(os.Getppid())
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,

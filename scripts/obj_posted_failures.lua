@@ -1,7 +1,8 @@
--- A child's sends on a pipe end are posted once one has succeeded: send
--- returns before the host has run it. One that fails (the other end was
--- closed meanwhile) is raised by the next operation on that end, and by
--- nothing else: the puts made after it arrive, other calls run.
+-- A child's send on a pipe end that the end's socket cannot take (a message
+-- over 32 KB, or the socket is full) is posted to the host: send returns
+-- before the host has run it. One that fails (the other end was closed
+-- meanwhile) is raised by the next operation on that end, and by nothing
+-- else: the puts made after it arrive, other calls run.
 local mp = require("mp")
 
 local a, b = mp.Pipe()
@@ -10,10 +11,10 @@ local closed = mp.Event()
 local lock = mp.Lock()
 
 local p = mp.Process{target = function()
-  a:send("first")          -- waits for the host: the next sends are posted
+  a:send("first")
   q:put("before")          -- the queue is unbounded: the next puts are batched
   closed:wait()
-  a:send("lost")           -- posted; fails in the host, as b is closed
+  a:send(string.rep("lost", 10000)) -- posted; fails in the host, as b is closed
   print("event is set:", closed:is_set())
   q:put("after")
   print("lock acquired:", lock:acquire())

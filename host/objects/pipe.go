@@ -2,19 +2,30 @@ package objects
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mphost/mphost/plugins/pipesock"
 )
 
 // PipeEnd is one end of a Pipe (Python's multiprocessing.Connection). What one end sends, the
-// other receives, in order; the buffer between them is unbounded, so Send never waits. An end
-// remembers which processes hold it: when all of them have died it closes, so the other end is
-// not left waiting for messages that cannot come. Make a pair with NewPipe.
+// other receives, in order. The messages travel over the pipe's own sockets (package pipesock),
+// which the host keeps and hands to the children that use the end, so that their sends and
+// receives do not go through the host; Send never waits, as what the socket has no room for
+// waits in the host. An end remembers which processes hold it: when all of them have died it
+// closes, so the other end is not left waiting for messages that cannot come. Make a pair with
+// NewPipe; Release it when it is no longer used.
 type PipeEnd struct {
 	life
-	inbox    *Queue // messages sent to this end, not yet received
+	sock     *pipesock.Conn
+	gate     atomic.Uint64 // the socket's gate until Share moves it
+	shared   bool
 	peer     *PipeEnd
 	readable bool
 	writable bool
+	waiting  atomic.Int32 // Recv and Poll calls that wait on the socket, for tests
 
 	mu      sync.Mutex
 	closed  bool
@@ -23,12 +34,33 @@ type PipeEnd struct {
 
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
 // duplex false, a only receives and b only sends. Nobody holds either end yet: record the
-// creator with Hold.
-func NewPipe(duplex bool) (a, b *PipeEnd) {
-	a = &PipeEnd{inbox: NewQueue(0), readable: true, writable: duplex, holders: make(map[Owner]struct{})}
-	b = &PipeEnd{inbox: NewQueue(0), readable: duplex, writable: true, holders: make(map[Owner]struct{})}
+// creator with Hold. The error is the system's, when it has no socket to give.
+func NewPipe(duplex bool) (a, b *PipeEnd, err error) {
+	fa, fb, err := pipesock.Pair()
+	if err != nil {
+		return nil, nil, err
+	}
+	a = &PipeEnd{readable: true, writable: duplex, holders: make(map[Owner]struct{})}
+	b = &PipeEnd{readable: duplex, writable: true, holders: make(map[Owner]struct{})}
+	if a.sock, err = pipesock.Open(fa, &a.gate); err != nil {
+		fb.Close()
+		return nil, nil, err
+	}
+	if b.sock, err = pipesock.Open(fb, &b.gate); err != nil {
+		a.sock.Close()
+		return nil, nil, err
+	}
 	a.peer, b.peer = b, a
-	return a, b
+	return a, b, nil
+}
+
+// Share moves the end's gate into word, in memory that children map, so that a child may use
+// the end's socket itself (see Socket). Call it before anyone has the end.
+func (e *PipeEnd) Share(word *atomic.Uint64) {
+	if word != nil {
+		e.sock.ShareGate(word)
+		e.shared = true
+	}
 }
 
 // Readable reports whether this end may receive.
@@ -52,20 +84,61 @@ func (e *PipeEnd) Hold(owner Owner) error {
 	return nil
 }
 
-// Send passes msg to the other end; the pipe keeps msg, so the caller must not change it
-// afterwards. It returns ErrWrongDirection on the receive-only end, ErrClosed when either end
-// is closed, and ErrOwnerDied when owner has died.
+// Socket calls f with the end's socket, for owner, which holds the end, to use it itself: f
+// hands a duplicate of the descriptor to owner's process. It returns ErrClosed when the end
+// is closed, ErrOwnerDied when owner has died, and ErrNotShared when no child may use the
+// socket (the gate is not in shared memory).
+func (e *PipeEnd) Socket(owner Owner, f func(fd int) error) error {
+	if err := e.Hold(owner); err != nil {
+		return err
+	}
+	if !e.shared {
+		return ErrNotShared
+	}
+	return e.sock.Control(f)
+}
+
+// ErrNotShared is returned by Socket when the end's gate is not in shared memory.
+var ErrNotShared = errors.New("this pipe end is not shared with children")
+
+// Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg. It
+// returns ErrWrongDirection on the receive-only end, ErrClosed when either end is closed, and
+// ErrOwnerDied when owner has died.
 func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
-	if !e.writable {
+	if err := e.sendable(owner); err != nil {
+		return err
+	}
+	return closedError(e.sock.Send(msg))
+}
+
+// Relay sends msg as Send does, for a child that found that it could not write msg into the
+// socket itself, and has already counted it on the gate (pipesock.Conn.Count): msg goes to the
+// backlog, after the messages already there.
+func (e *PipeEnd) Relay(owner Owner, msg []byte) error {
+	if err := e.sendable(owner); err != nil {
+		e.sock.Uncount()
+		return err
+	}
+	return closedError(e.sock.Enqueue(msg, true))
+}
+
+func (e *PipeEnd) sendable(owner Owner) error {
+	switch {
+	case !e.writable:
 		return ErrWrongDirection
-	}
-	if e.dead(owner) {
+	case e.dead(owner):
 		return ErrOwnerDied
-	}
-	if e.Closed() {
+	case e.Closed() || e.peer.Closed():
 		return ErrClosed
 	}
-	return e.peer.inbox.Put(ctx, owner, msg, DontWait) // unbounded: ErrClosed or nil
+	return nil
+}
+
+func closedError(err error) error {
+	if errors.Is(err, pipesock.ErrClosed) {
+		return ErrClosed
+	}
+	return err
 }
 
 // Recv returns the oldest message sent by the other end, waiting as w allows. It returns
@@ -73,24 +146,58 @@ func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
 // closed and every message has been received, ErrWrongDirection on the send-only end, and
 // ctx.Err() when ctx ended the wait.
 func (e *PipeEnd) Recv(ctx context.Context, w Wait) ([]byte, error) {
-	if !e.readable {
-		return nil, ErrWrongDirection
+	if err := e.receivable(); err != nil {
+		return nil, err
 	}
-	return e.inbox.Get(ctx, w)
+	e.waiting.Add(1)
+	msg, held, err := e.sock.Recv(ctx, w.deadline())
+	e.waiting.Add(-1)
+	switch {
+	case errors.Is(err, pipesock.ErrTimeout):
+		return nil, ErrEmpty
+	case err != nil:
+		return nil, closedError(err)
+	case held != 0:
+		return e.Take(held)
+	}
+	return msg, nil
+}
+
+// Take returns the message that the host holds under id, which a receiver of this end read
+// from the socket in its place (see package pipesock). It returns ErrClosed when there is
+// none: the end was closed.
+func (e *PipeEnd) Take(id uint64) ([]byte, error) {
+	msg, ok := e.peer.sock.Take(id)
+	if !ok {
+		return nil, ErrClosed
+	}
+	return msg, nil
+}
+
+func (e *PipeEnd) receivable() error {
+	switch {
+	case !e.readable:
+		return ErrWrongDirection
+	case e.Closed():
+		return ErrClosed
+	}
+	return nil
 }
 
 // Poll waits as w allows and reports whether Recv would not block: true when a message is
 // waiting or when the other end is closed and nothing is left (Recv then returns ErrClosed, as
 // Python's poll is true at end of file). Errors are those of Recv.
 func (e *PipeEnd) Poll(ctx context.Context, w Wait) (bool, error) {
-	if !e.readable {
-		return false, ErrWrongDirection
+	if err := e.receivable(); err != nil {
+		return false, err
 	}
-	if e.Closed() {
-		return false, ErrClosed
-	}
-	return e.inbox.poll(ctx, w)
+	e.waiting.Add(1)
+	defer e.waiting.Add(-1)
+	return e.sock.Poll(ctx, w.deadline())
 }
+
+// deadline is w as the time a socket's receive stops waiting.
+func (w Wait) deadline() time.Time { return pipesock.Deadline(w.Block, w.Forever, w.Timeout) }
 
 // Close closes this end for every process that holds it: messages not yet received here are
 // dropped, sends to it fail, and the other end receives what is left, then ErrClosed. owner no
@@ -109,15 +216,30 @@ func (e *PipeEnd) Closed() bool {
 	return e.closed
 }
 
-// close closes this end once.
+// close closes this end once; once both ends are closed, the host's sockets are released.
 func (e *PipeEnd) close() {
 	e.mu.Lock()
 	already := e.closed
 	e.closed = true
 	e.mu.Unlock()
-	if !already {
-		e.inbox.discard()
-		e.peer.inbox.Close()
+	if already {
+		return
+	}
+	e.sock.Shut()
+	e.peer.sock.Drop() // what the other end sent here
+	if e.peer.Closed() {
+		e.Release()
+	}
+}
+
+// Release closes both ends and lets their sockets go: the host calls it when it stops.
+func (e *PipeEnd) Release() {
+	for _, end := range []*PipeEnd{e, e.peer} {
+		end.mu.Lock()
+		end.closed = true
+		end.mu.Unlock()
+		end.sock.Shut()
+		end.sock.Close()
 	}
 }
 

@@ -35,10 +35,21 @@ func mustRecv(t *testing.T, e *PipeEnd, want string) {
 }
 
 // recvWaiting reports whether a Recv or Poll is parked on e.
-func recvWaiting(e *PipeEnd) bool { g, _ := e.inbox.parked(); return g > 0 }
+func recvWaiting(e *PipeEnd) bool { return e.waiting.Load() > 0 }
+
+// newPipe makes a pipe whose sockets are let go when the test ends.
+func newPipe(t *testing.T, duplex bool) (a, b *PipeEnd) {
+	t.Helper()
+	a, b, err := NewPipe(duplex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Release)
+	return a, b
+}
 
 func TestPipeDuplex(t *testing.T) {
-	a, b := NewPipe(true)
+	a, b := newPipe(t, true)
 	if !a.Readable() || !a.Writable() || !b.Readable() || !b.Writable() {
 		t.Fatal("duplex ends not both ways")
 	}
@@ -56,7 +67,7 @@ func TestPipeDuplex(t *testing.T) {
 }
 
 func TestPipeOneWay(t *testing.T) {
-	a, b := NewPipe(false)
+	a, b := newPipe(t, false)
 	if !a.Readable() || a.Writable() || b.Readable() || !b.Writable() {
 		t.Fatal("one-way ends have the wrong directions")
 	}
@@ -74,7 +85,7 @@ func TestPipeOneWay(t *testing.T) {
 }
 
 func TestPipeRecvTimeout(t *testing.T) {
-	a, _ := NewPipe(true)
+	a, _ := newPipe(t, true)
 	if _, err := a.Recv(bg, DontWait); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("Recv = %v, want ErrEmpty", err)
 	}
@@ -86,7 +97,7 @@ func TestPipeRecvTimeout(t *testing.T) {
 }
 
 func TestPipePoll(t *testing.T) {
-	a, b := NewPipe(true)
+	a, b := newPipe(t, true)
 	if ok, err := a.Poll(bg, DontWait); ok || err != nil {
 		t.Fatalf("Poll on empty pipe = %v, %v", ok, err)
 	}
@@ -110,7 +121,7 @@ func TestPipePoll(t *testing.T) {
 		t.Fatalf("Poll after the other end closed = %v, %v; want true (Recv will not block)", ok, err)
 	}
 	ctx, cancel := cancelled(t)
-	c, _ := NewPipe(true)
+	c, _ := newPipe(t, true)
 	polling = start(func() result {
 		ok, err := c.Poll(ctx, WaitForever)
 		return result{ok: ok, err: err}
@@ -123,7 +134,7 @@ func TestPipePoll(t *testing.T) {
 }
 
 func TestPipeCloseDrains(t *testing.T) {
-	a, b := NewPipe(true)
+	a, b := newPipe(t, true)
 	mustSend(t, b, "1", "2", "3")
 	mustSend(t, a, "unread")
 	b.Close(1)
@@ -155,7 +166,7 @@ func TestPipeCloseDrains(t *testing.T) {
 }
 
 func TestPipeCloseWakesRecv(t *testing.T) {
-	a, b := NewPipe(false)
+	a, b := newPipe(t, false)
 	other := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
 	b.Close(1)
@@ -163,7 +174,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 		t.Fatalf("Recv when the other end closed = %+v", r)
 	}
 
-	a, _ = NewPipe(false)
+	a, _ = newPipe(t, false)
 	own := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
 	a.Close(1)
@@ -173,7 +184,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 }
 
 func TestPipeRecvCancel(t *testing.T) {
-	a, _ := NewPipe(true)
+	a, _ := newPipe(t, true)
 	ctx, cancel := cancelled(t)
 	got := recv(ctx, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })

@@ -114,6 +114,22 @@ func (r *Registry) Died(owner Owner) {
 	}
 }
 
+// Release lets go of what the objects hold outside the process (the sockets of pipes), once
+// no process will use them: they are closed.
+func (r *Registry) Release() {
+	r.mu.RLock()
+	var held []interface{ Release() }
+	for _, obj := range r.objects {
+		if o, ok := obj.(interface{ Release() }); ok {
+			held = append(held, o)
+		}
+	}
+	r.mu.RUnlock()
+	for _, o := range held {
+		o.Release()
+	}
+}
+
 // IsDead reports whether Died has been called for owner.
 func (r *Registry) IsDead(owner Owner) bool { return r.dead.has(owner) }
 

@@ -162,7 +162,7 @@ func TestDiedBreaksBarrier(t *testing.T) {
 }
 
 func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
-	a, b := NewPipe(false)
+	a, b := newPipe(t, false)
 	r := newRegistryWith(a, b)
 	for _, owner := range []Owner{MainScript, 5} {
 		if err := a.Hold(owner); err != nil {
@@ -191,7 +191,7 @@ func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
 }
 
 func TestDiedWakesBlockedRecv(t *testing.T) {
-	a, b := NewPipe(true)
+	a, b := newPipe(t, true)
 	r := newRegistryWith(a, b)
 	if err := b.Hold(5); err != nil {
 		t.Fatal(err)
@@ -208,7 +208,7 @@ func TestDiedWakesBlockedRecv(t *testing.T) {
 func TestDiedFailsOwnersCalls(t *testing.T) {
 	lock, sem, queue := NewLock(), NewSemaphore(0, false), NewQueue(1)
 	cond, barrier, value := NewCondition(NewLock()), NewBarrier(2, WaitForever), NewValue(NumberContent(0))
-	a, _ := NewPipe(true)
+	a, _ := newPipe(t, true)
 	r := newRegistryWith(lock, sem, queue, cond, barrier, value, a)
 	mustAcquire(t, lock, 1)
 	mustPut(t, queue, "full")

@@ -117,10 +117,23 @@ func (s *Slots) Slot(id uint64) *Slot {
 	return (*Slot)(unsafe.Pointer(&s.mem[id*8]))
 }
 
+// Word returns the slot of object id as a plain word (see Slot.Word), or
+// nil when id has none.
+func (s *Slots) Word(id uint64) *atomic.Uint64 {
+	if slot := s.Slot(id); slot != nil {
+		return slot.Word()
+	}
+	return nil
+}
+
 // Slot is one Value's number, in the shared memory.
 type Slot struct {
 	bits atomic.Uint64
 }
+
+// Word is the slot as a plain word, for an object that is not a Value: a
+// pipe end's gate (package pipesock).
+func (s *Slot) Word() *atomic.Uint64 { return &s.bits }
 
 // Holds reports whether n can be kept in a slot: every number but the one
 // whose bits are Other.

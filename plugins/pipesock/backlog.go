@@ -1,0 +1,164 @@
+package pipesock
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+
+	"golang.org/x/sys/unix"
+)
+
+// The host's side of an end: the backlog of messages that did not go into
+// the socket at once, the large messages it holds, and shutting the end.
+
+// Send sends msg from the host: into the socket if it may go there now,
+// otherwise into the backlog (see Enqueue).
+func (c *Conn) Send(msg []byte) error {
+	if sent, err := c.TrySend(msg); sent || err != nil {
+		return err
+	}
+	return c.Enqueue(msg, false)
+}
+
+// Enqueue adds msg to the backlog, which a goroutine writes into the
+// socket in order as the reader makes room; a message larger than Inline
+// is held, and the socket gets a packet that names it. counted says that
+// the sender has already added it to the gate (Count); otherwise Enqueue
+// does. Enqueue does not keep msg: the caller may reuse it. It returns
+// ErrClosed, and takes msg off the gate, when the end is shut.
+func (c *Conn) Enqueue(msg []byte, counted bool) error {
+	if !counted {
+		c.Count()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shut {
+		c.Uncount()
+		return ErrClosed
+	}
+	if len(msg) <= Inline {
+		c.backlog = append(c.backlog, append([]byte{kindMessage}, msg...))
+	} else {
+		c.lastHeld++
+		if c.held == nil {
+			c.held = make(map[uint64][]byte)
+		}
+		c.held[c.lastHeld] = append([]byte(nil), msg...)
+		c.backlog = append(c.backlog, binary.BigEndian.AppendUint64([]byte{kindHeld}, c.lastHeld))
+	}
+	if !c.writing {
+		c.writing = true
+		go c.writeBacklog()
+	}
+	return nil
+}
+
+// writeBacklog writes the backlog into the socket, waiting for room as
+// needed, until it is empty; then, if the end is shut, it shuts the socket
+// for writing, so that the reader sees the end after the last message.
+func (c *Conn) writeBacklog() {
+	for {
+		c.mu.Lock()
+		if len(c.backlog) == 0 {
+			c.writing = false
+			if c.shut {
+				c.shutdown(unix.SHUT_WR)
+			}
+			c.mu.Unlock()
+			return
+		}
+		p := c.backlog[0]
+		c.backlog[0] = nil
+		c.backlog = c.backlog[1:]
+		c.mu.Unlock()
+		err := c.write(p)
+		c.Uncount() // after the write: no sender overtakes p
+		if err != nil {
+			// The reader's end is shut (or the socket closed): what
+			// is left cannot be received.
+			c.mu.Lock()
+			c.dropLocked()
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// write writes packet p into the socket, waiting for room.
+func (c *Conn) write(p []byte) error {
+	var serr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		_, serr = unix.SendmsgN(int(fd), p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		return !errors.Is(serr, unix.EAGAIN)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// Take returns, once, the message that the host holds under id; false
+// when it holds none (the end was closed).
+func (c *Conn) Take(id uint64) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msg, ok := c.held[id]
+	delete(c.held, id)
+	return msg, ok
+}
+
+// Shut closes the end for every process: the gate says so, so senders
+// come to the host, which refuses them; the other end's sends fail; what
+// this end had not received is dropped; and the other end receives what
+// is left of the backlog, then the end of the pipe.
+func (c *Conn) Shut() {
+	c.gate.Or(Closed)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shut {
+		return
+	}
+	c.shut = true
+	c.shutdown(unix.SHUT_RD)
+	c.discardReceived()
+	if !c.writing {
+		c.shutdown(unix.SHUT_WR)
+	}
+}
+
+// Drop drops the backlog and the held messages: the other end, which
+// would have received them, is closed.
+func (c *Conn) Drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked()
+}
+
+func (c *Conn) dropLocked() {
+	for range c.backlog {
+		c.Uncount()
+	}
+	c.backlog = nil
+	c.held = nil
+}
+
+func (c *Conn) shutdown(how int) {
+	c.Control(func(fd int) error { return unix.Shutdown(fd, how) })
+}
+
+// discardReceived reads and drops the packets waiting in the socket.
+func (c *Conn) discardReceived() {
+	buf := make([]byte, 1)
+	c.Control(func(fd int) error {
+		for {
+			n, _, _, _, err := unix.Recvmsg(fd, buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			if err != nil || n == 0 {
+				if errors.Is(err, unix.EINTR) {
+					continue
+				}
+				return io.EOF
+			}
+		}
+	})
+}

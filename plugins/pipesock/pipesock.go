@@ -1,0 +1,274 @@
+// Package pipesock carries a Pipe's messages between processes over
+// sockets of the pipe's own, as Python's Connection does: a SOCK_SEQPACKET
+// socketpair, one socket per end. Every process that uses an end has that
+// end's socket (the host keeps one of each, and hands a duplicate to each
+// child that asks for it), sends by writing one packet into it and
+// receives by reading one, with no call to the host: a ping pong is one
+// write and one read on each side.
+//
+// The host still owns the pipe. A send never waits for the reader (see
+// API.md), so a message that cannot go into the socket at once, because the
+// socket is full or the message is larger than Inline, goes to the host,
+// which keeps it in the end's backlog and writes it into the socket when
+// there is room (a large one as a packet that names it, which the reader
+// then fetches from the host). So that each sender's messages stay in
+// order, an end has a gate: a word in memory that every process maps
+// (package slots) counting the messages in its backlog. While it is not 0,
+// every sender hands its messages to the host. Its top bit, Closed, says
+// that the end is closed; a sender then learns from the host why its send
+// fails.
+//
+// A packet is a kind byte and what follows:
+//
+//	'm' message    a message
+//	'h' id         a message the host holds: id, a uint64, big-endian
+package pipesock
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Inline is the size of the largest message that travels in the socket
+// itself; a larger one is held by the host.
+const Inline = 32 << 10
+
+// Closed is the gate's bit that says that its end is closed.
+const Closed uint64 = 1 << 63
+
+// Packet kinds.
+const (
+	kindMessage byte = 'm'
+	kindHeld    byte = 'h'
+)
+
+var (
+	// ErrClosed is returned when an end is closed: a send whose socket
+	// was shut, a receive once the other end is closed and everything it
+	// sent has been received.
+	ErrClosed = errors.New("the pipe is closed")
+	// ErrTimeout is returned by a receive that found nothing before its
+	// deadline.
+	ErrTimeout = errors.New("nothing to receive")
+)
+
+// Pair makes the sockets of a new pipe's two ends.
+func Pair() (a, b *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making a pipe: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "pipe"), os.NewFile(uintptr(fds[1]), "pipe"), nil
+}
+
+// Deadline is the time by which a receive stops waiting: the zero time
+// when it may wait forever, a time already passed when it may not wait.
+func Deadline(block, forever bool, timeout time.Duration) time.Time {
+	switch {
+	case block && forever:
+		return time.Time{}
+	case !block || timeout <= 0:
+		return time.Unix(1, 0)
+	}
+	return time.Now().Add(timeout)
+}
+
+// Conn is one process's use of one end's socket. Its methods may be
+// called from any goroutine.
+type Conn struct {
+	file    *os.File
+	raw     syscall.RawConn
+	gate    *atomic.Uint64
+	readers chan struct{} // a token: one reader at a time, as the deadline is the socket's
+	buf     []byte        // the packet read, guarded by the token
+
+	mu       sync.Mutex
+	backlog  [][]byte // packets to write, the host's
+	writing  bool     // a goroutine writes the backlog
+	held     map[uint64][]byte
+	lastHeld uint64
+	shut     bool // shut for writing once the backlog is written
+}
+
+// Open makes a Conn of an end's socket, a file of Pair or one received
+// from the host, whose gate is gate. The Conn owns file.
+func Open(file *os.File, gate *atomic.Uint64) (*Conn, error) {
+	raw, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("a pipe's socket: %w", err)
+	}
+	return &Conn{file: file, raw: raw, gate: gate, readers: make(chan struct{}, 1), buf: make([]byte, 1+Inline)}, nil
+}
+
+// ShareGate moves the gate to word, in memory that children map; it is
+// called before anyone uses the Conn.
+func (c *Conn) ShareGate(word *atomic.Uint64) {
+	word.Store(c.gate.Load())
+	c.gate = word
+}
+
+// Gate is the word that says whether senders go through the host.
+func (c *Conn) Gate() *atomic.Uint64 { return c.gate }
+
+// Closed reports whether the end is closed (its gate says so).
+func (c *Conn) Closed() bool { return c.gate.Load()&Closed != 0 }
+
+// Control calls f with the socket's file descriptor, to hand to a child.
+func (c *Conn) Control(f func(fd int) error) error {
+	var err error
+	if cerr := c.raw.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Direct reports whether a message of n bytes may be written into the
+// socket by its sender now: nothing waits in the host, the end is open,
+// and the message is not too large.
+func (c *Conn) Direct(n int) bool { return n <= Inline && c.gate.Load() == 0 }
+
+// TrySend writes msg into the socket if it may go there now (see Direct)
+// and there is room for it. It returns false when the host must take it:
+// the caller then counts it (Count) before handing it over, or, in the
+// host, calls Enqueue. The error is ErrClosed when the socket is shut.
+func (c *Conn) TrySend(msg []byte) (sent bool, err error) {
+	if !c.Direct(len(msg)) {
+		return false, nil
+	}
+	var serr error
+	err = c.raw.Write(func(fd uintptr) bool {
+		_, serr = unix.SendmsgBuffers(int(fd), [][]byte{{kindMessage}, msg}, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		return true
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case serr == nil:
+		return true, nil
+	case errors.Is(serr, unix.EAGAIN):
+		return false, nil
+	case errors.Is(serr, unix.EPIPE), errors.Is(serr, unix.ECONNRESET):
+		return false, ErrClosed
+	}
+	return false, fmt.Errorf("sending on a pipe: %w", serr)
+}
+
+// Count adds a message to the gate before its sender hands it to the host
+// (see TrySend); the host takes it off once the message is in the socket,
+// or refused.
+func (c *Conn) Count() { c.gate.Add(1) }
+
+// Uncount takes a counted message that was not taken off the gate.
+func (c *Conn) Uncount() { c.gate.Add(^uint64(0)) }
+
+// Recv reads the next packet: a message, or the id of a message that the
+// host holds (take it with the host's Take). It waits until deadline (see
+// Deadline) or until ctx is done, and returns ErrTimeout, ErrClosed or
+// ctx.Err() when it has nothing.
+func (c *Conn) Recv(ctx context.Context, deadline time.Time) (msg []byte, held uint64, err error) {
+	n, err := c.read(ctx, deadline, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	p := c.buf[:n]
+	defer c.unlock()
+	switch {
+	case p[0] == kindMessage:
+		return append([]byte(nil), p[1:]...), 0, nil
+	case p[0] == kindHeld && len(p) == 9:
+		return nil, binary.BigEndian.Uint64(p[1:]), nil
+	}
+	return nil, 0, fmt.Errorf("a malformed message on a pipe (%d bytes, kind %q)", n, p[0])
+}
+
+// Poll reports whether a receive would not wait: a packet is waiting, or
+// the other end is closed and nothing is left. It waits as Recv does.
+func (c *Conn) Poll(ctx context.Context, deadline time.Time) (bool, error) {
+	_, err := c.read(ctx, deadline, unix.MSG_PEEK)
+	switch {
+	case err == nil:
+		c.unlock()
+		return true, nil
+	case errors.Is(err, ErrClosed):
+		return true, nil
+	case errors.Is(err, ErrTimeout):
+		return false, nil
+	}
+	return false, err
+}
+
+// read reads (or peeks at) one packet into c.buf and returns its length,
+// holding the read token, which the caller gives back with unlock. On an
+// error it holds nothing.
+func (c *Conn) read(ctx context.Context, deadline time.Time, flags int) (int, error) {
+	if err := c.lock(ctx, deadline); err != nil {
+		return 0, err
+	}
+	wait := deadline.IsZero() || time.Until(deadline) > 0
+	if wait {
+		c.file.SetReadDeadline(deadline)
+		stop := context.AfterFunc(ctx, func() { c.file.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	} else {
+		c.file.SetReadDeadline(time.Time{})
+	}
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, _, _, _, rerr = unix.Recvmsg(int(fd), c.buf, nil, flags|unix.MSG_DONTWAIT)
+		return !wait || !errors.Is(rerr, unix.EAGAIN)
+	})
+	switch {
+	case err == nil && rerr == nil && n > 0:
+		return n, nil
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(rerr, unix.EAGAIN):
+		err = ErrTimeout
+	case err == nil && (rerr == nil || errors.Is(rerr, unix.ECONNRESET)):
+		err = ErrClosed // the end of the pipe (no packet is empty)
+	case err == nil:
+		err = fmt.Errorf("receiving on a pipe: %w", rerr)
+	}
+	c.unlock()
+	return 0, err
+}
+
+// lock takes the read token, waiting as read may.
+func (c *Conn) lock(ctx context.Context, deadline time.Time) error {
+	select {
+	case c.readers <- struct{}{}:
+		return nil
+	default:
+	}
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case c.readers <- struct{}{}:
+		return nil
+	case <-expired:
+		return ErrTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Conn) unlock() { <-c.readers }
+
+// Close closes this process's socket of the end. The end stays open for
+// the other processes that have it.
+func (c *Conn) Close() error { return c.file.Close() }
