@@ -1,9 +1,9 @@
 package host
 
 import (
-	"encoding/binary"
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
