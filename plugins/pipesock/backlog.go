@@ -1,9 +1,11 @@
 package pipesock
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -87,15 +89,23 @@ func (c *Conn) writeBacklog() {
 
 // write writes packet p into the socket, waiting for room.
 func (c *Conn) write(p []byte) error {
-	var serr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		_, serr = unix.SendmsgN(int(fd), p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		return !errors.Is(serr, unix.EAGAIN)
-	})
-	if err != nil {
-		return err
+	for {
+		var serr error
+		err := c.Control(func(fd int) error {
+			_, serr = unix.SendmsgN(fd, p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+			return nil
+		})
+		switch {
+		case err != nil:
+			return err
+		case errors.Is(serr, unix.EAGAIN):
+			if err := c.wait(context.Background(), time.Time{}, unix.POLLOUT); err != nil {
+				return err
+			}
+		case !errors.Is(serr, unix.EINTR):
+			return serr
+		}
 	}
-	return serr
 }
 
 // Take returns, once, the message that the host holds under id; false

@@ -63,7 +63,7 @@ var (
 
 // Pair makes the sockets of a new pipe's two ends.
 func Pair() (a, b *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("making a pipe: %w", err)
 	}
@@ -123,11 +123,12 @@ func (c *Conn) Gate() *atomic.Uint64 { return c.gate }
 // Closed reports whether the end is closed (its gate says so).
 func (c *Conn) Closed() bool { return c.gate.Load()&Closed != 0 }
 
-// Control calls f with the socket's file descriptor, to hand to a child.
+// Control calls f with the socket's file descriptor, which stays open
+// meanwhile, or returns ErrClosed when this process has closed it.
 func (c *Conn) Control(f func(fd int) error) error {
 	var err error
 	if cerr := c.raw.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
-		return cerr
+		return ErrClosed // this process closed it
 	}
 	return err
 }
@@ -146,9 +147,9 @@ func (c *Conn) TrySend(msg []byte) (sent bool, err error) {
 		return false, nil
 	}
 	var serr error
-	err = c.raw.Write(func(fd uintptr) bool {
-		_, serr = unix.SendmsgBuffers(int(fd), [][]byte{{kindMessage}, msg}, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		return true
+	err = c.Control(func(fd int) error {
+		_, serr = unix.SendmsgBuffers(fd, [][]byte{{kindMessage}, msg}, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		return nil
 	})
 	switch {
 	case err != nil:
@@ -215,33 +216,75 @@ func (c *Conn) read(ctx context.Context, deadline time.Time, flags int) (int, er
 		return 0, err
 	}
 	wait := deadline.IsZero() || time.Until(deadline) > 0
-	if wait {
-		c.file.SetReadDeadline(deadline)
-		stop := context.AfterFunc(ctx, func() { c.file.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
-	} else {
-		c.file.SetReadDeadline(time.Time{})
+	for {
+		var n int
+		var rerr error
+		err := c.Control(func(fd int) error {
+			n, _, _, _, rerr = unix.Recvmsg(fd, c.buf, nil, flags|unix.MSG_DONTWAIT)
+			return nil
+		})
+		switch {
+		case err != nil:
+			err = ErrClosed // this process closed the socket
+		case rerr == nil && n > 0:
+			return n, nil
+		case rerr == nil, errors.Is(rerr, unix.ECONNRESET):
+			err = ErrClosed // the end of the pipe (no packet is empty)
+		case errors.Is(rerr, unix.EINTR):
+			continue
+		case !errors.Is(rerr, unix.EAGAIN):
+			err = fmt.Errorf("receiving on a pipe: %w", rerr)
+		case !wait:
+			err = ErrTimeout
+		default:
+			err = c.wait(ctx, deadline, unix.POLLIN)
+		}
+		if err != nil {
+			c.unlock()
+			return 0, err
+		}
 	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, _, _, _, rerr = unix.Recvmsg(int(fd), c.buf, nil, flags|unix.MSG_DONTWAIT)
-		return !wait || !errors.Is(rerr, unix.EAGAIN)
-	})
-	switch {
-	case err == nil && rerr == nil && n > 0:
-		return n, nil
-	case ctx.Err() != nil:
-		err = ctx.Err()
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(rerr, unix.EAGAIN):
-		err = ErrTimeout
-	case err == nil && (rerr == nil || errors.Is(rerr, unix.ECONNRESET)):
-		err = ErrClosed // the end of the pipe (no packet is empty)
-	case err == nil:
-		err = fmt.Errorf("receiving on a pipe: %w", rerr)
+}
+
+// pollSlice is the longest a wait sleeps in the kernel before it looks at
+// its context again: how long a cancelled receive (Ctrl-C) may take.
+const pollSlice = 50 * time.Millisecond
+
+// wait waits, in the kernel, until the socket is ready for events (or shut
+// or closed), deadline passes (ErrTimeout) or ctx is done (ctx.Err()). It
+// does not use Go's netpoller: that would register the socket for writing
+// too, and the reader's every receive would wake the writer's process.
+func (c *Conn) wait(ctx context.Context, deadline time.Time, events int16) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		slice := pollSlice
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return ErrTimeout
+			}
+			slice = min(slice, left)
+		}
+		ts := unix.NsecToTimespec(int64(slice))
+		var ready bool
+		err := c.Control(func(fd int) error {
+			fds := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+			n, err := unix.Ppoll(fds[:], &ts, nil)
+			ready = n > 0
+			if errors.Is(err, unix.EINTR) {
+				return nil
+			}
+			return err
+		})
+		switch {
+		case err != nil:
+			return ErrClosed
+		case ready:
+			return nil
+		}
 	}
-	c.unlock()
-	return 0, err
 }
 
 // lock takes the read token, waiting as read may.
