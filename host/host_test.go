@@ -97,14 +97,18 @@ func TestStopEndsRunningChildren(t *testing.T) {
 // TestCloseLeavesNoDescriptor proves that a host that ran children (and a
 // Value, whose number lives in the memory the host hands them) keeps no file
 // descriptor open once closed, so that a program may make many hosts.
-func TestCloseLeavesNoDescriptor(t *testing.T) {
-	count := func() int {
-		fds, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(fds)
+// openFiles counts this process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return len(fds)
+}
+
+func TestCloseLeavesNoDescriptor(t *testing.T) {
+	count := func() int { return openFiles(t) }
 	before := count()
 	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
 	err := runScript(t, h, `
@@ -120,5 +124,41 @@ func TestCloseLeavesNoDescriptor(t *testing.T) {
 	h.Close()
 	if after := count(); after > before {
 		t.Errorf("%d file descriptors open after Close, %d before New", after, before)
+	}
+}
+
+// A pipe's two sockets are let go once both its ends are closed, and at
+// Close for a pipe still open.
+func TestPipeSocketsAreReleased(t *testing.T) {
+	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	defer h.Close()
+	pipe := func() []uint64 {
+		ids, err := h.NewObject("Connection", script.ObjectArgs{Flag: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	before := openFiles(t)
+	for range 100 {
+		for _, id := range pipe() {
+			if _, err := h.Invoke(context.Background(), script.ObjectCall{ID: id, Op: "close"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if now := openFiles(t); now != before {
+		t.Fatalf("%d file descriptors open after 100 pipes were made and closed, %d before", now, before)
+	}
+	open := pipe()
+	if _, err := h.Invoke(context.Background(), script.ObjectCall{ID: open[0], Op: "close"}); err != nil {
+		t.Fatal(err)
+	}
+	if now := openFiles(t); now != before+2 {
+		t.Fatalf("%d file descriptors open with a pipe whose one end is open, want %d", now, before+2)
+	}
+	h.Close()
+	if now := openFiles(t); now > before {
+		t.Fatalf("%d file descriptors open after Close, %d before", now, before)
 	}
 }

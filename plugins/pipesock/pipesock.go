@@ -85,11 +85,9 @@ func Deadline(block, forever bool, timeout time.Duration) time.Time {
 // Conn is one process's use of one end's socket. Its methods may be
 // called from any goroutine.
 type Conn struct {
-	file    *os.File
-	raw     syscall.RawConn
-	gate    *atomic.Uint64
-	readers chan struct{} // a token: one reader at a time, as the deadline is the socket's
-	buf     []byte        // the packet read, guarded by the token
+	file *os.File
+	raw  syscall.RawConn
+	gate *atomic.Uint64
 
 	mu       sync.Mutex
 	backlog  [][]byte // packets to write, the host's
@@ -107,7 +105,7 @@ func Open(file *os.File, gate *atomic.Uint64) (*Conn, error) {
 		file.Close()
 		return nil, fmt.Errorf("a pipe's socket: %w", err)
 	}
-	return &Conn{file: file, raw: raw, gate: gate, readers: make(chan struct{}, 1), buf: make([]byte, 1+Inline)}, nil
+	return &Conn{file: file, raw: raw, gate: gate}, nil
 }
 
 // ShareGate moves the gate to word, in memory that children map; it is
@@ -177,12 +175,13 @@ func (c *Conn) Uncount() { c.gate.Add(^uint64(0)) }
 // Deadline) or until ctx is done, and returns ErrTimeout, ErrClosed or
 // ctx.Err() when it has nothing.
 func (c *Conn) Recv(ctx context.Context, deadline time.Time) (msg []byte, held uint64, err error) {
-	n, err := c.read(ctx, deadline, 0)
+	buf := packets.Get().(*[]byte)
+	defer packets.Put(buf)
+	n, err := c.read(ctx, deadline, *buf, 0)
 	if err != nil {
 		return nil, 0, err
 	}
-	p := c.buf[:n]
-	defer c.unlock()
+	p := (*buf)[:n]
 	switch {
 	case p[0] == kindMessage:
 		return append([]byte(nil), p[1:]...), 0, nil
@@ -192,15 +191,17 @@ func (c *Conn) Recv(ctx context.Context, deadline time.Time) (msg []byte, held u
 	return nil, 0, fmt.Errorf("a malformed message on a pipe (%d bytes, kind %q)", n, p[0])
 }
 
+// packets are buffers for the largest packet, shared by the Conns of a
+// process: a pipe costs no memory while nobody receives on it.
+var packets = sync.Pool{New: func() any { b := make([]byte, 1+Inline); return &b }}
+
 // Poll reports whether a receive would not wait: a packet is waiting, or
 // the other end is closed and nothing is left. It waits as Recv does.
 func (c *Conn) Poll(ctx context.Context, deadline time.Time) (bool, error) {
-	_, err := c.read(ctx, deadline, unix.MSG_PEEK)
+	var peek [1]byte
+	_, err := c.read(ctx, deadline, peek[:], unix.MSG_PEEK)
 	switch {
-	case err == nil:
-		c.unlock()
-		return true, nil
-	case errors.Is(err, ErrClosed):
+	case err == nil, errors.Is(err, ErrClosed):
 		return true, nil
 	case errors.Is(err, ErrTimeout):
 		return false, nil
@@ -208,39 +209,32 @@ func (c *Conn) Poll(ctx context.Context, deadline time.Time) (bool, error) {
 	return false, err
 }
 
-// read reads (or peeks at) one packet into c.buf and returns its length,
-// holding the read token, which the caller gives back with unlock. On an
-// error it holds nothing.
-func (c *Conn) read(ctx context.Context, deadline time.Time, flags int) (int, error) {
-	if err := c.lock(ctx, deadline); err != nil {
-		return 0, err
-	}
+// read reads (or peeks at, with flags MSG_PEEK) one packet into buf, and
+// returns its length; a packet longer than buf is cut.
+func (c *Conn) read(ctx context.Context, deadline time.Time, buf []byte, flags int) (int, error) {
 	wait := deadline.IsZero() || time.Until(deadline) > 0
 	for {
 		var n int
 		var rerr error
 		err := c.Control(func(fd int) error {
-			n, _, _, _, rerr = unix.Recvmsg(fd, c.buf, nil, flags|unix.MSG_DONTWAIT)
+			n, _, _, _, rerr = unix.Recvmsg(fd, buf, nil, flags|unix.MSG_DONTWAIT)
 			return nil
 		})
 		switch {
 		case err != nil:
-			err = ErrClosed // this process closed the socket
+			return 0, ErrClosed // this process closed the socket
 		case rerr == nil && n > 0:
 			return n, nil
 		case rerr == nil, errors.Is(rerr, unix.ECONNRESET):
-			err = ErrClosed // the end of the pipe (no packet is empty)
+			return 0, ErrClosed // the end of the pipe (no packet is empty)
 		case errors.Is(rerr, unix.EINTR):
 			continue
 		case !errors.Is(rerr, unix.EAGAIN):
-			err = fmt.Errorf("receiving on a pipe: %w", rerr)
+			return 0, fmt.Errorf("receiving on a pipe: %w", rerr)
 		case !wait:
-			err = ErrTimeout
-		default:
-			err = c.wait(ctx, deadline, unix.POLLIN)
+			return 0, ErrTimeout
 		}
-		if err != nil {
-			c.unlock()
+		if err := c.wait(ctx, deadline, unix.POLLIN); err != nil {
 			return 0, err
 		}
 	}
@@ -286,31 +280,6 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time, events int16) error
 		}
 	}
 }
-
-// lock takes the read token, waiting as read may.
-func (c *Conn) lock(ctx context.Context, deadline time.Time) error {
-	select {
-	case c.readers <- struct{}{}:
-		return nil
-	default:
-	}
-	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		t := time.NewTimer(time.Until(deadline))
-		defer t.Stop()
-		expired = t.C
-	}
-	select {
-	case c.readers <- struct{}{}:
-		return nil
-	case <-expired:
-		return ErrTimeout
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (c *Conn) unlock() { <-c.readers }
 
 // Close closes this process's socket of the end. The end stays open for
 // the other processes that have it.

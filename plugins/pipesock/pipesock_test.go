@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pair opens both ends of a new pipe, each with a gate of its own.
@@ -153,5 +156,23 @@ func TestShut(t *testing.T) {
 	}
 	if err := a.Enqueue([]byte("late"), false); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Enqueue on a shut end = %v; want ErrClosed", err)
+	}
+}
+
+// A packet that is not one of ours (a process that writes into its socket
+// what it likes) is an error for the receiver, who then goes on.
+func TestMalformedPacket(t *testing.T) {
+	a, b := pair(t)
+	for _, p := range [][]byte{{'x', 1, 2}, {kindHeld, 1}} {
+		if err := a.Control(func(fd int) error { _, err := unix.Write(fd, p); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.Recv(context.Background(), time.Time{}); err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Fatalf("Recv of the packet %q = %v; want an error that says it is malformed", p, err)
+		}
+	}
+	a.Send([]byte("good"))
+	if got := recvMessage(t, b, a, time.Time{}); string(got) != "good" {
+		t.Fatalf("after malformed packets, got %q", got)
 	}
 }
