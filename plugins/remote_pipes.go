@@ -93,11 +93,31 @@ func (r *Remote) pipeSocket(ctx context.Context, id uint64) *pipeSocket {
 	if known {
 		return ps
 	}
+	r.sweepPipes()
 	ps = r.openPipe(ctx, id)
 	p.mu.Lock()
 	p.ends = setIn(p.ends, id, ps)
 	p.mu.Unlock()
 	return ps
+}
+
+// sweepPipes closes this process's sockets of the ends that are closed (a
+// long-lived process, a pool worker, may see many pipes come and go): their
+// calls go to the host, which says they are closed.
+func (r *Remote) sweepPipes() {
+	p := &r.pipes
+	p.mu.Lock()
+	var closed []*pipeSocket
+	for id, ps := range p.ends {
+		if ps != nil && ps.sock.Closed() {
+			closed = append(closed, ps)
+			p.ends[id] = nil
+		}
+	}
+	p.mu.Unlock()
+	for _, ps := range closed {
+		ps.sock.Close()
+	}
 }
 
 // openPipe asks the host for the socket of pipe end id; nil when the child
@@ -122,12 +142,15 @@ func (r *Remote) openPipe(ctx context.Context, id uint64) *pipeSocket {
 	return &pipeSocket{sock: sock, readable: reply.N&PipeReadable != 0, writable: reply.N&PipeWritable != 0}
 }
 
-// closePipe closes this process's socket of pipe end id, which it closes.
+// closePipe closes this process's socket of pipe end id, which is closed
+// or which it closes; later calls on the end go to the host.
 func (r *Remote) closePipe(id uint64) {
 	p := &r.pipes
 	p.mu.Lock()
 	ps := p.ends[id]
-	delete(p.ends, id)
+	if ps != nil {
+		p.ends[id] = nil
+	}
 	p.mu.Unlock()
 	if ps != nil {
 		ps.sock.Close()
@@ -178,6 +201,7 @@ func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (repl
 		case errors.Is(err, pipesock.ErrTimeout):
 			return script.ObjectReply{Status: "empty"}, true, nil
 		case errors.Is(err, pipesock.ErrClosed):
+			r.closePipe(call.ID) // nothing more will come: the host answers from now on
 			return script.ObjectReply{Status: "closed"}, true, nil
 		case err != nil:
 			return reply, true, err
@@ -202,6 +226,9 @@ func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (repl
 // writes it after the messages it already has.
 func (r *Remote) sendOnPipe(ps *pipeSocket, call script.ObjectCall) (reply script.ObjectReply, done bool, err error) {
 	data := call.Value.Data
+	if ps.sock.Refuses() {
+		return reply, false, nil // an end is closed: the host says so, at once
+	}
 	if ps.sock.Direct(len(data)) {
 		// What this process posted before (puts, an Event's set, a
 		// release) is done before the message can be received.
@@ -213,6 +240,7 @@ func (r *Remote) sendOnPipe(ps *pipeSocket, call script.ObjectCall) (reply scrip
 		case sent:
 			return reply, true, nil
 		case err != nil:
+			r.closePipe(call.ID)
 			return reply, false, nil // closed: the host says so
 		}
 	}

@@ -3,8 +3,10 @@ package objects
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mphost/mphost/plugins/pipesock"
@@ -30,6 +32,7 @@ type PipeEnd struct {
 	mu      sync.Mutex
 	closed  bool
 	holders map[Owner]struct{}
+	openers map[Owner]bool // the holders that have the socket (Socket)
 }
 
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
@@ -37,6 +40,9 @@ type PipeEnd struct {
 // creator with Hold. The error is the system's, when it has no socket to give.
 func NewPipe(duplex bool) (a, b *PipeEnd, err error) {
 	fa, fb, err := pipesock.Pair()
+	if errors.Is(err, syscall.EMFILE) {
+		return nil, nil, fmt.Errorf("%w: the host holds two for each pipe until both its ends are closed; close the pipes you no longer use", err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,6 +101,12 @@ func (e *PipeEnd) Socket(owner Owner, f func(fd int) error) error {
 	if !e.shared {
 		return ErrNotShared
 	}
+	e.mu.Lock()
+	if e.openers == nil {
+		e.openers = make(map[Owner]bool)
+	}
+	e.openers[owner] = true
+	e.mu.Unlock()
 	return e.sock.Control(f)
 }
 
@@ -226,6 +238,7 @@ func (e *PipeEnd) close() {
 		return
 	}
 	e.sock.Shut()
+	e.peer.sock.PeerClosed()
 	e.peer.sock.Drop() // what the other end sent here
 	if e.peer.Closed() {
 		e.Release()
@@ -234,11 +247,14 @@ func (e *PipeEnd) close() {
 
 // Release closes both ends and lets their sockets go: the host calls it when it stops.
 func (e *PipeEnd) Release() {
-	for _, end := range []*PipeEnd{e, e.peer} {
+	ends := []*PipeEnd{e, e.peer}
+	for _, end := range ends {
 		end.mu.Lock()
 		end.closed = true
 		end.mu.Unlock()
 		end.sock.Shut()
+	}
+	for _, end := range ends {
 		end.sock.Close()
 	}
 }
@@ -249,7 +265,15 @@ func (e *PipeEnd) died(owner Owner) {
 	_, held := e.holders[owner]
 	delete(e.holders, owner)
 	orphaned := held && len(e.holders) == 0
+	opened := e.openers[owner]
+	delete(e.openers, owner)
+	lastOpener := opened && len(e.openers) == 0
 	e.mu.Unlock()
+	if lastOpener {
+		// What it counted on the gate and did not hand over (it was
+		// killed in between) must not stay counted.
+		e.sock.Recount()
+	}
 	if orphaned {
 		e.close()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -23,42 +24,76 @@ func (c *Conn) Send(msg []byte) error {
 }
 
 // Enqueue adds msg to the backlog, which a goroutine writes into the
-// socket in order as the reader makes room; a message larger than Inline
-// is held, and the socket gets a packet that names it. counted says that
+// socket in order as the reader makes room; a message larger than the
+// socket takes is held, and the socket gets a packet that names it. When
+// the backlog is empty, the message goes into the socket at once if there
+// is room, so that a send that returned is there to poll. counted says that
 // the sender has already added it to the gate (Count); otherwise Enqueue
 // does. Enqueue does not keep msg: the caller may reuse it. It returns
 // ErrClosed, and takes msg off the gate, when the end is shut.
 func (c *Conn) Enqueue(msg []byte, counted bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !counted {
 		c.Count()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.shut {
 		c.Uncount()
 		return ErrClosed
 	}
-	if len(msg) <= Inline {
-		c.backlog = append(c.backlog, append([]byte{kindMessage}, msg...))
+	var p []byte
+	if len(msg) <= c.inline {
+		p = append([]byte{kindMessage}, msg...)
 	} else {
 		c.lastHeld++
 		if c.held == nil {
 			c.held = make(map[uint64][]byte)
 		}
 		c.held[c.lastHeld] = append([]byte(nil), msg...)
-		c.backlog = append(c.backlog, binary.BigEndian.AppendUint64([]byte{kindHeld}, c.lastHeld))
+		p = binary.BigEndian.AppendUint64([]byte{kindHeld}, c.lastHeld)
 	}
+	if !c.writing && len(c.backlog) == 0 {
+		// The sender's earlier messages are in the socket: this one may
+		// go there now.
+		if sent, err := c.sendPacket(p); sent || err != nil {
+			c.Uncount()
+			if err != nil {
+				c.held = nil
+				return ErrClosed
+			}
+			return nil
+		}
+	}
+	c.backlog = append(c.backlog, p)
 	if !c.writing {
 		c.writing = true
+		c.writer.Add(1)
 		go c.writeBacklog()
 	}
 	return nil
+}
+
+// Recount sets the gate's count to the messages in the backlog. The host
+// calls it when no child has the socket any more: a child killed between
+// counting a message and handing it to the host leaves it counted, and
+// every sender would otherwise go through the host for good.
+func (c *Conn) Recount() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := uint64(len(c.backlog) + c.inflight)
+	for {
+		old := c.gate.Load()
+		if c.gate.CompareAndSwap(old, old&flags|n) {
+			return
+		}
+	}
 }
 
 // writeBacklog writes the backlog into the socket, waiting for room as
 // needed, until it is empty; then, if the end is shut, it shuts the socket
 // for writing, so that the reader sees the end after the last message.
 func (c *Conn) writeBacklog() {
+	defer c.writer.Done()
 	for {
 		c.mu.Lock()
 		if len(c.backlog) == 0 {
@@ -72,38 +107,55 @@ func (c *Conn) writeBacklog() {
 		p := c.backlog[0]
 		c.backlog[0] = nil
 		c.backlog = c.backlog[1:]
+		c.inflight++
 		c.mu.Unlock()
 		err := c.write(p)
+		c.mu.Lock()
+		c.inflight--
 		c.Uncount() // after the write: no sender overtakes p
 		if err != nil {
 			// The reader's end is shut (or the socket closed): what
 			// is left cannot be received.
-			c.mu.Lock()
 			c.dropLocked()
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
+		c.mu.Unlock()
 	}
+}
+
+// sendPacket writes packet p into the socket if there is room; the error
+// is ErrClosed when the socket is shut.
+func (c *Conn) sendPacket(p []byte) (sent bool, err error) {
+	var serr error
+	if err := c.Control(func(fd int) error {
+		_, serr = unix.SendmsgN(fd, p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	switch {
+	case serr == nil:
+		return true, nil
+	case errors.Is(serr, unix.EAGAIN), errors.Is(serr, unix.EINTR):
+		return false, nil
+	case errors.Is(serr, unix.EPIPE), errors.Is(serr, unix.ECONNRESET):
+		return false, ErrClosed
+	}
+	return false, fmt.Errorf("sending on a pipe: %w", serr)
 }
 
 // write writes packet p into the socket, waiting for room.
 func (c *Conn) write(p []byte) error {
 	for {
-		var serr error
-		err := c.Control(func(fd int) error {
-			_, serr = unix.SendmsgN(fd, p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-			return nil
-		})
+		sent, err := c.sendPacket(p)
 		switch {
-		case err != nil:
+		case sent || err != nil:
 			return err
-		case errors.Is(serr, unix.EAGAIN):
-			if err := c.wait(context.Background(), time.Time{}, unix.POLLOUT); err != nil {
-				return err
-			}
-		case !errors.Is(serr, unix.EINTR):
-			return serr
+		}
+		if err := c.wait(context.Background(), time.Time{}, unix.POLLOUT); err != nil {
+			return err
 		}
 	}
 }

@@ -42,8 +42,13 @@ import (
 // itself; a larger one is held by the host.
 const Inline = 32 << 10
 
-// Closed is the gate's bit that says that its end is closed.
-const Closed uint64 = 1 << 63
+// The gate's bits that say that its end is closed, and that the other end
+// is: sends are refused either way; receives, only in the first case.
+const (
+	Closed     uint64 = 1 << 63
+	PeerClosed uint64 = 1 << 62
+	flags             = Closed | PeerClosed
+)
 
 // Packet kinds.
 const (
@@ -85,13 +90,16 @@ func Deadline(block, forever bool, timeout time.Duration) time.Time {
 // Conn is one process's use of one end's socket. Its methods may be
 // called from any goroutine.
 type Conn struct {
-	file *os.File
-	raw  syscall.RawConn
-	gate *atomic.Uint64
+	file   *os.File
+	raw    syscall.RawConn
+	gate   *atomic.Uint64
+	inline int // the largest message the socket takes: Inline, or less if its buffer is small
 
 	mu       sync.Mutex
 	backlog  [][]byte // packets to write, the host's
 	writing  bool     // a goroutine writes the backlog
+	inflight int      // packets taken from the backlog and being written
+	writer   sync.WaitGroup
 	held     map[uint64][]byte
 	lastHeld uint64
 	shut     bool // shut for writing once the backlog is written
@@ -105,7 +113,16 @@ func Open(file *os.File, gate *atomic.Uint64) (*Conn, error) {
 		file.Close()
 		return nil, fmt.Errorf("a pipe's socket: %w", err)
 	}
-	return &Conn{file: file, raw: raw, gate: gate}, nil
+	c := &Conn{file: file, raw: raw, gate: gate, inline: Inline}
+	c.Control(func(fd int) error {
+		// A packet may take the send buffer less 32 bytes (the kernel's
+		// rule for SOCK_SEQPACKET); a larger message is held by the host.
+		if size, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF); err == nil {
+			c.inline = max(0, min(Inline, size-32-1))
+		}
+		return nil
+	})
+	return c, nil
 }
 
 // ShareGate moves the gate to word, in memory that children map; it is
@@ -121,6 +138,13 @@ func (c *Conn) Gate() *atomic.Uint64 { return c.gate }
 // Closed reports whether the end is closed (its gate says so).
 func (c *Conn) Closed() bool { return c.gate.Load()&Closed != 0 }
 
+// Refuses reports whether a send on the end would fail: either end is
+// closed (the gate says so). The sender then asks the host, which says why.
+func (c *Conn) Refuses() bool { return c.gate.Load()&flags != 0 }
+
+// PeerClosed marks on the gate that the other end is closed.
+func (c *Conn) PeerClosed() { c.gate.Or(PeerClosed) }
+
 // Control calls f with the socket's file descriptor, which stays open
 // meanwhile, or returns ErrClosed when this process has closed it.
 func (c *Conn) Control(f func(fd int) error) error {
@@ -134,7 +158,7 @@ func (c *Conn) Control(f func(fd int) error) error {
 // Direct reports whether a message of n bytes may be written into the
 // socket by its sender now: nothing waits in the host, the end is open,
 // and the message is not too large.
-func (c *Conn) Direct(n int) bool { return n <= Inline && c.gate.Load() == 0 }
+func (c *Conn) Direct(n int) bool { return n <= c.inline && c.gate.Load() == 0 }
 
 // TrySend writes msg into the socket if it may go there now (see Direct)
 // and there is room for it. It returns false when the host must take it:
@@ -154,7 +178,7 @@ func (c *Conn) TrySend(msg []byte) (sent bool, err error) {
 		return false, err
 	case serr == nil:
 		return true, nil
-	case errors.Is(serr, unix.EAGAIN):
+	case errors.Is(serr, unix.EAGAIN), errors.Is(serr, unix.EMSGSIZE):
 		return false, nil
 	case errors.Is(serr, unix.EPIPE), errors.Is(serr, unix.ECONNRESET):
 		return false, ErrClosed
@@ -281,6 +305,12 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time, events int16) error
 	}
 }
 
-// Close closes this process's socket of the end. The end stays open for
-// the other processes that have it.
-func (c *Conn) Close() error { return c.file.Close() }
+// Close closes this process's socket of the end, once the goroutine that
+// writes the backlog, if any, has seen it (Shut both ends first, so that it
+// is not waiting for room). The end stays open for the other processes that
+// have it.
+func (c *Conn) Close() error {
+	err := c.file.Close()
+	c.writer.Wait()
+	return err
+}
