@@ -125,12 +125,13 @@ func (c *Conn) writeBacklog() {
 	}
 }
 
-// sendPacket writes packet p into the socket if there is room; the error
-// is ErrClosed when the socket is shut.
-func (c *Conn) sendPacket(p []byte) (sent bool, err error) {
+// sendPacket writes a packet made of parts into the socket if there is
+// room; the error is ErrClosed when the socket is shut, errTooLarge when the
+// socket's buffer cannot take it.
+func (c *Conn) sendPacket(parts ...[]byte) (sent bool, err error) {
 	var serr error
 	if err := c.Control(func(fd int) error {
-		_, serr = unix.SendmsgN(fd, p, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		_, serr = unix.SendmsgBuffers(fd, parts, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		return nil
 	}); err != nil {
 		return false, err
@@ -142,9 +143,14 @@ func (c *Conn) sendPacket(p []byte) (sent bool, err error) {
 		return false, nil
 	case errors.Is(serr, unix.EPIPE), errors.Is(serr, unix.ECONNRESET):
 		return false, ErrClosed
+	case errors.Is(serr, unix.EMSGSIZE):
+		return false, errTooLarge
 	}
 	return false, fmt.Errorf("sending on a pipe: %w", serr)
 }
+
+// errTooLarge is a packet larger than the socket's buffer.
+var errTooLarge = errors.New("a packet larger than the pipe's socket takes")
 
 // write writes packet p into the socket, waiting for room.
 func (c *Conn) write(p []byte) error {

@@ -168,22 +168,11 @@ func (c *Conn) TrySend(msg []byte) (sent bool, err error) {
 	if !c.Direct(len(msg)) {
 		return false, nil
 	}
-	var serr error
-	err = c.Control(func(fd int) error {
-		_, serr = unix.SendmsgBuffers(fd, [][]byte{{kindMessage}, msg}, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		return nil
-	})
-	switch {
-	case err != nil:
-		return false, err
-	case serr == nil:
-		return true, nil
-	case errors.Is(serr, unix.EAGAIN), errors.Is(serr, unix.EMSGSIZE):
+	sent, err = c.sendPacket([]byte{kindMessage}, msg)
+	if errors.Is(err, errTooLarge) {
 		return false, nil
-	case errors.Is(serr, unix.EPIPE), errors.Is(serr, unix.ECONNRESET):
-		return false, ErrClosed
 	}
-	return false, fmt.Errorf("sending on a pipe: %w", serr)
+	return sent, err
 }
 
 // Count adds a message to the gate before its sender hands it to the host
