@@ -1,38 +1,65 @@
 package host
 
 import (
+	"context"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mphost/mphost/host/objects"
 	"github.com/mphost/mphost/plugins/pipesock"
 )
 
 // A child killed in the middle of a send that its socket could not take
-// has counted the message on the gate, and its relay never reaches the host.
-// Once no child has the socket, the host counts the gate again: otherwise it
-// would stay above 0 for good, and every later send of every process on that
-// end would go through the host. (The sleeps vary where the kill falls.)
+// has counted the message on the end's gate, and its relay never reaches the
+// host. The host takes it off the gate when the child is gone (the child's
+// tally says how many it counted and did not hand over), even while another
+// process that has the end's socket lives on: otherwise the gate would stay
+// above 0, and every later send of every process on that end would go
+// through the host. (The sleeps vary where the kill falls.)
 func TestKilledSenderLeavesNoCountOnTheGate(t *testing.T) {
 	var out, errOut syncBuffer
 	h := New(Options{Stdout: &out, Stderr: &errOut})
 	defer h.Close()
-	err := runScript(t, h, `
+	done := make(chan error, 1)
+	go func() {
+		done <- runScript(t, h, `
 		local mp = require("mp")
+		local drained, checked = mp.Event(), mp.Event() -- objects 1 and 2
 		local big = string.rep("x", 3000000)
 		for round = 1, 10 do
 			local a, b = mp.Pipe()
+			local other = mp.Process{target = function() b:poll() checked:wait() end}
+			other:start()
 			local p = mp.Process{target = function() while true do b:send(big) end end}
 			p:start()
 			mp.sleep(0.1 + round * 0.013)
 			p:kill(); p:join()
 			while a:poll(0.3) do a:recv() end
-		end`)
-	if err != nil {
-		t.Fatal(err)
+		end
+		drained:set()
+		checked:wait(60)`)
+	}()
+	event := func(id uint64) *objects.Event {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			e, err := objects.Lookup[*objects.Event](h.objects, id)
+			if err == nil {
+				return e
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no Event %d after 10s: %v", id, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if ok, err := event(1).Wait(context.Background(), objects.WaitUpTo(60*time.Second)); !ok || err != nil {
+		t.Fatalf("the script did not get through its rounds: %v", err)
 	}
 	stuck := 0
-	for id := uint64(1); id < 100; id++ {
+	for id := uint64(3); id < 100; id++ {
 		e, err := objects.Lookup[*objects.PipeEnd](h.objects, id)
 		if err != nil {
 			continue
@@ -44,6 +71,10 @@ func TestKilledSenderLeavesNoCountOnTheGate(t *testing.T) {
 	}
 	if stuck > 0 {
 		t.Errorf("%d of 10 ends' gates stay counted after their sender was killed", stuck)
+	}
+	event(2).Set()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -83,5 +114,59 @@ func TestPipesWithoutSharedMemory(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q", want)
 		}
+	}
+}
+
+// A run that leaves pipes with unread backlogs (small and held messages,
+// sent by the main script and by children) lets go of every socket and
+// every backlog writer at Close.
+func TestCloseLeavesNoPipeLeaks(t *testing.T) {
+	before := openFiles(t)
+	gBefore := runtime.NumGoroutine()
+	var out, errOut syncBuffer
+	h := New(Options{Stdout: &out, Stderr: &errOut})
+	err := runScript(t, h, `
+		local mp = require("mp")
+		local keep = {}
+		local big = string.rep("x", 200000)
+		for i = 1, 20 do
+			local a, b = mp.Pipe()
+			keep[#keep+1] = a; keep[#keep+1] = b
+			for j = 1, 50 do a:send(string.rep("s", 1000)) end
+			for j = 1, 5 do a:send(big) end
+			local p = mp.Process{target = function()
+				for j = 1, 50 do b:send(string.rep("c", 1000)) end
+				for j = 1, 5 do b:send(big) end
+				a:poll() -- the child has a's socket too
+			end}
+			p:start(); p:join()
+		end
+		-- half closed: one end closed, the other with a backlog nobody reads
+		for i = 1, 10 do
+			local a, b = mp.Pipe()
+			for j = 1, 300 do a:send(string.rep("h", 1000)) end
+			b:close()
+			local c, d = mp.Pipe()
+			for j = 1, 300 do c:send(string.rep("h", 1000)) end
+			c:close()
+		end
+		print("done")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	h.Close()
+	t.Logf("Close took %v; stdout %q stderr %q", time.Since(t0), out.String(), errOut.String())
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && runtime.NumGoroutine() > gBefore+2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if now := openFiles(t); now > before {
+		t.Errorf("%d file descriptors open after Close, %d before", now, before)
+	}
+	if g := runtime.NumGoroutine(); g > gBefore+2 {
+		var b strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&b, 1)
+		t.Errorf("%d goroutines after Close, %d before:\n%s", g, gBefore, b.String())
 	}
 }

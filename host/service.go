@@ -118,7 +118,10 @@ func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, err
 	if err != nil {
 		return nil, err
 	}
-	if err := e.Socket(owner, func(fd int) error { return s.child.sendSocket(id, fd) }); err != nil {
+	// The child's tally of what it counts on the end's gate: a word of
+	// its own, in the shared memory, so an id of its own.
+	tallyID := s.h.objects.Add(pipeTally{})
+	if err := e.Socket(owner, s.h.values.Word(tallyID), func(fd int) error { return s.child.sendSocket(id, fd) }); err != nil {
 		return nil, err
 	}
 	var ways int64
@@ -128,8 +131,12 @@ func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, err
 	if e.Writable() {
 		ways |= plugins.PipeWritable
 	}
-	return &pb.ObjectReply{Ok: true, N: ways}, nil
+	return &pb.ObjectReply{Ok: true, N: ways, M: int64(tallyID)}, nil
 }
+
+// pipeTally holds, in the registry, the id whose slot is a child's tally
+// of a pipe end (see objects.PipeEnd.Socket).
+type pipeTally struct{}
 
 // owner is the process on whose behalf the caller acts.
 func (s *service) owner() (objects.Owner, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -79,6 +80,7 @@ type pipeSockets struct {
 // pipeSocket is a pipe end's socket, and the ways the end goes.
 type pipeSocket struct {
 	sock     *pipesock.Conn
+	tally    *atomic.Uint64 // what this process counts on the gate, for the host (see host's openPipe)
 	readable bool
 	writable bool
 }
@@ -135,11 +137,16 @@ func (r *Remote) openPipe(ctx context.Context, id uint64) *pipeSocket {
 	if err != nil {
 		return nil
 	}
+	tally := r.values.Word(uint64(reply.M))
+	if tally == nil {
+		f.Close()
+		return nil
+	}
 	sock, err := pipesock.Open(f, gate)
 	if err != nil {
 		return nil
 	}
-	return &pipeSocket{sock: sock, readable: reply.N&PipeReadable != 0, writable: reply.N&PipeWritable != 0}
+	return &pipeSocket{sock: sock, tally: tally, readable: reply.N&PipeReadable != 0, writable: reply.N&PipeWritable != 0}
 }
 
 // closePipe closes this process's socket of pipe end id, which is closed
@@ -244,8 +251,13 @@ func (r *Remote) sendOnPipe(ps *pipeSocket, call script.ObjectCall) (reply scrip
 			return reply, false, nil // closed: the host says so
 		}
 	}
+	// The gate first: killed in between, this process leaves the message
+	// counted on the gate for good (its sends, and others', then go through
+	// the host: slower, still in order), never taken off twice.
 	ps.sock.Count()
+	ps.tally.Add(1)
 	if err := r.calls.Post(CallToProto(script.ObjectCall{ID: call.ID, Op: "relay", Value: call.Value})); err != nil {
+		ps.tally.Add(^uint64(0))
 		ps.sock.Uncount()
 		return reply, true, err
 	}

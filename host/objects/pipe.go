@@ -32,7 +32,7 @@ type PipeEnd struct {
 	mu      sync.Mutex
 	closed  bool
 	holders map[Owner]struct{}
-	openers map[Owner]bool // the holders that have the socket (Socket)
+	tallies map[Owner]*atomic.Uint64 // of the holders that have the socket (Socket)
 }
 
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
@@ -91,21 +91,26 @@ func (e *PipeEnd) Hold(owner Owner) error {
 }
 
 // Socket calls f with the end's socket, for owner, which holds the end, to use it itself: f
-// hands a duplicate of the descriptor to owner's process. It returns ErrClosed when the end
-// is closed, ErrOwnerDied when owner has died, and ErrNotShared when no child may use the
-// socket (the gate is not in shared memory).
-func (e *PipeEnd) Socket(owner Owner, f func(fd int) error) error {
+// hands a duplicate of the descriptor to owner's process. tally is a word in shared memory
+// that owner's process adds to whenever it counts a message on the gate (after the gate), and
+// that the host takes from when that message reaches it (Relay): so when owner dies, what it
+// counted and never handed over is taken off the gate. Socket returns ErrClosed when the end is
+// closed, ErrOwnerDied when owner has died, and ErrNotShared when no child may use the socket
+// (the gate or the tally is not in shared memory).
+func (e *PipeEnd) Socket(owner Owner, tally *atomic.Uint64, f func(fd int) error) error {
 	if err := e.Hold(owner); err != nil {
 		return err
 	}
-	if !e.shared {
+	if !e.shared || tally == nil {
 		return ErrNotShared
 	}
 	e.mu.Lock()
-	if e.openers == nil {
-		e.openers = make(map[Owner]bool)
+	if e.tallies == nil {
+		e.tallies = make(map[Owner]*atomic.Uint64)
 	}
-	e.openers[owner] = true
+	if _, ok := e.tallies[owner]; !ok {
+		e.tallies[owner] = tally
+	}
 	e.mu.Unlock()
 	return e.sock.Control(f)
 }
@@ -127,6 +132,11 @@ func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
 // socket itself, and has already counted it on the gate (pipesock.Conn.Count): msg goes to the
 // backlog, after the messages already there.
 func (e *PipeEnd) Relay(owner Owner, msg []byte) error {
+	e.mu.Lock()
+	if tally := e.tallies[owner]; tally != nil {
+		tally.Add(^uint64(0)) // it has reached the host
+	}
+	e.mu.Unlock()
 	if err := e.sendable(owner); err != nil {
 		e.sock.Uncount()
 		return err
@@ -265,15 +275,14 @@ func (e *PipeEnd) died(owner Owner) {
 	_, held := e.holders[owner]
 	delete(e.holders, owner)
 	orphaned := held && len(e.holders) == 0
-	opened := e.openers[owner]
-	delete(e.openers, owner)
-	lastOpener := opened && len(e.openers) == 0
-	e.mu.Unlock()
-	if lastOpener {
-		// What it counted on the gate and did not hand over (it was
-		// killed in between) must not stay counted.
-		e.sock.Recount()
+	tally := e.tallies[owner]
+	delete(e.tallies, owner)
+	if tally != nil {
+		// Its calls have all been served: what it counted on the gate
+		// and did not hand over (it was killed in between) never will be.
+		e.sock.Discount(tally.Swap(0))
 	}
+	e.mu.Unlock()
 	if orphaned {
 		e.close()
 	}

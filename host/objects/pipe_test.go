@@ -3,8 +3,12 @@ package objects
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mphost/mphost/plugins/pipesock"
 )
 
 // recv starts a PipeEnd.Recv in a goroutine.
@@ -191,5 +195,56 @@ func TestPipeRecvCancel(t *testing.T) {
 	cancel()
 	if r := await(t, got); !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("cancelled Recv = %+v", r)
+	}
+}
+
+// A process B that had the socket dies while another process C opens the
+// end and relays a message it counted: whatever the interleaving, the gate
+// ends at 0 once the message is written, never below (it would wrap into
+// the flag bits).
+var spin atomic.Int64
+
+func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
+	const B, C Owner = 2, 3
+	bad := 0
+	for i := 0; i < 5000 && bad == 0; i++ {
+		a, b, err := NewPipe(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var word atomic.Uint64
+		a.Share(&word)
+		b.Share(new(atomic.Uint64))
+		a.Hold(1) // the main process holds it too
+		a.Hold(B)
+		a.Socket(B, new(atomic.Uint64), func(int) error { return nil })
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		died := make(chan struct{})
+		wg.Add(2)
+		go func() { defer wg.Done(); <-start; a.died(B); close(died) }()
+		go func() {
+			defer wg.Done()
+			<-start
+			for range i % 64 {
+				spin.Add(1)
+			}
+			tally := new(atomic.Uint64)
+			if err := a.Socket(C, tally, func(int) error { return nil }); err != nil {
+				return
+			}
+			a.sock.Count() // the child counts (its message does not fit, say)
+			tally.Add(1)
+			<-died // its relay travels through the call socket meanwhile
+			a.Relay(C, []byte("hello"))
+		}()
+		close(start)
+		wg.Wait()
+		if g := word.Load(); g != 0 {
+			bad++
+			t.Errorf("iteration %d: gate %#x after one message written (Closed=%v PeerClosed=%v), want 0",
+				i, g, g&pipesock.Closed != 0, g&pipesock.PeerClosed != 0)
+		}
+		a.Release()
 	}
 }

@@ -42,10 +42,12 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 		return ErrClosed
 	}
 	var p []byte
+	var held uint64
 	if len(msg) <= c.inline {
 		p = append([]byte{kindMessage}, msg...)
 	} else {
 		c.lastHeld++
+		held = c.lastHeld
 		if c.held == nil {
 			c.held = make(map[uint64][]byte)
 		}
@@ -55,14 +57,17 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 	if !c.writing && len(c.backlog) == 0 {
 		// The sender's earlier messages are in the socket: this one may
 		// go there now.
-		if sent, err := c.sendPacket(p); sent || err != nil {
+		sent, err := c.sendPacket(p)
+		switch {
+		case sent:
 			c.Uncount()
-			if err != nil {
-				c.held = nil
-				return ErrClosed
-			}
 			return nil
+		case errors.Is(err, ErrClosed):
+			c.Uncount()
+			delete(c.held, held)
+			return ErrClosed
 		}
+		// No room (or an error the writer will meet again): the backlog.
 	}
 	c.backlog = append(c.backlog, p)
 	if !c.writing {
@@ -73,19 +78,11 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 	return nil
 }
 
-// Recount sets the gate's count to the messages in the backlog. The host
-// calls it when no child has the socket any more: a child killed between
-// counting a message and handing it to the host leaves it counted, and
-// every sender would otherwise go through the host for good.
-func (c *Conn) Recount() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := uint64(len(c.backlog) + c.inflight)
-	for {
-		old := c.gate.Load()
-		if c.gate.CompareAndSwap(old, old&flags|n) {
-			return
-		}
+// Discount takes n messages off the gate that were counted and will never
+// reach the host (their sender died in between).
+func (c *Conn) Discount(n uint64) {
+	if n > 0 {
+		c.gate.Add(-n)
 	}
 }
 
