@@ -148,7 +148,11 @@ func (vm *VM) checkObject(L *lua.LState, kind, method string) *objectRef {
 func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 	ids, err := vm.runtime.NewObject(kind, args)
 	if err != nil {
-		L.RaiseError("mp.%s: %v", kind, err)
+		name := kind
+		if kind == "Connection" {
+			name = "Pipe" // the constructor of Connections
+		}
+		L.RaiseError("mp.%s: %v", name, err)
 	}
 	for _, id := range ids {
 		L.Push(vm.objectUserdata(kind, id))
