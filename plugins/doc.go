@@ -10,4 +10,11 @@
 // the process to run. The child runs it in its own Lua VM and exits with the
 // process's status. Output goes over a pipe (file descriptor 3) in frames, so
 // nothing written before the child dies is lost, even to SIGKILL.
+//
+// Besides its gRPC connection, a child has from the host: its call socket
+// ([CallFD], object calls and puts, see calls.go), the memory shared by every
+// process ([ValuesFD], package slots: Values' numbers, pipe ends' gates), and
+// a socket on which the host hands it the sockets of the pipe ends it uses
+// ([FilesFD], package pipesock), so that pipe messages go from process to
+// process without the host.
 package plugins

@@ -4,7 +4,10 @@
 //
 // The host owns these objects. The main script calls them directly; a child process calls them
 // through the host's RPC service, one goroutine per call, so every method is safe for concurrent
-// use. The package knows nothing of Lua, gRPC or the value codec: queue items, pipe messages and
+// use. A pipe's messages travel over sockets of its own (package pipesock), which children that
+// use an end read and write themselves: the host keeps a socket of each end, to hand to them, to
+// serve the main script, and to close an end for everyone. The package knows nothing of Lua,
+// gRPC or the value codec: queue items, pipe messages and
 // values are opaque []byte already encoded by the caller, and errors are the sentinel values in
 // errors.go, which the caller translates into messages for the script author.
 //
