@@ -31,7 +31,7 @@ func TestKilledSenderLeavesNoCountOnTheGate(t *testing.T) {
 		local big = string.rep("x", 3000000)
 		for round = 1, 10 do
 			local a, b = mp.Pipe()
-			local other = mp.Process{target = function() b:poll() checked:wait() end}
+			local other = mp.Process{target = function() b:poll() checked:wait(60) end}
 			other:start()
 			local p = mp.Process{target = function() while true do b:send(big) end end}
 			p:start()
@@ -55,9 +55,20 @@ func TestKilledSenderLeavesNoCountOnTheGate(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if ok, err := event(1).Wait(context.Background(), objects.WaitUpTo(60*time.Second)); !ok || err != nil {
-		t.Fatalf("the script did not get through its rounds: %v", err)
+	drained := make(chan bool, 1)
+	go func() {
+		ok, _ := event(1).Wait(context.Background(), objects.WaitUpTo(60*time.Second))
+		drained <- ok
+	}()
+	select {
+	case ok := <-drained:
+		if !ok {
+			t.Fatal("the script did not get through its rounds in 60s")
+		}
+	case err := <-done:
+		t.Fatalf("the script ended before it got through its rounds: %v", err)
 	}
+	defer event(2).Set() // also when a check fails: the other processes end
 	stuck := 0
 	for id := uint64(3); id < 100; id++ {
 		e, err := objects.Lookup[*objects.PipeEnd](h.objects, id)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -118,10 +119,14 @@ func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, err
 	if err != nil {
 		return nil, err
 	}
-	// The child's tally of what it counts on the end's gate: a word of
-	// its own, in the shared memory, so an id of its own.
-	tallyID := s.h.objects.Add(pipeTally{})
-	if err := e.Socket(owner, s.h.values.Word(tallyID), func(fd int) error { return s.child.sendSocket(id, fd) }); err != nil {
+	// The child's tally of what it counts on the end's gate is a word of
+	// its own in the shared memory, so an id of its own.
+	newTally := func() (uint64, *atomic.Uint64) {
+		tallyID := s.h.objects.Add(pipeTally{})
+		return tallyID, s.h.values.Word(tallyID)
+	}
+	tallyID, err := e.Socket(owner, newTally, func(fd int) error { return s.child.sendSocket(id, fd) })
+	if err != nil {
 		return nil, err
 	}
 	var ways int64

@@ -32,7 +32,7 @@ type PipeEnd struct {
 	mu      sync.Mutex
 	closed  bool
 	holders map[Owner]struct{}
-	tallies map[Owner]*atomic.Uint64 // of the holders that have the socket (Socket)
+	tallies map[Owner]tally // of the holders that have the socket (Socket)
 }
 
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
@@ -91,28 +91,41 @@ func (e *PipeEnd) Hold(owner Owner) error {
 }
 
 // Socket calls f with the end's socket, for owner, which holds the end, to use it itself: f
-// hands a duplicate of the descriptor to owner's process. tally is a word in shared memory
-// that owner's process adds to whenever it counts a message on the gate (after the gate), and
-// that the host takes from when that message reaches it (Relay): so when owner dies, what it
-// counted and never handed over is taken off the gate. Socket returns ErrClosed when the end is
-// closed, ErrOwnerDied when owner has died, and ErrNotShared when no child may use the socket
-// (the gate or the tally is not in shared memory).
-func (e *PipeEnd) Socket(owner Owner, tally *atomic.Uint64, f func(fd int) error) error {
+// hands a duplicate of the descriptor to owner's process. Socket also gives owner a tally, which
+// it returns: the id of a word in shared memory that owner's process adds to whenever it counts
+// a message on the gate (after the gate), and that the host takes from when that message
+// reaches it (Relay). When owner dies, what it counted and never handed over is taken off the
+// gate. newTally makes the tally the first time; an owner that asks again gets the same one.
+// Socket returns ErrClosed when the end is closed, ErrOwnerDied when owner has died, and
+// ErrNotShared when no child may use the socket (the gate or the tally is not in shared memory).
+func (e *PipeEnd) Socket(owner Owner, newTally func() (id uint64, word *atomic.Uint64), f func(fd int) error) (tallyID uint64, err error) {
 	if err := e.Hold(owner); err != nil {
-		return err
+		return 0, err
 	}
-	if !e.shared || tally == nil {
-		return ErrNotShared
+	if !e.shared {
+		return 0, ErrNotShared
 	}
 	e.mu.Lock()
-	if e.tallies == nil {
-		e.tallies = make(map[Owner]*atomic.Uint64)
-	}
-	if _, ok := e.tallies[owner]; !ok {
-		e.tallies[owner] = tally
+	t, ok := e.tallies[owner]
+	if !ok {
+		t.id, t.word = newTally()
+		if t.word == nil {
+			e.mu.Unlock()
+			return 0, ErrNotShared
+		}
+		if e.tallies == nil {
+			e.tallies = make(map[Owner]tally)
+		}
+		e.tallies[owner] = t
 	}
 	e.mu.Unlock()
-	return e.sock.Control(f)
+	return t.id, e.sock.Control(f)
+}
+
+// tally is a word in shared memory and its id (see PipeEnd.Socket).
+type tally struct {
+	id   uint64
+	word *atomic.Uint64
 }
 
 // ErrNotShared is returned by Socket when the end's gate is not in shared memory.
@@ -133,8 +146,8 @@ func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
 // backlog, after the messages already there.
 func (e *PipeEnd) Relay(owner Owner, msg []byte) error {
 	e.mu.Lock()
-	if tally := e.tallies[owner]; tally != nil {
-		tally.Add(^uint64(0)) // it has reached the host
+	if t, ok := e.tallies[owner]; ok {
+		t.word.Add(^uint64(0)) // it has reached the host
 	}
 	e.mu.Unlock()
 	if err := e.sendable(owner); err != nil {
@@ -275,12 +288,11 @@ func (e *PipeEnd) died(owner Owner) {
 	_, held := e.holders[owner]
 	delete(e.holders, owner)
 	orphaned := held && len(e.holders) == 0
-	tally := e.tallies[owner]
-	delete(e.tallies, owner)
-	if tally != nil {
+	if t, ok := e.tallies[owner]; ok {
 		// Its calls have all been served: what it counted on the gate
 		// and did not hand over (it was killed in between) never will be.
-		e.sock.Discount(tally.Swap(0))
+		delete(e.tallies, owner)
+		e.sock.Discount(t.word.Swap(0))
 	}
 	e.mu.Unlock()
 	if orphaned {

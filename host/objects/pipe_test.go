@@ -217,7 +217,7 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 		b.Share(new(atomic.Uint64))
 		a.Hold(1) // the main process holds it too
 		a.Hold(B)
-		a.Socket(B, new(atomic.Uint64), func(int) error { return nil })
+		a.Socket(B, newTally(new(atomic.Uint64)), func(int) error { return nil })
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		died := make(chan struct{})
@@ -230,7 +230,7 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 				spin.Add(1)
 			}
 			tally := new(atomic.Uint64)
-			if err := a.Socket(C, tally, func(int) error { return nil }); err != nil {
+			if _, err := a.Socket(C, newTally(tally), func(int) error { return nil }); err != nil {
 				return
 			}
 			a.sock.Count() // the child counts (its message does not fit, say)
@@ -246,5 +246,45 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 				i, g, g&pipesock.Closed != 0, g&pipesock.PeerClosed != 0)
 		}
 		a.Release()
+	}
+}
+
+// newTally returns a maker of the tally word for PipeEnd.Socket.
+func newTally(word *atomic.Uint64) func() (uint64, *atomic.Uint64) {
+	return func() (uint64, *atomic.Uint64) { return 1, word }
+}
+
+// A process that asks twice for an end's socket keeps one tally: what it
+// counts is what the host takes off, and nothing is left on the gate.
+func TestSocketTwiceKeepsOneTally(t *testing.T) {
+	a, b := newPipe(t, true)
+	var gate atomic.Uint64
+	a.Share(&gate)
+	b.Share(new(atomic.Uint64))
+	const P Owner = 7
+	var made []*atomic.Uint64
+	maker := func() (uint64, *atomic.Uint64) {
+		made = append(made, new(atomic.Uint64))
+		return uint64(len(made)), made[len(made)-1]
+	}
+	first, err := a.Socket(P, maker, func(int) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.Socket(P, maker, func(int) error { return nil })
+	if err != nil || second != first || len(made) != 1 {
+		t.Fatalf("second Socket = tally %d, %v (first %d, %d made); want the same one", second, err, first, len(made))
+	}
+	for range 3 {
+		a.sock.Count()
+		made[0].Add(1)
+		if err := a.Relay(P, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		mustRecv(t, b, "x")
+	}
+	a.died(P)
+	if g := gate.Load(); g&^(pipesock.Closed|pipesock.PeerClosed) != 0 {
+		t.Fatalf("gate %#x once every message was written and the sender died, want 0", g)
 	}
 }

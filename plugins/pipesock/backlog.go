@@ -46,13 +46,7 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 	if len(msg) <= c.inline {
 		p = append([]byte{kindMessage}, msg...)
 	} else {
-		c.lastHeld++
-		held = c.lastHeld
-		if c.held == nil {
-			c.held = make(map[uint64][]byte)
-		}
-		c.held[c.lastHeld] = append([]byte(nil), msg...)
-		p = binary.BigEndian.AppendUint64([]byte{kindHeld}, c.lastHeld)
+		p, held = c.holdLocked(msg)
 	}
 	if !c.writing && len(c.backlog) == 0 {
 		// The sender's earlier messages are in the socket: this one may
@@ -66,8 +60,10 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 			c.Uncount()
 			delete(c.held, held)
 			return ErrClosed
+		case errors.Is(err, errTooLarge) && held == 0:
+			p, _ = c.holdLocked(msg) // the socket's buffer is smaller than it said
 		}
-		// No room (or an error the writer will meet again): the backlog.
+		// No room, or an error the writer will wait out: the backlog.
 	}
 	c.backlog = append(c.backlog, p)
 	if !c.writing {
@@ -76,6 +72,16 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 		go c.writeBacklog()
 	}
 	return nil
+}
+
+// holdLocked keeps msg in the host and returns the packet that names it.
+func (c *Conn) holdLocked(msg []byte) (packet []byte, id uint64) {
+	c.lastHeld++
+	if c.held == nil {
+		c.held = make(map[uint64][]byte)
+	}
+	c.held[c.lastHeld] = append([]byte(nil), msg...)
+	return binary.BigEndian.AppendUint64([]byte{kindHeld}, c.lastHeld), c.lastHeld
 }
 
 // Discount takes n messages off the gate that were counted and will never
@@ -107,13 +113,24 @@ func (c *Conn) writeBacklog() {
 		c.inflight++
 		c.mu.Unlock()
 		err := c.write(p)
+		for errors.Is(err, errTooLarge) && p[0] == kindMessage {
+			c.mu.Lock()
+			p, _ = c.holdLocked(p[1:]) // the socket's buffer is smaller than it said
+			c.mu.Unlock()
+			err = c.write(p)
+		}
 		c.mu.Lock()
 		c.inflight--
 		c.Uncount() // after the write: no sender overtakes p
 		if err != nil {
-			// The reader's end is shut (or the socket closed): what
-			// is left cannot be received.
+			// The reader's end is shut, or the socket closed: what is
+			// left cannot be received. (Another error loses the backlog
+			// too, but not the held messages whose packets went in.)
+			held := c.held
 			c.dropLocked()
+			if !errors.Is(err, ErrClosed) {
+				c.held = held
+			}
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -149,12 +166,19 @@ func (c *Conn) sendPacket(parts ...[]byte) (sent bool, err error) {
 // errTooLarge is a packet larger than the socket's buffer.
 var errTooLarge = errors.New("a packet larger than the pipe's socket takes")
 
-// write writes packet p into the socket, waiting for room.
+// write writes packet p into the socket, waiting for room, and for the
+// kernel's memory when it is short (ENOBUFS). It returns ErrClosed when the
+// socket is shut or closed, errTooLarge when its buffer cannot take p.
 func (c *Conn) write(p []byte) error {
 	for {
 		sent, err := c.sendPacket(p)
 		switch {
-		case sent || err != nil:
+		case sent:
+			return nil
+		case errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+			time.Sleep(time.Millisecond) // the kernel is short of memory: try again
+			continue
+		case err != nil:
 			return err
 		}
 		if err := c.wait(context.Background(), time.Time{}, unix.POLLOUT); err != nil {
