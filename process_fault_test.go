@@ -14,15 +14,22 @@ import (
 // process_api_test.go for what all the process_*_test.go files share.
 
 // childrenScript starts n children that print their pids and sleep long;
-// the main script then waits for them, or with the argument "busy" spins.
+// the main script then waits for them, or with the argument "busy" spins,
+// or with "recv" waits in a pipe's recv, as the children do.
 const childrenScript = `local mp = require("mp")
 local n = tonumber(arg[1])
+local mode = arg[2]
+local a, b = mp.Pipe()
 local ps = {}
 for i = 1, n do
-  ps[i] = mp.Process{target = function() print("pid " .. mp.current_process().pid) mp.sleep(600) end}
+  ps[i] = mp.Process{target = function()
+    print("pid " .. mp.current_process().pid)
+    if mode == "recv" then b:recv() else mp.sleep(600) end
+  end}
   ps[i]:start()
 end
-if arg[2] == "busy" then while true do end end
+if mode == "busy" then while true do end end
+if mode == "recv" then a:recv() end
 for _, p in ipairs(ps) do p:join() end
 print("joined")
 `
@@ -84,6 +91,7 @@ func TestInterruptExits130(t *testing.T) {
 	}{
 		{"SIGINT to the group", "", syscall.SIGINT, true, 130},
 		{"SIGINT to the group while the script spins", "busy", syscall.SIGINT, true, 130},
+		{"SIGINT to the group while all wait in a pipe's recv", "recv", syscall.SIGINT, true, 130},
 		{"SIGTERM to the host", "", syscall.SIGTERM, false, 143},
 	}
 	for _, tt := range tests {
