@@ -7,7 +7,7 @@
 // write and one read on each side.
 //
 // The host still owns the pipe. A send never waits for the reader (see
-// API.md), so a message that cannot go into the socket at once, because the
+// README.md, Shared objects), so a message that cannot go into the socket at once, because the
 // socket is full or the message is larger than Inline, goes to the host,
 // which keeps it in the end's backlog and writes it into the socket when
 // there is room (a large one as a packet that names it, which the reader
