@@ -336,6 +336,12 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 		return itemReply(item, err)
 	case "poll":
 		ok, err := e.Poll(ctx, w)
+		switch {
+		case errors.Is(err, objects.ErrClosed):
+			err = errors.New("this end of the connection is closed")
+		case errors.Is(err, objects.ErrWrongDirection):
+			err = errors.New("this end of a one-way pipe only sends")
+		}
 		return script.ObjectReply{OK: ok}, err
 	case "close":
 		e.Close(owner)
@@ -347,7 +353,14 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 		// A large message, which a child's receive found held here.
 		return itemReply(e.Take(uint64(call.N)))
 	case "hold":
-		return script.ObjectReply{}, e.Hold(owner)
+		// A closed end may still be passed on (a process started with it):
+		// the receiver holds nothing, and each operation says it is closed.
+		if err := e.Hold(owner); errors.Is(err, objects.ErrClosed) {
+			return script.ObjectReply{Status: "closed"}, nil
+		} else if err != nil {
+			return script.ObjectReply{}, err
+		}
+		return script.ObjectReply{}, nil
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }
