@@ -7,16 +7,18 @@
 // write and one read on each side.
 //
 // The host still owns the pipe. A send never waits for the reader (see
-// README.md, Shared objects), so a message that cannot go into the socket at once, because the
-// socket is full or the message is larger than Inline, goes to the host,
-// which keeps it in the end's backlog and writes it into the socket when
-// there is room (a large one as a packet that names it, which the reader
-// then fetches from the host). So that each sender's messages stay in
-// order, an end has a gate: a word in memory that every process maps
-// (package slots) counting the messages in its backlog. While it is not 0,
-// every sender hands its messages to the host. Its top bit, Closed, says
-// that the end is closed; a sender then learns from the host why its send
-// fails.
+// README.md, Shared objects), so a message that cannot go into the socket
+// at once, because the socket is full or the message is larger than Inline,
+// goes to the host, which keeps it in the end's backlog and writes it into
+// the socket when there is room (a large one as a packet that names it,
+// which the reader then fetches from the host). So that each sender's
+// messages stay in order, an end has a gate: a word in memory that every
+// process maps (package slots) counting the messages handed to the host
+// and not yet in the socket. While it is not 0, every sender hands its
+// messages to the host. Its top bits, Closed and PeerClosed, say that an
+// end is closed; a sender then learns from the host why its send fails.
+// Waits sleep in ppoll, not in Go's netpoller, which would register the
+// socket for writing too and wake the sender's process at every read.
 //
 // A packet is a kind byte and what follows:
 //
