@@ -149,7 +149,26 @@ func (r *Remote) End() error {
 	if err == nil {
 		err = r.calls.Settle()
 	}
+	r.puts.keepBuffers()
 	return errors.Join(err, r.calls.Failures(), r.dropped())
+}
+
+// batches are buffers for batches of puts, kept from one process to the
+// next in a child: a batch grown from nothing to 1 MB copied itself 17
+// times into new memory, a tenth of a child's time putting 10 KB items.
+var batches = sync.Pool{New: func() any { b := make([]byte, 0, maxBatchBytes+maxBatchBytes/4); return &b }}
+
+// keepBuffers gives the batch buffers, empty once the process has ended,
+// back to batches.
+func (b *putBuffer) keepBuffers() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, buf := range []*[]byte{&b.batch, &b.spare} {
+		if kept := *buf; len(kept) == 0 && cap(kept) >= maxBatchBytes && cap(kept) <= 2*maxBatchBytes {
+			batches.Put(&kept)
+		}
+		*buf = nil
+	}
 }
 
 // dropped reports the items put into queues that were closed before they
@@ -210,6 +229,9 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 	if !b.unbounded[call.ID] || len(call.Value.Data) > maxBatchBytes {
 		b.mu.Unlock()
 		return false, nil
+	}
+	if b.batch == nil {
+		b.batch = (*batches.Get().(*[]byte))[:0]
 	}
 	b.batch = appendQueueItem(b.batch, call.ID, call.Value.Data)
 	b.count++
