@@ -225,7 +225,8 @@ func filesSocket() (int, *os.File, error) {
 }
 
 // sendSocket hands the child a duplicate of the socket fd of pipe end id,
-// in a packet that names the end (see plugins.ReceiveSocket).
+// in a packet that names the end (the child takes it in receiveSocket, in
+// plugins/remote_pipes.go).
 func (c *child) sendSocket(id uint64, fd int) error {
 	return syscall.Sendmsg(c.files, binary.BigEndian.AppendUint64(nil, id), syscall.UnixRights(fd), nil, 0)
 }

@@ -113,7 +113,8 @@ func (s *service) Invoke(ctx context.Context, req *pb.ObjectCall) (*pb.ObjectRep
 
 // openPipe hands the child the socket of pipe end id (which it holds), so
 // that it sends and receives on it itself; the reply says which ways the
-// end goes (plugins.PipeReadable, plugins.PipeWritable).
+// end goes (N: plugins.PipeReadable, plugins.PipeWritable) and the id of
+// the child's tally (M).
 func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, error) {
 	e, err := objects.Lookup[*objects.PipeEnd](s.h.objects, id)
 	if err != nil {

@@ -155,7 +155,7 @@ func (r *Remote) End() error {
 
 // batches are buffers for batches of puts, kept from one process to the
 // next in a child: a batch grown from nothing to 1 MB copied itself 17
-// times into new memory, a tenth of a child's time putting 10 KB items.
+// times into new memory, a fifth of a child's CPU putting 10 KB items.
 var batches = sync.Pool{New: func() any { b := make([]byte, 0, maxBatchBytes+maxBatchBytes/4); return &b }}
 
 // keepBuffers gives the batch buffers, empty once the process has ended,
