@@ -131,6 +131,9 @@ func (c *Conn) writeBacklog() {
 			if !errors.Is(err, ErrClosed) {
 				c.held = held
 			}
+			if c.shut {
+				c.shutdown(unix.SHUT_WR) // the reader sees the end after what went in
+			}
 			c.writing = false
 			c.mu.Unlock()
 			return

@@ -73,3 +73,52 @@ func TestMessageTooLargeForTheSocketIsHeld(t *testing.T) {
 		t.Errorf("gate %#x once both are received, want 0", g)
 	}
 }
+
+// The writer's conversion: an 'm' packet in the backlog that the socket
+// refuses as too large becomes a held one; it arrives, and the gate ends at 0.
+func TestWriterHoldsTooLargeMessages(t *testing.T) {
+	a, b := pair(t)
+	var sent [][]byte
+	for i := 0; ; i++ {
+		m := []byte{byte(i), byte(i >> 8), 'x'}
+		ok, err := a.TrySend(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		sent = append(sent, m)
+	}
+	small := []byte("small")
+	if err := a.Enqueue(small, false); err != nil { // socket full: backlog, writer started
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.inline = 1 << 20
+	a.mu.Unlock()
+	big := bytes.Repeat([]byte("B"), 300000)
+	if err := a.Enqueue(big, false); err != nil { // behind small: an 'm' in the backlog
+		t.Fatal(err)
+	}
+	after := []byte("after")
+	if err := a.Enqueue(after, false); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(sent, small), big, after)
+	for i, w := range want {
+		got := recvMessage(t, b, a, time.Now().Add(5*time.Second))
+		if !bytes.Equal(got, w) {
+			t.Fatalf("message %d: %d bytes, want %d", i, len(got), len(w))
+		}
+	}
+	a.writer.Wait()
+	if g := a.gate.Load(); g != 0 {
+		t.Fatalf("gate %#x, want 0", g)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.held) != 0 {
+		t.Fatalf("%d held left", len(a.held))
+	}
+}

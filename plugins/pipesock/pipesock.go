@@ -171,8 +171,8 @@ func (c *Conn) TrySend(msg []byte) (sent bool, err error) {
 		return false, nil
 	}
 	sent, err = c.sendPacket([]byte{kindMessage}, msg)
-	if errors.Is(err, errTooLarge) {
-		return false, nil
+	if errors.Is(err, errTooLarge) || errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM) {
+		return false, nil // the host holds it, or waits until the kernel has memory
 	}
 	return sent, err
 }
