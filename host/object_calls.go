@@ -331,7 +331,7 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 	case "recv":
 		item, err := e.Recv(ctx, w)
 		if errors.Is(err, objects.ErrWrongDirection) {
-			err = errors.New("this end of a one-way pipe only sends")
+			err = errOnlySends
 		}
 		return itemReply(item, err)
 	case "poll":
@@ -340,7 +340,7 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 		case errors.Is(err, objects.ErrClosed):
 			err = errors.New("this end of the connection is closed")
 		case errors.Is(err, objects.ErrWrongDirection):
-			err = errors.New("this end of a one-way pipe only sends")
+			err = errOnlySends
 		}
 		return script.ObjectReply{OK: ok}, err
 	case "close":
@@ -364,6 +364,10 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }
+
+// errOnlySends is the error of a receive or poll on the send-only end of a
+// one-way pipe.
+var errOnlySends = errors.New("this end of a one-way pipe only sends")
 
 // pipeSendError is the error of a send as a script sees it.
 func pipeSendError(err error) error {

@@ -128,7 +128,8 @@ type tally struct {
 	word *atomic.Uint64
 }
 
-// ErrNotShared is returned by Socket when the end's gate is not in shared memory.
+// ErrNotShared is returned by Socket when the end's gate, or the owner's tally, is not in
+// shared memory.
 var ErrNotShared = errors.New("this pipe end is not shared with children")
 
 // Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg. It

@@ -134,9 +134,6 @@ func (c *Conn) ShareGate(word *atomic.Uint64) {
 	c.gate = word
 }
 
-// Gate is the word that says whether senders go through the host.
-func (c *Conn) Gate() *atomic.Uint64 { return c.gate }
-
 // Closed reports whether the end is closed (its gate says so).
 func (c *Conn) Closed() bool { return c.gate.Load()&Closed != 0 }
 

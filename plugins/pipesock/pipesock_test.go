@@ -106,7 +106,7 @@ func TestBacklogKeepsOrder(t *testing.T) {
 	if direct == 0 || direct == n {
 		t.Fatalf("%d of %d messages went straight into the socket: the test wants some of each", direct, n)
 	}
-	if a.Gate().Load() == 0 {
+	if a.gate.Load() == 0 {
 		t.Fatal("the gate is open while the backlog holds messages")
 	}
 	for i := range n {
@@ -114,11 +114,14 @@ func TestBacklogKeepsOrder(t *testing.T) {
 			t.Fatalf("message %d: got %d bytes of %q", i, len(got), got[:1])
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Gate().Load() != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	written := make(chan struct{})
+	go func() { a.writer.Wait(); close(written) }()
+	select {
+	case <-written:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backlog's writer has not ended 5s after every message was received")
 	}
-	if g := a.Gate().Load(); g != 0 {
+	if g := a.gate.Load(); g != 0 {
 		t.Fatalf("the gate is %d once the backlog is written", g)
 	}
 }
