@@ -52,12 +52,20 @@ func (t *gcTuner) tune() {
 	runtime.SetFinalizer(new([16]byte), func(*[16]byte) { t.tune() })
 }
 
+// goHeapMinimum is the heap Go lets grow to before it collects, whatever
+// is live, under GOGC=100. It scales with the percent: under GOGC=1600 it
+// is 64 MB.
+const goHeapMinimum = 4 << 20
+
 // gcPercent is the GC percent for a live heap of live bytes: the one that
-// lets the heap grow to floor (counting a live heap under 1 MB, as before
-// the first collection, as 1 MB), or 100 once twice the live heap is more.
+// lets the heap grow to floor, or 100 once twice the live heap is more.
+// A live heap under goHeapMinimum counts as goHeapMinimum, since that is
+// the heap the percent scales; counting it as less once set a heap goal
+// four times the floor (256 MB, all of it touched for the first time, a
+// page fault every 4 KB).
 func gcPercent(live, floor int64) int {
 	if live >= floor/2 {
 		return 100
 	}
-	return int((floor - live) * 100 / max(live, 1<<20))
+	return int((floor - live) * 100 / max(live, goHeapMinimum))
 }

@@ -3,6 +3,7 @@ package script
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -12,9 +13,10 @@ func TestGCPercent(t *testing.T) {
 		live int64
 		want int
 	}{
-		{0, 6400},      // before the first collection: grow to the floor
-		{mb / 2, 6350}, // a tiny heap counts as 1 MB (the floor less what is live)
-		{2 * mb, 3100}, // 2 MB live: collect at 64 MB
+		{0, 1600},      // before the first collection: Go's 4 MB minimum, times 16
+		{mb / 2, 1587}, // a heap under 4 MB counts as 4 MB (the floor less what is live)
+		{2 * mb, 1550}, // 2 MB live: collect at 64 MB
+		{8 * mb, 700},  // 8 MB live: 8 + 56 MB
 		{31 * mb, 106}, // nearly half the floor
 		{32 * mb, 100}, // half the floor: GOGC=100 collects at the floor too
 		{1 << 30, 100}, // a large heap: as GOGC=100
@@ -26,7 +28,8 @@ func TestGCPercent(t *testing.T) {
 }
 
 // TestTuneGC checks that TuneGC raises this (small-heap) test process's GC
-// percent above Go's default.
+// percent above Go's default, and that the heap goal it sets is the floor,
+// not a multiple of it.
 func TestTuneGC(t *testing.T) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		t.Skip("GOGC is set: TuneGC leaves the collector alone")
@@ -36,5 +39,10 @@ func TestTuneGC(t *testing.T) {
 	debug.SetGCPercent(percent)
 	if percent <= 100 {
 		t.Errorf("GC percent after TuneGC: %d, want more than 100 for a heap far under %d bytes", percent, DefaultGCFloor)
+	}
+	goal := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(goal)
+	if got := int64(goal[0].Value.Uint64()); got < DefaultGCFloor/2 || got > DefaultGCFloor*5/4 {
+		t.Errorf("heap goal after TuneGC: %d MB, want about the floor, %d MB", got>>20, DefaultGCFloor>>20)
 	}
 }
