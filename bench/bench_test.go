@@ -80,40 +80,62 @@ func BenchmarkPoolCreate(b *testing.B) {
 }
 
 // BenchmarkPiSerial: a Monte Carlo estimate of pi, 4e6 samples in 8 chunks,
-// in one process; the figure is one estimate. BenchmarkPiPool, run after it,
-// logs the speedup.
+// in the main script, one chunk after the other; the figure is one
+// estimate. BenchmarkPiPool, run after it, logs the speedup.
 func BenchmarkPiSerial(b *testing.B) {
 	piSerial = sideBySide(b, workload{name: "pi_serial", reps: 1})
 }
 
+// BenchmarkPiPool1: the same estimate as BenchmarkPiSerial in a Pool(1)
+// made beforehand: one worker process does it all. mphost's main script
+// checks between instructions whether it should stop (Ctrl-C, --timeout);
+// its children do not, so they run Lua faster, and a Pool(2) against the
+// main script would credit that to the second worker. BenchmarkPiPool, run
+// after it, logs the speedup of a second worker.
+func BenchmarkPiPool1(b *testing.B) {
+	piPool1 = sideBySide(b, workload{name: "pi_pool", args: []string{"1"}, reps: 1})
+}
+
 // BenchmarkPiPool: the same estimate as BenchmarkPiSerial in a Pool(2) made
 // beforehand, map over the 8 chunks with chunksize 1; the figure is one
-// estimate. When BenchmarkPiSerial ran before it in the same run, it also
-// reports each side's speedup, serial/pool, as mphost-speedup and
-// python-speedup.
+// estimate. When BenchmarkPiSerial and BenchmarkPiPool1 ran before it in
+// the same run, it also reports each side's speedups: serial/pool as
+// mphost-speedup and python-speedup, the main script against the pool, and
+// pool1/pool as mphost-speedup-pool1 and python-speedup-pool1, one worker
+// against two.
 func BenchmarkPiPool(b *testing.B) {
 	pool := sideBySide(b, workload{name: "pi_pool", reps: 1})
-	if piSerial.mphost == 0 {
-		b.Log("no speedup: BenchmarkPiSerial did not run before it")
+	logSpeedup(b, "serial", "", piSerial, pool)
+	logSpeedup(b, "pool1", "-pool1", piPool1, pool)
+}
+
+// logSpeedup reports and logs each side's speedup from one medians to
+// another, under metrics named SIDE-speedup+suffix; it says so when the
+// benchmark of from (named by what) did not run.
+func logSpeedup(b *testing.B, what, suffix string, from, to medians) {
+	if from.mphost == 0 {
+		b.Logf("no speedup %s/pool: its benchmark did not run before this one", what)
 		return
 	}
-	b.ReportMetric(piSerial.mphost/pool.mphost, "mphost-speedup")
-	line := fmt.Sprintf("speedup serial/pool: mphost %.2fx", piSerial.mphost/pool.mphost)
-	if piSerial.python != 0 && pool.python != 0 {
-		b.ReportMetric(piSerial.python/pool.python, "python-speedup")
-		line += fmt.Sprintf(", python %.2fx", piSerial.python/pool.python)
+	b.ReportMetric(from.mphost/to.mphost, "mphost-speedup"+suffix)
+	line := fmt.Sprintf("speedup %s/pool: mphost %.2fx", what, from.mphost/to.mphost)
+	if from.python != 0 && to.python != 0 {
+		b.ReportMetric(from.python/to.python, "python-speedup"+suffix)
+		line += fmt.Sprintf(", python %.2fx", from.python/to.python)
 	}
 	b.Log(line)
 }
 
-// piSerial holds BenchmarkPiSerial's medians for BenchmarkPiPool.
-var piSerial medians
+// piSerial and piPool1 hold the medians of BenchmarkPiSerial and
+// BenchmarkPiPool1 for BenchmarkPiPool.
+var piSerial, piPool1 medians
 
 // workload is one job written twice, as workloads/NAME.lua for mphost and
 // workloads/NAME.py for Python.
 type workload struct {
 	name string
-	reps int // operations each program times, after one to warm up
+	args []string // after REPS, to both programs
+	reps int      // operations each program times, after one to warm up
 	// pythonReps, when set, is reps for the Python program only: where
 	// Python's operation is much faster, more of them steady its figure
 	// without making mphost's run long.
@@ -153,6 +175,7 @@ func sideBySide(b *testing.B, w workload) medians {
 	// -B: no __pycache__ in the source tree; -E -s: no PYTHON* variables, no
 	// user site-packages.
 	pythonRun := []string{python, "-B", "-E", "-s", w.name + ".py"}
+	label := strings.Join(append([]string{w.name}, w.args...), " ")
 	pythonReps := w.reps
 	if w.pythonReps > 0 {
 		pythonReps = w.pythonReps
@@ -162,10 +185,10 @@ func sideBySide(b *testing.B, w workload) medians {
 	for b.Loop() {
 		for range rounds {
 			var m, p float64
-			runMphost := func() { m = runWorkload(b, mphostRun, w.reps) }
+			runMphost := func() { m = runWorkload(b, mphostRun, w.reps, w.args) }
 			runPython := func() {
 				if python != "" {
-					p = runWorkload(b, pythonRun, pythonReps)
+					p = runWorkload(b, pythonRun, pythonReps, w.args)
 				}
 			}
 			if len(mphostSecs)%2 == 0 {
@@ -189,7 +212,7 @@ func sideBySide(b *testing.B, w workload) medians {
 	w.reportRates(b, "mphost", m)
 	if python == "" {
 		b.Logf("%s: mphost %s (%d rounds)%s; python3 not found, so the Python side is skipped",
-			w.name, spread(mphostSecs), len(mphostSecs), w.perThing(m, 0))
+			label, spread(mphostSecs), len(mphostSecs), w.perThing(m, 0))
 		return medians{mphost: m}
 	}
 	p, ratio := median(pythonSecs), median(ratios)
@@ -197,7 +220,7 @@ func sideBySide(b *testing.B, w workload) medians {
 	b.ReportMetric(ratio, "ratio")
 	w.reportRates(b, "python", p)
 	b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)%s",
-		w.name, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios), w.perThing(m, p))
+		label, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios), w.perThing(m, p))
 	return medians{mphost: m, python: p}
 }
 
@@ -233,14 +256,14 @@ func (w workload) perThing(mphost, python float64) string {
 	return s
 }
 
-// runWorkload runs one workload program (argv without its REPS argument) in
-// the workloads folder with reps as REPS, and returns the seconds per
+// runWorkload runs one workload program (argv without its arguments) in the
+// workloads folder with reps as REPS, then args, and returns the seconds per
 // operation it reports on its one "RESULT <seconds> s" line.
-func runWorkload(b *testing.B, argv []string, reps int) float64 {
+func runWorkload(b *testing.B, argv []string, reps int, args []string) float64 {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], strconv.Itoa(reps))...)
+	cmd := exec.CommandContext(ctx, argv[0], slices.Concat(argv[1:], []string{strconv.Itoa(reps)}, args)...)
 	cmd.Dir = "workloads"
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer

@@ -163,7 +163,8 @@ func prepare(host pb.HostClient) <-chan prepared {
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
 		remote := &Remote{host: host, calls: calls, values: values}
-		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr})
+		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr,
+			StopsAtWaitsOnly: true}) // the host stops a child with signals
 		ready <- prepared{vm, remote, stderr}
 	}()
 	return ready

@@ -46,7 +46,7 @@ func (vm *VM) mpSleep(L *lua.LState) int {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-L.Context().Done():
+	case <-vm.ctx.Done():
 		L.RaiseError("interrupted")
 	}
 	return 0

@@ -165,7 +165,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
 	vm.runCallbacks(L, Wait{})
 	call.Kind = kind
-	reply, err := vm.runtime.Invoke(L.Context(), call)
+	reply, err := vm.runtime.Invoke(vm.ctx, call)
 	if err != nil {
 		vm.raiseRuntime(L, kind+"."+call.Op, err)
 	}

@@ -27,7 +27,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 	// A process that receives a pipe end holds it: the end closes when all
 	// its holders have closed it or died.
 	vm.RegisterHandleKind("Connection", func(L *lua.LState, id uint64) (lua.LValue, error) {
-		if _, err := vm.runtime.Invoke(L.Context(), ObjectCall{ID: id, Op: "hold"}); err != nil {
+		if _, err := vm.runtime.Invoke(vm.ctx, ObjectCall{ID: id, Op: "hold"}); err != nil {
 			return nil, err
 		}
 		return vm.objectUserdata("Connection", id), nil

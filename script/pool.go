@@ -135,7 +135,7 @@ func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, 
 // name of the method the script called.
 func (b *poolBatch) call(L *lua.LState, call ObjectCall) ObjectReply {
 	call.ID = b.ref.id
-	reply, err := b.vm.runtime.Invoke(L.Context(), call)
+	reply, err := b.vm.runtime.Invoke(b.vm.ctx, call)
 	if err != nil {
 		b.vm.raiseRuntime(L, b.fname, err)
 	}

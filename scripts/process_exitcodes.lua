@@ -1,10 +1,12 @@
 -- stderr: Process failing (pid
--- stderr: scripts/process_exitcodes.lua:12: something broke
+-- stderr: scripts/process_exitcodes.lua:14: something broke
 -- stderr: stack traceback:
 --
 -- How a child ends sets its exitcode: 0 on success, n after os.exit(n), 1
 -- after an uncaught error (printed to stderr with the process's name, pid and
--- traceback).
+-- traceback). os.exit ends the process even under pcall, xpcall or
+-- coroutine.resume: nothing after it runs, not even an endless loop (a
+-- child's VM does not check between instructions whether it should stop).
 local mp = require("mp")
 
 local cases = {
@@ -12,10 +14,27 @@ local cases = {
   {name = "failing", target = function() error("something broke") end},
   {name = "exit-3", target = function() os.exit(3) end},
   {name = "exit-true", target = function() os.exit(true) end},
+  {name = "exit-in-pcall", target = function() pcall(os.exit, 5); print("after pcall") end},
+  {name = "exit-in-xpcall", target = function()
+    xpcall(function() os.exit(6) end, debug.traceback)
+    print("after xpcall")
+  end},
+  {name = "exit-in-coroutine", target = function()
+    coroutine.resume(coroutine.create(function() os.exit(7) end))
+    print("after resume")
+  end},
+  {name = "exit-then-loop", target = function() pcall(pcall, os.exit, 8); while true do end end},
+  {name = "pcall-still-catches", target = function()
+    print(pcall(error, "caught", 0))
+    print(coroutine.resume(coroutine.create(function(a) return a + coroutine.yield(a) end), 20))
+  end},
 }
 for _, c in ipairs(cases) do
   local p = mp.Process(c)
   p:start()
-  p:join()
+  if not p:join(10) then -- an exit that did not end the process
+    p:kill()
+    p:join()
+  end
   print(p.name, p.exitcode)
 end
