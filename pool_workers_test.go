@@ -178,6 +178,75 @@ func TestPoolWorkerDeathFailsOnlyItsTask(t *testing.T) {
 	}
 }
 
+// poolMapDeathScript runs a map whose item 3 waits for the test to kill its
+// worker, then a map whose item 2 calls os.exit; each map fails, naming the
+// worker, while the other items still run, and the pool goes on.
+const poolMapDeathScript = `local mp = require("mp")
+local pool = mp.Pool(2)
+local done = mp.Value(0)
+local function task(i)
+  if i == 3 then
+    local me = mp.current_process()
+    print("victim " .. me.name .. " " .. me.pid)
+    mp.sleep(120)
+  end
+  done:add(1)
+  return i * 10
+end
+local ok, err = pcall(pool.map, pool, task, {1, 2, 3, 4, 5, 6, 7, 8}, 1)
+print("killed map " .. tostring(ok) .. " " .. tostring(err))
+for _ = 1, 3000 do
+  if done:get() >= 7 then break end
+  mp.sleep(0.01)
+end
+print("others " .. done:get())
+ok, err = pcall(pool.map, pool, function(i)
+  if i == 2 then os.exit(3) end
+  return i
+end, {1, 2, 3, 4}, 1)
+print("exit map " .. tostring(ok) .. " " .. tostring(err))
+print("after " .. table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3}), " "))
+pool:close()
+pool:join()
+print("done")
+`
+
+// TestPoolWorkerKilledMidMap kills a worker with SIGKILL from outside while
+// a map waits for its item: the map raises an error naming the worker, its
+// pid and the signal, the map's other items all run, a worker that calls
+// os.exit in a later map fails that map alike, and the pool still maps.
+func TestPoolWorkerKilledMidMap(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"mapdeath.lua": poolMapDeathScript})
+	s := startSession(t, dir, nil, false, "run", "mapdeath.lua")
+	r := &poolReader{s: s}
+	victim := r.until(t, 30*time.Second, "victim ")
+	name, pid := poolWorkerLine(t, victim)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.until(t, 30*time.Second, "done")
+	if code := s.wait(t, 10*time.Second); code != 0 || s.stderr() != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", code, s.stderr())
+	}
+	at := fmt.Sprintf("mapdeath.lua:%d: Pool.map: ", poolLineOf(t, poolMapDeathScript, "pcall(pool.map, pool, task"))
+	killed, _ := r.find(t, "killed map ")
+	if want := "killed map false " + at + fmt.Sprintf("worker %s (pid %d) died: killed by signal 9", name, pid); !strings.HasPrefix(killed, want) {
+		t.Errorf("%q, want it to start %q", killed, want)
+	}
+	if others, _ := r.find(t, "others "); others != "others 7" {
+		t.Errorf("%q, want the map's 7 other items run", others)
+	}
+	exited, _ := r.find(t, "exit map ")
+	exitAt := fmt.Sprintf("mapdeath.lua:%d: Pool.map: worker PoolWorker-", poolLineOf(t, poolMapDeathScript, "ok, err = pcall(pool.map, pool, function(i)"))
+	if !strings.HasPrefix(exited, "exit map false "+exitAt) || !strings.HasSuffix(exited, ") exited with code 3") {
+		t.Errorf("%q, want the map's error naming the worker that exited with code 3", exited)
+	}
+	if after, _ := r.find(t, "after "); after != "after 2 3 4" {
+		t.Errorf("%q, want the pool to map after both deaths", after)
+	}
+}
+
 // poolTimeoutScript gives a pool with task_timeout = 0.5 a task that spins
 // forever and one that sleeps for a minute; both fail, the pool goes on.
 const poolTimeoutScript = `local mp = require("mp")
@@ -286,9 +355,9 @@ pool:join()
 	if len(runs) < 10 {
 		t.Errorf("20 tasks ran on %d workers, want at least 10 with maxtasksperchild=2: %v", len(runs), runs)
 	}
-	if len(pids) <= 2 {
-		t.Errorf("10 apply calls ran in %d distinct processes %v, want more than the pool's 2", len(pids), pids)
-	}
+	// A retired worker's OS process may run a later worker (children are
+	// reused, each process in a fresh VM), so pids may repeat: the RUN counts
+	// above are what shows that each worker is new.
 	t.Logf("20 tasks on %d workers; the first 10 in %d distinct pids", len(runs), len(pids))
 }
 
@@ -344,8 +413,8 @@ func TestPoolInterruptDuringMap(t *testing.T) {
 			if code != 130 {
 				t.Errorf("exit = %d, want 130", code)
 			}
-			if took > 2*time.Second {
-				t.Errorf("exited %v after SIGINT, want about a second at most", took)
+			if took > time.Second { // the issue's bound; it takes 20-90 ms here
+				t.Errorf("exited %v after SIGINT, want a second at most", took)
 			}
 			if n := strings.Count(s.stderr(), "\n"); n > 1 || n == 0 && s.stderr() != "" {
 				t.Errorf("stderr has %d lines, want at most one:\n%s", n, s.stderr())

@@ -107,6 +107,23 @@ func openFiles(t *testing.T) int {
 	return len(fds)
 }
 
+// settledOpenFiles is openFiles once it reads the same twice 50 ms apart
+// (for up to 2 s): what an earlier test's host closes after its Close
+// returned must not count in a test that compares counts.
+func settledOpenFiles(t *testing.T) int {
+	t.Helper()
+	n := openFiles(t)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		m := openFiles(t)
+		if m == n {
+			break
+		}
+		n = m
+	}
+	return n
+}
+
 func TestCloseLeavesNoDescriptor(t *testing.T) {
 	count := func() int { return openFiles(t) }
 	before := count()
@@ -139,7 +156,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 		}
 		return ids
 	}
-	before := openFiles(t)
+	before := settledOpenFiles(t)
 	for range 100 {
 		for _, id := range pipe() {
 			if _, err := h.Invoke(context.Background(), script.ObjectCall{ID: id, Op: "close"}); err != nil {

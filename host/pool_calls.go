@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -99,8 +100,15 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 		return script.ObjectReply{}, p.Start(p.spawner)
 	case "function":
 		return script.ObjectReply{N: int64(p.AddFunction(call.Value.Data))}, nil
-	case "batch":
-		return script.ObjectReply{N: int64(p.NewBatch())}, nil
+	case "batch": // N: the function the batch takes over from "function"
+		batch, err := p.NewBatch(uint64(call.N))
+		if errors.Is(err, objects.ErrClosed) {
+			err = errors.New("the pool is closed")
+		}
+		return script.ObjectReply{N: int64(batch)}, err
+	case "function_bytes": // a worker's, for a function it no longer keeps
+		data, ok := p.Function(uint64(call.N))
+		return script.ObjectReply{OK: ok, Aux: data}, nil
 	case "submit":
 		task, err := p.Submit(uint64(call.N), uint64(call.M), call.Value.Data)
 		if errors.Is(err, objects.ErrClosed) {
@@ -115,6 +123,19 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 		return taskReply(task, r, err)
 	case "ready":
 		return script.ObjectReply{OK: p.Ready(uint64(call.N))}, nil
+	case "finished": // Value: batch ids (uvarints); the reply's, those finished
+		var finished []byte
+		for data := call.Value.Data; len(data) > 0; {
+			batch, n := binary.Uvarint(data)
+			if n <= 0 {
+				return script.ObjectReply{}, errors.New("finished: malformed batch ids")
+			}
+			if p.Finished(batch) {
+				finished = binary.AppendUvarint(finished, batch)
+			}
+			data = data[n:]
+		}
+		return script.ObjectReply{OK: true, Value: script.Value{Data: finished}}, nil
 	case "forget":
 		p.Forget(uint64(call.N))
 	case "close":

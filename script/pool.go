@@ -1,7 +1,9 @@
 package script
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +18,9 @@ import (
 //
 // A task is a chunk of items run with one function, which the host ships
 // to each worker once: its bytes are a mode byte (taskMap: f(item),
-// taskStar: f(unpack(item)), taskApply: f(unpack(args)) once) and the
+// taskStar: f(unpack(item)), taskApply: f(unpack(args)) once), the batch's
+// id (a uvarint: a worker decodes the function afresh for each call, so
+// that each call's function is a snapshot taken at the call) and the
 // encoded list. Its result is the table of the function's first results,
 // one per item.
 const (
@@ -54,33 +58,54 @@ func (vm *VM) openPool(mp *lua.LTable) {
 	mp.RawSetString("_pool_worker", L.NewFunction(vm.poolWorker))
 }
 
+// poolOptions are the keys of mp.Pool's options table.
+var poolOptions = map[string]bool{"processes": true, "initializer": true, "initargs": true,
+	"maxtasksperchild": true, "task_timeout": true, "progress": true}
+
 // newPool is mp.Pool(n) or mp.Pool{processes, initializer, initargs,
-// maxtasksperchild, task_timeout}.
+// maxtasksperchild, task_timeout, progress}.
 func (vm *VM) newPool(L *lua.LState) int {
 	args := ObjectArgs{N: int64(mpCPUCountValue())}
 	progress := false
 	var init, initargs lua.LValue = lua.LNil, lua.LNil
 	switch opt := L.Get(1).(type) {
 	case lua.LNumber:
-		args.N = int64(opt)
+		args.N = positiveInt(L, "mp.Pool", "processes", opt, args.N)
 	case *lua.LTable:
-		if n, ok := opt.RawGetString("processes").(lua.LNumber); ok {
-			args.N = int64(n)
-		}
+		opt.ForEach(func(k, _ lua.LValue) {
+			if name, ok := k.(lua.LString); !ok || !poolOptions[string(name)] {
+				L.RaiseError("mp.Pool: no option %s (options: processes, initializer, initargs, maxtasksperchild, task_timeout, progress)", describeKey(k))
+			}
+		})
+		args.N = positiveInt(L, "mp.Pool", "processes", opt.RawGetString("processes"), args.N)
+		args.M = positiveInt(L, "mp.Pool", "maxtasksperchild", opt.RawGetString("maxtasksperchild"), 0)
 		init, initargs = opt.RawGetString("initializer"), opt.RawGetString("initargs")
-		progress = lua.LVAsBool(opt.RawGetString("progress"))
-		if n, ok := opt.RawGetString("maxtasksperchild").(lua.LNumber); ok {
-			args.M = int64(n)
+		if init != lua.LNil && !callable(L, init) {
+			L.RaiseError("mp.Pool: initializer must be callable, not %s", aType(init))
 		}
-		if t, ok := opt.RawGetString("task_timeout").(lua.LNumber); ok && t > 0 {
-			args.Wait = Wait{Block: true, Timeout: time.Duration(float64(t) * float64(time.Second))}
+		if _, ok := initargs.(*lua.LTable); !ok && initargs != lua.LNil {
+			L.RaiseError("mp.Pool: initargs must be a table, not %s", aType(initargs))
+		}
+		switch p := opt.RawGetString("progress").(type) {
+		case lua.LBool:
+			progress = bool(p)
+		case *lua.LNilType:
+		default:
+			L.RaiseError("mp.Pool: progress must be a boolean, not %s", aType(p))
+		}
+		switch t := opt.RawGetString("task_timeout").(type) {
+		case lua.LNumber:
+			if !(t > 0) {
+				L.RaiseError("mp.Pool: task_timeout must be a positive number of seconds, not %s", lua.LVAsString(t))
+			}
+			args.Wait = Wait{Block: true, Timeout: time.Duration(math.Min(float64(t), 1e9) * float64(time.Second))}
+		case *lua.LNilType:
+		default:
+			L.RaiseError("mp.Pool: task_timeout must be a number of seconds, not %s", aType(t))
 		}
 	case *lua.LNilType:
 	default:
 		L.ArgError(1, "mp.Pool: number of processes or options table expected")
-	}
-	if args.N < 1 {
-		L.ArgError(1, "mp.Pool: processes must be at least 1")
 	}
 	ids, err := vm.runtime.NewObject("Pool", args)
 	if err != nil {
@@ -114,11 +139,13 @@ type poolBatch struct {
 	fnID   int64
 	id     uint64
 	chunk  int
+	header []byte // what every task's bytes start with: the mode and the batch id
 	tasks  []uint64
 	counts map[uint64]int // items per task
 }
 
-// newBatch ships fn to the host once and opens a batch.
+// newBatch ships fn to the host and opens a batch, which holds the
+// function in the host until the batch is forgotten.
 func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk int) *poolBatch {
 	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
 	b.root = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}[mode]
@@ -127,7 +154,8 @@ func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, 
 		L.RaiseError("%s: %v", b.fname, err)
 	}
 	b.fnID = b.call(L, ObjectCall{Op: "function", Value: Value{Data: fnData}}).N
-	b.id = uint64(b.call(L, ObjectCall{Op: "batch"}).N)
+	b.id = uint64(b.call(L, ObjectCall{Op: "batch", N: b.fnID}).N)
+	b.header = binary.AppendUvarint([]byte{mode}, b.id)
 	return b
 }
 
@@ -149,10 +177,11 @@ func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 		part := items[start:min(start+b.chunk, len(items))]
 		var data []byte
 		var err error
+		head := append(make([]byte, 0, 16), b.header...)
 		if b.mode == taskApply {
-			data, err = b.vm.encodeTo([]byte{b.mode}, b.root, part[0])
+			data, err = b.vm.encodeTo(head, b.root, part[0])
 		} else {
-			data, err = b.vm.appendList([]byte{b.mode}, b.root, part)
+			data, err = b.vm.appendList(head, b.root, part)
 		}
 		if err != nil {
 			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
@@ -218,6 +247,48 @@ func (b *poolBatch) forget(L *lua.LState) {
 	b.call(L, ObjectCall{Op: "forget", N: int64(b.id)})
 }
 
+// positiveInt is the integer v, at least 1, or def when v is nil; anything
+// else raises an error naming fname's option.
+func positiveInt(L *lua.LState, fname, option string, v lua.LValue, def int64) int64 {
+	switch n := v.(type) {
+	case *lua.LNilType:
+		return def
+	case lua.LNumber:
+		if f := float64(n); f >= 1 && f == math.Trunc(f) && f <= 1<<53 {
+			return int64(f)
+		}
+		L.RaiseError("%s: %s must be a whole number, at least 1, not %s", fname, option, lua.LVAsString(n))
+	default:
+		L.RaiseError("%s: %s must be a whole number, not %s", fname, option, aType(v))
+	}
+	return 0
+}
+
+// aType is v's type with an article, for error messages: "a string", "nil".
+func aType(v lua.LValue) string {
+	if v == lua.LNil {
+		return "nil"
+	}
+	return "a " + v.Type().String()
+}
+
+// describeKey names a table key in an error message.
+func describeKey(k lua.LValue) string {
+	if s, ok := k.(lua.LString); ok {
+		return strconv.Quote(string(s))
+	}
+	return fmt.Sprintf("[%s]", k.Type())
+}
+
+// poolFunction is argument 2 of a pool method: what the workers call.
+func poolFunction(L *lua.LState, fname string) lua.LValue {
+	fn := L.Get(2)
+	if !callable(L, fn) {
+		L.RaiseError("%s: the function to run must be callable, not %s", fname, aType(fn))
+	}
+	return fn
+}
+
 // sequence reads the array at argument n.
 func sequence(L *lua.LState, n int) []lua.LValue {
 	t := L.CheckTable(n)
@@ -230,12 +301,9 @@ func sequence(L *lua.LState, n int) []lua.LValue {
 
 // chunksize is the argument at n, or Python's default: the items spread in
 // about four chunks per worker.
-func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, count int) int {
-	if v, ok := L.Get(n).(lua.LNumber); ok {
-		if v < 1 {
-			L.ArgError(n, "chunksize must be at least 1")
-		}
-		return int(v)
+func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, fname string, count int) int {
+	if v := L.Get(n); v != lua.LNil {
+		return int(min(positiveInt(L, fname, "chunksize", v, 1), 1<<30))
 	}
 	processes := max(vm.pools[ref.id].processes, 1)
 	size, extra := count/(processes*4), count%(processes*4)
@@ -248,9 +316,9 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, count int) int {
 // mapBatch submits the tasks of pool:METHOD(f, items [, chunksize]).
 func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
-	fn := L.CheckAny(2)
+	fn := poolFunction(L, "Pool."+method)
 	items := sequence(L, 3)
-	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, len(items)))
+	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)))
 	b.submit(L, items)
 	return b, len(items)
 }
@@ -258,7 +326,7 @@ func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int
 // applyBatch submits the task of pool:METHOD(f, args).
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
-	b := vm.newBatch(L, ref, method, taskApply, L.CheckAny(2), 1)
+	b := vm.newBatch(L, ref, method, taskApply, poolFunction(L, "Pool."+method), 1)
 	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
 	return b
 }
@@ -292,14 +360,25 @@ func (vm *VM) poolApply(L *lua.LState) int {
 	return 1
 }
 
+// imapChunk is the most items imap puts in a chunk by default, so that its
+// window holds at most 2 * processes * imapChunk items, however long the
+// input.
+const imapChunk = 64
+
 // poolIMap is pool:imap(f, items [, chunksize]) and imap_unordered: an
 // iterator over the results, in order or as they finish. A window of tasks
-// is in flight, so a long input does not all wait in the host at once.
+// is in flight (two chunks per worker), so a long input does not all wait in
+// the host at once: by default, chunks are as map's but at most imapChunk
+// items.
 func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	ref := vm.checkObject(L, "Pool", method)
-	fn := L.CheckAny(2)
+	fn := poolFunction(L, "Pool."+method)
 	items := sequence(L, 3)
-	b := vm.newBatch(L, ref, method, taskMap, fn, vm.chunksize(L, 4, ref, len(items)))
+	chunk := vm.chunksize(L, 4, ref, "Pool."+method, len(items))
+	if L.Get(4) == lua.LNil {
+		chunk = min(chunk, imapChunk)
+	}
+	b := vm.newBatch(L, ref, method, taskMap, fn, chunk)
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
 	finished := false

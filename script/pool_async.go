@@ -1,6 +1,8 @@
 package script
 
 import (
+	"encoding/binary"
+	"slices"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -128,19 +130,63 @@ func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) (
 // runCallbacks runs the callbacks of the async results that have finished:
 // "inside the caller's next mp call". It runs at every call to a shared
 // object or pool, in mp.sleep, and (blocking) when a pool is joined.
+// Unless wait blocks, it asks the host once per pool which of them have
+// finished, rather than once per result. A callback that raises leaves the
+// others pending, for the next call.
 func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
 	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
 		return
 	}
 	vm.inCallbacks = true
-	defer func() { vm.inCallbacks = false }()
-	pending := vm.pendingAsync
-	vm.pendingAsync = nil
-	for _, a := range pending {
-		if !a.done && !vm.settle(L, a, wait) {
-			vm.pendingAsync = append(vm.pendingAsync, a)
+	defer func() {
+		vm.inCallbacks = false
+		vm.pendingAsync = slices.DeleteFunc(vm.pendingAsync, func(a *asyncResult) bool { return a.done })
+	}()
+	ready := slices.Clone(vm.pendingAsync)
+	if !wait.Block {
+		ready = vm.finishedAsync(L, ready)
+	}
+	for _, a := range ready {
+		if !a.done {
+			vm.settle(L, a, wait)
 		}
 	}
+}
+
+// finishedAsync returns those of pending whose tasks have all finished, as
+// the host says in one call per pool.
+func (vm *VM) finishedAsync(L *lua.LState, pending []*asyncResult) []*asyncResult {
+	byPool := map[*objectRef][]*asyncResult{}
+	var pools []*objectRef // in the order first seen
+	for _, a := range pending {
+		if _, seen := byPool[a.batch.ref]; !seen {
+			pools = append(pools, a.batch.ref)
+		}
+		byPool[a.batch.ref] = append(byPool[a.batch.ref], a)
+	}
+	var finished []*asyncResult
+	for _, ref := range pools {
+		results := byPool[ref]
+		var ids []byte
+		for _, a := range results {
+			ids = binary.AppendUvarint(ids, a.batch.id)
+		}
+		r := results[0].batch.call(L, ObjectCall{Op: "finished", Value: Value{Data: ids}})
+		done := map[uint64]bool{}
+		for data := r.Value.Data; len(data) > 0; {
+			id, n := binary.Uvarint(data)
+			if n <= 0 {
+				break
+			}
+			done[id], data = true, data[n:]
+		}
+		for _, a := range results {
+			if done[a.batch.id] {
+				finished = append(finished, a)
+			}
+		}
+	}
+	return finished
 }
 
 func (vm *VM) pushAsync(L *lua.LState, a *asyncResult) int {

@@ -1,6 +1,10 @@
 package script
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -27,21 +31,14 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		}
 		L.Call(n, 0)
 	}
-	functions := map[int64]lua.LValue{}
+	fns := workerFunctions{vm: vm, pool: ref.id, data: map[int64][]byte{}, calls: map[uint64]lua.LValue{}}
 	forever := Wait{Block: true, Forever: true}
 	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: forever})
 	for {
 		if task.Status != "" { // "exit": retired, or the pool is closed
 			return 0
 		}
-		if task.Aux != nil {
-			fn, err := vm.Decode(task.Aux)
-			if err != nil {
-				L.RaiseError("pool worker: %v", err)
-			}
-			functions[task.M] = fn
-		}
-		results, errText := vm.runTask(L, functions[task.M], task.Value)
+		results, errText := vm.runTask(L, &fns, task)
 		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
 		if errText == "" {
 			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendList(buf, "result", results) })
@@ -54,17 +51,72 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 	}
 }
 
-// runTask calls fn on each item of a task (see taskMap) and returns the
-// first results, or the first error's message and traceback.
-func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) ([]lua.LValue, string) {
-	if len(data.Data) == 0 || fn == nil {
+// workerFunctions are the functions a pool worker has: their bytes, as the
+// host shipped them once, and each call's copy, decoded from the bytes at
+// the call's first task here. Each keeps at most keptFunctions; the bytes of
+// a function dropped here are fetched again from the host.
+type workerFunctions struct {
+	vm    *VM
+	pool  uint64
+	data  map[int64][]byte      // by function id
+	calls map[uint64]lua.LValue // by batch id
+}
+
+const keptFunctions = 64
+
+// get returns batch's copy of function id; shipped is its bytes when the
+// host sent them with this task.
+func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []byte) (lua.LValue, error) {
+	if shipped != nil {
+		if len(f.data) >= keptFunctions {
+			clear(f.data)
+		}
+		f.data[id] = bytes.Clone(shipped) // the reply's buffer may be reused
+	}
+	if fn, ok := f.calls[batch]; ok {
+		return fn, nil
+	}
+	data, ok := f.data[id]
+	if !ok {
+		r := f.vm.invoke(L, "Pool", ObjectCall{ID: f.pool, Op: "function_bytes", N: id})
+		if !r.OK {
+			return nil, fmt.Errorf("the host no longer has function %d", id)
+		}
+		data = bytes.Clone(r.Aux)
+		f.data[id] = data
+	}
+	fn, err := f.vm.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.calls) >= keptFunctions {
+		clear(f.calls) // a call whose copy is dropped gets a new one
+	}
+	f.calls[batch] = fn
+	return fn, nil
+}
+
+// runTask calls the task's function on each of its items (see taskMap) and
+// returns the first results, or the first error's message and traceback.
+func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) ([]lua.LValue, string) {
+	data := task.Value.Data
+	if len(data) == 0 {
 		return nil, "malformed pool task"
 	}
-	mode := data.Data[0]
+	mode := data[0]
+	batch, n := binary.Uvarint(data[1:])
+	if n <= 0 {
+		return nil, "malformed pool task"
+	}
+	data = data[1+n:]
+	fn, err := fns.get(L, task.M, batch, task.Aux)
+	if err != nil {
+		return nil, "pool worker: " + err.Error()
+	}
 	var items []lua.LValue
 	var args *lua.LTable // taskApply: one call, with the list as its arguments
 	if mode == taskApply {
-		decoded, err := vm.Decode(data.Data[1:])
+		decoded, err := vm.Decode(data)
 		if err != nil {
 			return nil, err.Error()
 		}
@@ -74,7 +126,7 @@ func (vm *VM) runTask(L *lua.LState, fn lua.LValue, data Value) ([]lua.LValue, s
 		items = []lua.LValue{args}
 	} else {
 		var err error
-		if items, err = vm.decodeList(data.Data[1:]); err != nil {
+		if items, err = vm.decodeList(data); err != nil {
 			return nil, err.Error()
 		}
 	}

@@ -91,7 +91,7 @@ func (vm *VM) processInit(L *lua.LState) int {
 		return 0
 	}
 	st.target = opts.RawGetString("target")
-	if st.target != lua.LNil && st.target.Type() != lua.LTFunction && L.GetMetaField(st.target, "__call") == lua.LNil {
+	if st.target != lua.LNil && !callable(L, st.target) {
 		L.ArgError(2, "Process: target must be callable, got "+st.target.Type().String())
 	}
 	st.args = opts.RawGetString("args")
@@ -427,4 +427,10 @@ func (vm *VM) Finish() {
 			}
 		}
 	}
+}
+
+// callable reports whether v can be called: a function, or a value whose
+// metatable has __call.
+func callable(L *lua.LState, v lua.LValue) bool {
+	return v.Type() == lua.LTFunction || L.GetMetaField(v, "__call") != lua.LNil
 }

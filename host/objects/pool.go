@@ -13,10 +13,12 @@ import (
 // WorkerSpawner given to Start starts and kills them, and the host reports each one's end with
 // WorkerExited. Make one with NewPool, then Start it.
 //
-// The caller (the process that owns the pool) registers a function once with AddFunction,
-// groups the tasks of one map or apply call in a batch (NewBatch), submits them, and reads each
-// result with Result, in any order, or with NextDone in the order they finish; Forget drops a
-// batch's results. A function is shipped to each worker once, with the first of its tasks.
+// The caller (the process that owns the pool) registers a function with AddFunction, groups
+// the tasks of one map or apply call in a batch (NewBatch, which takes over the function), submits
+// them, and reads each result with Result, in any order, or with NextDone in the order they
+// finish; Forget drops a batch's results, and its functions once no other batch uses them. A
+// function is shipped to each worker once, with the first of its tasks, for as long as the pool
+// keeps it.
 //
 // The pool never hangs: a task whose worker exits fails with the reason the host gives, a task
 // that runs longer than TaskTimeout fails and its worker is killed, and a worker that leaves is
@@ -34,7 +36,7 @@ type Pool struct {
 	closed      bool          // no more Submit (set by Terminate too)
 	terminated  bool
 	lastID      uint64 // the last id given to a function, batch or task: one sequence for all
-	funcs       map[uint64][]byte
+	funcs       map[uint64]*poolFunc
 	funcIDs     map[string]uint64 // a function's bytes -> its id, so each is shipped once
 	batches     map[uint64]*poolBatch
 	tasks       map[uint64]*poolTask // every task submitted and not forgotten
@@ -94,6 +96,15 @@ const (
 	noWorkerText   = "cannot start a pool worker: "
 )
 
+// poolFunc is a registered function: its encoded bytes, and the holds on it (AddFunction's,
+// then its batches', and one for each of its tasks until it finishes, so that a forgotten
+// batch's tasks still run). It is dropped when the last hold is released. Guarded by the pool's
+// mutex.
+type poolFunc struct {
+	data  []byte
+	holds int
+}
+
 // poolTask is one submitted task. Its fields are guarded by the pool's mutex.
 type poolTask struct {
 	id, funcID uint64
@@ -108,9 +119,11 @@ type poolTask struct {
 
 // poolBatch is the tasks of one map or apply call. Its fields are guarded by the pool's mutex.
 type poolBatch struct {
+	funcs      []uint64 // the functions it holds (NewBatch), released by Forget
 	tasks      []*poolTask
 	finished   taskQueue // finished and not yet returned by NextDone, in finishing order
 	unreturned int       // submitted and not yet returned by NextDone
+	unfinished int       // submitted and not yet finished
 	waiters    waitList  // NextDone calls
 }
 
@@ -128,7 +141,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	return &Pool{
 		cfg:         cfg,
 		stop:        make(chan struct{}),
-		funcs:       make(map[uint64][]byte),
+		funcs:       make(map[uint64]*poolFunc),
 		funcIDs:     make(map[string]uint64),
 		batches:     make(map[uint64]*poolBatch),
 		tasks:       make(map[uint64]*poolTask),
@@ -171,27 +184,67 @@ func (p *Pool) Start(s WorkerSpawner) error {
 }
 
 // AddFunction registers a function's encoded bytes and returns its id for Submit. The same
-// bytes get the same id, so that a function used by several calls is shipped to each worker
-// once. The pool keeps fn: the caller must not change it.
+// bytes get the same id while the pool keeps them, so that a function used by several calls is
+// shipped to each worker once. Each call takes a hold on the function, which NewBatch takes
+// over; the pool drops the function when its last batch is forgotten. The pool keeps fn: the
+// caller must not change it.
 func (p *Pool) AddFunction(fn []byte) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if id, ok := p.funcIDs[string(fn)]; ok {
-		return id
+	id, ok := p.funcIDs[string(fn)]
+	if !ok {
+		p.lastID++
+		id = p.lastID
+		p.funcs[id] = &poolFunc{data: fn}
+		p.funcIDs[string(fn)] = id
 	}
-	p.lastID++
-	p.funcs[p.lastID] = fn
-	p.funcIDs[string(fn)] = p.lastID
-	return p.lastID
+	p.funcs[id].holds++
+	return id
+}
+
+// Function returns the bytes of function id, for a worker that no longer has them, and
+// whether the pool still keeps it.
+func (p *Pool) Function(id uint64) ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.funcs[id]; f != nil {
+		return f.data, true
+	}
+	return nil, false
 }
 
 // NewBatch returns the id of a new, empty batch: the tasks of one map, imap or apply call.
-func (p *Pool) NewBatch() uint64 {
+// The batch takes over the caller's holds (from AddFunction) on funcs, and releases them when
+// it is forgotten. After Close or Terminate it releases them and returns ErrClosed.
+func (p *Pool) NewBatch(funcs ...uint64) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		for _, id := range funcs {
+			p.release(id)
+		}
+		return 0, ErrClosed
+	}
 	p.lastID++
-	p.batches[p.lastID] = &poolBatch{}
-	return p.lastID
+	p.batches[p.lastID] = &poolBatch{funcs: funcs}
+	return p.lastID, nil
+}
+
+// release drops a hold on function id, and the function with its last hold: the workers that
+// had it are sent it again should it be registered again. The caller holds p.mu.
+func (p *Pool) release(id uint64) {
+	f := p.funcs[id]
+	if f == nil {
+		return
+	}
+	if f.holds--; f.holds > 0 {
+		return
+	}
+	delete(p.funcs, id)
+	delete(p.funcIDs, string(f.data))
+	for _, wk := range p.workers {
+		delete(wk.shipped, id)
+	}
 }
 
 // Submit adds a task at the back of the pool's FIFO: run function funcID on args. The pool
@@ -207,14 +260,17 @@ func (p *Pool) Submit(batch, funcID uint64, args []byte) (task uint64, err error
 	if b == nil {
 		return 0, fmt.Errorf("%w: no batch %d", ErrNoTask, batch)
 	}
-	if _, ok := p.funcs[funcID]; !ok {
+	f := p.funcs[funcID]
+	if f == nil {
 		return 0, fmt.Errorf("%w: no function %d", ErrNoTask, funcID)
 	}
+	f.holds++ // released by finish
 	p.lastID++
 	t := &poolTask{id: p.lastID, funcID: funcID, batch: b, args: args}
 	p.tasks[t.id] = t
 	b.tasks = append(b.tasks, t)
 	b.unreturned++
+	b.unfinished++
 	p.pending.push(t)
 	p.idle.wakeFirst()
 	if p.active == 0 {
@@ -308,6 +364,15 @@ func (p *Pool) NextDone(ctx context.Context, batch uint64, w Wait) (task uint64,
 	}
 }
 
+// Finished reports whether every task submitted to batch has finished; a forgotten or unknown
+// batch counts as finished.
+func (p *Pool) Finished(batch uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.batches[batch]
+	return b == nil || b.unfinished == 0
+}
+
 // Ready reports whether task has finished (and is not forgotten).
 func (p *Pool) Ready(task uint64) bool {
 	p.mu.Lock()
@@ -327,6 +392,9 @@ func (p *Pool) Forget(batch uint64) {
 		return
 	}
 	delete(p.batches, batch)
+	for _, id := range b.funcs {
+		p.release(id)
+	}
 	for _, t := range b.tasks {
 		delete(p.tasks, t.id)
 		t.batch, t.result = nil, TaskResult{}
@@ -430,9 +498,14 @@ func (p *Pool) finish(t *poolTask, data []byte, errText string) {
 	if t.worker != nil {
 		t.worker.task, t.worker = nil, nil
 	}
+	if t.done {
+		return // finished already
+	}
+	p.release(t.funcID)
 	t.done, t.args = true, nil
 	t.waiters.wakeAll()
 	if b := t.batch; b != nil {
+		b.unfinished--
 		t.result = TaskResult{Data: data, Err: errText}
 		b.finished.push(t)
 		b.waiters.wakeFirst()

@@ -135,8 +135,8 @@ func TestPoolStartFails(t *testing.T) {
 	if err := p.Start(h); err == nil || !strings.Contains(err.Error(), "fork: resource") {
 		t.Fatalf("Start = %v, want the spawn error", err)
 	}
-	if _, err := p.Submit(p.NewBatch(), p.AddFunction(nil), nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Submit after a failed Start = %v, want ErrClosed", err)
+	if _, err := p.NewBatch(p.AddFunction(nil)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NewBatch after a failed Start = %v, want ErrClosed", err)
 	}
 	if len(h.kills) != 1 || h.kills[0] != 1 {
 		t.Fatalf("kills = %v, want the worker started [1]", h.kills)
@@ -358,12 +358,13 @@ func BenchmarkPoolTask(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	batch, f := p.NewBatch(), p.AddFunction([]byte("square"))
+	batch, _ := p.NewBatch()
+	f := p.AddFunction([]byte("square"))
 	args, result := []byte("12"), []byte("144")
 	for i := 0; b.Loop(); i++ {
 		if i%1000 == 999 {
 			p.Forget(batch)
-			batch = p.NewBatch()
+			batch, _ = p.NewBatch()
 		}
 		id, err := p.Submit(batch, f, args)
 		if err != nil {
@@ -394,7 +395,8 @@ func BenchmarkPoolWorkers(b *testing.B) {
 	if err := p.Start(h); err != nil {
 		b.Fatal(err)
 	}
-	batch, f := p.NewBatch(), p.AddFunction([]byte("square"))
+	batch, _ := p.NewBatch()
+	f := p.AddFunction([]byte("square"))
 	tasks := make([]uint64, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {

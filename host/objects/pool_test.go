@@ -242,7 +242,7 @@ func (h *fakeHost) spawned() int {
 // submit submits tasks running function fn on each of args, in a new batch.
 func submit(t *testing.T, p *Pool, fn string, args ...string) (batch uint64, tasks []uint64) {
 	t.Helper()
-	batch = p.NewBatch()
+	batch, _ = p.NewBatch()
 	f := p.AddFunction([]byte(fn))
 	for _, a := range args {
 		id, err := p.Submit(batch, f, []byte(a))
@@ -383,7 +383,7 @@ func TestPoolFunctionShippedOnce(t *testing.T) {
 		t.Fatalf("the same function got ids %d and %d", square, again)
 	}
 	for round := range 2 { // the second batch uses the functions the workers have
-		batch := p.NewBatch()
+		batch, _ := p.NewBatch()
 		var tasks []uint64
 		for i := range 300 {
 			f := square
@@ -434,10 +434,19 @@ func TestPoolCloseJoin(t *testing.T) {
 	if err := p.Join(bg); !errors.Is(err, ErrPoolRunning) {
 		t.Fatalf("Join before Close = %v, want ErrPoolRunning", err)
 	}
-	_, tasks := submit(t, p, "square", numbers(50)...)
+	batch, tasks := submit(t, p, "square", numbers(50)...)
 	p.Close()
-	if _, err := p.Submit(p.NewBatch(), p.AddFunction([]byte("square")), []byte("1")); !errors.Is(err, ErrClosed) {
+	if _, err := p.Submit(batch, p.AddFunction([]byte("square")), []byte("1")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Submit after Close = %v, want ErrClosed", err)
+	}
+	if _, err := p.NewBatch(p.AddFunction([]byte("cube"))); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NewBatch after Close = %v, want ErrClosed", err)
+	}
+	p.mu.Lock()
+	_, cubeKept := p.funcIDs["cube"]
+	p.mu.Unlock()
+	if cubeKept {
+		t.Fatal("NewBatch after Close kept the hold on the function it was given")
 	}
 	ctx, cancel := context.WithTimeout(bg, patience)
 	defer cancel()
@@ -502,8 +511,8 @@ func TestPoolTerminate(t *testing.T) {
 			t.Fatalf("task %d after Terminate = %+v, want %q", task, r, terminatedText)
 		}
 	}
-	if _, err := p.Submit(p.NewBatch(), p.AddFunction([]byte("square")), nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Submit after Terminate = %v, want ErrClosed", err)
+	if _, err := p.NewBatch(p.AddFunction([]byte("square"))); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NewBatch after Terminate = %v, want ErrClosed", err)
 	}
 	ctx, cancel := context.WithTimeout(bg, patience)
 	defer cancel()
@@ -555,5 +564,65 @@ func TestPoolCancel(t *testing.T) {
 	defer p.mu.Unlock()
 	if p.tasks[tasks[0]].waiters.len() != 0 || p.batches[batch].waiters.len() != 0 {
 		t.Fatal("cancelled waits left waiters behind")
+	}
+}
+
+// TestPoolReleasesFunctions checks that a function is dropped once the batches that took it
+// over are forgotten and its tasks have finished, even a forgotten batch's tasks still to run,
+// and that it is shipped again when registered again.
+func TestPoolReleasesFunctions(t *testing.T) {
+	p, _ := manualPool(t, PoolConfig{Processes: 1})
+	f := p.AddFunction([]byte("square"))
+	batch, _ := p.NewBatch(f)
+	var tasks []uint64
+	for _, a := range []string{"2", "3"} {
+		id, err := p.Submit(batch, f, []byte(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, id)
+	}
+	if again := p.AddFunction([]byte("square")); again != f {
+		t.Fatalf("the same function, still kept, got ids %d and %d", f, again)
+	}
+	other, _ := p.NewBatch(f) // a second call with the same function
+	first, err := p.Next(bg, 1, DontWait)
+	if err != nil || string(first.Func) != "square" {
+		t.Fatalf("first task: %+v, %v; want the function shipped with it", first, err)
+	}
+	p.Forget(batch)
+	p.Forget(other)
+	if _, kept := p.Function(f); !kept {
+		t.Fatal("the function was dropped while a task of it was running")
+	}
+	if err := p.Done(1, first.ID, []byte("4"), ""); err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.Next(bg, 1, DontWait)
+	if err != nil || second.ID != tasks[1] || second.Func != nil {
+		t.Fatalf("the forgotten batch's pending task: %+v, %v; want it run, its function not shipped again", second, err)
+	}
+	if data, kept := p.Function(f); !kept || string(data) != "square" {
+		t.Fatalf("Function(%d) = %q, %v while a task of it runs", f, data, kept)
+	}
+	if err := p.Done(1, second.ID, []byte("9"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := p.Function(f); kept {
+		t.Fatal("the function was kept after its batches were forgotten and its tasks finished")
+	}
+	p.mu.Lock()
+	funcs, ids, shipped := len(p.funcs), len(p.funcIDs), len(p.workers[1].shipped)
+	p.mu.Unlock()
+	if funcs != 0 || ids != 0 || shipped != 0 {
+		t.Fatalf("the pool keeps %d functions, %d by bytes, %d shipped to the worker; want none", funcs, ids, shipped)
+	}
+	g := p.AddFunction([]byte("square"))
+	batch, _ = p.NewBatch(g)
+	if _, err := p.Submit(batch, g, []byte("4")); err != nil {
+		t.Fatal(err)
+	}
+	if task, err := p.Next(bg, 1, DontWait); err != nil || string(task.Func) != "square" {
+		t.Fatalf("registered again: %+v, %v; want the function shipped again", task, err)
 	}
 }

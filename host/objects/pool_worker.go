@@ -125,7 +125,7 @@ func (p *Pool) take(wk *poolWorker) (task Task, err error, park bool) {
 			wk.shipped = make(map[uint64]struct{})
 		}
 		wk.shipped[t.funcID] = struct{}{}
-		task.Func = p.funcs[t.funcID]
+		task.Func = p.funcs[t.funcID].data
 	}
 	if p.cfg.TaskTimeout > 0 {
 		t.timer = time.AfterFunc(p.cfg.TaskTimeout, func() { p.expire(t, wk) })
