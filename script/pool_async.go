@@ -2,7 +2,9 @@ package script
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -134,6 +136,7 @@ func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) (
 // finished, rather than once per result. A callback that raises leaves the
 // others pending, for the next call.
 func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
+	vm.forgetDropped()
 	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
 		return
 	}
@@ -190,14 +193,52 @@ func (vm *VM) finishedAsync(L *lua.LState, pending []*asyncResult) []*asyncResul
 }
 
 func (vm *VM) pushAsync(L *lua.LState, a *asyncResult) int {
-	if a.callback != lua.LNil || a.errback != lua.LNil {
-		vm.pendingAsync = append(vm.pendingAsync, a)
-	}
 	ud := L.NewUserData()
 	ud.Value = a
+	if a.callback != lua.LNil || a.errback != lua.LNil {
+		vm.pendingAsync = append(vm.pendingAsync, a) // settled, and forgotten, by runCallbacks
+	} else {
+		// A result the script drops before it settles is forgotten in the
+		// host once Go collects it, as Python frees an AsyncResult nobody
+		// holds: fire-and-forget apply_async calls do not pile up results.
+		runtime.AddCleanup(ud, vm.dropped.add, droppedBatch{a.batch.ref, a.batch.id})
+	}
 	L.SetMetatable(ud, L.GetTypeMetatable(asyncResultClass))
 	L.Push(ud)
 	return 1
+}
+
+// droppedBatch is the batch of an async result that Go collected.
+type droppedBatch struct {
+	pool  *objectRef
+	batch uint64
+}
+
+// droppedBatches are the batches to forget in the host: cleanups, which run
+// on a goroutine of their own, add them; the VM forgets them at its next
+// call to a shared object or pool (forgetDropped).
+type droppedBatches struct {
+	mu      sync.Mutex
+	batches []droppedBatch
+}
+
+func (d *droppedBatches) add(b droppedBatch) {
+	d.mu.Lock()
+	d.batches = append(d.batches, b)
+	d.mu.Unlock()
+}
+
+// forgetDropped lets the host drop the results of the async results that
+// Go has collected. A batch settled before is forgotten already: the host
+// ignores it.
+func (vm *VM) forgetDropped() {
+	vm.dropped.mu.Lock()
+	batches := vm.dropped.batches
+	vm.dropped.batches = nil
+	vm.dropped.mu.Unlock()
+	for _, b := range batches {
+		vm.runtime.Invoke(vm.ctx, ObjectCall{ID: b.pool.id, Kind: "Pool", Op: "forget", N: int64(b.batch)})
+	}
 }
 
 // poolApplyAsync is pool:apply_async(f, args [, callback [, error_callback]]).

@@ -67,6 +67,7 @@ type VM struct {
 	objectKinds  map[string]*objectKind
 	pools        map[uint64]poolInfo // pools this VM created
 	pendingAsync []*asyncResult      // async results whose callbacks have not run
+	dropped      droppedBatches      // async results Go collected unsettled
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer

@@ -373,6 +373,14 @@ func (p *Pool) Finished(batch uint64) bool {
 	return b == nil || b.unfinished == 0
 }
 
+// Kept returns how many batches, tasks and functions the pool keeps: those not forgotten, or
+// still in use.
+func (p *Pool) Kept() (batches, tasks, funcs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.batches), len(p.tasks), len(p.funcs)
+}
+
 // Ready reports whether task has finished (and is not forgotten).
 func (p *Pool) Ready(task uint64) bool {
 	p.mu.Lock()
