@@ -214,7 +214,7 @@ func offsetPath(err error, root string, offset int) error {
 func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LValue {
 	if r.Status == "error" {
 		b.forget(L)
-		L.RaiseError("%s: %s", b.fname, r.Text)
+		L.RaiseError("%s", b.errorText(task, r.Text))
 	}
 	out, err := b.vm.decodeList(r.Value.Data)
 	if err != nil {
@@ -224,6 +224,20 @@ func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LVal
 		out = append(out, lua.LNil)
 	}
 	return out[:b.counts[task]]
+}
+
+// timedOut starts the host's text of a task that overran task_timeout.
+const timedOut = "task timed out after "
+
+// errorText is the error of a failed task as the script sees it: named by
+// the method, and, for a timeout, saying that task_timeout bounded a whole
+// chunk when the task was one of several items (Python's word for a chunk
+// of a map is a task, too).
+func (b *poolBatch) errorText(task uint64, text string) string {
+	if n := b.counts[task]; n > 1 && strings.HasPrefix(text, timedOut) {
+		text += fmt.Sprintf(" (the task was a chunk of %d items: task_timeout bounds a whole chunk; pass a smaller chunksize)", n)
+	}
+	return b.fname + ": " + text
 }
 
 // result waits for task i of the batch; ok is false on timeout.

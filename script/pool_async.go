@@ -120,7 +120,7 @@ func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) (
 	task := a.batch.tasks[i]
 	r := a.batch.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
 	if r.Status == "error" {
-		a.errMsg = a.batch.fname + ": " + r.Text
+		a.errMsg = a.batch.errorText(task, r.Text)
 		return nil, true
 	}
 	if !r.OK {

@@ -3,6 +3,8 @@
 -- naming it, its pid and how it ended, and a replacement takes the rest; a
 -- task that overruns task_timeout fails and its worker is replaced;
 -- maxtasksperchild retires workers; terminate fails what is left at once.
+-- task_timeout bounds a task, which for a map is a chunk of items (as in
+-- Python, where map's chunks are its tasks): the error says so.
 local mp = require("mp")
 
 -- The error's text without the worker's number and pid, which vary.
@@ -32,6 +34,9 @@ pool = mp.Pool{processes = 1, task_timeout = 0.5}
 local ok, err = pcall(pool.apply, pool, function() while true do end end, {})
 print("endless task:", ok, plain(err))
 print("next task:", pool:apply(function(a, b) return a + b end, {2, 3}))
+-- task_timeout bounds a task: for a map, a chunk of items.
+ok, err = pcall(pool.map, pool, function(x) mp.sleep(0.3) return x end, {1, 2, 3, 4}, 2)
+print("chunks of 2 slow items:", ok, plain(err))
 pool:close()
 pool:join()
 
