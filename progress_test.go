@@ -14,7 +14,8 @@ import (
 
 // progressScript maps 50 items that take 20 ms each, with chunksize 1 on 2
 // workers: about half a second, so the bar (redrawn at most every 0.1 s) is
-// drawn several times; then an imap of the same.
+// drawn several times; then an imap of the same; then a child maps 30 such
+// items in a pool of its own.
 const progressScript = `local mp = require("mp")
 local pool = mp.Pool{processes = 2, progress = true}
 local items = {}
@@ -23,6 +24,16 @@ print(#pool:map(function(x) mp.sleep(0.02) return x end, items, 1))
 local n = 0
 for _ in pool:imap(function(x) mp.sleep(0.02) return x end, items, 1) do n = n + 1 end
 print(n)
+local child = mp.Process{target = function()
+  local inner = mp.Pool{processes = 2, progress = true}
+  local thirty = {}
+  for i = 1, 30 do thirty[i] = i end
+  print(#inner:map(function(x) mp.sleep(0.02) return x end, thirty, 1))
+  inner:close()
+  inner:join()
+end}
+child:start()
+child:join()
 `
 
 // TestProgressNotDrawnWithoutTerminal: --progress and mp.Pool{progress =
@@ -31,12 +42,13 @@ print(n)
 func TestProgressNotDrawnWithoutTerminal(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"p.lua": progressScript})
-	mphost(t, dir, "run", "--progress", "p.lua").expect(t, 0, "50\n50\n", "")
+	mphost(t, dir, "run", "--progress", "p.lua").expect(t, 0, "50\n50\n30\n", "")
 }
 
 // TestProgressDrawnOnTerminal: with stderr a terminal (a pty here), the
 // pool's map and imap draw a bar there, named by the method, counting the
-// items; stdout (a pipe) gets only what the script prints.
+// items, and so does a pool in a child (the host draws it); stdout (a pipe)
+// gets only what the script prints.
 func TestProgressDrawnOnTerminal(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"p.lua": progressScript})
@@ -69,10 +81,10 @@ func TestProgressDrawnOnTerminal(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the terminal's output did not end")
 	}
-	if stdout.String() != "50\n50\n" {
+	if stdout.String() != "50\n50\n30\n" {
 		t.Errorf("stdout %q, want the two counts only", stdout.String())
 	}
-	for _, want := range []string{"Pool.map", "Pool.imap", "/50", "items/s"} {
+	for _, want := range []string{"Pool.map", "Pool.imap", "/50", "items/s", "/30"} {
 		if !strings.Contains(bar, want) {
 			t.Errorf("the terminal shows no %q:\n%q", want, bar)
 		}

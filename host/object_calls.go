@@ -67,6 +67,12 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 			return nil, err
 		}
 		return []uint64{id}, nil
+	case "Progress": // a child's pool work: the host draws it
+		bar := h.StartProgress(string(args.Data.Data), int(args.N), args.Flag)
+		if bar == script.NoProgress {
+			return nil, nil // nothing to draw: the child draws nothing either
+		}
+		return []uint64{h.objects.Add(&childProgress{bar})}, nil
 	case "Connection":
 		a, b, err := objects.NewPipe(args.Flag)
 		if err != nil {
@@ -137,6 +143,8 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 		return valueCall(ctx, owner, o, call, w)
 	case *hostPool:
 		return poolCall(ctx, owner, o, call, w)
+	case *childProgress:
+		return o.call(h, call)
 	}
 	return script.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/schollz/progressbar/v3"
@@ -36,4 +37,22 @@ func (b barProgress) Done()     { b.bar.Finish() }
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// childProgress is the bar of a child's pool work, drawn by the host: the
+// child makes it with NewObject("Progress"), advances it (op "advance",
+// posted) and ends it (op "done"), which removes it.
+type childProgress struct{ script.Progress }
+
+func (p *childProgress) call(h *Host, call script.ObjectCall) (script.ObjectReply, error) {
+	switch call.Op {
+	case "advance":
+		p.Add(int(call.N))
+	case "done":
+		p.Done()
+		h.objects.Remove(call.ID)
+	default:
+		return script.ObjectReply{}, fmt.Errorf("a progress bar has no operation %q", call.Op)
+	}
+	return script.ObjectReply{}, nil
 }

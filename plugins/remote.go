@@ -306,6 +306,8 @@ func (r *Remote) postable(call script.ObjectCall) bool {
 		}
 		b.held[lock]--
 		return true
+	case "advance": // a progress bar's: nothing waits for it
+		return true
 	case "set":
 		// Not a Value's when its number is in memory: a get or add there
 		// right after must see the set done.
@@ -507,5 +509,26 @@ func (r *Remote) forgetQueue(id uint64) {
 }
 
 // StartProgress implements script.Runtime: a child's stderr is not a
-// terminal, so it draws nothing.
-func (r *Remote) StartProgress(string, int, bool) script.Progress { return script.NoProgress }
+// terminal, so the host draws the bar, when it draws one (it says so by
+// making the object).
+func (r *Remote) StartProgress(label string, total int, requested bool) script.Progress {
+	ids, err := r.NewObject("Progress", script.ObjectArgs{N: int64(total), Flag: requested, Data: script.Value{Data: []byte(label)}})
+	if err != nil || len(ids) != 1 {
+		return script.NoProgress
+	}
+	return &remoteProgress{r: r, id: ids[0]}
+}
+
+// remoteProgress advances a bar that the host draws.
+type remoteProgress struct {
+	r  *Remote
+	id uint64
+}
+
+func (p *remoteProgress) Add(n int) {
+	p.r.Invoke(context.Background(), script.ObjectCall{ID: p.id, Kind: "Progress", Op: "advance", N: int64(n)})
+}
+
+func (p *remoteProgress) Done() {
+	p.r.Invoke(context.Background(), script.ObjectCall{ID: p.id, Kind: "Progress", Op: "done"})
+}
