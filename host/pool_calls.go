@@ -98,14 +98,13 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 	case "start":
 		p.spawner.payload = call.Value.Data
 		return script.ObjectReply{}, p.Start(p.spawner)
-	case "function":
-		return script.ObjectReply{N: int64(p.AddFunction(call.Value.Data))}, nil
-	case "batch": // N: the function the batch takes over from "function"
-		batch, err := p.NewBatch(uint64(call.N))
+	case "batch": // Value: the function of the call; N: the batch, M: the function's id
+		fn := p.AddFunction(call.Value.Data)
+		batch, err := p.NewBatch(fn) // takes over AddFunction's hold
 		if errors.Is(err, objects.ErrClosed) {
 			err = errors.New("the pool is closed")
 		}
-		return script.ObjectReply{N: int64(batch)}, err
+		return script.ObjectReply{N: int64(batch), M: int64(fn)}, err
 	case "function_bytes": // a worker's, for a function it no longer keeps
 		data, ok := p.Function(uint64(call.N))
 		return script.ObjectReply{OK: ok, Aux: data}, nil

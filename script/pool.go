@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,9 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"terminate":      vm.actionOp("Pool", "terminate"),
 		"join": func(L *lua.LState) int {
 			vm.actionOp("Pool", "join")(L)
-			vm.runCallbacks(L, Wait{Block: true, Forever: true}) // the pool's results are all in
+			// The pool's results are all in now, so their callbacks run; those
+			// of other pools run if theirs are, without waiting for them.
+			vm.runCallbacks(L, Wait{})
 			return 0
 		},
 	}, nil)
@@ -153,8 +156,9 @@ func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, 
 	if err != nil {
 		L.RaiseError("%s: %v", b.fname, err)
 	}
-	b.fnID = b.call(L, ObjectCall{Op: "function", Value: Value{Data: fnData}}).N
-	b.id = uint64(b.call(L, ObjectCall{Op: "batch", N: b.fnID}).N)
+	vm.runCallbacks(L, Wait{}) // a pool method is an mp call too
+	r := b.call(L, ObjectCall{Op: "batch", Value: Value{Data: fnData}})
+	b.id, b.fnID = uint64(r.N), r.M
 	b.header = binary.AppendUvarint([]byte{mode}, b.id)
 	return b
 }
@@ -184,6 +188,7 @@ func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 			data, err = b.vm.appendList(head, b.root, part)
 		}
 		if err != nil {
+			b.forget(L) // the tasks submitted before this one are of no use
 			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
 		}
 		r := b.call(L, ObjectCall{Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: data}})
@@ -340,8 +345,10 @@ func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int
 // applyBatch submits the task of pool:METHOD(f, args).
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
-	b := vm.newBatch(L, ref, method, taskApply, poolFunction(L, "Pool."+method), 1)
-	b.submit(L, []lua.LValue{L.OptTable(3, L.NewTable())})
+	fn := poolFunction(L, "Pool."+method)
+	args := L.OptTable(3, L.NewTable())
+	b := vm.newBatch(L, ref, method, taskApply, fn, 1)
+	b.submit(L, []lua.LValue{args})
 	return b
 }
 
@@ -398,7 +405,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	finished := false
 	var ready []lua.LValue
 	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
-	L.Push(L.NewFunction(func(L *lua.LState) int {
+	next := L.NewFunction(func(L *lua.LState) int {
 		for len(ready) == 0 {
 			if finished {
 				return 0
@@ -426,6 +433,10 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 		ready = ready[1:]
 		L.Push(v)
 		return 1
-	}))
+	})
+	// A loop that breaks early drops the iterator: its batch is forgotten
+	// once Go collects it, as a dropped AsyncResult's is.
+	runtime.AddCleanup(next, vm.dropped.add, droppedBatch{ref, b.id})
+	L.Push(next)
 	return 1
 }

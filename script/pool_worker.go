@@ -31,7 +31,7 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		}
 		L.Call(n, 0)
 	}
-	fns := workerFunctions{vm: vm, pool: ref.id, data: map[int64][]byte{}, calls: map[uint64]lua.LValue{}}
+	fns := workerFunctions{vm: vm, pool: ref.id, data: map[int64][]byte{}, copies: map[int64]functionCopy{}}
 	forever := Wait{Block: true, Forever: true}
 	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: forever})
 	for {
@@ -52,14 +52,22 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 }
 
 // workerFunctions are the functions a pool worker has: their bytes, as the
-// host shipped them once, and each call's copy, decoded from the bytes at
-// the call's first task here. Each keeps at most keptFunctions; the bytes of
-// a function dropped here are fetched again from the host.
+// host shipped them once, and a copy decoded from the bytes for the call
+// (batch) whose task ran last here: a task of another call gets a new copy,
+// so that each call starts from a snapshot taken at the call. At most
+// keptFunctions are kept; the bytes of one dropped here are fetched again
+// from the host.
 type workerFunctions struct {
-	vm    *VM
-	pool  uint64
-	data  map[int64][]byte      // by function id
-	calls map[uint64]lua.LValue // by batch id
+	vm     *VM
+	pool   uint64
+	data   map[int64][]byte       // by function id
+	copies map[int64]functionCopy // by function id
+}
+
+// functionCopy is a function decoded for one call.
+type functionCopy struct {
+	batch uint64
+	fn    lua.LValue
 }
 
 const keptFunctions = 64
@@ -68,19 +76,22 @@ const keptFunctions = 64
 // host sent them with this task.
 func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []byte) (lua.LValue, error) {
 	if shipped != nil {
-		if len(f.data) >= keptFunctions {
+		if _, ok := f.data[id]; !ok && len(f.data) >= keptFunctions {
 			clear(f.data)
 		}
 		f.data[id] = bytes.Clone(shipped) // the reply's buffer may be reused
 	}
-	if fn, ok := f.calls[batch]; ok {
-		return fn, nil
+	if c, ok := f.copies[id]; ok && c.batch == batch {
+		return c.fn, nil
 	}
 	data, ok := f.data[id]
 	if !ok {
 		r := f.vm.invoke(L, "Pool", ObjectCall{ID: f.pool, Op: "function_bytes", N: id})
 		if !r.OK {
 			return nil, fmt.Errorf("the host no longer has function %d", id)
+		}
+		if len(f.data) >= keptFunctions {
+			clear(f.data)
 		}
 		data = bytes.Clone(r.Aux)
 		f.data[id] = data
@@ -89,10 +100,10 @@ func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []b
 	if err != nil {
 		return nil, err
 	}
-	if len(f.calls) >= keptFunctions {
-		clear(f.calls) // a call whose copy is dropped gets a new one
+	if _, ok := f.copies[id]; !ok && len(f.copies) >= keptFunctions {
+		clear(f.copies)
 	}
-	f.calls[batch] = fn
+	f.copies[id] = functionCopy{batch, fn}
 	return fn, nil
 }
 

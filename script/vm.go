@@ -67,7 +67,7 @@ type VM struct {
 	objectKinds  map[string]*objectKind
 	pools        map[uint64]poolInfo // pools this VM created
 	pendingAsync []*asyncResult      // async results whose callbacks have not run
-	dropped      droppedBatches      // async results Go collected unsettled
+	dropped      *droppedBatches     // async results Go collected unsettled (a pointer: a cleanup must not hold the VM)
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer
@@ -102,6 +102,7 @@ func New(opts Options) *VM {
 		procs:       make(map[*lua.LTable]*procState),
 		objectKinds: make(map[string]*objectKind),
 		pools:       make(map[uint64]poolInfo),
+		dropped:     new(droppedBatches),
 		globals:     make(map[*lua.FunctionProto][]string),
 		ctx:         ctx,
 		cancel:      cancel,
@@ -314,6 +315,11 @@ func (vm *VM) openExit() {
 		}
 		vm.exitCode = &code
 		vm.cancel()
+		// From here on, any Lua that is entered (an xpcall's handler, a
+		// __gc-less cleanup) stops at its first instruction, as in a VM that
+		// checks its context throughout; exitThrough unwinds the rest.
+		L.SetContext(vm.ctx)
+		vm.L.SetContext(vm.ctx)
 		L.RaiseError("os.exit(%d)", code)
 		return 0
 	}))

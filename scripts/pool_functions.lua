@@ -1,10 +1,11 @@
 -- What a pool's workers call is a snapshot of the function taken at each
 -- call (map, apply, ...): its upvalues start from the caller's values every
 -- time, whatever an earlier call did to them in a worker. Within one call, a
--- worker's chunks share that call's copy. The host and the workers keep a
--- function only while a call uses it, so a loop of distinct closures does
--- not pile them up; a worker that dropped a function it needs again fetches
--- it from the host.
+-- worker's chunks share that call's copy (unless a task of another call of
+-- the same function ran there in between). The host keeps a function while
+-- a call uses it and the 64 used last, and a worker the 64 it used last, so
+-- a loop of distinct closures does not pile them up; a worker that dropped
+-- a function it needs again fetches it from the host.
 local mp = require("mp")
 
 local count = 0

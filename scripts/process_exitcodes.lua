@@ -1,12 +1,13 @@
 -- stderr: Process failing (pid
--- stderr: scripts/process_exitcodes.lua:14: something broke
+-- stderr: scripts/process_exitcodes.lua:15: something broke
 -- stderr: stack traceback:
 --
 -- How a child ends sets its exitcode: 0 on success, n after os.exit(n), 1
 -- after an uncaught error (printed to stderr with the process's name, pid and
 -- traceback). os.exit ends the process even under pcall, xpcall or
--- coroutine.resume: nothing after it runs, not even an endless loop (a
--- child's VM does not check between instructions whether it should stop).
+-- coroutine.resume: nothing after it runs, not xpcall's handler, not an
+-- endless loop (a child's VM does not check between instructions whether it
+-- should stop).
 local mp = require("mp")
 
 local cases = {
@@ -16,7 +17,7 @@ local cases = {
   {name = "exit-true", target = function() os.exit(true) end},
   {name = "exit-in-pcall", target = function() pcall(os.exit, 5); print("after pcall") end},
   {name = "exit-in-xpcall", target = function()
-    xpcall(function() os.exit(6) end, debug.traceback)
+    xpcall(function() os.exit(6) end, function(e) print("handler ran") return e end)
     print("after xpcall")
   end},
   {name = "exit-in-coroutine", target = function()

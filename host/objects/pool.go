@@ -37,7 +37,9 @@ type Pool struct {
 	terminated  bool
 	lastID      uint64 // the last id given to a function, batch or task: one sequence for all
 	funcs       map[uint64]*poolFunc
-	funcIDs     map[string]uint64 // a function's bytes -> its id, so each is shipped once
+	funcIDs     map[string]uint64   // a function's bytes -> its id, so each is shipped once
+	idleFuncs   map[uint64]struct{} // functions without holds, kept (see idleFunctions)
+	useCount    uint64              // counts releases, to find the oldest idle function
 	batches     map[uint64]*poolBatch
 	tasks       map[uint64]*poolTask // every task submitted and not forgotten
 	pending     taskQueue            // tasks waiting for a worker, oldest first
@@ -98,11 +100,12 @@ const (
 
 // poolFunc is a registered function: its encoded bytes, and the holds on it (AddFunction's,
 // then its batches', and one for each of its tasks until it finishes, so that a forgotten
-// batch's tasks still run). It is dropped when the last hold is released. Guarded by the pool's
-// mutex.
+// batch's tasks still run). Without holds it is idle, and dropped when too many others are
+// (see idleFunctions). Guarded by the pool's mutex.
 type poolFunc struct {
-	data  []byte
-	holds int
+	data    []byte
+	holds   int
+	lastUse uint64 // when its last hold was released, for the idle ones
 }
 
 // poolTask is one submitted task. Its fields are guarded by the pool's mutex.
@@ -143,6 +146,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		stop:        make(chan struct{}),
 		funcs:       make(map[uint64]*poolFunc),
 		funcIDs:     make(map[string]uint64),
+		idleFuncs:   make(map[uint64]struct{}),
 		batches:     make(map[uint64]*poolBatch),
 		tasks:       make(map[uint64]*poolTask),
 		workers:     make(map[Owner]*poolWorker),
@@ -199,6 +203,7 @@ func (p *Pool) AddFunction(fn []byte) uint64 {
 		p.funcIDs[string(fn)] = id
 	}
 	p.funcs[id].holds++
+	delete(p.idleFuncs, id)
 	return id
 }
 
@@ -214,8 +219,9 @@ func (p *Pool) Function(id uint64) ([]byte, bool) {
 }
 
 // NewBatch returns the id of a new, empty batch: the tasks of one map, imap or apply call.
-// The batch takes over the caller's holds (from AddFunction) on funcs, and releases them when
-// it is forgotten. After Close or Terminate it releases them and returns ErrClosed.
+// The batch takes over the caller's holds on funcs, one each, which the caller must have taken
+// with AddFunction, and releases them when it is forgotten. After Close or Terminate it
+// releases them and returns ErrClosed.
 func (p *Pool) NewBatch(funcs ...uint64) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -230,20 +236,40 @@ func (p *Pool) NewBatch(funcs ...uint64) (uint64, error) {
 	return p.lastID, nil
 }
 
-// release drops a hold on function id, and the function with its last hold: the workers that
-// had it are sent it again should it be registered again. The caller holds p.mu.
+// idleFunctions is how many functions that no call uses any more the pool keeps, the most
+// recently used, so that calls of the same function one after the other (apply in a loop) keep
+// its id, and the workers that have it are not sent it again.
+const idleFunctions = 64
+
+// release drops a hold on function id. A function without holds becomes idle; the oldest idle
+// one beyond idleFunctions is dropped, and the workers that had it are sent it again should it
+// be registered again. The caller holds p.mu.
 func (p *Pool) release(id uint64) {
 	f := p.funcs[id]
-	if f == nil {
-		return
+	if f == nil || f.holds == 0 {
+		return // dropped, or idle: a release without a hold (a caller's mistake) does nothing
 	}
 	if f.holds--; f.holds > 0 {
 		return
 	}
-	delete(p.funcs, id)
-	delete(p.funcIDs, string(f.data))
+	p.useCount++
+	f.lastUse = p.useCount
+	p.idleFuncs[id] = struct{}{}
+	if len(p.idleFuncs) <= idleFunctions {
+		return
+	}
+	oldest := id
+	for other := range p.idleFuncs {
+		if p.funcs[other].lastUse < p.funcs[oldest].lastUse {
+			oldest = other
+		}
+	}
+	old := p.funcs[oldest]
+	delete(p.idleFuncs, oldest)
+	delete(p.funcs, oldest)
+	delete(p.funcIDs, string(old.data))
 	for _, wk := range p.workers {
-		delete(wk.shipped, id)
+		delete(wk.shipped, oldest)
 	}
 }
 
@@ -373,12 +399,13 @@ func (p *Pool) Finished(batch uint64) bool {
 	return b == nil || b.unfinished == 0
 }
 
-// Kept returns how many batches, tasks and functions the pool keeps: those not forgotten, or
-// still in use.
+// Kept returns how many batches, tasks and functions the pool keeps for its calls: the batches
+// and tasks not forgotten, and the functions in use (not counting the idle ones it keeps, at
+// most idleFunctions).
 func (p *Pool) Kept() (batches, tasks, funcs int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.batches), len(p.tasks), len(p.funcs)
+	return len(p.batches), len(p.tasks), len(p.funcs) - len(p.idleFuncs)
 }
 
 // Ready reports whether task has finished (and is not forgotten).

@@ -125,7 +125,9 @@ func (p *Pool) take(wk *poolWorker) (task Task, err error, park bool) {
 			wk.shipped = make(map[uint64]struct{})
 		}
 		wk.shipped[t.funcID] = struct{}{}
-		task.Func = p.funcs[t.funcID].data
+		if f := p.funcs[t.funcID]; f != nil { // it is: the task holds it (or the worker fails it)
+			task.Func = f.data
+		}
 	}
 	if p.cfg.TaskTimeout > 0 {
 		t.timer = time.AfterFunc(p.cfg.TaskTimeout, func() { p.expire(t, wk) })
