@@ -384,7 +384,7 @@ func (vm *VM) poolApply(L *lua.LState) int {
 // imapChunk is the most items imap puts in a chunk by default, so that its
 // window holds at most 2 * processes * imapChunk items, however long the
 // input.
-const imapChunk = 64
+const imapChunk = 256
 
 // poolIMap is pool:imap(f, items [, chunksize]) and imap_unordered: an
 // iterator over the results, in order or as they finish. A window of tasks

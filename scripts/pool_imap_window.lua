@@ -1,7 +1,7 @@
 -- imap keeps a bounded window of work in flight, however long its input:
--- two chunks per worker, and by default at most 64 items a chunk. A consumer
--- that takes one result of 100 000 has let the workers run 256 items, not
--- all of them (Python's imap would queue every task at once).
+-- two chunks per worker, and by default at most 256 items a chunk. A
+-- consumer that takes one result of 100 000 has let the workers run 1024
+-- items, not all of them (Python's imap would queue every task at once).
 local mp = require("mp")
 
 local calls = mp.Value(0)
@@ -19,7 +19,7 @@ print("first result:", next_result())
 -- Wait (bounded) for the workers to finish what they were given, then give
 -- them time to run anything more they might have been given.
 for _ = 1, 500 do
-  if calls:get() >= 256 then break end
+  if calls:get() >= 1024 then break end
   mp.sleep(0.01)
 end
 mp.sleep(0.2)
