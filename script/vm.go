@@ -333,11 +333,12 @@ func (vm *VM) openExit() {
 
 // exitThrough wraps catch, a builtin that catches errors (pcall, xpcall,
 // coroutine.resume), so that it lets os.exit's error through: after
-// os.exit, no more of the script runs (but xpcall's handler has run). A VM that checks its context between
+// os.exit, no more of the script runs. A VM that checks its context between
 // instructions would stop at the next one anyway; one that does not
-// (Options.StopsAtWaitsOnly) relies on this.
-// It calls catch's Go function in its own frame, so that tracebacks show
-// one frame, named as before.
+// (Options.StopsAtWaitsOnly) relies on this, and on os.exit setting the
+// (done) context, which stops any Lua entered after it, such as xpcall's
+// handler. It calls catch's Go function in its own frame, so that
+// tracebacks show one frame, named as before.
 func (vm *VM) exitThrough(catch lua.LValue) *lua.LFunction {
 	catchGo := catch.(*lua.LFunction).GFunction
 	return vm.L.NewFunction(func(L *lua.LState) int {
