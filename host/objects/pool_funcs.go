@@ -16,8 +16,8 @@ type poolFunc struct {
 // AddFunction registers a function's encoded bytes and returns its id for Submit. The same
 // bytes get the same id while the pool keeps them, so that a function used by several calls is
 // shipped to each worker once. Each call takes a hold on the function, which NewBatch takes
-// over; the pool drops the function when its last batch is forgotten. The pool keeps fn: the
-// caller must not change it.
+// over; once no batch or task holds it, the function is idle (see idleFunctions). The pool keeps
+// fn: the caller must not change it.
 func (p *Pool) AddFunction(fn []byte) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
