@@ -329,23 +329,42 @@ func (vm *VM) openExit() {
 	}
 	coroutine := globals.RawGetString("coroutine").(*lua.LTable)
 	coroutine.RawSetString("resume", vm.exitThrough(coroutine.RawGetString("resume")))
+	// coroutine.wrap's functions raise their coroutine's error in the
+	// caller's thread: each is wrapped too.
+	wrap := coroutine.RawGetString("wrap").(*lua.LFunction).GFunction
+	coroutine.RawSetString("wrap", vm.L.NewFunction(func(L *lua.LState) int {
+		n := wrap(L)
+		L.Replace(-1, vm.exitThrough(L.Get(-1)))
+		return n
+	}))
 }
 
 // exitThrough wraps catch, a builtin that catches errors (pcall, xpcall,
-// coroutine.resume), so that it lets os.exit's error through: after
-// os.exit, no more of the script runs. A VM that checks its context between
-// instructions would stop at the next one anyway; one that does not
-// (Options.StopsAtWaitsOnly) relies on this, and on os.exit setting the
-// (done) context, which stops any Lua entered after it, such as xpcall's
-// handler. It calls catch's Go function in its own frame, so that
-// tracebacks show one frame, named as before.
+// coroutine.resume, a function of coroutine.wrap), so that it lets
+// os.exit's error through: after os.exit, no more of the script runs. A VM
+// that checks its context between instructions would stop at the next one
+// anyway; one that does not (Options.StopsAtWaitsOnly) relies on this, and
+// on the (done) context that os.exit sets on its thread and that this sets
+// on every thread the error crosses, which stops any Lua entered after it,
+// such as an xpcall's handler. It calls catch's Go function in its own
+// frame, so that tracebacks show one frame, named as before.
 func (vm *VM) exitThrough(catch lua.LValue) *lua.LFunction {
-	catchGo := catch.(*lua.LFunction).GFunction
-	return vm.L.NewFunction(func(L *lua.LState) int {
+	fn := catch.(*lua.LFunction)
+	catchGo := fn.GFunction
+	upvalues := make([]lua.LValue, len(fn.Upvalues)) // a wrap function's: its coroutine
+	for i, u := range fn.Upvalues {
+		upvalues[i] = u.Value()
+	}
+	return vm.L.NewClosure(func(L *lua.LState) int {
+		defer func() { // whether catch returned or raised
+			if vm.exitCode != nil {
+				L.SetContext(vm.ctx)
+			}
+		}()
 		n := catchGo(L)
 		if vm.exitCode != nil {
 			L.RaiseError("os.exit(%d)", *vm.exitCode)
 		}
 		return n
-	})
+	}, upvalues...)
 }

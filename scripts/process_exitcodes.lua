@@ -25,9 +25,26 @@ local cases = {
     print("after resume")
   end},
   {name = "exit-then-loop", target = function() pcall(pcall, os.exit, 8); while true do end end},
+  {name = "exit-in-nested-coroutines", target = function()
+    local outer = coroutine.wrap(function()
+      xpcall(function()
+        coroutine.resume(coroutine.create(function() os.exit(9) end))
+        print("after the inner coroutine")
+      end, function(e) print("outer handler ran") return e end)
+      print("after xpcall in the outer coroutine")
+    end)
+    outer()
+    print("after the outer coroutine")
+  end},
+  {name = "exit-in-wrapped-coroutine", target = function()
+    xpcall(coroutine.wrap(function() os.exit(10) end), function(e) print("handler ran") return e end)
+    print("after the wrapped coroutine")
+  end},
   {name = "pcall-still-catches", target = function()
     print(pcall(error, "caught", 0))
     print(coroutine.resume(coroutine.create(function(a) return a + coroutine.yield(a) end), 20))
+    local gen = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+    print(gen(1), gen(5), pcall(coroutine.wrap(function() error("in a wrap", 0) end)))
   end},
 }
 for _, c in ipairs(cases) do

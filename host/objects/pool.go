@@ -39,6 +39,7 @@ type Pool struct {
 	funcs       map[uint64]*poolFunc
 	funcIDs     map[string]uint64   // a function's bytes -> its id, so each is shipped once
 	idleFuncs   map[uint64]struct{} // functions without holds, kept (see idleFunctions)
+	idleBytes   int                 // their bytes
 	useCount    uint64              // counts releases, to find the oldest idle function
 	batches     map[uint64]*poolBatch
 	tasks       map[uint64]*poolTask // every task submitted and not forgotten

@@ -8,7 +8,7 @@ package objects
 // batch's tasks still run). Without holds it is idle, and dropped when too many others are
 // (see idleFunctions). Guarded by the pool's mutex.
 type poolFunc struct {
-	data    []byte
+	data    string // the bytes, the same string as its key in Pool.funcIDs (one copy)
 	holds   int
 	lastUse uint64 // when its last hold was released, for the idle ones
 }
@@ -17,7 +17,7 @@ type poolFunc struct {
 // bytes get the same id while the pool keeps them, so that a function used by several calls is
 // shipped to each worker once. Each call takes a hold on the function, which NewBatch takes
 // over; once no batch or task holds it, the function is idle (see idleFunctions). The pool keeps
-// fn: the caller must not change it.
+// a copy of fn.
 func (p *Pool) AddFunction(fn []byte) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -25,11 +25,16 @@ func (p *Pool) AddFunction(fn []byte) uint64 {
 	if !ok {
 		p.lastID++
 		id = p.lastID
-		p.funcs[id] = &poolFunc{data: fn}
-		p.funcIDs[string(fn)] = id
+		data := string(fn)
+		p.funcs[id] = &poolFunc{data: data}
+		p.funcIDs[data] = id
 	}
-	p.funcs[id].holds++
-	delete(p.idleFuncs, id)
+	f := p.funcs[id]
+	if f.holds == 0 && ok { // idle until now
+		delete(p.idleFuncs, id)
+		p.idleBytes -= len(f.data)
+	}
+	f.holds++
 	return id
 }
 
@@ -39,19 +44,22 @@ func (p *Pool) Function(id uint64) ([]byte, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if f := p.funcs[id]; f != nil {
-		return f.data, true
+		return []byte(f.data), true
 	}
 	return nil, false
 }
 
-// idleFunctions is how many functions that no call uses any more the pool keeps, the most
-// recently used, so that calls of the same function one after the other (apply in a loop) keep
-// its id, and the workers that have it are not sent it again.
-const idleFunctions = 64
+// idleFunctions and maxIdleBytes bound the functions that no call uses any more that the pool
+// keeps, the most recently used, so that calls of the same function one after the other
+// (apply in a loop) keep its id, and the workers that have it are not sent it again.
+const (
+	idleFunctions = 64
+	maxIdleBytes  = 16 << 20
+)
 
 // release drops a hold on function id. A function without holds becomes idle; the oldest idle
-// one beyond idleFunctions is dropped, and the workers that had it are sent it again should it
-// be registered again. The caller holds p.mu.
+// ones beyond idleFunctions or maxIdleBytes are dropped, and the workers that had them are sent
+// them again should they be registered again. The caller holds p.mu.
 func (p *Pool) release(id uint64) {
 	f := p.funcs[id]
 	if f == nil || f.holds == 0 {
@@ -63,19 +71,25 @@ func (p *Pool) release(id uint64) {
 	p.useCount++
 	f.lastUse = p.useCount
 	p.idleFuncs[id] = struct{}{}
-	if len(p.idleFuncs) <= idleFunctions {
-		return
+	p.idleBytes += len(f.data)
+	for len(p.idleFuncs) > idleFunctions || p.idleBytes > maxIdleBytes {
+		p.dropOldestIdle()
 	}
-	oldest := id
-	for other := range p.idleFuncs {
-		if p.funcs[other].lastUse < p.funcs[oldest].lastUse {
-			oldest = other
+}
+
+// dropOldestIdle drops the idle function whose last hold went first. The caller holds p.mu.
+func (p *Pool) dropOldestIdle() {
+	var oldest uint64
+	for id := range p.idleFuncs {
+		if oldest == 0 || p.funcs[id].lastUse < p.funcs[oldest].lastUse {
+			oldest = id
 		}
 	}
-	old := p.funcs[oldest]
+	f := p.funcs[oldest]
 	delete(p.idleFuncs, oldest)
+	p.idleBytes -= len(f.data)
 	delete(p.funcs, oldest)
-	delete(p.funcIDs, string(old.data))
+	delete(p.funcIDs, f.data)
 	for _, wk := range p.workers {
 		delete(wk.shipped, oldest)
 	}

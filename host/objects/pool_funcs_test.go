@@ -113,3 +113,30 @@ func TestPoolBatchWithoutItsHold(t *testing.T) {
 		t.Fatalf("the function has %d holds, want 0", holds)
 	}
 }
+
+// TestPoolIdleFunctionsBoundedInBytes: idle functions are dropped, oldest first, once they
+// hold more than maxIdleBytes, however few they are.
+func TestPoolIdleFunctionsBoundedInBytes(t *testing.T) {
+	p, _ := manualPool(t, PoolConfig{Processes: 1})
+	var ids []uint64
+	for i := range 3 {
+		big := make([]byte, maxIdleBytes/2)
+		big[0] = byte(i)
+		f := p.AddFunction(big)
+		batch, _ := p.NewBatch(f)
+		p.Forget(batch)
+		ids = append(ids, f)
+	}
+	for i, f := range ids {
+		_, kept := p.Function(f)
+		if want := i > 0; kept != want {
+			t.Errorf("function %d of 3 of half of maxIdleBytes each: kept %v, want %v", i+1, kept, want)
+		}
+	}
+	p.mu.Lock()
+	idle := p.idleBytes
+	p.mu.Unlock()
+	if idle != maxIdleBytes {
+		t.Errorf("idle bytes %d, want %d", idle, maxIdleBytes)
+	}
+}

@@ -126,7 +126,7 @@ func (p *Pool) take(wk *poolWorker) (task Task, err error, park bool) {
 		}
 		wk.shipped[t.funcID] = struct{}{}
 		if f := p.funcs[t.funcID]; f != nil { // it is: the task holds it (or the worker fails it)
-			task.Func = f.data
+			task.Func = []byte(f.data)
 		}
 	}
 	if p.cfg.TaskTimeout > 0 {
