@@ -468,3 +468,53 @@ p:join()
 		}
 	}
 }
+
+// poolAbandonScript leaves three pools behind: one busy with a task that
+// sleeps for a minute, one idle, and one made by a child that returns
+// without closing it. It prints every worker's pid first.
+const poolAbandonScript = `local mp = require("mp")
+local function pids(pool)
+  return table.concat(pool:map(function() mp.sleep(0.05) return mp.current_process().pid end, {1, 2}, 1), " ")
+end
+local busy, idle = mp.Pool(2), mp.Pool(2)
+print("busy " .. pids(busy))
+print("idle " .. pids(idle))
+busy:apply_async(function() mp.sleep(60) end, {})
+local q = mp.Queue()
+local child = mp.Process{target = function(q)
+  local mine = mp.Pool(2)
+  q:put(pids(mine))
+end, args = {q}}
+child:start()
+print("child's " .. q:get(true, 30))
+child:join(30)
+print("done")
+`
+
+// TestAbandonedPoolsEndWithTheScript: pools never closed, busy or idle, in
+// the main script or in a child, end with their owner: the run exits at
+// once and none of their workers is left running.
+func TestAbandonedPoolsEndWithTheScript(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"abandon.lua": poolAbandonScript})
+	s := startSession(t, dir, nil, false, "run", "abandon.lua")
+	r := &poolReader{s: s}
+	r.until(t, 30*time.Second, "done")
+	if code := s.wait(t, 10*time.Second); code != 0 || s.stderr() != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", code, s.stderr())
+	}
+	var workers []int
+	for _, prefix := range []string{"busy ", "idle ", "child's "} {
+		line, _ := r.find(t, prefix)
+		for _, f := range strings.Fields(strings.TrimPrefix(line, prefix)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			workers = append(workers, pid)
+		}
+	}
+	if left := stillRunning(setOf(workers), 2*time.Second); len(left) > 0 {
+		t.Errorf("workers %v of abandoned pools still run after the script ended (workers %v)", left, workers)
+	}
+}
