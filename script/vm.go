@@ -315,9 +315,9 @@ func (vm *VM) openExit() {
 		}
 		vm.exitCode = &code
 		vm.cancel()
-		// From here on, any Lua that is entered (an xpcall's handler, a
-		// __gc-less cleanup) stops at its first instruction, as in a VM that
-		// checks its context throughout; exitThrough unwinds the rest.
+		// From here on, any Lua that is entered (an xpcall's handler, say)
+		// stops at its first instruction, as in a VM that checks its context
+		// throughout; exitThrough unwinds the rest.
 		L.SetContext(vm.ctx)
 		vm.L.SetContext(vm.ctx)
 		L.RaiseError("os.exit(%d)", code)
