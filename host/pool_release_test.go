@@ -11,9 +11,7 @@ import (
 // the functions of finished calls, here 200 distinct closures (of which
 // the pool keeps a bounded number idle).
 func TestPoolKeepsOnlyWhatIsUsed(t *testing.T) {
-	var out, errOut syncBuffer
-	h := New(Options{Stdout: &out, Stderr: &errOut})
-	defer h.Close()
+	h, out, errOut := newTestHost(t)
 	err := runScript(t, h, `
 		local mp = require("mp")
 		local pool = mp.Pool(2)
@@ -46,13 +44,20 @@ func TestPoolKeepsOnlyWhatIsUsed(t *testing.T) {
 	}
 }
 
+// newTestHost returns a host whose output goes to buffers, closed when the
+// test ends.
+func newTestHost(t *testing.T) (h *Host, out, errOut *syncBuffer) {
+	out, errOut = &syncBuffer{}, &syncBuffer{}
+	h = New(Options{Stdout: out, Stderr: errOut})
+	t.Cleanup(h.Close)
+	return h, out, errOut
+}
+
 // keptAfter runs src in a new host and returns what the script's one pool
 // keeps.
 func keptAfter(t *testing.T, src string) (batches, tasks, funcs int) {
 	t.Helper()
-	var out, errOut syncBuffer
-	h := New(Options{Stdout: &out, Stderr: &errOut})
-	defer h.Close()
+	h, _, errOut := newTestHost(t)
 	if err := runScript(t, h, src); err != nil {
 		t.Fatalf("%v\nstderr:\n%s", err, errOut.String())
 	}
