@@ -142,7 +142,6 @@ type poolBatch struct {
 	fnID   int64
 	id     uint64
 	chunk  int
-	header []byte // what every task's bytes start with: the mode and the batch id
 	tasks  []uint64
 	counts map[uint64]int // items per task
 }
@@ -159,7 +158,6 @@ func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, 
 	vm.runCallbacks(L, Wait{}) // a pool method is an mp call too
 	r := b.call(L, ObjectCall{Op: "batch", Value: Value{Data: fnData}})
 	b.id, b.fnID = uint64(r.N), r.M
-	b.header = binary.AppendUvarint([]byte{mode}, b.id)
 	return b
 }
 
@@ -181,7 +179,7 @@ func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 		part := items[start:min(start+b.chunk, len(items))]
 		var data []byte
 		var err error
-		head := append(make([]byte, 0, 16), b.header...)
+		head := binary.AppendUvarint([]byte{b.mode}, b.id) // see taskMap
 		if b.mode == taskApply {
 			data, err = b.vm.encodeTo(head, b.root, part[0])
 		} else {

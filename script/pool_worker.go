@@ -76,9 +76,7 @@ const keptFunctions = 64
 // host sent them with this task.
 func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []byte) (lua.LValue, error) {
 	if shipped != nil {
-		if _, ok := f.data[id]; !ok && len(f.data) >= keptFunctions {
-			clear(f.data)
-		}
+		makeRoom(f.data, id)
 		f.data[id] = bytes.Clone(shipped) // the reply's buffer may be reused
 	}
 	if c, ok := f.copies[id]; ok && c.batch == batch {
@@ -90,21 +88,25 @@ func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []b
 		if !r.OK {
 			return nil, fmt.Errorf("the host no longer has function %d", id)
 		}
-		if len(f.data) >= keptFunctions {
-			clear(f.data)
-		}
 		data = bytes.Clone(r.Aux)
+		makeRoom(f.data, id)
 		f.data[id] = data
 	}
 	fn, err := f.vm.Decode(data)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := f.copies[id]; !ok && len(f.copies) >= keptFunctions {
-		clear(f.copies)
-	}
+	makeRoom(f.copies, id)
 	f.copies[id] = functionCopy{batch, fn}
 	return fn, nil
+}
+
+// makeRoom empties m when it is full (keptFunctions) and k is not in it:
+// what is dropped is decoded or fetched again when needed.
+func makeRoom[V any](m map[int64]V, k int64) {
+	if _, ok := m[k]; !ok && len(m) >= keptFunctions {
+		clear(m)
+	}
 }
 
 // runTask calls the task's function on each of its items (see taskMap) and
