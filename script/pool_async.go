@@ -18,9 +18,10 @@ type asyncResult struct {
 	callback lua.LValue
 	errback  lua.LValue
 
-	done   bool
-	value  lua.LValue
-	errMsg string
+	done    bool
+	value   lua.LValue
+	err     *itemError // the first failed item's error
+	errTask uint64     // the task of err
 }
 
 const asyncResultClass = "mp.AsyncResult"
@@ -36,8 +37,8 @@ func (vm *VM) openAsyncResult() {
 				L.Push(lua.LString("timeout"))
 				return 2
 			}
-			if a.errMsg != "" {
-				L.RaiseError("%s", a.errMsg)
+			if a.err != nil {
+				a.batch.raise(L, a.errTask, a.err)
 			}
 			L.Push(a.value)
 			return 1
@@ -55,7 +56,7 @@ func (vm *VM) openAsyncResult() {
 			if !vm.settle(L, a, Wait{}) {
 				L.RaiseError("AsyncResult.successful: the result is not ready")
 			}
-			L.Push(lua.LBool(a.errMsg == ""))
+			L.Push(lua.LBool(a.err == nil))
 			return 1
 		},
 	}))
@@ -84,14 +85,15 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 		if wait.Block && !wait.Forever {
 			wait.Timeout = max(time.Until(deadline), 0)
 		}
-		values, ok := vm.protectedResult(L, a, i, wait)
+		o, ok := a.batch.result(L, i, wait)
 		if !ok {
 			return false
 		}
-		if a.errMsg != "" {
+		if e := o.firstError(); e != nil {
+			a.err, a.errTask = e, a.batch.tasks[i]
 			break
 		}
-		for _, v := range values {
+		for _, v := range o.values {
 			n++
 			list.RawSetInt(n, v) // by position: nil results keep their place
 		}
@@ -103,30 +105,16 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 		a.value = list.RawGetInt(1)
 	}
 	switch {
-	case a.errMsg != "" && a.errback != lua.LNil:
+	case a.err != nil && a.errback != lua.LNil:
 		L.Push(a.errback)
-		L.Push(lua.LString(a.errMsg))
+		L.Push(a.batch.errorValue(a.errTask, a.err))
 		L.Call(1, 0)
-	case a.errMsg == "" && a.callback != lua.LNil:
+	case a.err == nil && a.callback != lua.LNil:
 		L.Push(a.callback)
 		L.Push(a.value)
 		L.Call(1, 0)
 	}
 	return true
-}
-
-// protectedResult is batch.result with a task's error recorded, not raised.
-func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) ([]lua.LValue, bool) {
-	task := a.batch.tasks[i]
-	r := a.batch.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
-	if r.Status == "error" {
-		a.errMsg = a.batch.errorText(task, r.Text)
-		return nil, true
-	}
-	if !r.OK {
-		return nil, false
-	}
-	return a.batch.values(L, task, r), true
 }
 
 // runCallbacks runs the callbacks of the async results that have finished:
