@@ -30,6 +30,9 @@ const (
 	taskApply = 'a'
 )
 
+// taskRoots name a task's items in errors, by mode.
+var taskRoots = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}
+
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
 	processes int
@@ -150,7 +153,7 @@ type poolBatch struct {
 // function in the host until the batch is forgotten.
 func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk int) *poolBatch {
 	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
-	b.root = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}[mode]
+	b.root = taskRoots[mode]
 	fnData, err := vm.Encode("function", fn)
 	if err != nil {
 		L.RaiseError("%s: %v", b.fname, err)
@@ -289,12 +292,29 @@ func poolFunction(L *lua.LState, fname string) lua.LValue {
 	return fn
 }
 
-// sequence reads the array at argument n.
-func sequence(L *lua.LState, n int) []lua.LValue {
-	t := L.CheckTable(n)
+// optionalCallback is argument n, a callback the caller runs: nil, or
+// anything callable.
+func optionalCallback(L *lua.LState, n int, fname, name string) lua.LValue {
+	cb := L.Get(n)
+	if cb != lua.LNil && !callable(L, cb) {
+		L.RaiseError("%s: %s must be callable, not %s", fname, name, aType(cb))
+	}
+	return cb
+}
+
+// sequence reads the list at argument n, named root in errors; for
+// starmap (mode taskStar) each item must be a list too.
+func sequence(L *lua.LState, n int, fname, root string, mode byte) []lua.LValue {
+	t, ok := L.Get(n).(*lua.LTable)
+	if !ok {
+		L.RaiseError("%s: %s must be a table, not %s", fname, root, aType(L.Get(n)))
+	}
 	items := make([]lua.LValue, t.Len())
 	for i := range items {
 		items[i] = t.RawGetInt(i + 1)
+		if _, ok := items[i].(*lua.LTable); mode == taskStar && !ok {
+			L.RaiseError("%s: %s[%d] must be a table of arguments, not %s", fname, root, i+1, aType(items[i]))
+		}
 	}
 	return items
 }
@@ -317,7 +337,7 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, fname string, coun
 func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3)
+	items := sequence(L, 3, "Pool."+method, taskRoots[mode], mode)
 	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)))
 	b.submit(L, items)
 	return b, len(items)
@@ -327,7 +347,12 @@ func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	args := L.OptTable(3, L.NewTable())
+	args, ok := L.Get(3).(*lua.LTable)
+	if !ok && L.Get(3) != lua.LNil {
+		L.RaiseError("Pool.%s: args must be a table, not %s", method, aType(L.Get(3)))
+	} else if !ok {
+		args = L.NewTable()
+	}
 	b := vm.newBatch(L, ref, method, taskApply, fn, 1)
 	b.submit(L, []lua.LValue{args})
 	return b
@@ -382,7 +407,7 @@ const imapChunk = 256
 func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3)
+	items := sequence(L, 3, "Pool."+method, "items", taskMap)
 	chunk := vm.chunksize(L, 4, ref, "Pool."+method, len(items))
 	if L.Get(4) == lua.LNil {
 		chunk = min(chunk, imapChunk)

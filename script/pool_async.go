@@ -231,12 +231,16 @@ func (vm *VM) forgetDropped() {
 
 // poolApplyAsync is pool:apply_async(f, args [, callback [, error_callback]]).
 func (vm *VM) poolApplyAsync(L *lua.LState) int {
+	callback := optionalCallback(L, 4, "Pool.apply_async", "callback")
+	errback := optionalCallback(L, 5, "Pool.apply_async", "error_callback")
 	b := vm.applyBatch(L, "apply_async")
-	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: L.Get(4), errback: L.Get(5)})
+	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: callback, errback: errback})
 }
 
 // poolMapAsync is pool:map_async(f, items [, chunksize [, callback [, error_callback]]]).
 func (vm *VM) poolMapAsync(L *lua.LState) int {
+	callback := optionalCallback(L, 5, "Pool.map_async", "callback")
+	errback := optionalCallback(L, 6, "Pool.map_async", "error_callback")
 	b, _ := vm.mapBatch(L, "map_async", taskMap)
-	return vm.pushAsync(L, &asyncResult{batch: b, callback: L.Get(5), errback: L.Get(6)})
+	return vm.pushAsync(L, &asyncResult{batch: b, callback: callback, errback: errback})
 }
