@@ -118,11 +118,12 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 }
 
 // runCallbacks runs the callbacks of the async results that have finished:
-// "inside the caller's next mp call". It runs at every call to a shared
-// object or pool, in mp.sleep, and (blocking) when a pool is joined.
-// Unless wait blocks, it asks the host once per pool which of them have
-// finished, rather than once per result. A callback that raises leaves the
-// others pending, for the next call.
+// "inside the caller's next mp call". It runs at the start of every call to
+// a shared object or pool, in mp.sleep, and after a pool's join, so a call
+// runs the callbacks of every result finished before it began, in the order
+// the results were made. Unless wait blocks, it asks the host once per pool
+// which of them have finished, rather than once per result. A callback that
+// raises leaves the others pending, for the next call.
 func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
 	vm.forgetDropped()
 	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
