@@ -53,6 +53,14 @@ show("cannot cross:", pcall(pool.apply, pool, function()
   error({code = 9, co = coroutine.create(print)})
 end, {}))
 
+-- Its text shows the fields: the array first, then the keys in order,
+-- nested tables two levels deep.
+show("its fields:", pcall(pool.apply, pool, function()
+  local t = {"first", 2, co = coroutine.create(print), ["not a name"] = true, deep = {a = {b = 1}}}
+  t.self = t
+  error(t)
+end, {}))
+
 -- The pool goes on.
 print("map after:", table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3}), " "))
 pool:close()
