@@ -302,13 +302,21 @@ func optionalCallback(L *lua.LState, n int, fname, name string) lua.LValue {
 	return cb
 }
 
+// tableArg is the table at argument n, named name in errors, or nil when
+// the argument is nil and optional.
+func tableArg(L *lua.LState, n int, fname, name string, optional bool) *lua.LTable {
+	v := L.Get(n)
+	t, ok := v.(*lua.LTable)
+	if !ok && !(optional && v == lua.LNil) {
+		L.RaiseError("%s: %s must be a table, not %s", fname, name, aType(v))
+	}
+	return t
+}
+
 // sequence reads the list at argument n, named root in errors; for
 // starmap (mode taskStar) each item must be a list too.
 func sequence(L *lua.LState, n int, fname, root string, mode byte) []lua.LValue {
-	t, ok := L.Get(n).(*lua.LTable)
-	if !ok {
-		L.RaiseError("%s: %s must be a table, not %s", fname, root, aType(L.Get(n)))
-	}
+	t := tableArg(L, n, fname, root, false)
 	items := make([]lua.LValue, t.Len())
 	for i := range items {
 		items[i] = t.RawGetInt(i + 1)
@@ -347,10 +355,8 @@ func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	args, ok := L.Get(3).(*lua.LTable)
-	if !ok && L.Get(3) != lua.LNil {
-		L.RaiseError("Pool.%s: args must be a table, not %s", method, aType(L.Get(3)))
-	} else if !ok {
+	args := tableArg(L, 3, "Pool."+method, "args", true)
+	if args == nil {
 		args = L.NewTable()
 	}
 	b := vm.newBatch(L, ref, method, taskApply, fn, 1)
