@@ -216,10 +216,7 @@ func reportScriptError(err error, stderr io.Writer) int {
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &luaErr):
-		fmt.Fprintln(stderr, luaErr.Message)
-		if luaErr.Traceback != "" {
-			fmt.Fprintln(stderr, luaErr.Traceback)
-		}
+		fmt.Fprintln(stderr, script.ErrorText(luaErr))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)

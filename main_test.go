@@ -266,8 +266,8 @@ print(t.x)
 		},
 		{
 			name:      "error value is a table",
-			script:    "print(\"before\")\nerror({})\n",
-			firstLine: "(error object is a table value)",
+			script:    "print(\"before\")\nerror({code = 1, msg = \"bad\"})\n",
+			firstLine: `{code = 1, msg = "bad"}`,
 			traceback: []string{"\tfail.lua:2: in main chunk"},
 		},
 	}

@@ -178,7 +178,8 @@ func taskReply(task uint64, r objects.TaskResult, err error) (script.ObjectReply
 	case err != nil:
 		return script.ObjectReply{}, err
 	case r.Err != "":
-		return script.ObjectReply{N: int64(task), Status: "error", Text: r.Err}, nil
+		// Data, when the worker sent it, holds each item's outcome.
+		return script.ObjectReply{N: int64(task), Status: "error", Text: r.Err, Value: script.Value{Data: r.Data}}, nil
 	}
 	return script.ObjectReply{OK: true, N: int64(task), Value: script.Value{Data: r.Data}}, nil
 }

@@ -30,6 +30,9 @@ const (
 	taskApply = 'a'
 )
 
+// taskRoots name a task's items in errors, by mode.
+var taskRoots = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}
+
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
 	processes int
@@ -150,7 +153,7 @@ type poolBatch struct {
 // function in the host until the batch is forgotten.
 func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk int) *poolBatch {
 	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
-	b.root = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}[mode]
+	b.root = taskRoots[mode]
 	fnData, err := vm.Encode("function", fn)
 	if err != nil {
 		L.RaiseError("%s: %v", b.fname, err)
@@ -212,23 +215,6 @@ func offsetPath(err error, root string, offset int) error {
 	return &SendError{Path: fmt.Sprintf("%s[%d]%s", root, n+offset, rest[end+1:]), Reason: se.Reason}
 }
 
-// values turns a task's result into its values; a task's error is raised
-// here, with the worker's traceback.
-func (b *poolBatch) values(L *lua.LState, task uint64, r ObjectReply) []lua.LValue {
-	if r.Status == "error" {
-		b.forget(L)
-		L.RaiseError("%s", b.errorText(task, r.Text))
-	}
-	out, err := b.vm.decodeList(r.Value.Data)
-	if err != nil {
-		L.RaiseError("%s: %v", b.fname, err)
-	}
-	for len(out) < b.counts[task] {
-		out = append(out, lua.LNil)
-	}
-	return out[:b.counts[task]]
-}
-
 // timedOut starts the host's text of a task that overran task_timeout.
 const timedOut = "task timed out after "
 
@@ -244,19 +230,19 @@ func (b *poolBatch) errorText(task uint64, text string) string {
 }
 
 // result waits for task i of the batch; ok is false on timeout.
-func (b *poolBatch) result(L *lua.LState, i int, wait Wait) ([]lua.LValue, bool) {
+func (b *poolBatch) result(L *lua.LState, i int, wait Wait) (o taskOutcome, ok bool) {
 	task := b.tasks[i]
 	r := b.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
 	if !r.OK && r.Status != "error" {
-		return nil, false
+		return taskOutcome{}, false
 	}
-	return b.values(L, task, r), true
+	return b.outcome(L, task, r), true
 }
 
 // nextDone waits for the next task of the batch to finish, in any order.
-func (b *poolBatch) nextDone(L *lua.LState) []lua.LValue {
+func (b *poolBatch) nextDone(L *lua.LState) (uint64, taskOutcome) {
 	r := b.call(L, ObjectCall{Op: "next_done", N: int64(b.id), Wait: Wait{Block: true, Forever: true}})
-	return b.values(L, uint64(r.N), r)
+	return uint64(r.N), b.outcome(L, uint64(r.N), r)
 }
 
 // forget lets the host drop the batch's results.
@@ -306,12 +292,37 @@ func poolFunction(L *lua.LState, fname string) lua.LValue {
 	return fn
 }
 
-// sequence reads the array at argument n.
-func sequence(L *lua.LState, n int) []lua.LValue {
-	t := L.CheckTable(n)
+// optionalCallback is argument n, a callback the caller runs: nil, or
+// anything callable.
+func optionalCallback(L *lua.LState, n int, fname, name string) lua.LValue {
+	cb := L.Get(n)
+	if cb != lua.LNil && !callable(L, cb) {
+		L.RaiseError("%s: %s must be callable, not %s", fname, name, aType(cb))
+	}
+	return cb
+}
+
+// tableArg is the table at argument n, named name in errors, or nil when
+// the argument is nil and optional.
+func tableArg(L *lua.LState, n int, fname, name string, optional bool) *lua.LTable {
+	v := L.Get(n)
+	t, ok := v.(*lua.LTable)
+	if !ok && !(optional && v == lua.LNil) {
+		L.RaiseError("%s: %s must be a table, not %s", fname, name, aType(v))
+	}
+	return t
+}
+
+// sequence reads the list at argument n, named root in errors; for
+// starmap (mode taskStar) each item must be a list too.
+func sequence(L *lua.LState, n int, fname, root string, mode byte) []lua.LValue {
+	t := tableArg(L, n, fname, root, false)
 	items := make([]lua.LValue, t.Len())
 	for i := range items {
 		items[i] = t.RawGetInt(i + 1)
+		if _, ok := items[i].(*lua.LTable); mode == taskStar && !ok {
+			L.RaiseError("%s: %s[%d] must be a table of arguments, not %s", fname, root, i+1, aType(items[i]))
+		}
 	}
 	return items
 }
@@ -334,7 +345,7 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, fname string, coun
 func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3)
+	items := sequence(L, 3, "Pool."+method, taskRoots[mode], mode)
 	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)))
 	b.submit(L, items)
 	return b, len(items)
@@ -344,7 +355,10 @@ func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int
 func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	args := L.OptTable(3, L.NewTable())
+	args := tableArg(L, 3, "Pool."+method, "args", true)
+	if args == nil {
+		args = L.NewTable()
+	}
 	b := vm.newBatch(L, ref, method, taskApply, fn, 1)
 	b.submit(L, []lua.LValue{args})
 	return b
@@ -358,12 +372,16 @@ func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
 	out := L.CreateTable(count, 0)
 	n := 0
 	for i := range b.tasks {
-		values, _ := b.result(L, i, Wait{Block: true, Forever: true})
-		for _, v := range values {
+		o, _ := b.result(L, i, Wait{Block: true, Forever: true})
+		if e := o.firstError(); e != nil {
+			b.forget(L)
+			b.raise(L, b.tasks[i], e)
+		}
+		for _, v := range o.values {
 			n++
 			out.RawSetInt(n, v)
 		}
-		bar.Add(len(values))
+		bar.Add(len(o.values))
 	}
 	b.forget(L)
 	L.Push(out)
@@ -373,9 +391,12 @@ func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
 // poolApply is pool:apply(f, args): f(unpack(args)) in a worker.
 func (vm *VM) poolApply(L *lua.LState) int {
 	b := vm.applyBatch(L, "apply")
-	values, _ := b.result(L, 0, Wait{Block: true, Forever: true})
+	o, _ := b.result(L, 0, Wait{Block: true, Forever: true})
 	b.forget(L)
-	L.Push(values[0])
+	if e := o.firstError(); e != nil {
+		b.raise(L, b.tasks[0], e)
+	}
+	L.Push(o.values[0])
 	return 1
 }
 
@@ -392,7 +413,7 @@ const imapChunk = 256
 func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3)
+	items := sequence(L, 3, "Pool."+method, "items", taskMap)
 	chunk := vm.chunksize(L, 4, ref, "Pool."+method, len(items))
 	if L.Get(4) == lua.LNil {
 		chunk = min(chunk, imapChunk)
@@ -401,10 +422,12 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
 	finished := false
-	var ready []lua.LValue
+	var cur taskOutcome // the outcome of the task taken last
+	var curTask uint64
+	pos := 0 // the item of cur the next step gives
 	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
 	next := L.NewFunction(func(L *lua.LState) int {
-		for len(ready) == 0 {
+		for pos == len(cur.values) {
 			if finished {
 				return 0
 			}
@@ -420,16 +443,22 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 				return 0
 			}
 			if ordered {
-				ready, _ = b.result(L, taken, Wait{Block: true, Forever: true})
+				curTask = b.tasks[taken]
+				cur, _ = b.result(L, taken, Wait{Block: true, Forever: true})
 			} else {
-				ready = b.nextDone(L)
+				curTask, cur = b.nextDone(L)
 			}
-			bar.Add(len(ready))
+			pos = 0
+			bar.Add(len(cur.values))
 			taken++
 		}
-		v := ready[0]
-		ready = ready[1:]
-		L.Push(v)
+		// An item that failed raises at its step; the next step goes on.
+		i := pos
+		pos++
+		if e := cur.errs[i]; e != nil {
+			b.raise(L, curTask, e)
+		}
+		L.Push(cur.values[i])
 		return 1
 	})
 	// A loop that breaks early drops the iterator: its batch is forgotten

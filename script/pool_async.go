@@ -18,9 +18,10 @@ type asyncResult struct {
 	callback lua.LValue
 	errback  lua.LValue
 
-	done   bool
-	value  lua.LValue
-	errMsg string
+	done    bool
+	value   lua.LValue
+	err     *itemError // the first failed item's error
+	errTask uint64     // the task of err
 }
 
 const asyncResultClass = "mp.AsyncResult"
@@ -36,8 +37,8 @@ func (vm *VM) openAsyncResult() {
 				L.Push(lua.LString("timeout"))
 				return 2
 			}
-			if a.errMsg != "" {
-				L.RaiseError("%s", a.errMsg)
+			if a.err != nil {
+				a.batch.raise(L, a.errTask, a.err)
 			}
 			L.Push(a.value)
 			return 1
@@ -55,7 +56,7 @@ func (vm *VM) openAsyncResult() {
 			if !vm.settle(L, a, Wait{}) {
 				L.RaiseError("AsyncResult.successful: the result is not ready")
 			}
-			L.Push(lua.LBool(a.errMsg == ""))
+			L.Push(lua.LBool(a.err == nil))
 			return 1
 		},
 	}))
@@ -84,14 +85,15 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 		if wait.Block && !wait.Forever {
 			wait.Timeout = max(time.Until(deadline), 0)
 		}
-		values, ok := vm.protectedResult(L, a, i, wait)
+		o, ok := a.batch.result(L, i, wait)
 		if !ok {
 			return false
 		}
-		if a.errMsg != "" {
+		if e := o.firstError(); e != nil {
+			a.err, a.errTask = e, a.batch.tasks[i]
 			break
 		}
-		for _, v := range values {
+		for _, v := range o.values {
 			n++
 			list.RawSetInt(n, v) // by position: nil results keep their place
 		}
@@ -103,11 +105,11 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 		a.value = list.RawGetInt(1)
 	}
 	switch {
-	case a.errMsg != "" && a.errback != lua.LNil:
+	case a.err != nil && a.errback != lua.LNil:
 		L.Push(a.errback)
-		L.Push(lua.LString(a.errMsg))
+		L.Push(a.batch.errorValue(a.errTask, a.err))
 		L.Call(1, 0)
-	case a.errMsg == "" && a.callback != lua.LNil:
+	case a.err == nil && a.callback != lua.LNil:
 		L.Push(a.callback)
 		L.Push(a.value)
 		L.Call(1, 0)
@@ -115,26 +117,13 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 	return true
 }
 
-// protectedResult is batch.result with a task's error recorded, not raised.
-func (vm *VM) protectedResult(L *lua.LState, a *asyncResult, i int, wait Wait) ([]lua.LValue, bool) {
-	task := a.batch.tasks[i]
-	r := a.batch.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
-	if r.Status == "error" {
-		a.errMsg = a.batch.errorText(task, r.Text)
-		return nil, true
-	}
-	if !r.OK {
-		return nil, false
-	}
-	return a.batch.values(L, task, r), true
-}
-
 // runCallbacks runs the callbacks of the async results that have finished:
-// "inside the caller's next mp call". It runs at every call to a shared
-// object or pool, in mp.sleep, and (blocking) when a pool is joined.
-// Unless wait blocks, it asks the host once per pool which of them have
-// finished, rather than once per result. A callback that raises leaves the
-// others pending, for the next call.
+// "inside the caller's next mp call". It runs at the start of every call to
+// a shared object or pool, in mp.sleep, and after a pool's join, so a call
+// runs the callbacks of every result finished before it began, in the order
+// the results were made. Unless wait blocks, it asks the host once per pool
+// which of them have finished, rather than once per result. A callback that
+// raises leaves the others pending, for the next call.
 func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
 	vm.forgetDropped()
 	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
@@ -243,12 +232,16 @@ func (vm *VM) forgetDropped() {
 
 // poolApplyAsync is pool:apply_async(f, args [, callback [, error_callback]]).
 func (vm *VM) poolApplyAsync(L *lua.LState) int {
+	callback := optionalCallback(L, 4, "Pool.apply_async", "callback")
+	errback := optionalCallback(L, 5, "Pool.apply_async", "error_callback")
 	b := vm.applyBatch(L, "apply_async")
-	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: L.Get(4), errback: L.Get(5)})
+	return vm.pushAsync(L, &asyncResult{batch: b, single: true, callback: callback, errback: errback})
 }
 
 // poolMapAsync is pool:map_async(f, items [, chunksize [, callback [, error_callback]]]).
 func (vm *VM) poolMapAsync(L *lua.LState) int {
+	callback := optionalCallback(L, 5, "Pool.map_async", "callback")
+	errback := optionalCallback(L, 6, "Pool.map_async", "error_callback")
 	b, _ := vm.mapBatch(L, "map_async", taskMap)
-	return vm.pushAsync(L, &asyncResult{batch: b, callback: L.Get(5), errback: L.Get(6)})
+	return vm.pushAsync(L, &asyncResult{batch: b, callback: callback, errback: errback})
 }

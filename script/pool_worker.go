@@ -38,12 +38,14 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		if task.Status != "" { // "exit": retired, or the pool is closed
 			return 0
 		}
-		results, errText := vm.runTask(L, &fns, task)
+		results, failures, errText := vm.runTask(L, &fns, task)
 		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
 		if errText == "" {
-			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendList(buf, "result", results) })
+			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })
 			if err != nil {
 				done.Text = err.Error()
+			} else if len(failures) > 0 {
+				done.Text = failures[0].text // the host knows the task failed; the caller reads each item's error from data
 			}
 			done.Value = Value{Data: data}
 		}
@@ -110,63 +112,75 @@ func makeRoom[V any](m map[int64]V, k int64) {
 }
 
 // runTask calls the task's function on each of its items (see taskMap) and
-// returns the first results, or the first error's message and traceback.
-func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) ([]lua.LValue, string) {
+// returns their first results and the errors of the items that raised, or
+// errText when the task could not run or its worker must stop.
+func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) (results []lua.LValue, failures []workerFailure, errText string) {
 	data := task.Value.Data
 	if len(data) == 0 {
-		return nil, "malformed pool task"
+		return nil, nil, "malformed pool task"
 	}
 	mode := data[0]
 	batch, n := binary.Uvarint(data[1:])
 	if n <= 0 {
-		return nil, "malformed pool task"
+		return nil, nil, "malformed pool task"
 	}
 	data = data[1+n:]
 	fn, err := fns.get(L, task.M, batch, task.Aux)
 	if err != nil {
-		return nil, "pool worker: " + err.Error()
+		return nil, nil, "pool worker: " + err.Error()
 	}
 	var items []lua.LValue
 	var args *lua.LTable // taskApply: one call, with the list as its arguments
 	if mode == taskApply {
 		decoded, err := vm.Decode(data)
 		if err != nil {
-			return nil, err.Error()
+			return nil, nil, err.Error()
 		}
 		if args, _ = decoded.(*lua.LTable); args == nil {
-			return nil, "malformed pool task"
+			return nil, nil, "malformed pool task"
 		}
 		items = []lua.LValue{args}
 	} else {
 		var err error
 		if items, err = vm.decodeList(data); err != nil {
-			return nil, err.Error()
+			return nil, nil, err.Error()
 		}
 	}
-	// One protected call runs the whole task: a protected call per item
-	// cost more than a cheap function's body.
-	results := make([]lua.LValue, len(items))
+	// One protected call runs the items, so that a cheap function does not
+	// pay for a protected call per item; after an item's error, another
+	// runs the items after it.
+	results = make([]lua.LValue, len(items))
+	next := 0 // the item the protected call runs next
 	run := L.NewFunction(func(L *lua.LState) int {
-		for i, item := range items {
+		for ; next < len(items); next++ {
 			L.Push(fn)
 			nargs := 1
-			switch t, isTable := item.(*lua.LTable); {
+			switch t, isTable := items[next].(*lua.LTable); {
 			case mode == taskApply, mode == taskStar && isTable:
 				nargs = pushList(L, t)
 			default:
-				L.Push(item)
+				L.Push(items[next])
 			}
 			L.Call(nargs, 1)
-			results[i] = L.Get(-1)
+			results[next] = L.Get(-1)
 			L.Pop(1)
 		}
 		return 0
 	})
-	// The frames below this one, and run's own, are left out of a traceback.
-	if _, err := vm.callAt(vm.stackDepth()+1, run); err != nil {
-		return nil, ErrorText(err)
+	for next < len(items) {
+		// The frames below this one, and run's own, are left out of a traceback.
+		_, err := vm.callAt(vm.stackDepth()+1, run)
+		if err == nil {
+			break
+		}
+		if luaErr, ok := err.(*Error); !ok || luaErr.Interrupted {
+			return nil, nil, ErrorText(err) // os.exit, or the run was stopped: nothing more runs here
+		}
+		failures = append(failures, vm.workerFailure(next, err.(*Error)))
+		results[next] = lua.LNil
+		next++
 	}
-	return results, ""
+	return results, failures, ""
 }
 
 // pushList pushes the items of a list and returns how many.
@@ -176,12 +190,4 @@ func pushList(L *lua.LState, t *lua.LTable) int {
 		L.Push(t.RawGetInt(j))
 	}
 	return n
-}
-
-// ErrorText is an error's message with its Lua traceback, when it has one.
-func ErrorText(err error) string {
-	if luaErr, ok := err.(*Error); ok && luaErr.Traceback != "" {
-		return luaErr.Message + "\n" + luaErr.Traceback
-	}
-	return err.Error()
 }

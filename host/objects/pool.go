@@ -86,7 +86,8 @@ type Task struct {
 // TaskResult is the outcome of a finished task. The pool keeps Data: the caller must not
 // change it.
 type TaskResult struct {
-	// Data is the encoded result, when Err is "".
+	// Data is the encoded result the worker sent with Done, whether or not Err is set: a task
+	// that raised sends the outcome of each of its items. It is nil when the pool failed the task.
 	Data []byte
 	// Err says why the task failed: the error it raised, with the worker's traceback; how its
 	// worker ended; a timeout; "the pool was terminated"; or why no worker could start.

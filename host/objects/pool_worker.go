@@ -143,8 +143,9 @@ func (p *Pool) passOnTasks() {
 	}
 }
 
-// Done reports that worker w has finished task: result is its encoded result, or errText,
-// when not "", the error it raised with the worker's traceback. It returns an error wrapping
+// Done reports that worker w has finished task: result is its encoded result and errText,
+// when not "", the error it raised with the worker's traceback (result then says which items
+// raised what, or is nil). It returns an error wrapping
 // ErrNoTask when w is not running task, which happens when the task timed out or the pool was
 // terminated while the report was on its way (the host may ignore it), and ErrOwnerDied when w
 // has died.
