@@ -40,9 +40,13 @@ type Options struct {
 // Limits of the VM's call stack and data stack, raised from gopher-lua's
 // defaults so that recursion 10 000 deep and unpack of 10 000 values work.
 const (
-	callStackSize   = 32768 // frames; the auto-growing stack keeps a pointer per 8
+	callStackSize   = 20000 // frames, as Lua 5.1's LUAI_MAXCALLS; the auto-growing stack keeps a pointer per 8
 	registrySize    = 1024
 	registryMaxSize = 1024 * 1024 * 16
+	// registryGrowStep is how many slots the data stack grows by at a time:
+	// gopher-lua grows it by a fixed step, copying it whole each time, so a
+	// small step makes deep recursion quadratic.
+	registryGrowStep = 4096
 )
 
 // VM is one Lua state with mphost's libraries: the standard library, the
@@ -72,13 +76,19 @@ type VM struct {
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer
 
-	ctx         context.Context // Options.Context; blocking calls end when it is done
-	cancel      context.CancelFunc
-	exitCode    *int           // set by os.exit
-	traceback   string         // the traceback of the last uncaught error
-	tbFunc      *lua.LFunction // debug.traceback, as it was at start
-	handler     *lua.LFunction // Call's message handler, made once
-	outerFrames int            // frames on the stack when the running Call began
+	ctx          context.Context // Options.Context; blocking calls end when it is done
+	cancel       context.CancelFunc
+	exitCode     *int                        // set by os.exit
+	traceback    string                      // the traceback of the last uncaught error
+	tbFunc       *lua.LFunction              // debug.traceback, as it was at start
+	handler      *lua.LFunction              // Call's message handler, made once
+	noop         *lua.LFunction              // pcall.go's
+	closeOnError *lua.LFunction              // pcall's message handler
+	passError    *lua.LFunction              // pcall's message handler for a Go function
+	threads      []*lua.LState               // free helper threads of pcall and xpcall
+	pcallDepth   int                         // pcalls running, nested in one another
+	owners       map[*lua.LState]*lua.LState // helper threads in use, and whose call each runs
+	outerFrames  int                         // frames on the stack when the running Call began
 }
 
 // New builds a VM.
@@ -93,6 +103,7 @@ func New(opts Options) *VM {
 			CallStackSize:       callStackSize,
 			RegistrySize:        registrySize,
 			RegistryMaxSize:     registryMaxSize,
+			RegistryGrowStep:    registryGrowStep,
 			MinimizeStackMemory: true,
 		}),
 		chunks:      opts.Chunks,
@@ -122,6 +133,7 @@ func New(opts Options) *VM {
 	vm.handler = vm.L.NewFunction(vm.recordTraceback)
 
 	vm.openLoaders()
+	vm.openProtected()
 	vm.openOutput()
 	vm.openExit()
 	vm.builtins = collectBuiltins(vm.L, vm.openMP())
