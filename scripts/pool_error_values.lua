@@ -39,9 +39,9 @@ local it = pool:imap(function(x)
 end, {1, 2, 3})
 for _ = 1, 4 do show("imap step:", pcall(it)) end
 
--- A number, a boolean, a table with a metatable (its __tostring is a
--- function: it crosses too).
-show("a number:", pcall(pool.apply, pool, function() error(42) end, {}))
+-- A number (at level 0, so no position makes it a string), a boolean, a
+-- table with a metatable (its __tostring is a function: it crosses too).
+show("a number:", pcall(pool.apply, pool, function() error(42, 0) end, {}))
 show("false:", pcall(pool.apply, pool, function() error(false) end, {}))
 local ok, e = pcall(pool.apply, pool, function()
   error(setmetatable({why = "meta"}, {__tostring = function(t) return "E(" .. t.why .. ")" end}))
