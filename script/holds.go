@@ -1,8 +1,12 @@
 package script
 
 import (
+	"errors"
 	"runtime"
+	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -117,4 +121,39 @@ func (vm *VM) reportHolds() {
 	}
 	h.holder.Hold(h.changes) // a child's failure shows at its next call
 	h.changes = h.changes[:0]
+}
+
+// outOfFiles reports whether err says the host has no file descriptor
+// left (a pipe holds two there). A child's error has crossed as its text.
+func outOfFiles(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		strings.Contains(err.Error(), syscall.EMFILE.Error()) || strings.Contains(err.Error(), syscall.ENFILE.Error())
+}
+
+// collectWait bounds the wait for Go's cleanups after a collection.
+const collectWait = 2 * time.Second
+
+// collectObjects collects this VM's garbage and reports the objects it no
+// longer holds, so that the host frees them (and closes the pipes among
+// them): a loop that drops pipes makes them faster than Go collects its
+// small heap. It returns false when this VM frees nothing.
+func (vm *VM) collectObjects() bool {
+	h := vm.holds
+	if h == nil {
+		return false
+	}
+	// Cleanups run on a goroutine of their own after the collection: one
+	// on an object made for the purpose says when they have run.
+	ran := make(chan struct{})
+	runtime.AddCleanup(new([16]byte), func(ch chan struct{}) { close(ch) }, ran)
+	runtime.GC()
+	select {
+	case <-ran:
+	case <-time.After(collectWait):
+	}
+	vm.reportHolds()
+	return true
 }

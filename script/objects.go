@@ -158,6 +158,9 @@ func (vm *VM) checkObject(L *lua.LState, kind, method string) *objectRef {
 func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 	vm.reportHolds()
 	ids, err := vm.runtime.NewObject(kind, args)
+	if outOfFiles(err) && vm.collectObjects() {
+		ids, err = vm.runtime.NewObject(kind, args)
+	}
 	if err != nil {
 		name := kind
 		if kind == "Connection" {
