@@ -80,7 +80,9 @@ func TestDroppedObjectsAreFreed(t *testing.T) {
 	}
 	t.Logf("host RSS %d MB after the warm-up, %d MB after; open files %d, then %d (%d children, then %d)",
 		rss0>>20, rss1>>20, fds0, fds1, len(kids0), len(kids1))
-	if rss1 > rss0+100<<20 {
+	// The race detector's shadow memory grows with every allocation and is
+	// not given back: RSS says nothing of leaks under it.
+	if rss1 > rss0+100<<20 && !raceEnabled() {
 		t.Errorf("host RSS grew by %d MB, want under 100", (rss1-rss0)>>20)
 	}
 	if fds1 > allowed {
