@@ -115,6 +115,13 @@ func New(opts Options) *Host {
 	if values, err := slots.New(); err == nil {
 		h.values = values
 		runtime.AddCleanup(h, func(v *slots.Slots) { v.Close() }, values)
+		// A freed object's index comes back for another object, whose slot
+		// starts clear (a tally counts from 0).
+		h.objects.OnFree(func(id uint64) {
+			if w := values.Word(id); w != nil {
+				w.Store(0)
+			}
+		})
 	}
 	return h
 }

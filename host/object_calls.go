@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/plugins"
 	"github.com/mphost/mphost/script"
 )
 
@@ -45,7 +46,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 			}
 		}
 		c := &hostCondition{Condition: objects.NewCondition(lock), lockID: args.ID}
-		id := h.objects.Add(c)
+		id := h.objects.AddHeld(c, owner)
 		if c.lockID == 0 {
 			c.lockID = id // its own; no one has the id yet
 		}
@@ -58,7 +59,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		obj = objects.NewJoinableQueue(int(args.N))
 	case "Value":
 		v := objects.NewValue(content(args.Data))
-		id := h.objects.Add(v)
+		id := h.objects.AddHeld(v, owner)
 		v.Share(h.values.Slot(id)) // no one has the id yet
 		return []uint64{id}, nil
 	case "Pool":
@@ -78,7 +79,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		if err != nil {
 			return nil, err
 		}
-		ids := []uint64{h.objects.Add(a), h.objects.Add(b)}
+		ids := []uint64{h.objects.AddHeld(a, owner), h.objects.AddHeld(b, owner)}
 		for i, end := range []*objects.PipeEnd{a, b} {
 			end.Share(h.values.Word(ids[i])) // no one has the ids yet
 			end.Hold(owner)
@@ -87,7 +88,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 	default:
 		return nil, fmt.Errorf("no shared object of kind %q", kind)
 	}
-	return []uint64{h.objects.Add(obj)}, nil
+	return []uint64{h.objects.AddHeld(obj, owner)}, nil
 }
 
 func content(v script.Value) objects.Content {
@@ -101,8 +102,32 @@ func fromContent(c objects.Content) script.Value {
 	return script.Value{Data: c.Encoded, Number: c.Number, IsNumber: c.IsNumber}
 }
 
+// Hold implements script.Holder for the main script.
+func (h *Host) Hold(changes []script.HoldChange) error {
+	h.adjustHolds(objects.MainScript, changes)
+	return nil
+}
+
+// adjustHolds applies what owner reports it holds; the objects that nothing
+// holds any more are freed.
+func (h *Host) adjustHolds(owner objects.Owner, changes []script.HoldChange) {
+	adjusted := make([]objects.Change, len(changes))
+	for i, c := range changes {
+		adjusted[i] = objects.Change{ID: c.ID, Held: c.Held, Transit: c.Transit}
+	}
+	h.objects.Adjust(owner, adjusted)
+}
+
 // invoke performs one operation for owner.
 func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.ObjectCall) (script.ObjectReply, error) {
+	if call.Op == plugins.HoldsOp && call.ID == 0 {
+		changes, err := plugins.ParseHoldChanges(call.Value.Data)
+		if err != nil {
+			return script.ObjectReply{}, err
+		}
+		h.adjustHolds(owner, changes)
+		return script.ObjectReply{}, nil
+	}
 	obj, err := h.objects.Get(call.ID)
 	if err != nil {
 		return script.ObjectReply{}, err

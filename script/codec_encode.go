@@ -109,6 +109,7 @@ func (e *encoder) reference(v lua.LValue, depth int) error {
 			return e.refuse(fmt.Sprintf("a userdata (Go type %T) cannot cross processes", v.Value))
 		}
 		kind, id := h.Handle()
+		e.vm.sentObject(id)
 		e.buf = append(e.buf, tagHandle)
 		e.str(kind)
 		e.uvarint(id)

@@ -122,7 +122,17 @@ func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fiel
 	return mt
 }
 
+// objectUserdata returns a userdata for the object with the given id, which
+// this VM received (the host is told that this process holds it).
 func (vm *VM) objectUserdata(kind string, id uint64) *lua.LUserData {
+	ud := vm.newObjectUserdata(kind, id)
+	vm.watchObject(ud, id, true)
+	return ud
+}
+
+// newObjectUserdata returns a userdata for the object with the given id,
+// not yet watched.
+func (vm *VM) newObjectUserdata(kind string, id uint64) *lua.LUserData {
 	ud := vm.L.NewUserData()
 	ud.Value = &objectRef{kind: kind, id: id}
 	k := vm.objectKinds[kind]
@@ -146,7 +156,11 @@ func (vm *VM) checkObject(L *lua.LState, kind, method string) *objectRef {
 
 // construct makes a new object of kind and pushes its userdata.
 func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
+	vm.reportHolds()
 	ids, err := vm.runtime.NewObject(kind, args)
+	if outOfFiles(err) && vm.collectObjects() {
+		ids, err = vm.runtime.NewObject(kind, args)
+	}
 	if err != nil {
 		name := kind
 		if kind == "Connection" {
@@ -155,7 +169,9 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 		L.RaiseError("mp.%s: %v", name, err)
 	}
 	for _, id := range ids {
-		L.Push(vm.objectUserdata(kind, id))
+		ud := vm.newObjectUserdata(kind, id)
+		vm.watchObject(ud, id, false) // the host counted this process as its holder
+		L.Push(ud)
 	}
 	return len(ids)
 }
@@ -163,6 +179,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // invoke performs an operation, raising a Lua error (with the caller's
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
+	vm.reportHolds()
 	vm.runCallbacks(L, Wait{})
 	call.Kind = kind
 	reply, err := vm.runtime.Invoke(vm.ctx, call)

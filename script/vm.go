@@ -72,6 +72,7 @@ type VM struct {
 	pools        map[uint64]poolInfo // pools this VM created
 	pendingAsync []*asyncResult      // async results whose callbacks have not run
 	dropped      *droppedBatches     // async results Go collected unsettled (a pointer: a cleanup must not hold the VM)
+	holds        *objectHolds        // what this VM holds of the host's objects (holds.go); nil until used
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer

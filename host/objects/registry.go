@@ -6,53 +6,115 @@ import (
 	"sync/atomic"
 )
 
-// Registry names the host's shared objects by id and tells them when a process dies. Ids start
-// at 1 and are never reused. An object belongs to at most one Registry.
+// Registry names the host's shared objects by id and tells them when a process dies.
+//
+// An id's low 32 bits are its index, which names the object's slot in the memory shared with
+// children (package slots); its high bits are the index's generation. An object added with
+// AddHeld is freed once nothing holds it (see holds.go): its index goes back to be used again
+// with the next generation, so an id is never used twice and a stale id finds nothing. An object
+// added with Add stays until Remove. An object belongs to at most one Registry.
 type Registry struct {
 	mu      sync.RWMutex
-	next    uint64
-	objects map[uint64]any
+	next    uint64   // the highest index handed out
+	free    []uint64 // ids to hand out again: freed indexes with their next generation
+	objects map[uint64]*entry
 	dead    graveyard
+	onFree  func(id uint64)
+}
+
+// entry is one object and what holds it.
+type entry struct {
+	obj     any
+	tracked bool    // freed when nothing holds it
+	holders []Owner // the processes that hold it (a VM's userdata for it)
+	transit int64   // copies of its handle in transit: sent and not yet received
 }
 
 // NewRegistry returns an empty Registry.
 func NewRegistry() *Registry {
-	return &Registry{objects: make(map[uint64]any)}
+	return &Registry{objects: make(map[uint64]*entry)}
 }
 
-// Add stores obj and returns its new id. Objects of this package learn which owners are dead
-// from the Registry they are added to; any other value is stored as it is.
-func (r *Registry) Add(obj any) uint64 {
+// OnFree sets a function called with each id the Registry frees or removes, before the id is
+// handed out again: the host clears the id's slot there. Set it before the first Add.
+func (r *Registry) OnFree(f func(id uint64)) { r.onFree = f }
+
+// Add stores obj and returns its new id; obj stays until Remove. Objects of this package learn
+// which owners are dead from the Registry they are added to; any other value is stored as it
+// is.
+func (r *Registry) Add(obj any) uint64 { return r.add(obj, false, 0) }
+
+// AddHeld stores obj, held by owner, and returns its new id. It is freed once no process holds
+// it and no copy of its handle is in transit (see Registry.Adjust and Registry.Died).
+func (r *Registry) AddHeld(obj any, owner Owner) uint64 { return r.add(obj, true, owner) }
+
+func (r *Registry) add(obj any, tracked bool, owner Owner) uint64 {
 	if a, ok := obj.(interface{ attach(*graveyard) }); ok {
 		a.attach(&r.dead)
 	}
+	e := &entry{obj: obj, tracked: tracked}
+	if tracked {
+		e.holders = []Owner{owner}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.next++
-	r.objects[r.next] = obj
-	return r.next
+	var id uint64
+	if n := len(r.free); n > 0 {
+		id = r.free[n-1]
+		r.free = r.free[:n-1]
+	} else {
+		r.next++
+		id = r.next
+	}
+	r.objects[id] = e
+	return id
 }
 
 // Get returns the object with the given id, or an error wrapping ErrNoObject.
 func (r *Registry) Get(id uint64) (any, error) {
 	r.mu.RLock()
-	obj, ok := r.objects[id]
+	e, ok := r.objects[id]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: id %d", ErrNoObject, id)
+		return nil, noObject(id)
 	}
-	return obj, nil
+	return e.obj, nil
+}
+
+// noObject is the error for an id the Registry does not hold.
+func noObject(id uint64) error {
+	if gen := id >> indexBits; gen > 0 {
+		return fmt.Errorf("%w: id %d (index %d, generation %d) was freed, or never made", ErrNoObject, id, id&indexMask, gen)
+	}
+	return fmt.Errorf("%w: id %d was freed, or never made", ErrNoObject, id)
 }
 
 // Remove forgets the object with the given id; blocked calls on it are not disturbed.
 func (r *Registry) Remove(id uint64) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.objects[id]; !ok {
-		return fmt.Errorf("%w: id %d", ErrNoObject, id)
-	}
+	_, ok := r.objects[id]
 	delete(r.objects, id)
+	r.mu.Unlock()
+	if !ok {
+		return noObject(id)
+	}
+	r.recycle([]uint64{id})
 	return nil
+}
+
+// recycle hands the indexes of ids, forgotten and let go of, out again with their next
+// generation.
+func (r *Registry) recycle(ids []uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if r.onFree != nil {
+			r.onFree(id)
+		}
+		if id>>indexBits < 1<<(64-indexBits)-1 {
+			r.free = append(r.free, id+1<<indexBits)
+		} // an index whose generations are all used is not used again
+	}
 }
 
 // Len is the number of objects held.
@@ -103,15 +165,16 @@ func (r *Registry) Died(owner Owner) {
 	r.dead.bury(owner)
 	r.mu.RLock()
 	mortal := make([]interface{ died(Owner) }, 0, len(r.objects))
-	for _, obj := range r.objects {
-		if m, ok := obj.(interface{ died(Owner) }); ok {
+	for _, e := range r.objects {
+		if m, ok := e.obj.(interface{ died(Owner) }); ok {
 			mortal = append(mortal, m)
 		}
 	}
 	r.mu.RUnlock()
 	for _, m := range mortal {
-		m.died(owner)
+		r.ownerLeft(m, owner)
 	}
+	r.letGo(owner)
 }
 
 // Release lets go of what the objects hold outside the process (the sockets of pipes), once
@@ -119,8 +182,8 @@ func (r *Registry) Died(owner Owner) {
 func (r *Registry) Release() {
 	r.mu.RLock()
 	var held []interface{ Release() }
-	for _, obj := range r.objects {
-		if o, ok := obj.(interface{ Release() }); ok {
+	for _, e := range r.objects {
+		if o, ok := e.obj.(interface{ Release() }); ok {
 			held = append(held, o)
 		}
 	}

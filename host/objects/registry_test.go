@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,8 +39,83 @@ func TestRegistryAddGet(t *testing.T) {
 	if err := r.Remove(1); !errors.Is(err, ErrNoObject) {
 		t.Fatalf("second Remove = %v", err)
 	}
-	if id := r.Add("anything"); id != 3 || r.Len() != 2 {
-		t.Fatalf("ids reused or Len wrong: id %d, Len %d", id, r.Len())
+	// The index of a removed object comes back with the next generation.
+	if id := r.Add("anything"); id != 1+1<<indexBits || r.Len() != 2 {
+		t.Fatalf("id %d, Len %d; want index 1 in generation 1, Len 2", id, r.Len())
+	}
+	if _, err := r.Get(1); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("Get of the stale id 1 = %v, want ErrNoObject", err)
+	}
+}
+
+// An object added with AddHeld is freed once no process holds it and no
+// copy of its handle is in transit; its index is reused with the next
+// generation, and the stale id finds nothing.
+func TestRegistryFreesWhatNothingHolds(t *testing.T) {
+	r := NewRegistry()
+	var cleared []uint64
+	r.OnFree(func(id uint64) { cleared = append(cleared, id) })
+	const a, b Owner = 1, 2
+	id := r.AddHeld(NewLock(), a)
+	r.Adjust(a, []Change{{ID: id, Transit: 1}})           // a sends it
+	r.Adjust(b, []Change{{ID: id, Held: 1, Transit: -1}}) // b receives it
+	r.Adjust(a, []Change{{ID: id, Held: -1}})             // a drops it
+	if _, err := r.Get(id); err != nil {
+		t.Fatalf("freed while b holds it: %v", err)
+	}
+	r.Adjust(b, []Change{{ID: id, Transit: 1}, {ID: id, Held: -1}}) // b sends it on and drops it
+	if holders, transit, ok := r.Holds(id); !ok || len(holders) != 0 || transit != 1 {
+		t.Fatalf("Holds = %v, %d, %v; want nobody, 1 in transit", holders, transit, ok)
+	}
+	r.Adjust(a, []Change{{ID: id, Transit: -1}, {ID: id, Held: 1}, {ID: id, Held: -1}})
+	if _, err := r.Get(id); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("Get after the last hold went = %v, want ErrNoObject", err)
+	}
+	if len(cleared) != 1 || cleared[0] != id {
+		t.Fatalf("OnFree saw %v, want [%d]", cleared, id)
+	}
+	next := r.AddHeld(NewEvent(), a)
+	if next != id+1<<indexBits {
+		t.Fatalf("next id %d, want %d (same index, next generation)", next, id+1<<indexBits)
+	}
+	if _, err := Lookup[*Lock](r, id); !errors.Is(err, ErrNoObject) || !strings.Contains(err.Error(), "freed") {
+		t.Fatalf("Lookup of the stale id = %v, want ErrNoObject saying it was freed", err)
+	}
+	// A process that dies lets go of what it held.
+	r.Died(a)
+	if r.Len() != 0 {
+		t.Fatalf("Len %d after the only holder died, want 0", r.Len())
+	}
+	// Objects added with Add stay.
+	kept := r.Add("kept")
+	r.Adjust(a, []Change{{ID: kept, Held: -1}})
+	if _, err := r.Get(kept); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A pipe end that its last holder drops is closed, and its peer reads closed;
+// once both ends are dropped, both are freed.
+func TestRegistryClosesDroppedPipeEnds(t *testing.T) {
+	r := NewRegistry()
+	a, b, err := NewPipe(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const owner Owner = 1
+	a.Hold(owner)
+	b.Hold(owner)
+	ida, idb := r.AddHeld(a, owner), r.AddHeld(b, owner)
+	r.Adjust(owner, []Change{{ID: ida, Held: -1}})
+	if !a.Closed() {
+		t.Fatal("the dropped end is not closed")
+	}
+	if _, err := b.Recv(context.Background(), Wait{Block: true, Forever: true}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv on the peer = %v, want ErrClosed", err)
+	}
+	r.Adjust(owner, []Change{{ID: idb, Held: -1}})
+	if r.Len() != 0 || !b.Closed() {
+		t.Fatalf("Len %d, peer closed %v; want 0, true", r.Len(), b.Closed())
 	}
 }
 

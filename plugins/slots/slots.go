@@ -5,8 +5,10 @@
 //
 // The memory is a memfd that the host makes when it starts and hands to
 // each child as a file descriptor. It holds one slot of 8 bytes per object
-// id (ids start at 1 and are never reused); only the slots of Values are
-// used, and only their pages take memory. A slot holds the float64 bits of
+// index (the low 32 bits of an object's id; the host hands an index out
+// again once its object is freed, and clears its slot first); only the slots
+// of Values, pipe ends and their tallies are used, and only their pages
+// take memory. A slot holds the float64 bits of
 // the Value's number, or Other when the Value holds something else (a
 // string, a table), which then stays in the host. Every access is atomic.
 package slots
@@ -22,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Count is the number of slots: objects with a larger id keep their
+// Count is the number of slots: objects with a larger index keep their
 // numbers in the host.
 const Count = 1 << 20
 
@@ -111,11 +113,15 @@ func (s *Slots) Close() {
 
 // Slot returns the slot of object id, or nil when id has none.
 func (s *Slots) Slot(id uint64) *Slot {
-	if s == nil || id == 0 || id >= Count {
+	index := id & indexMask
+	if s == nil || index == 0 || index >= Count {
 		return nil
 	}
-	return (*Slot)(unsafe.Pointer(&s.mem[id*8]))
+	return (*Slot)(unsafe.Pointer(&s.mem[index*8]))
 }
+
+// indexMask keeps an object id's index, the bits that name its slot.
+const indexMask = 1<<32 - 1
 
 // Word returns the slot of object id as a plain word (see Slot.Word), or
 // nil when id has none.

@@ -1,0 +1,159 @@
+package script
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// A host frees the objects that no process can reach any more. A VM tells
+// it, through a Runtime that is a [Holder], which objects it holds: Lua has
+// no finalizers, so the VM watches each object's userdata with a Go cleanup
+// and counts, per object, the userdata alive. It reports when it first holds
+// an object it received (the host recorded the objects it made), when Go
+// has collected the last of its userdata for one, and each handle it puts
+// into something sent (a queue item, a pipe message, a process's
+// arguments), which holds the object while it travels. Drops are reported
+// in batches, at the VM's next call to a shared object; sends before the
+// message that carries them leaves.
+
+// HoldChange is a change in what holds one object, as a VM reports it.
+type HoldChange struct {
+	ID      uint64
+	Held    int8  // +1: this process holds the object from now on; -1: it no longer does
+	Transit int32 // handles of the object this process put into something sent
+}
+
+// Holder is a Runtime that frees the objects nothing holds: the VM reports
+// to it what its process holds.
+type Holder interface {
+	Runtime
+	// Hold applies changes, in order, for this process.
+	Hold(changes []HoldChange) error
+}
+
+// objectHolds is what a VM holds of the host's objects. Only the VM's
+// goroutine touches it, except dropped, which cleanups fill.
+type objectHolds struct {
+	holder  Holder
+	live    []int32         // object index (the low 32 bits of its id) -> userdata alive for it
+	changes []HoldChange    // not yet reported
+	dropped *droppedObjects // a pointer: a cleanup must not hold the VM
+}
+
+// droppedObjects are the ids of object userdata Go has collected.
+type droppedObjects struct {
+	mu  sync.Mutex
+	ids []uint64
+}
+
+func (d *droppedObjects) add(id uint64) {
+	d.mu.Lock()
+	d.ids = append(d.ids, id)
+	d.mu.Unlock()
+}
+
+// objectHolds returns the VM's holds, or nil when its runtime frees nothing.
+func (vm *VM) objectHolds() *objectHolds {
+	if vm.holds == nil {
+		holder, ok := vm.runtime.(Holder)
+		if !ok {
+			return nil
+		}
+		vm.holds = &objectHolds{holder: holder, dropped: new(droppedObjects)}
+	}
+	return vm.holds
+}
+
+// watchObject counts ud, the userdata of object id, among those alive; a
+// received one makes this process a holder of the object if it was not.
+// Counts go by the object's index: the host hands an index out again only
+// once every process has dropped the object that had it.
+func (vm *VM) watchObject(ud *lua.LUserData, id uint64, received bool) {
+	h := vm.objectHolds()
+	if h == nil {
+		return
+	}
+	index := id & indexMask
+	if index >= uint64(len(h.live)) {
+		h.live = append(h.live, make([]int32, int(index)+1-len(h.live)+len(h.live)/2)...)
+	}
+	if h.live[index] == 0 && received {
+		h.changes = append(h.changes, HoldChange{ID: id, Held: 1})
+	}
+	h.live[index]++
+	runtime.AddCleanup(ud, h.dropped.add, id)
+}
+
+// indexMask keeps an object id's index.
+const indexMask = 1<<32 - 1
+
+// sentObject records that a handle of object id was put into a message.
+func (vm *VM) sentObject(id uint64) {
+	if h := vm.objectHolds(); h != nil {
+		h.changes = append(h.changes, HoldChange{ID: id, Transit: 1})
+	}
+}
+
+// reportHolds tells the runtime what changed: the objects received and
+// sent, and the objects whose userdata Go has all collected.
+func (vm *VM) reportHolds() {
+	h := vm.holds
+	if h == nil {
+		return
+	}
+	h.dropped.mu.Lock()
+	ids := h.dropped.ids
+	h.dropped.ids = nil
+	h.dropped.mu.Unlock()
+	for _, id := range ids {
+		if h.live[id&indexMask]--; h.live[id&indexMask] == 0 {
+			h.changes = append(h.changes, HoldChange{ID: id, Held: -1})
+		}
+	}
+	if len(h.changes) == 0 {
+		return
+	}
+	h.holder.Hold(h.changes) // a child's failure shows at its next call
+	h.changes = h.changes[:0]
+}
+
+// outOfFiles reports whether err says the host has no file descriptor
+// left (a pipe holds two there). A child's error has crossed as its text.
+func outOfFiles(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		strings.Contains(err.Error(), syscall.EMFILE.Error()) || strings.Contains(err.Error(), syscall.ENFILE.Error())
+}
+
+// collectWait bounds the wait for Go's cleanups after a collection.
+const collectWait = 2 * time.Second
+
+// collectObjects collects this VM's garbage and reports the objects it no
+// longer holds, so that the host frees them (and closes the pipes among
+// them): a loop that drops pipes makes them faster than Go collects its
+// small heap. It returns false when this VM frees nothing.
+func (vm *VM) collectObjects() bool {
+	h := vm.holds
+	if h == nil {
+		return false
+	}
+	// Cleanups run on a goroutine of their own after the collection: one
+	// on an object made for the purpose says when they have run.
+	ran := make(chan struct{})
+	runtime.AddCleanup(new([16]byte), func(ch chan struct{}) { close(ch) }, ran)
+	runtime.GC()
+	select {
+	case <-ran:
+	case <-time.After(collectWait):
+	}
+	vm.reportHolds()
+	return true
+}
