@@ -105,6 +105,7 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = h.worker[0]
 			cmd.Args = h.worker
+			cmd.Stdin = nil // /dev/null, as Python gives a child: the main script keeps stdin
 			// plugins.OutputFD, CallFD, ValuesFD, FilesFD
 			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
 			if h.values != nil {

@@ -45,6 +45,7 @@ func ServeWorker() {
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
 	syscall.CloseOnExec(CallFD)
+	emptyStdin()
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host
@@ -57,6 +58,18 @@ func ServeWorker() {
 		Logger:          hclog.NewNullLogger(),
 	})
 	hostGone()
+}
+
+// emptyStdin puts /dev/null on fd 0, whatever the child was started with:
+// a child's io.read reads nothing, as in Python, and never takes the main
+// script's input. gopher-lua's io.stdin reads fd 0.
+func emptyStdin() {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return
+	}
+	defer null.Close()
+	syscall.Dup3(int(null.Fd()), 0, 0)
 }
 
 // hostGone ends a child whose host has gone. A host killed with SIGKILL
