@@ -1,11 +1,13 @@
 package script
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -408,23 +410,50 @@ func (vm *VM) RunProcess(payload []byte) error {
 	return err
 }
 
-// Finish does what Python does as a process exits: it terminates the
-// daemonic children this VM started, then waits for all of them.
+// Finish does what Python does as a process exits: it ends the daemonic
+// children this VM started (EndProcesses), then waits for the others.
 func (vm *VM) Finish() {
 	ctx := vm.ctx
 	for id := range vm.pools { // as a Python pool is terminated when collected
 		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: "terminate"})
 	}
+	var daemons []uint64
 	for _, obj := range vm.started {
 		if st := vm.procs[obj]; st.daemon && !st.ended && !st.closed {
-			vm.runtime.Signal(st.id, syscall.SIGTERM)
+			daemons = append(daemons, st.id)
 		}
 	}
+	EndProcesses(ctx, vm.runtime, daemons)
 	for _, obj := range vm.started {
 		if st := vm.procs[obj]; !st.ended && !st.closed {
 			if status, err := vm.runtime.Wait(ctx, st.id, 0, true); err == nil {
 				st.update(status)
 			}
+		}
+	}
+}
+
+// StopGrace is how long EndProcesses lets a process end after SIGTERM
+// before it sends SIGKILL.
+const StopGrace = 500 * time.Millisecond
+
+// EndProcesses ends processes of rt as a parent's exit ends its daemons:
+// SIGTERM, then SIGKILL to those still running after StopGrace (a stopped
+// process does not act on SIGTERM), and returns once all have ended (or
+// are unknown to rt) or ctx is done.
+func EndProcesses(ctx context.Context, rt Runtime, ids []uint64) {
+	for _, id := range ids {
+		rt.Signal(id, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(StopGrace)
+	for _, id := range ids {
+		status, err := rt.Wait(ctx, id, max(time.Until(deadline), 0), false)
+		if err == nil && status.Alive {
+			rt.Signal(id, syscall.SIGKILL)
+			rt.Wait(ctx, id, 0, true)
+		}
+		if ctx.Err() != nil {
+			return
 		}
 	}
 }
