@@ -186,7 +186,7 @@ func prepare(host pb.HostClient) <-chan prepared {
 // runProcess runs one process in a prepared VM and returns its exit status.
 func runProcess(p prepared, req *pb.StartRequest) int {
 	vm, remote, stderr := p.vm, p.remote, p.stderr
-	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity}
+	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
 	remote.parent = script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
 	defer vm.Close()
 	if req.PackagePath != "" {
