@@ -45,6 +45,10 @@ type Options struct {
 	// Worker is the command that starts a child; the default is this
 	// program's binary with the argument plugins.WorkerArg.
 	Worker []string
+	// MemoryLimit bounds the memory of every child process, in bytes,
+	// unless the process has a memory_limit of its own; 0: no limit
+	// (mphost run --memory-limit).
+	MemoryLimit int64
 }
 
 // Host runs scripts. One Host runs one main script at a time; call Close
@@ -57,6 +61,7 @@ type Host struct {
 	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
 	worker   []string
 	progress bool
+	memory   int64 // Options.MemoryLimit
 
 	children sync.WaitGroup // one serveChild goroutine per child
 	starting sync.WaitGroup // spawns and warm-ups in progress
@@ -100,6 +105,7 @@ func New(opts Options) *Host {
 		objects:  objects.NewRegistry(),
 		worker:   opts.Worker,
 		progress: opts.Progress,
+		memory:   opts.MemoryLimit,
 		closing:  make(chan struct{}),
 	}
 	if len(h.worker) == 0 {

@@ -192,7 +192,9 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	if req.PackagePath != "" {
 		vm.SetPackagePath(req.PackagePath)
 	}
-	err := vm.RunProcess(req.Payload)
+	var watch *memoryWatch
+	defer func() { watch.end() }() // once its children are waited for too
+	err := vm.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
 	var exit *script.ExitError
 	code := 0
 	switch {

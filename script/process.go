@@ -480,8 +480,9 @@ func (vm *VM) mpActiveChildren(L *lua.LState) int {
 }
 
 // RunProcess runs, in a child, the process a parent's start() sent: it
-// rebuilds the object, its target and arguments, and calls obj:run().
-func (vm *VM) RunProcess(payload []byte) error {
+// rebuilds the object, its target and arguments, tells limit the process's
+// memory_limit in bytes (0: none of its own), and calls obj:run().
+func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
 	v, err := vm.Decode(payload)
 	if err != nil {
 		return err
@@ -501,6 +502,9 @@ func (vm *VM) RunProcess(payload []byte) error {
 		target: spec.RawGetString("target"), args: spec.RawGetString("args"), kwargs: spec.RawGetString("kwargs"),
 	}
 	vm.selfObj = obj
+	if memory, _ := spec.RawGetString("memory_limit").(lua.LNumber); limit != nil {
+		limit(int64(memory))
+	}
 	_, err = vm.Call(vm.L.GetField(obj, "run"), obj)
 	return err
 }
