@@ -182,8 +182,14 @@ func (h *Host) serveChild(c *child) {
 			if endErr == nil && p != nil {
 				ls.end()
 				h.finish(c, p, code)
+				if p.pool != nil && p.pool.RetiresWorkers() {
+					// maxtasksperchild is there to give back what a long-lived
+					// process holds (its Go heap): the OS process ends too.
+					c.runner.Kill(context.Background())
+				} else {
+					h.recycle(c)
+				}
 				p = nil
-				h.recycle(c)
 				continue
 			}
 			err = endErr
