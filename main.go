@@ -67,6 +67,7 @@ func runFlags() *pflag.FlagSet {
 	fs.Bool("prefix", false, "put [name pid] before each line a child process prints")
 	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
 	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
+	fs.String("memory-limit", "", "bound the memory of every child process (e.g. 512MB, 1GB); over it, it ends with exitcode -9")
 	return fs
 }
 
@@ -163,6 +164,13 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
+	var memoryLimit int64
+	if size, _ := fs.GetString("memory-limit"); size != "" {
+		if memoryLimit, err = script.ParseSize(size); err != nil {
+			fmt.Fprintf(stderr, "mphost run: --memory-limit: %v\n", err)
+			return exitUsage
+		}
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -181,7 +189,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress})
+	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress, MemoryLimit: memoryLimit})
 	err = h.Run(ctx, c, fs.Args()[1:])
 	if ctx.Err() == nil {
 		h.Close()

@@ -309,7 +309,9 @@ func TestPoolTaskTimeout(t *testing.T) {
 func TestPoolMaxTasksPerChild(t *testing.T) {
 	t.Parallel()
 	// Each task counts in a global of its worker's VM how many tasks that
-	// worker ran, and reports it with the worker's name and pid.
+	// worker ran, and reports it with the worker's name and pid. After the
+	// first 10 the script waits for a line on stdin, while the test looks
+	// at the retired workers' pids.
 	dir := writeFiles(t, map[string]string{"retire.lua": `local mp = require("mp")
 local pool = mp.Pool{processes = 2, maxtasksperchild = 2}
 local function task(i)
@@ -318,6 +320,8 @@ local function task(i)
   return i .. " " .. me.name .. " " .. me.pid .. " " .. RUN
 end
 for i = 1, 10 do print(pool:apply(task, {i})) end
+print("check")
+io.read()
 local rs = {}
 for i = 11, 20 do rs[#rs + 1] = pool:apply_async(task, {i}) end
 for _, r in ipairs(rs) do print(r:get(30)) end
@@ -325,26 +329,47 @@ print("map " .. table.concat(pool:map(function(x) return x * x end, {1, 2, 3, 4,
 pool:close()
 pool:join()
 `})
-	r := invocation{args: []string{"run", "retire.lua"}, dir: dir, timeout: 60 * time.Second}.run(t)
-	if r.code != 0 || r.stderr != "" {
-		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", r.code, r.stderr)
-	}
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 21 || lines[20] != "map 1 4 9 16 25 36" {
-		t.Fatalf("stdout has %d lines, want 20 tasks and the map:\n%s", len(lines), r.stdout)
-	}
+	s := startSession(t, dir, nil, false, "run", "retire.lua")
 	runs := map[string][]int{} // per worker name, the counts its tasks saw
-	pids := map[int]bool{}     // the pids of the first 10 (sequential) tasks
-	for i, line := range lines[:20] {
+	pids := map[string]int{}   // per worker name, its pid
+	task := func(i int) {
+		line := s.nextLine(t, 30*time.Second, strconv.Itoa(i)+" ")
 		var n, pid, run int
 		var name string
-		if _, err := fmt.Sscanf(line, "%d %s %d %d", &n, &name, &pid, &run); err != nil || n != i+1 {
-			t.Fatalf("line %q, want %d NAME PID RUN", line, i+1)
+		if _, err := fmt.Sscanf(line, "%d %s %d %d", &n, &name, &pid, &run); err != nil || n != i {
+			t.Fatalf("line %q, want %d NAME PID RUN", line, i)
 		}
 		runs[name] = append(runs[name], run)
-		if i < 10 {
-			pids[pid] = true
+		if old, ok := pids[name]; ok && old != pid {
+			t.Errorf("worker %s ran in pids %d and %d", name, old, pid)
 		}
+		pids[name] = pid
+	}
+	for i := 1; i <= 10; i++ {
+		task(i)
+	}
+	s.nextLine(t, 30*time.Second, "check")
+	// The workers that ran their 2 tasks have retired: their OS processes
+	// are gone, not kept for reuse.
+	retired := map[int]bool{}
+	for name, seen := range runs {
+		if len(seen) == 2 {
+			retired[pids[name]] = true
+		}
+	}
+	if len(retired) < 4 {
+		t.Errorf("10 tasks retired %d workers, want at least 4: %v", len(retired), runs)
+	}
+	if left := stillRunning(retired, 10*time.Second); len(left) > 0 {
+		t.Errorf("the OS processes %v of retired workers still run", left)
+	}
+	s.answer(t)
+	for i := 11; i <= 20; i++ {
+		task(i)
+	}
+	s.nextLine(t, 30*time.Second, "map 1 4 9 16 25 36")
+	if code := s.wait(t, 30*time.Second); code != 0 || s.stderr() != "" {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", code, s.stderr())
 	}
 	for name, seen := range runs {
 		// A worker runs at most 2 tasks, in a VM of its own.
@@ -355,10 +380,14 @@ pool:join()
 	if len(runs) < 10 {
 		t.Errorf("20 tasks ran on %d workers, want at least 10 with maxtasksperchild=2: %v", len(runs), runs)
 	}
-	// A retired worker's OS process may run a later worker (children are
-	// reused, each process in a fresh VM), so pids may repeat: the RUN counts
-	// above are what shows that each worker is new.
-	t.Logf("20 tasks on %d workers; the first 10 in %d distinct pids", len(runs), len(pids))
+	// Each worker is a new OS process: no two workers share a pid.
+	byPid := map[int]string{}
+	for name, pid := range pids {
+		if other, ok := byPid[pid]; ok {
+			t.Errorf("workers %s and %s both ran in pid %d", other, name, pid)
+		}
+		byPid[pid] = name
+	}
 }
 
 // poolInterruptScript starts a map of 6 long tasks on 3 workers; each task says

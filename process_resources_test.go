@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,5 +260,77 @@ print(p.exitcode)
 	runWithEnv(t, dir, []string{"TMPDIR=" + tmp}, "run", "one.lua").expect(t, 0, "0\n", "")
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("TMPDIR still holds %v", entries)
+	}
+}
+
+// objectsScript runs 500 processes one after the other, each using a
+// Pipe, a Queue, a Lock and an Event that the main script made for it
+// (and closes after the join, both ends of the pipe, as Python's parent
+// closes its copies). Before and after them, a burst of 20 processes at
+// once fills the host's idle children past what it keeps, so that at rest
+// it keeps the same number at both points.
+const objectsScript = `local mp = require("mp")
+local function work(conn, q, lock, ev)
+  conn:send("hi")
+  q:put(1)
+  lock:acquire()
+  lock:release()
+  ev:set()
+end
+local function burst()
+  local ps = {}
+  for i = 1, 20 do ps[i] = mp.Process{target = function() end} ps[i]:start() end
+  for _, p in ipairs(ps) do p:join() end
+end
+burst()
+print("before")
+io.read()
+for i = 1, 500 do
+  local a, b = mp.Pipe()
+  local q, lock, ev = mp.Queue(), mp.Lock(), mp.Event()
+  local p = mp.Process{target = work, args = {b, q, lock, ev}}
+  p:start()
+  assert(a:recv() == "hi" and q:get() == 1 and ev:wait(60))
+  p:join()
+  a:close()
+  b:close()
+end
+burst()
+print("after")
+io.read()
+`
+
+// TestObjectsOfManyProcessesGiveBackFiles: after 500 processes that each
+// used a Pipe, a Queue, a Lock and an Event, the host's open descriptors
+// come back to their count before them, once it keeps as many idle
+// children as before (each holds fdsPerChild or so: counts taken with
+// different numbers of idle children differ by that, not by a leak).
+func TestObjectsOfManyProcessesGiveBackFiles(t *testing.T) {
+	t.Parallel()
+	minIdle := max(4, 2*runtime.NumCPU()) // host.minIdle: the idle children kept at rest
+	dir := writeFiles(t, map[string]string{"objects.lua": objectsScript})
+	s := startSession(t, dir, nil, false, "run", "objects.lua")
+	host := s.cmd.Process.Pid
+	atRest := func(what string, ok func(fds int) bool) int {
+		var live, zombies []int
+		var fds int
+		if !poll(30*time.Second, func() bool {
+			live, zombies = childrenOf(host)
+			fds = fdCount(t, host)
+			return len(live) == minIdle && len(zombies) == 0 && ok(fds)
+		}) {
+			t.Fatalf("%s: %d children (want %d at rest), zombies %v, %d descriptors: %s", what, len(live), minIdle, zombies, fds, fdList(host))
+		}
+		return fds
+	}
+	s.nextLine(t, 60*time.Second, "before")
+	before := atRest("before", func(int) bool { return true })
+	s.answer(t)
+	s.nextLine(t, 5*time.Minute, "after")
+	after := atRest("after 500 processes", func(fds int) bool { return fds <= before+2 })
+	t.Logf("%d descriptors before, %d after, with %d idle children", before, after, minIdle)
+	s.answer(t)
+	if code := s.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d, stderr:\n%s", code, s.stderr())
 	}
 }

@@ -37,6 +37,8 @@ type child struct {
 
 	mu      sync.Mutex
 	current *process // the process it runs; nil when idle
+
+	fd2 *childStderr // what the child writes on its own stderr
 }
 
 // running returns the process the child runs now.
@@ -98,13 +100,15 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		Plugins:          plugins.Plugins,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
-		Stderr:           lockedWriter{h.out, h.out.stderr}, // a child's crash report, if it ever has one
+		Stderr:           c.stderr(h.out), // its fd 2: programs it runs, a crash report
 		StartTimeout:     startTimeout,
 		GRPCDialOptions:  plugins.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = h.worker[0]
 			cmd.Args = h.worker
+			cmd.Stdin = nil // /dev/null, as Python gives a child: the main script keeps stdin
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", plugins.EnvMemoryLimit, h.memory))
 			// plugins.OutputFD, CallFD, ValuesFD, FilesFD
 			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
 			if h.values != nil {
@@ -178,8 +182,14 @@ func (h *Host) serveChild(c *child) {
 			if endErr == nil && p != nil {
 				ls.end()
 				h.finish(c, p, code)
+				if p.pool != nil && p.pool.RetiresWorkers() {
+					// maxtasksperchild is there to give back what a long-lived
+					// process holds (its Go heap): the OS process ends too.
+					c.runner.Kill(context.Background())
+				} else {
+					h.recycle(c)
+				}
 				p = nil
-				h.recycle(c)
 				continue
 			}
 			err = endErr
@@ -192,11 +202,17 @@ func (h *Host) serveChild(c *child) {
 		}
 	}
 	c.runner.Kill(context.Background())
-	<-c.runner.exited
+	<-c.runner.exited // after go-plugin has read all of the child's stderr
 	c.endCalls()
 	if p = c.running(); p != nil {
 		ls.end()
-		h.finish(c, p, c.runner.exitCode())
+		code := c.runner.exitCode()
+		if report, ok := c.fd2.outOfMemory(); ok {
+			code = plugins.ExitOutOfMemory
+			h.out.write(plugins.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
+				p.name, p.pid, code, report))
+		}
+		h.finish(c, p, code)
 	}
 	h.forget(c)
 	c.kill()

@@ -45,6 +45,10 @@ type Options struct {
 	// Worker is the command that starts a child; the default is this
 	// program's binary with the argument plugins.WorkerArg.
 	Worker []string
+	// MemoryLimit bounds the memory of every child process, in bytes,
+	// unless the process has a memory_limit of its own; 0: no limit
+	// (mphost run --memory-limit).
+	MemoryLimit int64
 }
 
 // Host runs scripts. One Host runs one main script at a time; call Close
@@ -57,6 +61,7 @@ type Host struct {
 	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
 	worker   []string
 	progress bool
+	memory   int64 // Options.MemoryLimit
 
 	children sync.WaitGroup // one serveChild goroutine per child
 	starting sync.WaitGroup // spawns and warm-ups in progress
@@ -100,6 +105,7 @@ func New(opts Options) *Host {
 		objects:  objects.NewRegistry(),
 		worker:   opts.Worker,
 		progress: opts.Progress,
+		memory:   opts.MemoryLimit,
 		closing:  make(chan struct{}),
 	}
 	if len(h.worker) == 0 {
@@ -408,8 +414,8 @@ func (h *Host) finish(c *child, p *process, code int) {
 	p.exitCode = code
 	close(p.done)
 	c.mu.Unlock()
-	for _, d := range h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon }) {
-		h.procs.signal(d.id, syscall.SIGTERM)
+	if daemons := h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon && !q.ended() }); len(daemons) > 0 {
+		go script.EndProcesses(context.Background(), h, ids(daemons))
 	}
 	if p.pool != nil {
 		h.procs.remove(p.id) // only its pool knew it, and the pool is told
@@ -425,31 +431,16 @@ func (h *Host) Close() {
 	h.Stop()
 }
 
-// stopGrace is how long Stop lets children end after SIGTERM before SIGKILL.
-const stopGrace = 500 * time.Millisecond
-
-// Stop ends every process still running: SIGTERM, then SIGKILL after a short
-// grace. It returns how many it had to stop, once all are reaped and the
-// run's socket folder is removed.
+// Stop ends every process still running (script.EndProcesses: SIGTERM,
+// then SIGKILL after a short grace). It returns how many it had to stop,
+// once all are reaped and the run's socket folder is removed.
 func (h *Host) Stop() int {
 	h.mu.Lock()
 	h.closed = true // no new processes from here on
 	h.mu.Unlock()
 	h.starting.Wait()
 	running := h.procs.list(func(p *process) bool { return !p.ended() })
-	for _, p := range running {
-		h.procs.signal(p.id, syscall.SIGTERM)
-	}
-	grace, cancel := context.WithTimeout(context.Background(), stopGrace)
-	defer cancel()
-	for _, p := range running {
-		select {
-		case <-p.done:
-		case <-grace.Done():
-			h.procs.signal(p.id, syscall.SIGKILL)
-			<-p.done
-		}
-	}
+	script.EndProcesses(context.Background(), h, ids(running))
 	for _, p := range h.procs.list(func(*process) bool { return true }) {
 		<-p.done
 	}

@@ -106,6 +106,15 @@ func (t *table) list(keep func(*process) bool) []*process {
 	return out
 }
 
+// ids returns the ids of processes.
+func ids(ps []*process) []uint64 {
+	out := make([]uint64, len(ps))
+	for i, p := range ps {
+		out[i] = p.id
+	}
+	return out
+}
+
 // wait waits for a process to end, for the timeout (unless forever) or
 // for ctx.
 func (t *table) wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {

@@ -45,6 +45,7 @@ func ServeWorker() {
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
 	syscall.CloseOnExec(CallFD)
+	emptyStdin()
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host
@@ -57,6 +58,18 @@ func ServeWorker() {
 		Logger:          hclog.NewNullLogger(),
 	})
 	hostGone()
+}
+
+// emptyStdin puts /dev/null on fd 0, whatever the child was started with:
+// a child's io.read reads nothing, as in Python, and never takes the main
+// script's input. gopher-lua's io.stdin reads fd 0.
+func emptyStdin() {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return
+	}
+	defer null.Close()
+	syscall.Dup3(int(null.Fd()), 0, 0)
 }
 
 // hostGone ends a child whose host has gone. A host killed with SIGKILL
@@ -173,13 +186,15 @@ func prepare(host pb.HostClient) <-chan prepared {
 // runProcess runs one process in a prepared VM and returns its exit status.
 func runProcess(p prepared, req *pb.StartRequest) int {
 	vm, remote, stderr := p.vm, p.remote, p.stderr
-	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity}
+	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
 	remote.parent = script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
 	defer vm.Close()
 	if req.PackagePath != "" {
 		vm.SetPackagePath(req.PackagePath)
 	}
-	err := vm.RunProcess(req.Payload)
+	var watch *memoryWatch
+	defer func() { watch.end() }() // once its children are waited for too
+	err := vm.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
 	var exit *script.ExitError
 	code := 0
 	switch {

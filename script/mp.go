@@ -52,41 +52,21 @@ func (vm *VM) mpSleep(L *lua.LState) int {
 	return 0
 }
 
-func (vm *VM) mpCurrentProcess(L *lua.LState) int {
-	L.Push(processInfoTable(L, vm.runtime.Self()))
-	return 1
-}
-
-func (vm *VM) mpParentProcess(L *lua.LState) int {
-	info, ok := vm.runtime.Parent()
-	if !ok {
-		L.Push(lua.LNil)
-		return 1
-	}
-	L.Push(processInfoTable(L, info))
-	return 1
-}
-
-func processInfoTable(L *lua.LState, info ProcessInfo) *lua.LTable {
-	t := L.CreateTable(0, 2)
-	t.RawSetString("name", lua.LString(info.Name))
-	t.RawSetString("pid", lua.LNumber(info.Pid))
-	return t
-}
-
-// checkTimeout reads a timeout in seconds at argument n: a non-negative
-// number, or nil for "wait forever" (ok false). It is the one place timeouts
-// are parsed.
+// checkTimeout reads a timeout in seconds at argument n: a number, or nil
+// for "wait forever" (ok false). A negative number means do not wait, as in
+// Python. It is the one place timeouts are parsed.
 func checkTimeout(L *lua.LState, n int, fname string) (d time.Duration, ok bool) {
 	switch v := L.Get(n).(type) {
 	case *lua.LNilType:
 		return 0, false
 	case lua.LNumber:
 		secs := float64(v)
-		if math.IsNaN(secs) || secs < 0 {
-			L.ArgError(n, fname+": timeout must be a non-negative number of seconds")
-		}
-		if secs > math.MaxInt64/float64(time.Second) {
+		switch {
+		case math.IsNaN(secs):
+			L.ArgError(n, fname+": timeout must be a number of seconds, not NaN")
+		case secs <= 0:
+			return 0, true
+		case secs > math.MaxInt64/float64(time.Second):
 			return 0, false
 		}
 		return time.Duration(secs * float64(time.Second)), true

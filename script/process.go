@@ -1,11 +1,14 @@
 package script
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -23,8 +26,11 @@ type procState struct {
 	target   lua.LValue
 	args     lua.LValue
 	kwargs   lua.LValue
+	memory   int64 // memory_limit in bytes; 0: the run's default
 
-	self     bool // the object of the process this VM runs in
+	self     bool   // the object of the process this VM runs in
+	parentID uint64 // of self: its parent's id in the runtime's table, 0 for the main script
+	parent   bool   // the object of mp.parent_process(): id is the parent's
 	started  bool
 	closed   bool
 	id       uint64 // in the runtime's table, once started
@@ -60,7 +66,10 @@ func (vm *VM) openProcess(mp *lua.LTable) {
 // processConstruct is Class(...): a new object with its state, then
 // Class.init(obj, ...).
 func (vm *VM) processConstruct(L *lua.LState) int {
-	cls := L.CheckTable(1)
+	cls, ok := L.Get(1).(*lua.LTable)
+	if !ok {
+		L.RaiseError("Process: a class expected, got %s", aType(L.Get(1)))
+	}
 	nargs := L.GetTop() - 1
 	obj := L.NewTable()
 	L.SetMetatable(obj, cls)
@@ -80,30 +89,74 @@ func (vm *VM) processConstruct(L *lua.LState) int {
 	return 1
 }
 
+// processOptions are the keys of mp.Process's options table.
+var processOptions = []string{"target", "args", "kwargs", "name", "daemon", "memory_limit"}
+
 // processInit is the base init(self [, opts]): opts as mp.Process{...} takes.
+// Unknown options and wrong types raise here, at the caller's line.
 func (vm *VM) processInit(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "init", 1)
+	if st.started || st.self || st.parent {
+		L.RaiseError("Process.init: the process has already started")
+	}
 	opts, ok := L.Get(2).(*lua.LTable)
 	if !ok {
 		if L.Get(2) != lua.LNil {
-			L.ArgError(2, "Process: options table expected, got "+L.Get(2).Type().String())
+			L.RaiseError("Process: options table expected, got %s", aType(L.Get(2)))
 		}
 		return 0
 	}
-	st.target = opts.RawGetString("target")
-	if st.target != lua.LNil && !callable(L, st.target) {
-		L.ArgError(2, "Process: target must be callable, got "+st.target.Type().String())
+	opts.ForEach(func(k, _ lua.LValue) {
+		if name, ok := k.(lua.LString); !ok || !slices.Contains(processOptions, string(name)) {
+			L.RaiseError("Process: no option %s (options: %s)", describeKey(k), strings.Join(processOptions, ", "))
+		}
+	})
+	target, args, kwargs := opts.RawGetString("target"), opts.RawGetString("args"), opts.RawGetString("kwargs")
+	if target != lua.LNil && !callable(L, target) {
+		L.RaiseError("Process: target must be callable, not %s", aType(target))
 	}
-	st.args = opts.RawGetString("args")
-	if _, ok := st.args.(*lua.LTable); !ok && st.args != lua.LNil {
-		L.ArgError(2, "Process: args must be a table, got "+st.args.Type().String())
+	for _, o := range []struct {
+		name string
+		v    lua.LValue
+	}{{"args", args}, {"kwargs", kwargs}} {
+		if _, ok := o.v.(*lua.LTable); !ok && o.v != lua.LNil {
+			L.RaiseError("Process: %s must be a table, not %s", o.name, aType(o.v))
+		}
 	}
-	st.kwargs = opts.RawGetString("kwargs")
-	if name, ok := opts.RawGetString("name").(lua.LString); ok {
+	switch name := opts.RawGetString("name").(type) {
+	case lua.LString:
 		st.name = string(name)
+	case *lua.LNilType:
+	default:
+		L.RaiseError("Process: name must be a string, not %s", aType(name))
 	}
-	st.daemon = lua.LVAsBool(opts.RawGetString("daemon"))
+	switch daemon := opts.RawGetString("daemon").(type) {
+	case lua.LBool:
+		st.daemon = bool(daemon)
+	case *lua.LNilType:
+	default:
+		L.RaiseError("Process: daemon must be a boolean, not %s", aType(daemon))
+	}
+	st.memory = memoryLimitOption(L, "Process", opts.RawGetString("memory_limit"))
+	st.target, st.args, st.kwargs = target, args, kwargs
 	return 0
+}
+
+// method checks a call of Process method name: self (argument 1) must be a
+// Process object, and at most nargs arguments follow it.
+func (vm *VM) method(L *lua.LState, name string, nargs int) *procState {
+	obj, _ := L.Get(1).(*lua.LTable)
+	st, ok := vm.procs[obj]
+	if !ok {
+		L.RaiseError("Process.%s: a Process object expected as self (call p:%s(...)), got %s", name, name, aType(L.Get(1)))
+	}
+	switch n := L.GetTop() - 1; {
+	case n > nargs && nargs == 0:
+		L.RaiseError("Process.%s takes no arguments, got %d", name, n)
+	case n > nargs:
+		L.RaiseError("Process.%s takes at most %d argument(s), got %d", name, nargs, n)
+	}
+	return st
 }
 
 // state returns the state of the Process object at argument n.
@@ -116,25 +169,30 @@ func (vm *VM) state(L *lua.LState, n int) *procState {
 	return st
 }
 
-// live returns a started, not closed process's state.
-func (vm *VM) live(L *lua.LState, method string) *procState {
-	st := vm.state(L, 1)
+// live returns a started, not closed process's state, for method name
+// that takes nargs arguments.
+func (vm *VM) live(L *lua.LState, name string, nargs int) *procState {
+	st := vm.method(L, name, nargs)
 	switch {
 	case st.closed:
-		L.RaiseError("Process.%s: the process object is closed", method)
+		L.RaiseError("Process.%s: the process object is closed", name)
 	case st.self:
-		L.RaiseError("Process.%s: a process cannot %s itself", method, method)
+		L.RaiseError("Process.%s: a process cannot %s itself", name, name)
+	case st.parent && name != "join":
+		L.RaiseError("Process.%s: a process cannot %s its parent", name, name)
 	case !st.started:
-		L.RaiseError("Process.%s: the process has not been started", method)
+		L.RaiseError("Process.%s: the process has not been started", name)
 	}
 	return st
 }
 
 func (vm *VM) processStart(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "start", 0)
 	switch {
 	case st.closed:
 		L.RaiseError("Process.start: the process object is closed")
+	case st.parent:
+		L.RaiseError("Process.start: a process cannot start its parent")
 	case st.started || st.self:
 		L.RaiseError("Process.start: a process can only be started once")
 	}
@@ -151,11 +209,15 @@ func (vm *VM) processStart(L *lua.LState) int {
 // processPayload encodes what a child needs to run a Process object: the
 // object itself, its target and arguments (see RunProcess).
 func (vm *VM) processPayload(L *lua.LState, fname string, obj *lua.LTable, st *procState) []byte {
-	spec := L.CreateTable(0, 4)
+	spec := L.CreateTable(0, 6)
 	spec.RawSetString("instance", obj)
 	spec.RawSetString("target", st.target)
 	spec.RawSetString("args", st.args)
 	spec.RawSetString("kwargs", st.kwargs)
+	spec.RawSetString("parent", lua.LNumber(vm.runtime.Self().ID))
+	if st.memory > 0 {
+		spec.RawSetString("memory_limit", lua.LNumber(st.memory))
+	}
 	payload, err := vm.Encode("", spec)
 	if err != nil {
 		L.RaiseError("%s: %v", fname, err)
@@ -164,8 +226,12 @@ func (vm *VM) processPayload(L *lua.LState, fname string, obj *lua.LTable, st *p
 }
 
 func (vm *VM) processJoin(L *lua.LState) int {
-	st := vm.live(L, "join")
+	st := vm.live(L, "join", 1)
 	d, limited := checkTimeout(L, 2, "Process.join")
+	if st.parent {
+		L.Push(lua.LBool(vm.joinParent(L, st, d, limited)))
+		return 1
+	}
 	status, err := vm.runtime.Wait(vm.ctx, st.id, d, !limited)
 	if err != nil {
 		vm.raiseRuntime(L, "Process.join", err)
@@ -192,7 +258,11 @@ func (st *procState) update(s ProcessStatus) {
 
 // refresh brings a started process's state up to date.
 func (vm *VM) refresh(L *lua.LState, st *procState) {
-	if !st.started || st.ended || st.closed {
+	if !st.started || st.ended || st.closed || st.self {
+		return
+	}
+	if st.parent {
+		vm.refreshParent(st)
 		return
 	}
 	status, err := vm.runtime.Status(st.id)
@@ -203,7 +273,10 @@ func (vm *VM) refresh(L *lua.LState, st *procState) {
 }
 
 func (vm *VM) processIsAlive(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "is_alive", 0)
+	if st.closed {
+		L.RaiseError("Process.is_alive: the process object is closed")
+	}
 	if st.self {
 		L.Push(lua.LTrue)
 		return 1
@@ -215,7 +288,7 @@ func (vm *VM) processIsAlive(L *lua.LState) int {
 
 func (vm *VM) processSignal(L *lua.LState, sig syscall.Signal) int {
 	method := map[syscall.Signal]string{syscall.SIGTERM: "terminate", syscall.SIGKILL: "kill"}[sig]
-	st := vm.live(L, method)
+	st := vm.live(L, method, 0)
 	if st.ended {
 		return 0
 	}
@@ -226,7 +299,10 @@ func (vm *VM) processSignal(L *lua.LState, sig syscall.Signal) int {
 }
 
 func (vm *VM) processClose(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "close", 0)
+	if st.self || st.parent {
+		L.RaiseError("Process.close: a process cannot close itself or its parent")
+	}
 	if st.closed || !st.started {
 		st.closed = true
 		return 0
@@ -245,7 +321,7 @@ func (vm *VM) processClose(L *lua.LState) int {
 // processRun is the default run: target(unpack(args)), with kwargs as one
 // more last argument when given.
 func (vm *VM) processRun(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "run", 0)
 	if st.target == lua.LNil {
 		return 0
 	}
@@ -266,7 +342,10 @@ func (vm *VM) processRun(L *lua.LState) int {
 
 // processExtend is Class:extend(): a subclass whose objects are processes.
 func (vm *VM) processExtend(L *lua.LState) int {
-	parent := L.CheckTable(1)
+	parent, ok := L.Get(1).(*lua.LTable)
+	if !ok || L.GetTop() > 1 {
+		L.RaiseError("Process.extend: call it as Class:extend(), with no arguments")
+	}
 	sub := L.NewTable()
 	for _, k := range []string{"__index", "__newindex", "__tostring"} {
 		sub.RawSetString(k, vm.processClass.RawGetString(k))
@@ -303,15 +382,21 @@ func (vm *VM) liveField(L *lua.LState, st *procState, key string) (lua.LValue, b
 	case "daemon":
 		return lua.LBool(st.daemon), true
 	case "pid":
-		if st.self {
-			return lua.LNumber(os.Getpid()), true
-		}
-		if !st.started {
+		switch {
+		case st.closed:
+			L.RaiseError("Process.pid: the process object is closed")
+		case !st.started:
 			return lua.LNil, true
 		}
 		return lua.LNumber(st.pid), true
 	case "exitcode":
+		if st.closed {
+			L.RaiseError("Process.exitcode: the process object is closed")
+		}
 		vm.refresh(L, st)
+		if st.parent {
+			return lua.LNil, true // as Python's parent_process().exitcode
+		}
 		if !st.ended {
 			return lua.LNil, true
 		}
@@ -331,12 +416,20 @@ func (vm *VM) processNewIndex(L *lua.LState) int {
 	}
 	switch k {
 	case "name":
-		st.name = L.CheckString(3)
+		name, ok := value.(lua.LString)
+		if !ok {
+			L.RaiseError("Process.name must be a string, not %s", aType(value))
+		}
+		st.name = string(name)
 	case "daemon":
-		if st.started {
+		daemon, ok := value.(lua.LBool)
+		switch {
+		case !ok:
+			L.RaiseError("Process.daemon must be a boolean, not %s", aType(value))
+		case st.started || st.self || st.parent:
 			L.RaiseError("Process.daemon: cannot be set once the process has started")
 		}
-		st.daemon = lua.LVAsBool(value)
+		st.daemon = bool(daemon)
 	case "pid", "exitcode":
 		L.RaiseError("Process.%s is read-only", string(k))
 	default:
@@ -346,12 +439,14 @@ func (vm *VM) processNewIndex(L *lua.LState) int {
 }
 
 func (vm *VM) processToString(L *lua.LState) int {
-	st := vm.state(L, 1)
+	st := vm.method(L, "__tostring", 0)
 	vm.refresh(L, st)
 	s := fmt.Sprintf("<Process name='%s'", st.name)
 	switch {
-	case st.self:
-		s += fmt.Sprintf(" pid=%d started", os.Getpid())
+	case st.closed:
+		s += " closed"
+	case st.self || st.parent:
+		s += fmt.Sprintf(" pid=%d started", st.pid)
 	case st.ended:
 		s += fmt.Sprintf(" pid=%d exitcode=%d", st.pid, st.exitCode)
 	case st.started:
@@ -385,8 +480,9 @@ func (vm *VM) mpActiveChildren(L *lua.LState) int {
 }
 
 // RunProcess runs, in a child, the process a parent's start() sent: it
-// rebuilds the object, its target and arguments, and calls obj:run().
-func (vm *VM) RunProcess(payload []byte) error {
+// rebuilds the object, its target and arguments, tells limit the process's
+// memory_limit in bytes (0: none of its own), and calls obj:run().
+func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
 	v, err := vm.Decode(payload)
 	if err != nil {
 		return err
@@ -400,31 +496,63 @@ func (vm *VM) RunProcess(payload []byte) error {
 		return errors.New("process payload has no instance")
 	}
 	self := vm.runtime.Self()
+	parentID, _ := spec.RawGetString("parent").(lua.LNumber)
 	vm.procs[obj] = &procState{
-		name: self.Name, identity: self.Identity, self: true, started: true,
+		name: self.Name, identity: self.Identity, self: true, started: true, pid: self.Pid, parentID: uint64(parentID),
 		target: spec.RawGetString("target"), args: spec.RawGetString("args"), kwargs: spec.RawGetString("kwargs"),
+	}
+	vm.selfObj = obj
+	if memory, _ := spec.RawGetString("memory_limit").(lua.LNumber); limit != nil {
+		limit(int64(memory))
 	}
 	_, err = vm.Call(vm.L.GetField(obj, "run"), obj)
 	return err
 }
 
-// Finish does what Python does as a process exits: it terminates the
-// daemonic children this VM started, then waits for all of them.
+// Finish does what Python does as a process exits: it ends the daemonic
+// children this VM started (EndProcesses), then waits for the others.
 func (vm *VM) Finish() {
 	ctx := vm.ctx
 	for id := range vm.pools { // as a Python pool is terminated when collected
 		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: "terminate"})
 	}
+	var daemons []uint64
 	for _, obj := range vm.started {
 		if st := vm.procs[obj]; st.daemon && !st.ended && !st.closed {
-			vm.runtime.Signal(st.id, syscall.SIGTERM)
+			daemons = append(daemons, st.id)
 		}
 	}
+	EndProcesses(ctx, vm.runtime, daemons)
 	for _, obj := range vm.started {
 		if st := vm.procs[obj]; !st.ended && !st.closed {
 			if status, err := vm.runtime.Wait(ctx, st.id, 0, true); err == nil {
 				st.update(status)
 			}
+		}
+	}
+}
+
+// StopGrace is how long EndProcesses lets a process end after SIGTERM
+// before it sends SIGKILL.
+const StopGrace = 500 * time.Millisecond
+
+// EndProcesses ends processes of rt as a parent's exit ends its daemons:
+// SIGTERM, then SIGKILL to those still running after StopGrace (a stopped
+// process does not act on SIGTERM), and returns once all have ended (or
+// are unknown to rt) or ctx is done.
+func EndProcesses(ctx context.Context, rt Runtime, ids []uint64) {
+	for _, id := range ids {
+		rt.Signal(id, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(StopGrace)
+	for _, id := range ids {
+		status, err := rt.Wait(ctx, id, max(time.Until(deadline), 0), false)
+		if err == nil && status.Alive {
+			rt.Signal(id, syscall.SIGKILL)
+			rt.Wait(ctx, id, 0, true)
+		}
+		if ctx.Err() != nil {
+			return
 		}
 	}
 }

@@ -67,6 +67,8 @@ type ProcessInfo struct {
 	// Identity numbers the process among its parent's children, with its
 	// ancestors' numbers before it: "" for the main process, "2", "2:1".
 	Identity string
+	// ID is the process's id in the runtime's table: 0 for the main process.
+	ID uint64
 }
 
 // SpawnRequest is what a VM asks the runtime to start.

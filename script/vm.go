@@ -68,6 +68,8 @@ type VM struct {
 	childCount   int                        // numbers this VM's children
 	processClass *lua.LTable
 	processMeta  *lua.LTable
+	selfObj      *lua.LTable // mp.current_process(), once made
+	parentObj    *lua.LTable // mp.parent_process(), once made
 	objectKinds  map[string]*objectKind
 	pools        map[uint64]poolInfo // pools this VM created
 	pendingAsync []*asyncResult      // async results whose callbacks have not run

@@ -363,6 +363,9 @@ func (p *Pool) Forget(batch uint64) {
 	*b = poolBatch{}
 }
 
+// RetiresWorkers reports whether the pool replaces each worker after MaxTasksPerChild tasks.
+func (p *Pool) RetiresWorkers() bool { return p.cfg.MaxTasksPerChild > 0 }
+
 // Close stops the pool taking tasks: Submit returns ErrClosed, the workers run the tasks still
 // pending (workers that leave meanwhile are replaced), then their Next returns ErrClosed and
 // they exit. Closing twice, or after Terminate, is harmless.
