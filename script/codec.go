@@ -99,6 +99,7 @@ func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 	if err := e.value(v, 0); err != nil {
 		return nil, err
 	}
+	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 
@@ -112,6 +113,7 @@ func (vm *VM) appendList(buf []byte, root string, items []lua.LValue) ([]byte, e
 	if err := e.list(items); err != nil {
 		return nil, err
 	}
+	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 

@@ -20,6 +20,7 @@ type encoder struct {
 	cells  map[*lua.Upvalue]uint64
 	protos map[*lua.FunctionProto]uint64
 	chunks map[ChunkID]uint64
+	sent   []Handle // the handles written, for lendSent
 }
 
 func (e *encoder) refuse(reason string) error {
@@ -109,6 +110,7 @@ func (e *encoder) reference(v lua.LValue, depth int) error {
 			return e.refuse(fmt.Sprintf("a userdata (Go type %T) cannot cross processes", v.Value))
 		}
 		kind, id := h.Handle()
+		e.sent = append(e.sent, h)
 		e.buf = append(e.buf, tagHandle)
 		e.str(kind)
 		e.uvarint(id)

@@ -185,7 +185,7 @@ func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
 		t.Fatal("only the end whose holders all died should close")
 	}
 	mustRecv(t, a, "y")
-	if _, err := a.Recv(bg, WaitForever); !errors.Is(err, ErrClosed) {
+	if _, err := a.Recv(bg, reader, WaitForever); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after the sender's holders died = %v, want ErrClosed", err)
 	}
 }
