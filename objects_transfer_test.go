@@ -189,7 +189,7 @@ end
 
 local a, b = mp.Pipe()
 local p = mp.Process{target = function(b) for i = 1, N do b:send(item(i)) end b:close() end, args = {b}}
-p:start()
+p:start(); b:close() -- the child holds its own
 print("Pipe", "joined before any recv", p:join(30), p.exitcode)
 drain("Pipe", function() return a:recv() end)
 `

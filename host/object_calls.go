@@ -75,7 +75,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		}
 		return []uint64{h.objects.Add(&childProgress{bar})}, nil
 	case "Connection":
-		a, b, err := objects.NewPipe(args.Flag)
+		a, b, err := objects.NewPipe(args.Flag, args.N)
 		if err != nil {
 			return nil, err
 		}
@@ -360,35 +360,37 @@ func itemReply(item []byte, err error) (script.ObjectReply, error) {
 func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
 	switch call.Op {
 	case "send":
-		return script.ObjectReply{}, pipeSendError(e.Send(ctx, owner, call.Value.Data))
+		return script.ObjectReply{}, pipeError(true, e.Send(ctx, owner, call.Value.Data))
 	case "recv":
-		item, err := e.Recv(ctx, w)
-		if errors.Is(err, objects.ErrWrongDirection) {
-			err = errOnlySends
+		item, err := e.Recv(ctx, owner, w)
+		if errors.Is(err, objects.ErrClosed) {
+			return itemReply(item, err)
 		}
-		return itemReply(item, err)
+		return itemReply(item, pipeError(false, err))
 	case "poll":
-		ok, err := e.Poll(ctx, w)
-		switch {
-		case errors.Is(err, objects.ErrClosed):
+		ok, err := e.Poll(ctx, owner, w)
+		if errors.Is(err, objects.ErrClosed) {
 			err = errors.New("this end of the connection is closed")
-		case errors.Is(err, objects.ErrWrongDirection):
-			err = errOnlySends
 		}
-		return script.ObjectReply{OK: ok}, err
+		return script.ObjectReply{OK: ok}, pipeError(false, err)
 	case "close":
 		e.Close(owner)
 		return script.ObjectReply{}, nil
 	case "relay":
 		// A child's send that its socket could not take (see package pipesock).
-		return script.ObjectReply{}, pipeSendError(e.Relay(owner, call.Value.Data))
+		return script.ObjectReply{}, pipeError(true, e.Relay(ctx, owner, call.Value.Data))
 	case "fetch":
 		// A large message, which a child's receive found held here.
 		return itemReply(e.Take(uint64(call.N)))
+	case "lend":
+		// A message that carries the end is on its way to a process.
+		e.Lend()
+		return script.ObjectReply{}, nil
 	case "hold":
-		// A closed end may still be passed on (a process started with it):
-		// the receiver holds nothing, and each operation says it is closed.
-		if err := e.Hold(owner); errors.Is(err, objects.ErrClosed) {
+		// A process rebuilt the end from a message. A closed end may still
+		// be passed on (a process started with it): the receiver holds
+		// nothing, and each operation says it is closed.
+		if err := e.Receive(owner); errors.Is(err, objects.ErrClosed) {
 			return script.ObjectReply{Status: "closed"}, nil
 		} else if err != nil {
 			return script.ObjectReply{}, err
@@ -398,17 +400,18 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }
 
-// errOnlySends is the error of a receive or poll on the send-only end of a
-// one-way pipe.
-var errOnlySends = errors.New("this end of a one-way pipe only sends")
-
-// pipeSendError is the error of a send as a script sees it.
-func pipeSendError(err error) error {
+// pipeError is the error of a pipe operation (a send, or a receive or poll) as a script sees
+// it.
+func pipeError(sends bool, err error) error {
 	switch {
+	case errors.Is(err, objects.ErrUseAfterClose):
+		return errors.New("this process closed this end of the connection (use after close)")
 	case errors.Is(err, objects.ErrClosed):
 		return errors.New("the connection is closed")
-	case errors.Is(err, objects.ErrWrongDirection):
+	case errors.Is(err, objects.ErrWrongDirection) && sends:
 		return errors.New("this end of a one-way pipe only receives")
+	case errors.Is(err, objects.ErrWrongDirection):
+		return errors.New("this end of a one-way pipe only sends")
 	}
 	return err
 }

@@ -103,6 +103,7 @@ func TestPipesWithoutSharedMemory(t *testing.T) {
 			for i = 1, 500 do b:send(i) end
 			b:send(string.rep("L", 100000))
 			print("child got", a:poll(), #b:recv())
+			a:close() -- the main script's close then closes a for every process
 			print("child poll", b:poll(0.01))
 			print("child", b:recv())
 		end}

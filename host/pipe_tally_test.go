@@ -53,10 +53,10 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		gate.Add(1) // sendOnPipe: Count, then tally.Add(1), then post "relay"
 		tally.Add(1)
-		if err := b.Relay(P, []byte("x")); err != nil {
+		if err := b.Relay(context.Background(), P, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Recv(context.Background(), objects.WaitUpTo(time.Second)); err != nil {
+		if _, err := a.Recv(context.Background(), P, objects.WaitUpTo(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}

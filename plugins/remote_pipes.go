@@ -103,15 +103,17 @@ func (r *Remote) pipeSocket(ctx context.Context, id uint64) *pipeSocket {
 	return ps
 }
 
-// sweepPipes closes this process's sockets of the ends that are closed (a
-// long-lived process, a pool worker, may see many pipes come and go): their
-// calls go to the host, which says they are closed.
+// sweepPipes closes this process's sockets of the ends that are closed, or
+// whose other end is (a long-lived process, a pool worker, may see many
+// pipes come and go, and keep holding them): their calls go to the host,
+// which says they are closed, or receives what is left from its own copy of
+// the socket.
 func (r *Remote) sweepPipes() {
 	p := &r.pipes
 	p.mu.Lock()
 	var closed []*pipeSocket
 	for id, ps := range p.ends {
-		if ps != nil && ps.sock.Closed() {
+		if ps != nil && ps.sock.Refuses() {
 			closed = append(closed, ps)
 			p.ends[id] = nil
 		}

@@ -100,6 +100,7 @@ func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 		return nil, err
 	}
 	vm.reportHolds() // the handles sent hold their objects before the message leaves
+	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 
@@ -114,6 +115,7 @@ func (vm *VM) appendList(buf []byte, root string, items []lua.LValue) ([]byte, e
 		return nil, err
 	}
 	vm.reportHolds() // the handles sent hold their objects before the message leaves
+	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 

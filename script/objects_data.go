@@ -25,7 +25,8 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 
 	vm.defineObjectKind("Connection", vm.pipeMethods(), nil)
 	// A process that receives a pipe end holds it: the end closes when all
-	// its holders have closed it or died.
+	// its holders have closed it or died. Receiving redeems the token that
+	// the send lent (lendSent).
 	vm.RegisterHandleKind("Connection", func(L *lua.LState, id uint64) (lua.LValue, error) {
 		if _, err := vm.runtime.Invoke(vm.ctx, ObjectCall{ID: id, Op: "hold"}); err != nil {
 			return nil, err
@@ -33,7 +34,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		return vm.objectUserdata("Connection", id), nil
 	})
 	mp.RawSetString("Pipe", L.NewFunction(func(L *lua.LState) int {
-		return vm.construct(L, "Connection", ObjectArgs{Flag: L.OptBool(1, true)})
+		return vm.construct(L, "Connection", checkPipeOptions(L))
 	}))
 
 	vm.defineObjectKind("Value", map[string]lua.LGFunction{
@@ -108,6 +109,52 @@ func (vm *VM) countOp(kind, op string) lua.LGFunction {
 		L.Push(lua.LNumber(r.N))
 		return 1
 	}
+}
+
+// lendSent tells the host that the pipe ends among handles, just encoded
+// for a send (a process's args, a queue item, a pool task, a pipe message),
+// are on their way to a process: each stays open until its receiver holds
+// it, whoever closes it meanwhile (Python's parent closes its copy of the
+// child's end right after start). It runs before the message can be sent.
+func (vm *VM) lendSent(handles []Handle) {
+	if vm.runtime == nil {
+		return
+	}
+	for _, h := range handles {
+		if kind, id := h.Handle(); kind == "Connection" {
+			// A closed end lends nothing; its receiver finds it closed.
+			vm.runtime.Invoke(vm.ctx, ObjectCall{Kind: kind, ID: id, Op: "lend"})
+		}
+	}
+}
+
+// checkPipeOptions reads mp.Pipe's arguments: ([duplex=true]) or a table
+// {duplex = true, capacity = bytes}. Capacity 0 is the default.
+func checkPipeOptions(L *lua.LState) ObjectArgs {
+	opts, ok := L.Get(1).(*lua.LTable)
+	if !ok {
+		return ObjectArgs{Flag: L.OptBool(1, true)}
+	}
+	args := ObjectArgs{Flag: true}
+	opts.ForEach(func(k, v lua.LValue) {
+		switch k.String() {
+		case "duplex":
+			b, ok := v.(lua.LBool)
+			if !ok {
+				L.RaiseError("mp.Pipe: duplex must be a boolean, got %s", v.Type())
+			}
+			args.Flag = bool(b)
+		case "capacity":
+			n, ok := v.(lua.LNumber)
+			if !ok || n < 1 || n != lua.LNumber(int64(n)) {
+				L.RaiseError("mp.Pipe: capacity must be a whole number of bytes, at least 1, got %s (%s)", lua.LVAsString(v), v.Type())
+			}
+			args.N = int64(n)
+		default:
+			L.RaiseError("mp.Pipe: unknown option %q (it takes duplex and capacity)", k.String())
+		}
+	})
+	return args
 }
 
 func (vm *VM) pipeMethods() map[string]lua.LGFunction {

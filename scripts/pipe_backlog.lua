@@ -1,8 +1,9 @@
--- A pipe's send never waits for the reader, whatever the sizes and however
--- much is unread: what its socket cannot take waits in the host, in order.
--- Python's send blocks once the pipe is full, so each of these deadlocks
--- there: joining a sender before reading what it sent, and two processes
--- that both send a lot before they read.
+-- A pipe's send waits only when the pipe holds more than its capacity (64 MB
+-- unread by default; scripts/pipe_capacity.lua): what its socket cannot take
+-- waits in the host, in order. Python's send blocks once the OS pipe is full
+-- (about 64 KB), so each of these deadlocks there, and passes here: joining a
+-- sender before reading what it sent, and two processes that both send a lot
+-- before they read.
 local mp = require("mp")
 
 -- message returns the i-th message of sender: mostly small tables, every

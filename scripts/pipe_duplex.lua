@@ -9,6 +9,7 @@ local p = mp.Process{target = function(conn)
   conn:close()
 end, args = {child_end}}
 p:start()
+child_end:close() -- the child holds its own: its close ends the pipe
 print(parent_end:recv().greeting)
 parent_end:send("hello from the parent")
 print(parent_end:recv())

@@ -11,6 +11,7 @@ local p = mp.Process{target = function(w)
   w:close()
 end, args = {writer}}
 p:start()
+writer:close() -- the child holds its own: the reader sees the end when the child closes it
 while true do
   local msg, status = reader:recv()
   if msg == nil then

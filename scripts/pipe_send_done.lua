@@ -58,7 +58,8 @@ end
 print("main to child, poll missed one:", back:get())
 p:join()
 
--- A send on an end that another process has closed raises at once.
+-- A send on an end whose other end another process has closed raises at
+-- once.
 local ready, closed = mp.Event(), mp.Event()
 p = mp.Process{target = function()
   a:poll() -- the child uses the end's socket
@@ -69,14 +70,14 @@ p = mp.Process{target = function()
 end}
 p:start()
 ready:wait(10)
-a:close()
+b:close()
 closed:set()
 p:join()
 print("main sends on it:", pcall(a.send, a, "x"))
 print("the child's exit code:", p.exitcode)
 
--- A child answers on 300 pipes, each closed by the main script after: its
--- open files do not grow with them.
+-- A child answers on 300 pipes, each closed by the main script after (the
+-- child holds its end, never closed): its open files do not grow with them.
 local jobs, done = mp.Queue(), mp.Queue()
 p = mp.Process{target = function()
   while true do

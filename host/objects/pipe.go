@@ -15,10 +15,13 @@ import (
 // PipeEnd is one end of a Pipe (Python's multiprocessing.Connection). What one end sends, the
 // other receives, in order. The messages travel over the pipe's own sockets (package pipesock),
 // which the host keeps and hands to the children that use the end, so that their sends and
-// receives do not go through the host; Send never waits, as what the socket has no room for
-// waits in the host. An end remembers which processes hold it: when all of them have died it
-// closes, so the other end is not left waiting for messages that cannot come. Make a pair with
-// NewPipe; Release it when it is no longer used.
+// receives do not go through the host; what the socket has no room for waits in the host, up
+// to the pipe's capacity, past which a send waits for the reader. An end remembers which
+// processes hold it, as each holds a file descriptor: a process holds it from the moment it is
+// sent to it (a token is lent at the send, Receive redeems it), until it closes it (Close) or
+// dies. When no process holds it and none is on its way to one, it closes, so the other end is
+// not left waiting for messages that cannot come. Make a pair with NewPipe; Release it when it
+// is no longer used.
 type PipeEnd struct {
 	life
 	sock     *pipesock.Conn
@@ -29,16 +32,33 @@ type PipeEnd struct {
 	writable bool
 	waiting  atomic.Int32 // Recv and Poll calls that wait on the socket, for tests
 
-	mu      sync.Mutex
-	closed  bool
-	holders map[Owner]struct{}
-	tallies map[Owner]tally // of the holders that have the socket (Socket)
+	mu       sync.Mutex
+	closed   bool
+	holders  map[Owner]struct{}
+	lent     int                // sends of the end on their way to a process (Lend, Receive)
+	closedBy map[Owner]struct{} // processes that closed their hold and have not received it again
+	tallies  map[Owner]tally    // of the holders that have the socket (Socket)
 }
 
+// PipeBudget is what the host holds, at most, of the messages not yet received on all its pipes
+// together (each also within its own capacity): four pipes full at the default capacity. So a
+// run that makes a thousand pipes and floods them all stays within a few hundred MB, whatever
+// the machine, while a few busy pipes still get their whole capacity.
+const PipeBudget = 4 * pipesock.DefaultCapacity
+
+// pipeBudget is shared by the pipes of every Registry of this process: it bounds the process's
+// memory.
+var pipeBudget = pipesock.NewBudget(PipeBudget)
+
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
-// duplex false, a only receives and b only sends. Nobody holds either end yet: record the
-// creator with Hold. The error is the system's, when it has no socket to give.
-func NewPipe(duplex bool) (a, b *PipeEnd, err error) {
+// duplex false, a only receives and b only sends. Each direction holds up to capacity bytes
+// not yet received (pipesock.DefaultCapacity when capacity is 0 or less), past which a send
+// waits. Nobody holds either end yet: record the creator with Hold. The error is the
+// system's, when it has no socket to give.
+func NewPipe(duplex bool, capacity int64) (a, b *PipeEnd, err error) {
+	if capacity <= 0 {
+		capacity = pipesock.DefaultCapacity
+	}
 	fa, fb, err := pipesock.Pair()
 	if errors.Is(err, syscall.EMFILE) {
 		return nil, nil, fmt.Errorf("%w: the host holds two for each pipe until both its ends are closed; close the pipes you no longer use", err)
@@ -56,6 +76,8 @@ func NewPipe(duplex bool) (a, b *PipeEnd, err error) {
 		a.sock.Close()
 		return nil, nil, err
 	}
+	a.sock.Bound(capacity, pipeBudget)
+	b.sock.Bound(capacity, pipeBudget)
 	a.peer, b.peer = b, a
 	return a, b, nil
 }
@@ -75,11 +97,19 @@ func (e *PipeEnd) Readable() bool { return e.readable }
 // Writable reports whether this end may send.
 func (e *PipeEnd) Writable() bool { return e.writable }
 
-// Hold records that owner holds this end: the process that made it, and each process that
-// receives it. It returns ErrClosed when the end is closed and ErrOwnerDied when owner has died.
+// Hold records that owner holds this end: the process that made it. It returns ErrClosed when
+// the end is closed, ErrOwnerDied when owner has died and ErrUseAfterClose when owner closed
+// its hold.
 func (e *PipeEnd) Hold(owner Owner) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if _, closed := e.closedBy[owner]; closed {
+		return ErrUseAfterClose
+	}
+	return e.holdLocked(owner)
+}
+
+func (e *PipeEnd) holdLocked(owner Owner) error {
 	if e.closed {
 		return ErrClosed
 	}
@@ -88,6 +118,29 @@ func (e *PipeEnd) Hold(owner Owner) error {
 	}
 	e.holders[owner] = struct{}{}
 	return nil
+}
+
+// Lend records that the end is on its way to a process: a send that carries it (in a process's
+// args, a queue item, a pool task, a pipe message) was made. The end stays open, whoever closes
+// it meanwhile, until the receiver redeems the token with Receive. A closed end lends nothing.
+func (e *PipeEnd) Lend() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.lent++
+	}
+}
+
+// Receive records that owner has received the end (it rebuilt it from a message): it holds it
+// now, redeeming a token of Lend, even if it had closed it before. Errors are those of Hold.
+func (e *PipeEnd) Receive(owner Owner) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lent > 0 {
+		e.lent--
+	}
+	delete(e.closedBy, owner)
+	return e.holdLocked(owner)
 }
 
 // Socket calls f with the end's socket, for owner, which holds the end, to use it itself: f
@@ -128,24 +181,31 @@ type tally struct {
 	word *atomic.Uint64
 }
 
+// ErrUseAfterClose is returned by a send, receive or poll of a process on a pipe end that it
+// closed.
+var ErrUseAfterClose = errors.New("this process closed the pipe end")
+
 // ErrNotShared is returned by Socket when the end's gate, or the owner's tally, is not in
 // shared memory.
 var ErrNotShared = errors.New("this pipe end is not shared with children")
 
-// Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg. It
-// returns ErrWrongDirection on the receive-only end, ErrClosed when either end is closed, and
-// ErrOwnerDied when owner has died.
+// Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg. When
+// the pipe holds its capacity unread (or the host holds its budget for all pipes), Send waits
+// until the reader has read enough, or ctx ends (ctx.Err()); a message larger than the
+// capacity waits until the pipe is empty. It
+// returns ErrWrongDirection on the receive-only end, ErrClosed when either end is closed,
+// ErrUseAfterClose when owner closed it, and ErrOwnerDied when owner has died.
 func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
 	if err := e.sendable(owner); err != nil {
 		return err
 	}
-	return closedError(e.sock.Send(msg))
+	return closedError(e.sock.Send(ctx, msg))
 }
 
 // Relay sends msg as Send does, for a child that found that it could not write msg into the
 // socket itself, and has already counted it on the gate (pipesock.Conn.Count): msg goes to the
-// backlog, after the messages already there.
-func (e *PipeEnd) Relay(owner Owner, msg []byte) error {
+// backlog, after the messages already there, once the pipe has room for it (see Send).
+func (e *PipeEnd) Relay(ctx context.Context, owner Owner, msg []byte) error {
 	e.mu.Lock()
 	if t, ok := e.tallies[owner]; ok {
 		t.word.Add(^uint64(0)) // it has reached the host
@@ -155,11 +215,13 @@ func (e *PipeEnd) Relay(owner Owner, msg []byte) error {
 		e.sock.Uncount()
 		return err
 	}
-	return closedError(e.sock.Enqueue(msg, true))
+	return closedError(e.sock.Enqueue(ctx, msg, true))
 }
 
 func (e *PipeEnd) sendable(owner Owner) error {
 	switch {
+	case e.closedByOwner(owner):
+		return ErrUseAfterClose
 	case !e.writable:
 		return ErrWrongDirection
 	case e.dead(owner):
@@ -177,12 +239,12 @@ func closedError(err error) error {
 	return err
 }
 
-// Recv returns the oldest message sent by the other end, waiting as w allows. It returns
-// ErrEmpty when the wait ran out, ErrClosed when this end is closed, or when the other end is
-// closed and every message has been received, ErrWrongDirection on the send-only end, and
-// ctx.Err() when ctx ended the wait.
-func (e *PipeEnd) Recv(ctx context.Context, w Wait) ([]byte, error) {
-	if err := e.receivable(); err != nil {
+// Recv returns the oldest message sent by the other end, for owner, waiting as w allows. It
+// returns ErrEmpty when the wait ran out, ErrClosed when this end is closed, or when the other
+// end is closed and every message has been received, ErrUseAfterClose when owner closed it,
+// ErrWrongDirection on the send-only end, and ctx.Err() when ctx ended the wait.
+func (e *PipeEnd) Recv(ctx context.Context, owner Owner, w Wait) ([]byte, error) {
+	if err := e.receivable(owner); err != nil {
 		return nil, err
 	}
 	e.waiting.Add(1)
@@ -210,8 +272,10 @@ func (e *PipeEnd) Take(id uint64) ([]byte, error) {
 	return msg, nil
 }
 
-func (e *PipeEnd) receivable() error {
+func (e *PipeEnd) receivable(owner Owner) error {
 	switch {
+	case e.closedByOwner(owner):
+		return ErrUseAfterClose
 	case !e.readable:
 		return ErrWrongDirection
 	case e.Closed():
@@ -223,8 +287,8 @@ func (e *PipeEnd) receivable() error {
 // Poll waits as w allows and reports whether Recv would not block: true when a message is
 // waiting or when the other end is closed and nothing is left (Recv then returns ErrClosed, as
 // Python's poll is true at end of file). Errors are those of Recv.
-func (e *PipeEnd) Poll(ctx context.Context, w Wait) (bool, error) {
-	if err := e.receivable(); err != nil {
+func (e *PipeEnd) Poll(ctx context.Context, owner Owner, w Wait) (bool, error) {
+	if err := e.receivable(owner); err != nil {
 		return false, err
 	}
 	e.waiting.Add(1)
@@ -235,14 +299,40 @@ func (e *PipeEnd) Poll(ctx context.Context, w Wait) (bool, error) {
 // deadline is w as the time a socket's receive stops waiting.
 func (w Wait) deadline() time.Time { return pipesock.Deadline(w.Block, w.Forever, w.Timeout) }
 
-// Close closes this end for every process that holds it: messages not yet received here are
-// dropped, sends to it fail, and the other end receives what is left, then ErrClosed. owner no
-// longer holds it. Closing twice is harmless.
+// Close ends owner's hold on this end, as closing a file descriptor does (see Unhold): the end
+// stays open for the other processes that hold it. owner's later sends, receives and polls on
+// it fail with ErrUseAfterClose, until it receives the end again. Closing twice is harmless.
 func (e *PipeEnd) Close(owner Owner) {
 	e.mu.Lock()
-	delete(e.holders, owner)
+	if e.closedBy == nil {
+		e.closedBy = make(map[Owner]struct{})
+	}
+	e.closedBy[owner] = struct{}{}
 	e.mu.Unlock()
-	e.close()
+	e.Unhold(owner)
+}
+
+// Unhold ends owner's hold on this end: the process closed it, died, or no longer reaches it.
+// When no process holds the end any more and none is on its way to one (Lend), the end closes:
+// messages not yet received here are dropped, sends to it fail, and the other end receives what
+// is left, then ErrClosed.
+func (e *PipeEnd) Unhold(owner Owner) {
+	e.mu.Lock()
+	_, held := e.holders[owner]
+	delete(e.holders, owner)
+	orphaned := held && len(e.holders) == 0 && e.lent == 0
+	e.mu.Unlock()
+	if orphaned {
+		e.close()
+	}
+}
+
+// closedByOwner reports whether owner closed its hold on the end.
+func (e *PipeEnd) closedByOwner(owner Owner) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, closed := e.closedBy[owner]
+	return closed
 }
 
 // Closed reports whether this end is closed.
@@ -283,12 +373,11 @@ func (e *PipeEnd) Release() {
 	}
 }
 
-// died drops owner from the holders and closes the end when it was the last of them.
+// died ends owner's hold (Unhold), and takes off the gate what it counted and never handed
+// over.
 func (e *PipeEnd) died(owner Owner) {
 	e.mu.Lock()
-	_, held := e.holders[owner]
-	delete(e.holders, owner)
-	orphaned := held && len(e.holders) == 0
+	delete(e.closedBy, owner)
 	if t, ok := e.tallies[owner]; ok {
 		// Its calls have all been served: what it counted on the gate
 		// and did not hand over (it was killed in between) never will be.
@@ -296,7 +385,5 @@ func (e *PipeEnd) died(owner Owner) {
 		e.sock.Discount(t.word.Swap(0))
 	}
 	e.mu.Unlock()
-	if orphaned {
-		e.close()
-	}
+	e.Unhold(owner)
 }

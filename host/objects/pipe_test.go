@@ -14,7 +14,7 @@ import (
 // recv starts a PipeEnd.Recv in a goroutine.
 func recv(ctx context.Context, e *PipeEnd, w Wait) <-chan result {
 	return start(func() result {
-		data, err := e.Recv(ctx, w)
+		data, err := e.Recv(ctx, reader, w)
 		return result{data: data, err: err}
 	})
 }
@@ -32,7 +32,7 @@ func mustSend(t *testing.T, e *PipeEnd, msgs ...string) {
 // mustRecv receives at once and checks the message, or fails the test.
 func mustRecv(t *testing.T, e *PipeEnd, want string) {
 	t.Helper()
-	got, err := e.Recv(bg, DontWait)
+	got, err := e.Recv(bg, reader, DontWait)
 	if err != nil || string(got) != want {
 		t.Fatalf("Recv = %q, %v; want %q", got, err, want)
 	}
@@ -44,7 +44,7 @@ func recvWaiting(e *PipeEnd) bool { return e.waiting.Load() > 0 }
 // newPipe makes a pipe whose sockets are let go when the test ends.
 func newPipe(t *testing.T, duplex bool) (a, b *PipeEnd) {
 	t.Helper()
-	a, b, err := NewPipe(duplex)
+	a, b, err := NewPipe(duplex, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +78,10 @@ func TestPipeOneWay(t *testing.T) {
 	if err := a.Send(bg, 1, []byte("x")); !errors.Is(err, ErrWrongDirection) {
 		t.Fatalf("Send on receive-only end = %v", err)
 	}
-	if _, err := b.Recv(bg, DontWait); !errors.Is(err, ErrWrongDirection) {
+	if _, err := b.Recv(bg, reader, DontWait); !errors.Is(err, ErrWrongDirection) {
 		t.Fatalf("Recv on send-only end = %v", err)
 	}
-	if _, err := b.Poll(bg, DontWait); !errors.Is(err, ErrWrongDirection) {
+	if _, err := b.Poll(bg, reader, DontWait); !errors.Is(err, ErrWrongDirection) {
 		t.Fatalf("Poll on send-only end = %v", err)
 	}
 	mustSend(t, b, "x")
@@ -90,11 +90,11 @@ func TestPipeOneWay(t *testing.T) {
 
 func TestPipeRecvTimeout(t *testing.T) {
 	a, _ := newPipe(t, true)
-	if _, err := a.Recv(bg, DontWait); !errors.Is(err, ErrEmpty) {
+	if _, err := a.Recv(bg, reader, DontWait); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("Recv = %v, want ErrEmpty", err)
 	}
 	began := time.Now()
-	if _, err := a.Recv(bg, WaitUpTo(shortWait)); !errors.Is(err, ErrEmpty) {
+	if _, err := a.Recv(bg, reader, WaitUpTo(shortWait)); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("Recv = %v, want ErrEmpty", err)
 	}
 	atLeast(t, began, shortWait)
@@ -102,16 +102,16 @@ func TestPipeRecvTimeout(t *testing.T) {
 
 func TestPipePoll(t *testing.T) {
 	a, b := newPipe(t, true)
-	if ok, err := a.Poll(bg, DontWait); ok || err != nil {
+	if ok, err := a.Poll(bg, reader, DontWait); ok || err != nil {
 		t.Fatalf("Poll on empty pipe = %v, %v", ok, err)
 	}
 	began := time.Now()
-	if ok, err := a.Poll(bg, WaitUpTo(shortWait)); ok || err != nil {
+	if ok, err := a.Poll(bg, reader, WaitUpTo(shortWait)); ok || err != nil {
 		t.Fatalf("Poll = %v, %v; want false after the timeout", ok, err)
 	}
 	atLeast(t, began, shortWait)
 	polling := start(func() result {
-		ok, err := a.Poll(bg, WaitForever)
+		ok, err := a.Poll(bg, reader, WaitForever)
 		return result{ok: ok, err: err}
 	})
 	eventually(t, "the poll waits", func() bool { return recvWaiting(a) })
@@ -120,14 +120,15 @@ func TestPipePoll(t *testing.T) {
 		t.Fatalf("Poll = %+v", r)
 	}
 	mustRecv(t, a, "x") // Poll left the message
+	b.Hold(1)
 	b.Close(1)
-	if ok, err := a.Poll(bg, WaitForever); !ok || err != nil {
+	if ok, err := a.Poll(bg, reader, WaitForever); !ok || err != nil {
 		t.Fatalf("Poll after the other end closed = %v, %v; want true (Recv will not block)", ok, err)
 	}
 	ctx, cancel := cancelled(t)
 	c, _ := newPipe(t, true)
 	polling = start(func() result {
-		ok, err := c.Poll(ctx, WaitForever)
+		ok, err := c.Poll(ctx, reader, WaitForever)
 		return result{ok: ok, err: err}
 	})
 	eventually(t, "the poll waits", func() bool { return recvWaiting(c) })
@@ -141,6 +142,7 @@ func TestPipeCloseDrains(t *testing.T) {
 	a, b := newPipe(t, true)
 	mustSend(t, b, "1", "2", "3")
 	mustSend(t, a, "unread")
+	b.Hold(1)
 	b.Close(1)
 	b.Close(1)
 	if !b.Closed() || a.Closed() {
@@ -149,19 +151,22 @@ func TestPipeCloseDrains(t *testing.T) {
 	for _, want := range []string{"1", "2", "3"} {
 		mustRecv(t, a, want)
 	}
-	if _, err := a.Recv(bg, WaitForever); !errors.Is(err, ErrClosed) {
+	if _, err := a.Recv(bg, reader, WaitForever); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after drain = %v, want ErrClosed", err)
 	}
 	if err := a.Send(bg, 1, []byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send to closed end = %v, want ErrClosed", err)
 	}
-	if err := b.Send(bg, 1, []byte("x")); !errors.Is(err, ErrClosed) {
+	if err := b.Send(bg, reader, []byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send on closed end = %v, want ErrClosed", err)
 	}
-	if _, err := b.Recv(bg, DontWait); !errors.Is(err, ErrClosed) {
+	if err := b.Send(bg, 1, []byte("x")); !errors.Is(err, ErrUseAfterClose) {
+		t.Fatalf("Send on the end its sender closed = %v, want ErrUseAfterClose", err)
+	}
+	if _, err := b.Recv(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv on closed end = %v, want ErrClosed", err)
 	}
-	if _, err := b.Poll(bg, DontWait); !errors.Is(err, ErrClosed) {
+	if _, err := b.Poll(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Poll on closed end = %v, want ErrClosed", err)
 	}
 	if err := b.Hold(2); !errors.Is(err, ErrClosed) {
@@ -173,6 +178,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 	a, b := newPipe(t, false)
 	other := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	b.Hold(1)
 	b.Close(1)
 	if r := await(t, other); !errors.Is(r.err, ErrClosed) {
 		t.Fatalf("Recv when the other end closed = %+v", r)
@@ -181,6 +187,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 	a, _ = newPipe(t, false)
 	own := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
+	a.Hold(1)
 	a.Close(1)
 	if r := await(t, own); !errors.Is(r.err, ErrClosed) {
 		t.Fatalf("Recv when its own end closed = %+v", r)
@@ -208,7 +215,7 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 	const B, C Owner = 2, 3
 	bad := 0
 	for i := 0; i < 5000 && bad == 0; i++ {
-		a, b, err := NewPipe(true)
+		a, b, err := NewPipe(true, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +243,7 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 			a.sock.Count() // the child counts (its message does not fit, say)
 			tally.Add(1)
 			<-died // its relay travels through the call socket meanwhile
-			a.Relay(C, []byte("hello"))
+			a.Relay(bg, C, []byte("hello"))
 		}()
 		close(start)
 		wg.Wait()
@@ -278,7 +285,7 @@ func TestSocketTwiceKeepsOneTally(t *testing.T) {
 	for range 3 {
 		a.sock.Count()
 		made[0].Add(1)
-		if err := a.Relay(P, []byte("x")); err != nil {
+		if err := a.Relay(bg, P, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 		mustRecv(t, b, "x")
@@ -288,3 +295,6 @@ func TestSocketTwiceKeepsOneTally(t *testing.T) {
 		t.Fatalf("gate %#x once every message was written and the sender died, want 0", g)
 	}
 }
+
+// reader is a process that receives on the ends of the tests and never closes them.
+const reader Owner = 9

@@ -98,7 +98,7 @@ func TestRegistryFreesWhatNothingHolds(t *testing.T) {
 // once both ends are dropped, both are freed.
 func TestRegistryClosesDroppedPipeEnds(t *testing.T) {
 	r := NewRegistry()
-	a, b, err := NewPipe(true)
+	a, b, err := NewPipe(true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRegistryClosesDroppedPipeEnds(t *testing.T) {
 	if !a.Closed() {
 		t.Fatal("the dropped end is not closed")
 	}
-	if _, err := b.Recv(context.Background(), Wait{Block: true, Forever: true}); !errors.Is(err, ErrClosed) {
+	if _, err := b.Recv(context.Background(), owner, Wait{Block: true, Forever: true}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv on the peer = %v, want ErrClosed", err)
 	}
 	r.Adjust(owner, []Change{{ID: idb, Held: -1}})
@@ -261,7 +261,7 @@ func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
 		t.Fatal("only the end whose holders all died should close")
 	}
 	mustRecv(t, a, "y")
-	if _, err := a.Recv(bg, WaitForever); !errors.Is(err, ErrClosed) {
+	if _, err := a.Recv(bg, reader, WaitForever); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Recv after the sender's holders died = %v, want ErrClosed", err)
 	}
 }

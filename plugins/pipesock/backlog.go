@@ -16,11 +16,11 @@ import (
 
 // Send sends msg from the host: into the socket if it may go there now,
 // otherwise into the backlog (see Enqueue).
-func (c *Conn) Send(msg []byte) error {
+func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if sent, err := c.TrySend(msg); sent || err != nil {
 		return err
 	}
-	return c.Enqueue(msg, false)
+	return c.Enqueue(ctx, msg, false)
 }
 
 // Enqueue adds msg to the backlog, which a goroutine writes into the
@@ -29,15 +29,23 @@ func (c *Conn) Send(msg []byte) error {
 // the backlog is empty, the message goes into the socket at once if there
 // is room, so that a send that returned is there to poll. counted says that
 // the sender has already added it to the gate (Count); otherwise Enqueue
-// does. Enqueue does not keep msg: the caller may reuse it. It returns
-// ErrClosed, and takes msg off the gate, when the end is shut.
-func (c *Conn) Enqueue(msg []byte, counted bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// does. When the end holds its capacity (see Bound), Enqueue first waits for
+// the reader to make room, or for ctx to end. Enqueue does not keep msg: the
+// caller may reuse it. It returns ErrClosed when either end is closed, or
+// ctx.Err(), and then takes msg off the gate.
+func (c *Conn) Enqueue(ctx context.Context, msg []byte, counted bool) error {
 	if !counted {
 		c.Count()
 	}
+	n := int64(len(msg))
+	if err := c.reserve(ctx, n); err != nil {
+		c.Uncount()
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.shut {
+		c.unreserveLocked(n)
 		c.Uncount()
 		return ErrClosed
 	}
@@ -54,11 +62,15 @@ func (c *Conn) Enqueue(msg []byte, counted bool) error {
 		sent, err := c.sendPacket(p)
 		switch {
 		case sent:
+			if held == 0 {
+				c.unreserveLocked(n) // in the socket; a held one stays until taken
+			}
 			c.Uncount()
 			return nil
 		case errors.Is(err, ErrClosed):
 			c.Uncount()
 			delete(c.held, held)
+			c.unreserveLocked(n)
 			return ErrClosed
 		case errors.Is(err, errTooLarge) && held == 0:
 			p, _ = c.holdLocked(msg) // the socket's buffer is smaller than it said
@@ -122,15 +134,14 @@ func (c *Conn) writeBacklog() {
 		c.mu.Lock()
 		c.inflight--
 		c.Uncount() // after the write: no sender overtakes p
+		if p[0] == kindMessage {
+			c.unreserveLocked(int64(len(p) - 1)) // in the socket, or lost
+		}
 		if err != nil {
 			// The reader's end is shut, or the socket closed: what is
 			// left cannot be received. (Another error loses the backlog
 			// too, but not the held messages whose packets went in.)
-			held := c.held
-			c.dropLocked()
-			if !errors.Is(err, ErrClosed) {
-				c.held = held
-			}
+			c.dropLocked(!errors.Is(err, ErrClosed))
 			if c.shut {
 				c.shutdown(unix.SHUT_WR) // the reader sees the end after what went in
 			}
@@ -197,6 +208,7 @@ func (c *Conn) Take(id uint64) ([]byte, bool) {
 	defer c.mu.Unlock()
 	msg, ok := c.held[id]
 	delete(c.held, id)
+	c.unreserveLocked(int64(len(msg)))
 	return msg, ok
 }
 
@@ -212,6 +224,7 @@ func (c *Conn) Shut() {
 		return
 	}
 	c.shut = true
+	c.wakeLocked() // its sends that wait for room fail
 	c.shutdown(unix.SHUT_RD)
 	c.discardReceived()
 	if !c.writing {
@@ -224,15 +237,33 @@ func (c *Conn) Shut() {
 func (c *Conn) Drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.dropLocked()
+	c.dropLocked(false)
+	c.wakeLocked() // its sends that wait for room fail
 }
 
-func (c *Conn) dropLocked() {
-	for range c.backlog {
+// dropLocked drops the backlog, and the held messages unless keepHeld.
+func (c *Conn) dropLocked(keepHeld bool) {
+	for _, p := range c.backlog {
 		c.Uncount()
+		if p[0] == kindMessage {
+			c.unreserveLocked(int64(len(p) - 1))
+		}
 	}
 	c.backlog = nil
+	if keepHeld {
+		return
+	}
+	for _, msg := range c.held {
+		c.unreserveLocked(int64(len(msg)))
+	}
 	c.held = nil
+}
+
+// wakeLocked wakes this end's sends that wait for room, to look again.
+func (c *Conn) wakeLocked() {
+	if c.budget != nil && c.waiters > 0 {
+		c.budget.wake()
+	}
 }
 
 func (c *Conn) shutdown(how int) {

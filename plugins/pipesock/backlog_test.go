@@ -15,7 +15,7 @@ import (
 func TestEnqueueToAClosedReader(t *testing.T) {
 	a, b := pair(t)
 	big1 := bytes.Repeat([]byte("1"), Inline+10)
-	if err := a.Enqueue(big1, false); err != nil {
+	if err := a.Enqueue(bg, big1, false); err != nil {
 		t.Fatal(err)
 	}
 	_, held, err := b.Recv(context.Background(), time.Now().Add(time.Second))
@@ -24,7 +24,7 @@ func TestEnqueueToAClosedReader(t *testing.T) {
 	}
 	b.file.Close() // the reader's socket is gone
 	big2 := bytes.Repeat([]byte("2"), Inline+10)
-	if err := a.Enqueue(big2, false); !errors.Is(err, ErrClosed) {
+	if err := a.Enqueue(bg, big2, false); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Enqueue to a closed reader = %v, want ErrClosed", err)
 	}
 	if g := a.gate.Load(); g != 0 {
@@ -41,7 +41,7 @@ func TestEnqueueToAClosedReader(t *testing.T) {
 	}
 	// counted=true (a child's relay): the count is the caller's, and goes.
 	a.Count()
-	if err := a.Enqueue([]byte("x"), true); !errors.Is(err, ErrClosed) {
+	if err := a.Enqueue(bg, []byte("x"), true); !errors.Is(err, ErrClosed) {
 		t.Fatalf("counted Enqueue to a closed reader = %v", err)
 	}
 	if g := a.gate.Load(); g != 0 {
@@ -55,12 +55,12 @@ func TestEnqueueToAClosedReader(t *testing.T) {
 func TestMessageTooLargeForTheSocketIsHeld(t *testing.T) {
 	a, b := pair(t)
 	big1 := bytes.Repeat([]byte("1"), Inline+10)
-	if err := a.Enqueue(big1, false); err != nil { // held, its packet sent
+	if err := a.Enqueue(bg, big1, false); err != nil { // held, its packet sent
 		t.Fatal(err)
 	}
 	a.inline = 1 << 20 // a packet the socket cannot take goes "inline"
 	big2 := bytes.Repeat([]byte("2"), 300000)
-	if err := a.Enqueue(big2, false); err != nil {
+	if err := a.Enqueue(bg, big2, false); err != nil {
 		t.Fatalf("Enqueue of a message the socket refuses as too large = %v", err)
 	}
 	for _, want := range [][]byte{big1, big2} {
@@ -91,18 +91,18 @@ func TestWriterHoldsTooLargeMessages(t *testing.T) {
 		sent = append(sent, m)
 	}
 	small := []byte("small")
-	if err := a.Enqueue(small, false); err != nil { // socket full: backlog, writer started
+	if err := a.Enqueue(bg, small, false); err != nil { // socket full: backlog, writer started
 		t.Fatal(err)
 	}
 	a.mu.Lock()
 	a.inline = 1 << 20
 	a.mu.Unlock()
 	big := bytes.Repeat([]byte("B"), 300000)
-	if err := a.Enqueue(big, false); err != nil { // behind small: an 'm' in the backlog
+	if err := a.Enqueue(bg, big, false); err != nil { // behind small: an 'm' in the backlog
 		t.Fatal(err)
 	}
 	after := []byte("after")
-	if err := a.Enqueue(after, false); err != nil {
+	if err := a.Enqueue(bg, after, false); err != nil {
 		t.Fatal(err)
 	}
 	want := append(append(sent, small), big, after)

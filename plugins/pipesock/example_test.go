@@ -25,7 +25,7 @@ func Example() {
 
 	sent, _ := a.TrySend([]byte("ping"))
 	fmt.Println("sent straight into the socket:", sent)
-	a.Send([]byte(strings.Repeat("x", 2*pipesock.Inline)))
+	a.Send(context.Background(), []byte(strings.Repeat("x", 2*pipesock.Inline)))
 
 	for range 2 {
 		msg, held, err := b.Recv(context.Background(), time.Now().Add(5*time.Second))

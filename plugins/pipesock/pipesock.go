@@ -6,8 +6,8 @@
 // receives by reading one, with no call to the host: a ping pong is one
 // write and one read on each side.
 //
-// The host still owns the pipe. A send never waits for the reader (see
-// README.md, Shared objects), so a message that cannot go into the socket
+// The host still owns the pipe. A send waits only when the pipe holds more
+// than its capacity (see Bound), so a message that cannot go into the socket
 // at once, because the socket is full or the message is larger than Inline,
 // goes to the host, which keeps it in the end's backlog and writes it into
 // the socket when there is room (a large one as a packet that names it,
@@ -105,6 +105,11 @@ type Conn struct {
 	held     map[uint64][]byte
 	lastHeld uint64
 	shut     bool // shut for writing once the backlog is written
+
+	capacity int64   // what the host holds for the end at most (see Bound)
+	budget   *Budget // nil: no bound
+	bytes    int64   // what it holds: the backlog's messages and the held ones
+	waiters  int     // sends that wait for room
 }
 
 // Open makes a Conn of an end's socket, a file of Pair or one received

@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// bg is the context of the sends that the tests do not cancel.
+var bg = context.Background()
+
 // pair opens both ends of a new pipe, each with a gate of its own.
 func pair(t *testing.T) (a, b *Conn) {
 	t.Helper()
@@ -72,7 +75,7 @@ func TestSendAndReceive(t *testing.T) {
 	if ok, err := b.Poll(context.Background(), time.Time{}.Add(1)); ok || err != nil {
 		t.Fatalf("Poll of an empty socket = %v, %v", ok, err)
 	}
-	a.Send([]byte("x"))
+	a.Send(bg, []byte("x"))
 	if ok, err := b.Poll(context.Background(), time.Time{}); !ok || err != nil {
 		t.Fatalf("Poll with a message waiting = %v, %v", ok, err)
 	}
@@ -99,7 +102,7 @@ func TestBacklogKeepsOrder(t *testing.T) {
 			t.Fatal(err)
 		} else if sent {
 			direct++
-		} else if err := a.Enqueue(message(i), false); err != nil {
+		} else if err := a.Enqueue(bg, message(i), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,11 +134,11 @@ func TestBacklogKeepsOrder(t *testing.T) {
 func TestShut(t *testing.T) {
 	a, b := pair(t)
 	for i := range 400 { // past what the socket takes
-		if err := a.Send([]byte{byte(i)}); err != nil {
+		if err := a.Send(bg, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.Send([]byte("dropped"))
+	b.Send(bg, []byte("dropped"))
 	a.Shut()
 	if !a.Closed() {
 		t.Fatal("a shut end is not Closed")
@@ -157,7 +160,7 @@ func TestShut(t *testing.T) {
 	if _, err := b.TrySend([]byte("late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("TrySend to a shut end = %v; want ErrClosed", err)
 	}
-	if err := a.Enqueue([]byte("late"), false); !errors.Is(err, ErrClosed) {
+	if err := a.Enqueue(bg, []byte("late"), false); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Enqueue on a shut end = %v; want ErrClosed", err)
 	}
 }
@@ -174,7 +177,7 @@ func TestMalformedPacket(t *testing.T) {
 			t.Fatalf("Recv of the packet %q = %v; want an error that says it is malformed", p, err)
 		}
 	}
-	a.Send([]byte("good"))
+	a.Send(bg, []byte("good"))
 	if got := recvMessage(t, b, a, time.Time{}); string(got) != "good" {
 		t.Fatalf("after malformed packets, got %q", got)
 	}

@@ -39,7 +39,7 @@ func TestManySendersKeepOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for m := range relay {
-				if err := host.Enqueue(m, true); err != nil {
+				if err := host.Enqueue(bg, m, true); err != nil {
 					t.Error(err)
 				}
 			}
