@@ -166,7 +166,10 @@ func (vm *VM) openProtected() {
 	L.SetGlobal("pcall", L.NewFunction(vm.builtinPCall))
 	L.SetGlobal("xpcall", L.NewFunction(vm.builtinXPCall))
 	L.SetGlobal("error", L.NewFunction(vm.builtinError))
-	L.SetField(L.GetGlobal("debug"), "traceback", L.NewFunction(vm.builtinTraceback))
+	debug := L.GetGlobal("debug")
+	vm.getInfo = L.GetField(debug, "getinfo").(*lua.LFunction).GFunction
+	L.SetField(debug, "getinfo", L.NewFunction(vm.builtinGetInfo))
+	L.SetField(debug, "traceback", L.NewFunction(vm.builtinTraceback))
 	vm.openThreads()
 }
 
@@ -226,16 +229,8 @@ func (vm *VM) builtinError(L *lua.LState) int {
 // On a helper thread of pcall the stack goes on down the thread that
 // called pcall.
 func (vm *VM) where(L *lua.LState, level int) string {
-	dbg, ok := L.GetStack(level)
-	for !ok {
-		call := vm.owners[L]
-		if call == nil {
-			return ""
-		}
-		L, level = call.owner, level-levelCount(L)
-		dbg, ok = L.GetStack(level)
-	}
-	if isTailCall(L, level, dbg) {
+	L, dbg, level, ok := vm.levelOn(L, level)
+	if !ok || isTailCall(L, level, dbg) {
 		return ""
 	}
 	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.CurrentLine <= 0 {

@@ -208,6 +208,63 @@ func traceback(stacks []threadStack, level int) string {
 	return b.String()
 }
 
+// levelOn returns the thread and the level on it of level of L's stack,
+// which goes on down from a helper thread to the thread that called pcall,
+// and whether there is such a level.
+func (vm *VM) levelOn(L *lua.LState, level int) (*lua.LState, *lua.Debug, int, bool) {
+	dbg, ok := L.GetStack(level)
+	for !ok {
+		call := vm.owners[L]
+		if call == nil {
+			return L, nil, level, false
+		}
+		L, level = call.owner, level-levelCount(L)
+		dbg, ok = L.GetStack(level)
+	}
+	return L, dbg, level, true
+}
+
+// builtinGetInfo is debug.getinfo(f | level [, what]), gopher-lua's, where
+// a level counts down through every pcall and xpcall, and the function a
+// helper thread runs reads as a Lua function, not a main chunk.
+func (vm *VM) builtinGetInfo(L *lua.LState) int {
+	n, isLevel := L.Get(1).(lua.LNumber)
+	if !isLevel {
+		return vm.getInfo(L)
+	}
+	T, dbg, level, ok := vm.levelOn(L, int(n))
+	if !ok || (T == L && vm.owners[T] == nil) {
+		return vm.getInfo(L)
+	}
+	fn, err := T.GetInfo(L.OptString(2, "Slunf"), dbg, lua.LNil)
+	if err != nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	if vm.owners[T] != nil && dbg.What == "main" && level == levelCount(T)-1-tailCalls(dbg) {
+		dbg.What = "Lua"
+		if tailCalls(dbg) > 0 {
+			dbg.What = "tail"
+		}
+		if dbg.Name != "" {
+			dbg.Name = "<" + dbg.Source + ":" + strconv.Itoa(dbg.LineDefined) + ">"
+		}
+	}
+	info := L.NewTable()
+	if dbg.Name != "" {
+		info.RawSetString("name", lua.LString(dbg.Name))
+	}
+	info.RawSetString("what", lua.LString(dbg.What))
+	info.RawSetString("source", lua.LString(dbg.Source))
+	info.RawSetString("currentline", lua.LNumber(dbg.CurrentLine))
+	info.RawSetString("nups", lua.LNumber(dbg.NUpvalues))
+	info.RawSetString("linedefined", lua.LNumber(dbg.LineDefined))
+	info.RawSetString("lastlinedefined", lua.LNumber(dbg.LastLineDefined))
+	info.RawSetString("func", fn)
+	L.Push(info)
+	return 1
+}
+
 // builtinTraceback is debug.traceback([thread | message] [, level]), with
 // gopher-lua's arguments. The current thread's traceback goes on below
 // every pcall and xpcall it is in.

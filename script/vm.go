@@ -81,6 +81,7 @@ type VM struct {
 	exitCode        *int                        // set by os.exit
 	traceback       string                      // the traceback of the last uncaught error
 	tbFunc          *lua.LFunction              // debug.traceback, as it was at start
+	getInfo         lua.LGFunction              // gopher-lua's debug.getinfo
 	handler         *lua.LFunction              // Call's message handler, made once
 	noop            *lua.LFunction              // pcall.go's
 	closeOnError    *lua.LFunction              // pcall's message handler

@@ -1,7 +1,8 @@
 -- debug.traceback inside pcall and xpcall lists the whole stack, as Lua 5.1
 -- does: the protected function's frames, then the pcall or xpcall frame,
 -- then the frames of its caller, through any nesting, with message, level
--- and tail calls as gopher-lua prints them; the same in a child process.
+-- and tail calls as gopher-lua prints them, and debug.getinfo counts levels
+-- the same way; the same in a child process.
 -- (The output is what mphost printed before pcall ran on a thread of its
 -- own; Lua 5.1 prints the same frames, with [C] for [G].)
 local mp = require("mp")
@@ -45,6 +46,13 @@ local function checks()
     print(pcall(function() return debug.traceback(coroutine.running()) end))
   end)
   print(pcall(coroutine.resume, co))
+
+  -- debug.getinfo counts levels the same way.
+  local function info(level)
+    local i = debug.getinfo(level, "Sln")
+    return i and table.concat({i.what, tostring(i.name), i.currentline}, " ")
+  end
+  print(pcall(function() return info(2), info(3), info(4), info(5) end))
 end
 
 checks()
