@@ -28,6 +28,14 @@ import (
 // its own, as Lua 5.1 bounds nested C calls (200).
 const maxPCallDepth = 200
 
+// helperCall is a helper thread, and the protected call it runs when in use.
+type helperCall struct {
+	T       *lua.LState
+	owner   *lua.LState    // the thread that called pcall or xpcall
+	handler *lua.LFunction // xpcall's message handler, or nil
+	wrapper int            // while the handler runs, the level of its wrapper from the stack's bottom; else -1
+}
+
 // protectedCall calls the function below the nargs arguments at the top of
 // L's stack in protected mode on a helper thread, and leaves its results
 // on L's stack in their place. handler, when not nil, is xpcall's message
@@ -43,38 +51,61 @@ func (vm *VM) protectedCall(L *lua.LState, nargs int, handler *lua.LFunction) er
 		if handler == nil {
 			handler = vm.passError
 		}
+		vm.inPlace = append(vm.inPlace, L)
+		defer func() { vm.inPlace = vm.inPlace[:len(vm.inPlace)-1] }()
 		return L.PCall(nargs, lua.MultRet, handler)
 	}
-	T := vm.helperThread()
-	vm.owners[T] = L
+	call := vm.helperThread()
+	T := call.T
+	call.owner, call.handler, call.wrapper = L, handler, -1
+	vm.owners[T] = call
 	defer delete(vm.owners, T)
 	L.XMoveTo(T, nargs+1)
 	closing := vm.closeOnError
 	if handler != nil {
-		closing = vm.L.NewFunction(func(T *lua.LState) int {
-			T.Insert(handler, 1)
-			T.Call(T.GetTop()-1, 1)
-			return vm.closeUpvalues(T)
-		})
+		closing = vm.handleThenClose
 	}
 	err := T.PCall(nargs, lua.MultRet, closing)
 	if err == nil {
 		T.XMoveTo(L, T.GetTop())
 	}
 	T.SetTop(0)
-	vm.threads = append(vm.threads, T)
+	call.owner, call.handler = nil, nil
+	vm.threads = append(vm.threads, call)
 	return err
 }
 
+// handleThenCloseHandler is xpcall's message handler on a helper thread: it
+// calls the script's handler, then closes the thread's upvalues. Tracebacks
+// leave its own frame out.
+func (vm *VM) handleThenCloseHandler(T *lua.LState) int {
+	call := vm.owners[T]
+	call.wrapper = levelCount(T) - 1
+	T.Insert(call.handler, 1)
+	T.Call(T.GetTop()-1, 1)
+	call.wrapper = -1
+	return vm.closeUpvalues(T)
+}
+
+// scriptThread returns the thread that the script runs on as it sees it:
+// L, or when L is a helper thread, the thread below every pcall and xpcall
+// that L's call is in.
+func (vm *VM) scriptThread(L *lua.LState) *lua.LState {
+	for call := vm.owners[L]; call != nil; call = vm.owners[L] {
+		L = call.owner
+	}
+	return L
+}
+
 // helperThread returns a free thread for protectedCall.
-func (vm *VM) helperThread() *lua.LState {
+func (vm *VM) helperThread() *helperCall {
 	if n := len(vm.threads); n > 0 {
-		T := vm.threads[n-1]
+		call := vm.threads[n-1]
 		vm.threads = vm.threads[:n-1]
-		return T
+		return call
 	}
 	T, _ := vm.L.NewThread()
-	return T
+	return &helperCall{T: T}
 }
 
 // closeOnErrorHandler is pcall's message handler: it closes the upvalues of the
@@ -129,11 +160,17 @@ func (vm *VM) openProtected() {
 	L := vm.L
 	vm.noop = L.NewFunction(noop)
 	vm.closeOnError = L.NewFunction(vm.closeOnErrorHandler)
-	vm.owners = make(map[*lua.LState]*lua.LState)
+	vm.handleThenClose = L.NewFunction(vm.handleThenCloseHandler)
+	vm.owners = make(map[*lua.LState]*helperCall)
 	vm.passError = L.NewFunction(passError)
 	L.SetGlobal("pcall", L.NewFunction(vm.builtinPCall))
 	L.SetGlobal("xpcall", L.NewFunction(vm.builtinXPCall))
 	L.SetGlobal("error", L.NewFunction(vm.builtinError))
+	debug := L.GetGlobal("debug")
+	vm.getInfo = L.GetField(debug, "getinfo").(*lua.LFunction).GFunction
+	L.SetField(debug, "getinfo", L.NewFunction(vm.builtinGetInfo))
+	L.SetField(debug, "traceback", L.NewFunction(vm.builtinTraceback))
+	vm.openThreads()
 }
 
 // builtinPCall is Lua's pcall(f, ...), through protectedCall.
@@ -188,21 +225,13 @@ func (vm *VM) builtinError(L *lua.LState) int {
 
 // where is luaL_where: "source:line: " of the function level levels up
 // the stack (1: the caller of the running Go function), or "" when that
-// is a Go function or beyond the stack. On a helper thread of pcall the
-// stack goes on down the thread that called pcall.
+// is a Go function, a level that a tail call replaced, or beyond the stack.
+// On a helper thread of pcall the stack goes on down the thread that
+// called pcall.
 func (vm *VM) where(L *lua.LState, level int) string {
-	dbg, ok := L.GetStack(level)
-	for !ok {
-		owner := vm.owners[L]
-		if owner == nil {
-			return ""
-		}
-		depth := 0
-		for _, ok := L.GetStack(0); ok; _, ok = L.GetStack(depth) {
-			depth++
-		}
-		L, level = owner, level-depth
-		dbg, ok = L.GetStack(level)
+	L, dbg, level, ok := vm.levelOn(L, level)
+	if !ok || isTailCall(L, level, dbg) {
+		return ""
 	}
 	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.CurrentLine <= 0 {
 		return ""

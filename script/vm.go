@@ -79,19 +79,21 @@ type VM struct {
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer
 
-	ctx          context.Context // Options.Context; blocking calls end when it is done
-	cancel       context.CancelFunc
-	exitCode     *int                        // set by os.exit
-	traceback    string                      // the traceback of the last uncaught error
-	tbFunc       *lua.LFunction              // debug.traceback, as it was at start
-	handler      *lua.LFunction              // Call's message handler, made once
-	noop         *lua.LFunction              // pcall.go's
-	closeOnError *lua.LFunction              // pcall's message handler
-	passError    *lua.LFunction              // pcall's message handler for a Go function
-	threads      []*lua.LState               // free helper threads of pcall and xpcall
-	pcallDepth   int                         // pcalls running, nested in one another
-	owners       map[*lua.LState]*lua.LState // helper threads in use, and whose call each runs
-	outerFrames  int                         // frames on the stack when the running Call began
+	ctx             context.Context // Options.Context; blocking calls end when it is done
+	cancel          context.CancelFunc
+	exitCode        *int                        // set by os.exit
+	traceback       string                      // the traceback of the last uncaught error
+	tbFunc          *lua.LFunction              // debug.traceback, as it was at start
+	getInfo         lua.LGFunction              // gopher-lua's debug.getinfo
+	handler         *lua.LFunction              // Call's message handler, made once
+	noop            *lua.LFunction              // pcall.go's
+	closeOnError    *lua.LFunction              // pcall's message handler
+	handleThenClose *lua.LFunction              // xpcall's message handler, around the script's
+	passError       *lua.LFunction              // pcall's message handler for a Go function
+	threads         []*helperCall               // free helper threads of pcall and xpcall
+	owners          map[*lua.LState]*helperCall // helper threads in use, and whose call each runs
+	inPlace         []*lua.LState               // threads running a pcall of a Go function in place
+	outerFrames     int                         // frames on the stack when the running Call began
 }
 
 // New builds a VM.
@@ -132,11 +134,11 @@ func New(opts Options) *VM {
 	}
 	vm.stdout = newStream("stdout", orDefault(opts.Stdout, os.Stdout))
 	vm.stderr = newStream("stderr", orDefault(opts.Stderr, os.Stderr))
-	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
 	vm.handler = vm.L.NewFunction(vm.recordTraceback)
 
 	vm.openLoaders()
 	vm.openProtected()
+	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
 	vm.openOutput()
 	vm.openExit()
 	vm.builtins = collectBuiltins(vm.L, vm.openMP())

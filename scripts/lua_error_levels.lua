@@ -1,6 +1,6 @@
 -- error(msg, level) blames the line Lua 5.1 blames: level 1 the caller of
--- error, 2 its caller, and so on; none when that level is a Go function
--- (pcall(error, "x") raises "x") or beyond the stack. The same in a child.
+-- error, 2 its caller, and so on; none at a Go function (pcall(error, "x")
+-- raises "x"), a tail call or beyond the stack. The same in a child.
 -- (The output is what Lua 5.1 prints for the same checks, twice.)
 local mp = require("mp")
 
@@ -27,6 +27,11 @@ local function checks()
   print("wrap", pcall(coroutine.wrap(function() caller(2) end)))
   print("method", pcall(function() local t = {} function t:f() error("m", 2) end t:f() end))
   print("xpcall", xpcall(function() caller(3) end, function(e) return "handled: " .. e end))
+  local function tailed(n) error("msg", n) end
+  local function tailer(n) return tailed(n) end
+  print("tail call", pcall(function() tailer(2) end))
+  print("after a tail call", pcall(function() tailer(3) end))
+  print("coroutine tail call", coroutine.resume(coroutine.create(function() tailer(2) end)))
 end
 
 checks()
