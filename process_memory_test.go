@@ -14,7 +14,8 @@ import (
 // memoryScript allocates in a process with a limit of 64 MB (it stops at
 // 400 MB), in one with a limit of its own above the run's (it allocates
 // 100 MB), and in a pool task under the run's limit (--memory-limit 64MB),
-// between two tasks that allocate little.
+// between two tasks that allocate little, and in a pool whose own limit is
+// above the run's (a task allocates 100 MB).
 const memoryScript = `local mp = require("mp")
 local function hog(mb)
   local t = {}
@@ -33,6 +34,9 @@ for _, mb in ipairs({1, 400, 2}) do
   print("task", mb, ok, ok and err or err:match("died: .*"))
 end
 pool:close() ; pool:join()
+local roomy = mp.Pool{processes = 1, memory_limit = "1GB"}
+print("roomy", roomy:apply(hog, {100}))
+roomy:close() ; roomy:join()
 `
 
 // TestMemoryLimit: a process over its memory limit ends with exitcode -9
@@ -43,7 +47,7 @@ func TestMemoryLimit(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"memory.lua": memoryScript})
 	r := invocation{args: []string{"run", "--memory-limit", "64MB", "memory.lua"}, dir: dir, timeout: 3 * time.Minute}.run(t)
 	want := "hog\t-9\nbig\t0\ntask\t1\ttrue\t1024\n" +
-		"task\t400\tfalse\tdied: killed by signal 9 (SIGKILL)\ntask\t2\ttrue\t2048\n"
+		"task\t400\tfalse\tdied: killed by signal 9 (SIGKILL)\ntask\t2\ttrue\t2048\nroomy\t102400\n"
 	if r.code != 0 || r.stdout != want {
 		t.Errorf("exit %d, stdout:\n%s\nwant exit 0, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
 	}

@@ -253,25 +253,18 @@ func (vm *VM) decodeValue(L *lua.LState, fname string, v Value) lua.LValue {
 
 // withHeld is x:with(f, ...): acquire, call f, release even when f raises,
 // and return f's results (Python's `with x:`).
-func withHeld(L *lua.LState, acquire, release func()) int {
+func (vm *VM) withHeld(L *lua.LState, acquire, release func()) int {
 	fn := L.CheckFunction(2)
-	args := make([]lua.LValue, 0, L.GetTop()-2)
-	for i := 3; i <= L.GetTop(); i++ {
-		args = append(args, L.Get(i))
-	}
-	acquire()
 	top := L.GetTop()
+	acquire()
 	L.Push(fn)
-	for _, a := range args {
-		L.Push(a)
+	for i := 3; i <= top; i++ {
+		L.Push(L.Get(i))
 	}
-	err := L.PCall(len(args), lua.MultRet, nil)
+	err := vm.protectedCall(L, top-2, nil) // as pcall: closures keep what they share
 	release()
 	if err != nil {
-		if apiErr, ok := err.(*lua.ApiError); ok {
-			L.Error(apiErr.Object, 0)
-		}
-		L.RaiseError("%v", err)
+		L.Error(errorValue(err), 0)
 	}
 	return L.GetTop() - top
 }

@@ -57,7 +57,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		},
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Value", "with")
-			return withHeld(L,
+			return vm.withHeld(L,
 				func() {
 					vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: "acquire", Wait: Wait{Block: true, Forever: true}})
 				},

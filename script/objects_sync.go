@@ -107,7 +107,7 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 		},
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, kind, "with")
-			return withHeld(L,
+			return vm.withHeld(L,
 				func() { acquire(L, ref, Wait{Block: true, Forever: true}) },
 				func() { release(L, ref) })
 		},

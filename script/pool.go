@@ -66,13 +66,14 @@ func (vm *VM) openPool(mp *lua.LTable) {
 
 // poolOptions are the keys of mp.Pool's options table.
 var poolOptions = map[string]bool{"processes": true, "initializer": true, "initargs": true,
-	"maxtasksperchild": true, "task_timeout": true, "progress": true}
+	"maxtasksperchild": true, "task_timeout": true, "progress": true, "memory_limit": true}
 
 // newPool is mp.Pool(n) or mp.Pool{processes, initializer, initargs,
-// maxtasksperchild, task_timeout, progress}.
+// maxtasksperchild, task_timeout, progress, memory_limit}.
 func (vm *VM) newPool(L *lua.LState) int {
 	args := ObjectArgs{N: int64(mpCPUCountValue())}
 	progress := false
+	var memory int64 // each worker's limit in bytes; 0: the run's
 	var init, initargs lua.LValue = lua.LNil, lua.LNil
 	switch opt := L.Get(1).(type) {
 	case lua.LNumber:
@@ -80,11 +81,12 @@ func (vm *VM) newPool(L *lua.LState) int {
 	case *lua.LTable:
 		opt.ForEach(func(k, _ lua.LValue) {
 			if name, ok := k.(lua.LString); !ok || !poolOptions[string(name)] {
-				L.RaiseError("mp.Pool: no option %s (options: processes, initializer, initargs, maxtasksperchild, task_timeout, progress)", describeKey(k))
+				L.RaiseError("mp.Pool: no option %s (options: processes, initializer, initargs, maxtasksperchild, task_timeout, progress, memory_limit)", describeKey(k))
 			}
 		})
 		args.N = positiveInt(L, "mp.Pool", "processes", opt.RawGetString("processes"), args.N)
 		args.M = positiveInt(L, "mp.Pool", "maxtasksperchild", opt.RawGetString("maxtasksperchild"), 0)
+		memory = memoryLimitOption(L, "mp.Pool", opt.RawGetString("memory_limit"))
 		init, initargs = opt.RawGetString("initializer"), opt.RawGetString("initargs")
 		if init != lua.LNil && !callable(L, init) {
 			L.RaiseError("mp.Pool: initializer must be callable, not %s", aType(init))
@@ -127,7 +129,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 	workerArgs.RawSetInt(3, initargs)
 	obj := L.NewTable()
 	L.SetMetatable(obj, vm.processClass)
-	st := &procState{target: vm.builtins.values["mp._pool_worker"], args: workerArgs, kwargs: lua.LNil}
+	st := &procState{target: vm.builtins.values["mp._pool_worker"], args: workerArgs, kwargs: lua.LNil, memory: memory}
 	payload := vm.processPayload(L, "mp.Pool", obj, st)
 	vm.invoke(L, "Pool", ObjectCall{ID: ids[0], Op: "start", Value: Value{Data: payload}})
 	L.Push(pool)
