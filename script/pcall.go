@@ -45,7 +45,7 @@ func (vm *VM) protectedCall(L *lua.LState, nargs int, handler *lua.LFunction) er
 		L.Pop(nargs + 1)
 		return &lua.ApiError{Type: lua.ApiErrorRun, Object: lua.LString("stack overflow (pcall nested too deep)")}
 	}
-	if fn, ok := L.Get(-nargs - 1).(*lua.LFunction); ok && fn.IsG {
+	if goCallable(L, L.Get(-nargs-1)) {
 		// A Go function runs where it is: it has no upvalues to lose, and
 		// its errors name the Lua line that called pcall, as they did.
 		if handler == nil {
@@ -95,6 +95,16 @@ func (vm *VM) scriptThread(L *lua.LState) *lua.LState {
 		L = call.owner
 	}
 	return L
+}
+
+// goCallable says whether v is a Go function, or a value whose __call is
+// one (an mp class such as mp.Process).
+func goCallable(L *lua.LState, v lua.LValue) bool {
+	fn, ok := v.(*lua.LFunction)
+	if !ok {
+		fn, ok = L.GetMetaField(v, "__call").(*lua.LFunction)
+	}
+	return ok && fn.IsG
 }
 
 // helperThread returns a free thread for protectedCall.
