@@ -20,9 +20,11 @@ import (
 	pb "github.com/mphost/mphost/plugins/proto"
 )
 
-// The tests of this file reach the host's gRPC service from outside, as a
-// child does, and send it garbage. See objects_api_test.go for what all the
-// objects_*_test.go files share.
+// The shared objects' behaviour is tested by the scripts/obj_*.lua scripts
+// (run by TestScripts). The objects_*_test.go files hold what a script
+// cannot do: the tests of this file reach the host's gRPC service from
+// outside, as a child does, and send it garbage (wire bytes). Every wait is
+// bounded, and none waits on a bare sleep for another process.
 
 // garbageScript holds a child running while the test calls the host's gRPC
 // services itself, then takes what the test put into its queue and checks

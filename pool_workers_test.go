@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,11 +10,13 @@ import (
 	"time"
 )
 
-// The tests of this file watch a Pool's workers: workers that die mid-map
-// (killed by the test, or os.exit), tasks that outlive task_timeout, workers
-// retired by maxtasksperchild, Ctrl-C during a map, and whose children the
-// workers are. See pool_api_test.go for what all the pool_*_test.go files
-// share.
+// The Pool API is tested by the scripts/pool_*.lua scripts (run by
+// TestScripts). The tests of this file watch a Pool's workers from outside,
+// where a script cannot: workers killed by the test mid-map, tasks that
+// outlive task_timeout (timed by the test), workers retired by
+// maxtasksperchild and Ctrl-C during a map (checked in /proc). None sleeps
+// to wait for another process: they wait for a line on stdout, each with a
+// bound.
 
 // poolReader reads a session's stdout line by line and keeps every line it
 // read, with the time it read it.
@@ -455,46 +456,6 @@ func TestPoolInterruptDuringMap(t *testing.T) {
 				t.Errorf("children %v of the host still run after it exited", left)
 			}
 		})
-	}
-}
-
-// poolWorkerName matches the name the pool gives a worker.
-var poolWorkerName = regexp.MustCompile(`^PoolWorker-\d+$`)
-
-func TestPoolWorkerNamesAndParent(t *testing.T) {
-	t.Parallel()
-	// The workers of a pool made in a child are the child's children.
-	dir := writeFiles(t, map[string]string{"names.lua": `local mp = require("mp")
-local function describe()
-  local me, parent = mp.current_process(), mp.parent_process()
-  return me.name .. " " .. me.pid .. " " .. parent.name .. " " .. parent.pid
-end
-local function run(where)
-  local pool = mp.Pool(2)
-  local me = mp.current_process()
-  for _, d in ipairs(pool:map(describe, {1, 2, 3, 4}, 1)) do print(where, me.name, me.pid, d) end
-  pool:close()
-  pool:join()
-end
-run("main")
-local p = mp.Process{target = run, args = {"child"}}
-p:start()
-p:join()
-`})
-	r := mphost(t, dir, "run", "names.lua")
-	if r.code != 0 || r.stderr != "" {
-		t.Errorf("exit %d, stderr:\n%s\nwant exit 0 and no stderr", r.code, r.stderr)
-	}
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != 8 {
-		t.Fatalf("stdout has %d lines, want 8:\n%s", len(lines), r.stdout)
-	}
-	for i, line := range lines {
-		f := strings.Fields(line)
-		where := []string{"main", "child"}[i/4]
-		if len(f) != 7 || f[0] != where || !poolWorkerName.MatchString(f[3]) || f[5] != f[1] || f[6] != f[2] || f[4] == f[2] {
-			t.Errorf("%q, want %s OWNER OWNERPID PoolWorker-N PID OWNER OWNERPID", line, where)
-		}
 	}
 }
 

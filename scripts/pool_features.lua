@@ -54,11 +54,13 @@ print("successful:", failing:successful())
 local ok, err = pcall(failing.get, failing)
 print("get raises:", ok, (err:match("^[^\n]*")))
 
--- A slow task: get with a timeout returns nil, "timeout"; the result is not
--- ready, and later it is.
-local slow = pool:apply_async(function() mp.sleep(1) return "slow done" end)
+-- A slow task, which waits for an event: get with a timeout returns nil,
+-- "timeout"; the result is not ready, and once the event is set it is.
+local gate = mp.Event()
+local slow = pool:apply_async(function(gate) gate:wait(60) return "slow done" end, {gate})
 print("get(0.05):", slow:get(0.05))
 print("wait(0.05):", slow:wait(0.05), "ready:", slow:ready())
+gate:set()
 print("get():", slow:get(), "ready:", slow:ready())
 
 -- close: no more tasks; join waits for the workers to finish.

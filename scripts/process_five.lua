@@ -1,16 +1,20 @@
 -- unordered
 --
--- The seed's first example: five processes that each sleep a little and
--- print their index, while the main process lists its live children.
+-- The seed's first example: five processes that each wait a little and
+-- print their index, while the main process lists its live children. The
+-- children wait for an event that the main process sets once it has listed
+-- them, so all five are alive when it looks.
 local mp = require("mp")
 
-local function process(index)
-  mp.sleep(1 + index * 0.1)
+local listed = mp.Event()
+
+local function process(index, listed)
+  if not listed:wait(30) then os.exit(2) end
   print("Process: " .. index)
 end
 
 for i = 0, 4 do
-  local p = mp.Process{target = process, args = {i}}
+  local p = mp.Process{target = process, args = {i, listed}}
   p:start()
 end
 print("CPU number: " .. (mp.cpu_count() >= 1 and "at least one" or "none"))
@@ -22,4 +26,5 @@ table.sort(names)
 for _, name in ipairs(names) do
   print("Child process name: " .. name)
 end
+listed:set()
 print("Process Ended")
