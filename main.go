@@ -1,12 +1,18 @@
 // Command mphost runs Lua scripts with Python-style multiprocessing.
 //
-//	mphost run [flags] FILE [ARGS...]   run a script ("-" reads it from stdin)
-//	mphost check FILE...                compile scripts without running them
-//	mphost version                      print the version
-//	mphost help [COMMAND]               show help
+//	mphost FILE [ARGS...]                  run a script, as mphost run FILE does
+//	mphost run [flags] FILE [ARGS...]      run a script ("-" reads it from stdin)
+//	mphost run [flags] -e CODE [ARGS...]   run CODE as the main script
+//	mphost check FILE...                   compile scripts without running them
+//	mphost version                         print the version (also -V, --version)
+//	mphost help [COMMAND]                  show help
+//
+// A first argument that is not a command name but names a file runs that
+// file, as lua and python3 do; a command name wins over a file of the same
+// name.
 //
 // Exit status: 0 on success; 1 on an uncaught error or a syntax error; n
-// after os.exit(n); 2 for a usage error (unknown flag, missing file).
+// after os.exit(n); 2 for a usage error (unknown command, flag or file).
 package main
 
 import (
@@ -18,6 +24,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -48,16 +55,22 @@ type command struct {
 	name, args, summary string
 	flags               func() *pflag.FlagSet
 	run                 func(fs *pflag.FlagSet, stdout, stderr io.Writer) int
+	more                []string // further synopsis lines, each "ARGS: what"
 }
 
 func commands() []command {
 	return []command{
-		{"run", "[flags] FILE [ARGS...]", "run a Lua script; FILE - reads it from stdin", runFlags, runCommand},
-		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand},
-		{"version", "", "print the version", noFlags, versionCommand},
-		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil},
+		{"run", "[flags] FILE [ARGS...]", "run a Lua script; FILE - reads it from stdin", runFlags, runCommand,
+			[]string{"[flags] -e CODE [ARGS...]: run CODE as the main script"}},
+		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
+		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
+		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
 	}
 }
+
+// commandLineChunk is the chunk name of the code given to run -e, the name
+// lua gives the code of its -e.
+const commandLineChunk = "(command line)"
 
 func noFlags() *pflag.FlagSet { return pflag.NewFlagSet("", pflag.ContinueOnError) }
 
@@ -68,6 +81,7 @@ func runFlags() *pflag.FlagSet {
 	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
 	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
 	fs.String("memory-limit", "", "bound the memory of every child process (e.g. 512MB, 1GB); over it, it ends with exitcode -9")
+	fs.StringP("execute", "e", "", "run `CODE` as the main script, named "+commandLineChunk+" in errors; every argument after it is the script's")
 	return fs
 }
 
@@ -82,12 +96,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help":
 		usage(stdout)
 		return 0
+	case "-V", "--version":
+		return versionCommand(nil, stdout, stderr)
 	case "help":
 		return helpCommand(args[1:], stdout, stderr)
 	}
 	cmd, ok := findCommand(name)
-	if !ok {
-		fmt.Fprintf(stderr, "mphost: unknown command %q (try 'mphost help')\n", name)
+	switch {
+	case ok:
+	case isScriptFile(name):
+		// "--" keeps a script named like a flag from being parsed as one.
+		return run(append([]string{"run", "--"}, args...), stdout, stderr)
+	case strings.HasPrefix(name, "-"):
+		fmt.Fprintf(stderr, "mphost: unknown flag %q (try 'mphost help')\n", name)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "mphost: %q is neither a command nor a script file (try 'mphost help')\n", name)
 		return exitUsage
 	}
 	fs := cmd.flags()
@@ -104,6 +128,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return cmd.run(fs, stdout, stderr)
 }
 
+// isScriptFile reports whether a first argument that is no command names a
+// script to run: "-" (standard input) or a file that is not a folder.
+func isScriptFile(name string) bool {
+	if name == "-" {
+		return true
+	}
+	info, err := os.Stat(name)
+	return err == nil && !info.IsDir()
+}
+
 func findCommand(name string) (command, bool) {
 	for _, c := range commands() {
 		if c.name == name && c.run != nil {
@@ -116,14 +150,27 @@ func findCommand(name string) (command, bool) {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "mphost runs Lua scripts with Python-style multiprocessing.")
 	fmt.Fprintln(w, "\nUsage:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  mphost %-7s %-22s %s\n", c.name, c.args, c.summary)
+	line := func(cmd, args, summary string) {
+		fmt.Fprintf(w, "  %-38s %s\n", strings.TrimSpace("mphost "+cmd+" "+args), summary)
 	}
-	fmt.Fprintln(w, "\nEvery command takes -h/--help.")
+	line("FILE", "[ARGS...]", "run a Lua script, as mphost run FILE does")
+	for _, c := range commands() {
+		line(c.name, c.args, c.summary)
+		for _, more := range c.more {
+			args, summary, _ := strings.Cut(more, ": ")
+			line(c.name, args, summary)
+		}
+	}
+	fmt.Fprintln(w, "\nEvery command takes -h/--help. A command name wins over a file of the same name.")
 }
 
 func commandUsage(w io.Writer, cmd command, fs *pflag.FlagSet) {
-	fmt.Fprintf(w, "Usage: mphost %s %s\n\n%s.\n", cmd.name, cmd.args, cmd.summary)
+	fmt.Fprintf(w, "Usage: mphost %s %s\n", cmd.name, cmd.args)
+	for _, more := range cmd.more {
+		args, summary, _ := strings.Cut(more, ": ")
+		fmt.Fprintf(w, "       mphost %s %s  (%s)\n", cmd.name, args, summary)
+	}
+	fmt.Fprintf(w, "\n%s.\n", cmd.summary)
 	if fs.HasFlags() {
 		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -150,17 +197,32 @@ const (
 	exitTimeout   = 124 // --timeout, as timeout(1) reports it
 )
 
-func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+// mainChunk returns the main script that run's flags and arguments name,
+// and the arguments that follow it; with -e, every argument is the script's.
+func mainChunk(fs *pflag.FlagSet, stderr io.Writer) (script.Chunk, []string, bool) {
+	if fs.Changed("execute") {
+		code, _ := fs.GetString("execute")
+		return script.Chunk{Name: commandLineChunk, Source: code}, fs.Args(), true
+	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
-		return exitUsage
+		return script.Chunk{}, nil, false
 	}
 	path := fs.Arg(0)
 	c, err := script.ReadChunk(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, unwrapPathError(err))
+		return script.Chunk{}, nil, false
+	}
+	return c, fs.Args()[1:], true
+}
+
+func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	c, args, ok := mainChunk(fs, stderr)
+	if !ok {
 		return exitUsage
 	}
+	var err error
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
@@ -190,7 +252,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}()
 
 	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress, MemoryLimit: memoryLimit})
-	err = h.Run(ctx, c, fs.Args()[1:])
+	err = h.Run(ctx, c, args)
 	if ctx.Err() == nil {
 		h.Close()
 		return reportScriptError(err, stderr)

@@ -460,7 +460,8 @@ func TestVersion(t *testing.T) {
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	// Every command's line in the general usage.
-	general := []string{"Usage:", "mphost run ", "mphost check ", "mphost version", "mphost help "}
+	general := []string{"Usage:", "mphost FILE [ARGS...]", "mphost run ", "-e CODE", "mphost check ",
+		"mphost version", "--version", "mphost help "}
 	tests := []struct {
 		args []string
 		want []string // texts stdout must contain
@@ -469,7 +470,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"-h"}, general},
 		{[]string{"--help"}, general},
 		{[]string{"run", "-h"}, []string{"Usage: mphost run [flags] FILE [ARGS...]"}},
-		{[]string{"run", "--help"}, []string{"Usage: mphost run [flags] FILE [ARGS...]"}},
+		{[]string{"run", "--help"}, []string{"Usage: mphost run [flags] FILE [ARGS...]", "mphost run [flags] -e CODE", "--execute"}},
 		{[]string{"help", "run"}, []string{"Usage: mphost run [flags] FILE [ARGS...]"}},
 		{[]string{"check", "-h"}, []string{"Usage: mphost check FILE..."}},
 		{[]string{"check", "--help"}, []string{"Usage: mphost check FILE..."}},

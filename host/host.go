@@ -116,7 +116,8 @@ func New(opts Options) *Host {
 		h.worker = []string{exe, plugins.WorkerArg}
 	}
 	// Without the shared memory (a system without memfd), Values keep their
-	// numbers in the host, as they did before. Values point into it, so it is
+	// numbers in the host's objects, and every get or add is a call. Values
+	// point into the memory, so it is
 	// unmapped only when the Host is no longer reachable.
 	if values, err := slots.New(); err == nil {
 		h.values = values

@@ -26,8 +26,8 @@ type Options struct {
 	// or blocking call.
 	Context context.Context
 	// StopsAtWaitsOnly, when true, makes the VM check Context only in its
-	// blocking calls, not between instructions: Lua code runs about 18%
-	// faster, but a loop that calls nothing that waits runs on after
+	// blocking calls, not between instructions: Lua code runs faster
+	// (bench/README.md), but a loop that calls nothing that waits runs on after
 	// Context is done. Children set it: the host stops them with signals.
 	// os.exit ends the script either way, through pcall, xpcall and
 	// coroutine.resume.
@@ -364,7 +364,7 @@ func (vm *VM) openExit() {
 // on the (done) context that os.exit sets on its thread and that this sets
 // on every thread the error crosses, which stops any Lua entered after it,
 // such as an xpcall's handler. It calls catch's Go function in its own
-// frame, so that tracebacks show one frame, named as before.
+// frame, so that tracebacks show one frame, named as the function it wraps.
 func (vm *VM) exitThrough(catch lua.LValue) *lua.LFunction {
 	fn := catch.(*lua.LFunction)
 	catchGo := fn.GFunction
