@@ -1,4 +1,4 @@
--- The seed's mutex: four processes add to one shared counter, each increment
+-- Mutex: four processes add to one shared counter, each increment
 -- under the lock, so no update is lost. Value:with holds the value's own
 -- lock; lock:with holds a separate Lock (Python's `with lock:`).
 local mp = require("mp")

@@ -105,7 +105,7 @@ local function checks()
 end
 
 checks()
--- The shape first reported: a failing mp call.
+-- A failing mp call.
 local n = 0
 local function bump() n = n + 1 end
 bump(); pcall(string.rep); bump()

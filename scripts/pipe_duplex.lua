@@ -1,4 +1,4 @@
--- The seed's duplex pipe: both ends send and receive.
+-- Duplex pipe: both ends send and receive.
 local mp = require("mp")
 
 local parent_end, child_end = mp.Pipe()

@@ -1,4 +1,4 @@
--- The seed's one-way pipe: with duplex=false the first end only receives
+-- One-way pipe: with duplex=false the first end only receives
 -- and the second only sends.
 local mp = require("mp")
 

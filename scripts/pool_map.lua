@@ -1,4 +1,4 @@
--- The seed's Pool.map, ported: a pool of 3 worker processes maps a function
+-- Pool.map: a pool of 3 worker processes maps a function
 -- over a list; map returns the results in the order of the list, whichever
 -- worker ran each item. There is no network here, so "scraping" a URL only
 -- checks that it looks like one.

@@ -1,6 +1,6 @@
 -- unordered
 --
--- The seed's daemon example: daemonic children are terminated when the main
+-- Daemon example: daemonic children are terminated when the main
 -- process ends; join(timeout) returns false while a child still runs.
 local mp = require("mp")
 

@@ -1,7 +1,6 @@
 -- unordered
 --
--- The seed's first example: five processes that each wait a little and
--- print their index, while the main process lists its live children. The
+-- Five processes that each print their index, while the main process lists its live children. The
 -- children wait for an event that the main process sets once it has listed
 -- them, so all five are alive when it looks.
 local mp = require("mp")

@@ -1,6 +1,6 @@
 -- unordered
 --
--- The seed's Process subclass: a class made with mp.Process:extend() whose
+-- A Process subclass: a class made with mp.Process:extend() whose
 -- run method does the work; self.pid inside run is the child's own pid.
 local mp = require("mp")
 

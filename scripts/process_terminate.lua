@@ -1,4 +1,4 @@
--- The seed's terminate example: terminate() stops a running child (SIGTERM,
+-- Terminate example: terminate() stops a running child (SIGTERM,
 -- so its exitcode is -15) and is_alive() follows its state.
 local mp = require("mp")
 

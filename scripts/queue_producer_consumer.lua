@@ -1,4 +1,4 @@
--- The seed's queue: a producer process puts work items, a consumer process
+-- Queue: a producer process puts work items, a consumer process
 -- takes them until it sees the end marker and reports back through a
 -- second queue. Items from one producer arrive in the order it put them.
 local mp = require("mp")

@@ -1,4 +1,4 @@
--- The seed's semaphore: six processes share two permits, so at most two run
+-- Semaphore: six processes share two permits, so at most two run
 -- their critical section at once. Each says when it is inside and stays
 -- there until the main process lets it go; the main process lets a pair go
 -- once both are inside, and no third has come in the meantime (it gives a
