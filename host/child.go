@@ -20,12 +20,13 @@ import (
 	pb "github.com/mphost/mphost/plugins/proto"
 )
 
-// child is one worker process. It runs one process at a time; when that
-// process ends the child may run another, each in a fresh VM, so a start
-// costs one call instead of a new OS process.
+// child is one OS process that the supervisor started: the child command
+// served by go-plugin. It runs one process at a time; when that process
+// ends the child may run another, each in a fresh VM, so a start costs one
+// call instead of a new OS process.
 type child struct {
-	client *plugin.Client
-	worker *plugins.WorkerClient
+	client *plugin.Client        // go-plugin's, which started it
+	rpc    *plugins.WorkerClient // the child's own gRPC service
 	runner *childRunner
 	pid    int
 	output *os.File // the read end of the child's output pipe
@@ -68,11 +69,12 @@ const startTimeout = 20 * time.Second
 // child; after it the child gets SIGKILL.
 const killTimeout = 3 * time.Second
 
-// newChild starts a worker, completes the handshake, connects it to its own
+// newChild starts a child, completes the handshake, connects it to its own
 // Host service (over gRPC, and over its call socket, served by a goroutine
-// of its own), and starts the goroutine that serves its output.
-func (h *Host) newChild(ctx context.Context) (*child, error) {
-	runDir, err := h.ensureRunDir()
+// that endCalls stops), and starts the goroutine that serves its output
+// (serveChild, which close waits for).
+func (s *supervisor) newChild(ctx context.Context) (*child, error) {
+	runDir, err := s.socketDir()
 	if err != nil {
 		return nil, err
 	}
@@ -100,22 +102,22 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		Plugins:          plugins.Plugins,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
-		Stderr:           c.stderr(h.out), // its fd 2: programs it runs, a crash report
+		Stderr:           c.stderr(s.out), // its fd 2: programs it runs, a crash report
 		StartTimeout:     startTimeout,
 		GRPCDialOptions:  plugins.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
-			cmd.Path = h.worker[0]
-			cmd.Args = h.worker
+			cmd.Path = s.command[0]
+			cmd.Args = s.command
 			cmd.Stdin = nil // /dev/null, as Python gives a child: the main script keeps stdin
-			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", plugins.EnvMemoryLimit, h.memory))
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", plugins.EnvMemoryLimit, s.memory))
 			// plugins.OutputFD, CallFD, ValuesFD, FilesFD
 			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
-			if h.values != nil {
-				cmd.ExtraFiles[2] = h.values.File()
+			if s.values != nil {
+				cmd.ExtraFiles[2] = s.values.File()
 			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-			r, err := newChildRunner(cmd)
+			r, err := newChildRunner(cmd, &s.forks)
 			c.runner = r
 			return r, err
 		},
@@ -135,12 +137,13 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 	if err != nil {
 		return fail(err)
 	}
-	c.worker = raw.(*plugins.WorkerClient)
+	c.rpc = raw.(*plugins.WorkerClient)
 	c.pid = c.runner.cmd.Process.Pid
 
-	id := c.worker.Broker.NextId()
-	svc := &service{h: h, child: c}
-	go c.worker.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+	id := c.rpc.Broker.NextId()
+	svc := s.service(c)
+	// go-plugin's broker serves the Host service until the client is killed.
+	go c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(plugins.ServerOptions(opts)...)
 		pb.RegisterHostServer(s, svc)
 		return s
@@ -151,23 +154,23 @@ func (h *Host) newChild(ctx context.Context) (*child, error) {
 		defer close(c.callsDone)
 		plugins.ServeCalls(callsCtx, calls, svc)
 	}()
-	if _, err := c.worker.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
+	if _, err := c.rpc.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
 		return fail(err)
 	}
-	h.children.Add(1)
-	go h.serveChild(c)
+	s.serving.Add(1)
+	go s.serveChild(c)
 	return c, nil
 }
 
 // serveChild copies a child's output to the host's streams for the process
-// it runs, ends each process at its End frame, and hands the child back for
+// it runs, ends each process at its End frame, and keeps the child for
 // reuse. When the pipe ends the child is gone: the process it ran (if any)
 // ends with the child's exit status.
-func (h *Host) serveChild(c *child) {
-	defer h.children.Done()
+func (s *supervisor) serveChild(c *child) {
+	defer s.serving.Done()
 	defer c.output.Close()
 	r := bufio.NewReaderSize(c.output, 64<<10)
-	ls := lines{o: h.out}
+	ls := lines{o: s.out}
 	var p *process
 	for {
 		stream, data, err := plugins.ReadFrame(r)
@@ -181,13 +184,10 @@ func (h *Host) serveChild(c *child) {
 			code, endErr := plugins.EndCode(data)
 			if endErr == nil && p != nil {
 				ls.end()
-				h.finish(c, p, code)
-				if p.pool != nil && p.pool.RetiresWorkers() {
-					// maxtasksperchild is there to give back what a long-lived
-					// process holds (its Go heap): the OS process ends too.
-					c.runner.Kill(context.Background())
+				if s.ended(c, p, code) {
+					s.recycle(c)
 				} else {
-					h.recycle(c)
+					c.runner.Kill(context.Background())
 				}
 				p = nil
 				continue
@@ -209,12 +209,12 @@ func (h *Host) serveChild(c *child) {
 		code := c.runner.exitCode()
 		if report, ok := c.fd2.outOfMemory(); ok {
 			code = plugins.ExitOutOfMemory
-			h.out.write(plugins.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
+			s.out.write(plugins.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
 				p.name, p.pid, code, report))
 		}
-		h.finish(c, p, code)
+		s.ended(c, p, code)
 	}
-	h.forget(c)
+	s.forget(c)
 	c.kill()
 }
 

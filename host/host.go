@@ -1,7 +1,8 @@
 // Package host runs mphost scripts and is the API for Go programs that embed
 // mphost: a [Host] owns the main script's VM, the table of every process of
-// the run (each one the host's own direct child, whoever asked for it), and
-// the Host service that children call.
+// the run (each one the host's own direct child, whoever asked for it), the
+// supervisor of the OS processes (children) that run them, and the Host
+// service that children call.
 //
 // The host is the in-process side of the script package's Runtime seam: the
 // main script's `mp` builtins call the Host directly, with no RPC; children
@@ -42,8 +43,9 @@ type Options struct {
 	// Progress draws a progress bar on stderr for pool work, when stderr
 	// is a terminal (mphost run --progress).
 	Progress bool
-	// Worker is the command that starts a child; the default is this
-	// program's binary with the argument plugins.WorkerArg.
+	// Worker is the command that starts a child, the OS process that runs
+	// one process at a time (mp.Process or pool worker); the default is
+	// this program's binary with the argument plugins.WorkerArg.
 	Worker []string
 	// MemoryLimit bounds the memory of every child process, in bytes,
 	// unless the process has a memory_limit of its own; 0: no limit
@@ -57,41 +59,18 @@ type Host struct {
 	out      *output
 	chunks   *script.Chunks
 	procs    table
+	children *supervisor       // the OS processes that run the processes
 	objects  *objects.Registry // every shared object of the run
 	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
-	worker   []string
 	progress bool
-	memory   int64 // Options.MemoryLimit
 
-	children sync.WaitGroup // one serveChild goroutine per child
-	starting sync.WaitGroup // spawns and warm-ups in progress
+	spawning sync.WaitGroup // spawns in progress, which Stop waits for
 
 	mu          sync.Mutex
-	runDir      string      // private 0700 folder of the run's sockets
-	idle        []idleChild // children ready for a process, the last used last
 	pools       []*hostPool // pools whose owner is alive
-	trimming    bool        // a trim of the idle children is scheduled
-	warming     int         // children being started ahead of need
-	closing     chan struct{}
-	closed      bool
-	packagePath string // the main script's package.path, for children
+	closed      bool        // no process starts from here on
+	packagePath string      // the main script's package.path, for children
 }
-
-// idleChild is a child waiting for a process, since a moment.
-type idleChild struct {
-	c     *child
-	since time.Time
-}
-
-// The host keeps up to maxIdle children for reuse; those beyond minIdle are
-// let go after idleTimeout unused. Once a script has started a process, the
-// host keeps warmTarget children started ahead of need.
-var (
-	minIdle     = max(4, 2*runtime.NumCPU())
-	maxIdle     = 64
-	idleTimeout = 2 * time.Second
-	warmTarget  = runtime.NumCPU()
-)
 
 // New returns a Host.
 func New(opts Options) *Host {
@@ -103,17 +82,15 @@ func New(opts Options) *Host {
 		},
 		chunks:   script.NewChunks(nil),
 		objects:  objects.NewRegistry(),
-		worker:   opts.Worker,
 		progress: opts.Progress,
-		memory:   opts.MemoryLimit,
-		closing:  make(chan struct{}),
 	}
-	if len(h.worker) == 0 {
+	command := opts.Worker
+	if len(command) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			exe = os.Args[0]
 		}
-		h.worker = []string{exe, plugins.WorkerArg}
+		command = []string{exe, plugins.WorkerArg}
 	}
 	// Without the shared memory (a system without memfd), Values keep their
 	// numbers in the host's objects, and every get or add is a call. Values
@@ -129,6 +106,15 @@ func New(opts Options) *Host {
 				w.Store(0)
 			}
 		})
+	}
+	h.children = &supervisor{
+		command:   command,
+		memory:    opts.MemoryLimit,
+		values:    h.values,
+		out:       h.out,
+		service:   func(c *child) *service { return &service{h: h, child: c} },
+		ended:     h.finish,
+		lifelines: make(chan struct{}),
 	}
 	return h
 }
@@ -220,69 +206,32 @@ func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.sign
 // Release implements script.Runtime.
 func (h *Host) Release(id uint64) error { return h.procs.release(id) }
 
-// ensureRunDir makes the run's private socket folder on first use. A unix
-// socket path must fit in 108 bytes, and this folder's name and go-plugin's
-// below it take up to 64 after $TMPDIR, so a long $TMPDIR gives way to /tmp.
-func (h *Host) ensureRunDir() (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.runDir == "" {
-		base := os.TempDir()
-		if len(base) > 40 {
-			base = "/tmp"
-		}
-		removeStaleRunDirs(base)
-		dir, err := os.MkdirTemp(base, fmt.Sprintf("mphost-%d-", os.Getpid()))
-		if err != nil {
-			return "", err
-		}
-		h.runDir = dir
-	}
-	return h.runDir, nil
-}
-
-// removeStaleRunDirs removes the run folders of hosts that are gone: a host
-// killed with SIGKILL cannot remove its own, and its children die with it.
-// A folder's name carries its host's pid.
-func removeStaleRunDirs(base string) {
-	dirs, _ := filepath.Glob(filepath.Join(base, "mphost-*-*"))
-	for _, dir := range dirs {
-		var pid int
-		if _, err := fmt.Sscanf(filepath.Base(dir), "mphost-%d-", &pid); err != nil || pid <= 0 {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-			os.RemoveAll(dir)
-		}
-	}
-}
-
-// begin admits one start of a child or process unless the host is closing;
-// Stop waits for every start it admitted. Call h.starting.Done() after.
+// begin admits one start of a process unless the host is closing; Stop
+// waits for every start it admitted. Call h.spawning.Done() after.
 func (h *Host) begin() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return errors.New("the host is shutting down")
 	}
-	h.starting.Add(1)
+	h.spawning.Add(1)
 	return nil
 }
 
-// spawn starts a process for parent (nil: the main script) in an idle
-// child, or in a new one.
+// spawn starts a process for parent (nil: the main script) in a child the
+// supervisor gives: an idle one, or a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
 	return h.spawnFor(ctx, parent, req, nil)
 }
 
-// spawnFor is spawn, for a process that is a worker of pool when pool is not
-// nil: the pool learns of its end.
+// spawnFor is spawn, for a process that is a pool worker of pool when pool
+// is not nil: the pool learns of its end.
 func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRequest, pool *objects.Pool) (script.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
 		return script.ProcessStatus{}, err
 	}
-	defer h.starting.Done()
-	c, err := h.takeChild(ctx)
+	defer h.spawning.Done()
+	c, err := h.children.take(ctx)
 	if err != nil {
 		return script.ProcessStatus{}, err
 	}
@@ -299,7 +248,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 	c.mu.Lock()
 	c.current = p
 	c.mu.Unlock()
-	_, err = c.worker.Start(ctx, &pb.StartRequest{
+	_, err = c.rpc.Start(ctx, &pb.StartRequest{
 		Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
 		ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
 	})
@@ -319,92 +268,15 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 	return p.status(), nil
 }
 
-// takeChild returns an idle child, or a new one, and starts another in the
-// background so the next start finds one ready.
-func (h *Host) takeChild(ctx context.Context) (*child, error) {
-	h.mu.Lock()
-	var c *child
-	if n := len(h.idle); n > 0 {
-		c, h.idle = h.idle[n-1].c, h.idle[:n-1]
-	}
-	warm := len(h.idle)+h.warming < warmTarget && !h.closed
-	if warm {
-		h.warming++
-		h.starting.Add(1)
-	}
-	h.mu.Unlock()
-	if warm {
-		go func() {
-			defer h.starting.Done()
-			w, err := h.newChild(context.Background())
-			h.mu.Lock()
-			h.warming--
-			h.mu.Unlock()
-			if err == nil {
-				h.recycle(w)
-			}
-		}()
-	}
-	if c != nil {
-		return c, nil
-	}
-	return h.newChild(ctx)
-}
-
-// recycle keeps a child that runs nothing for the next start, or ends it
-// when enough are kept or the host is closing.
-func (h *Host) recycle(c *child) {
-	h.mu.Lock()
-	keep := !h.closed && len(h.idle) < maxIdle
-	if keep {
-		h.idle = append(h.idle, idleChild{c, time.Now()})
-		if len(h.idle) > minIdle && !h.trimming {
-			h.trimming = true
-			time.AfterFunc(idleTimeout, h.trimIdle)
-		}
-	}
-	h.mu.Unlock()
-	if !keep {
-		c.runner.Kill(context.Background())
-	}
-}
-
-// trimIdle lets go of the idle children beyond minIdle that have waited
-// longer than idleTimeout, and looks again later while there are too many.
-func (h *Host) trimIdle() {
-	h.mu.Lock()
-	var expired []*child
-	cutoff := time.Now().Add(-idleTimeout)
-	for len(h.idle) > minIdle && h.idle[0].since.Before(cutoff) {
-		expired = append(expired, h.idle[0].c)
-		h.idle = h.idle[1:]
-	}
-	h.trimming = len(h.idle) > minIdle && !h.closed
-	if h.trimming {
-		time.AfterFunc(idleTimeout/2, h.trimIdle)
-	}
-	h.mu.Unlock()
-	for _, c := range expired {
-		c.runner.Kill(context.Background())
-	}
-}
-
-// forget drops a child that is gone from the idle list.
-func (h *Host) forget(c *child) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i, idle := range h.idle {
-		if idle.c == c {
-			h.idle = append(h.idle[:i], h.idle[i+1:]...)
-			break
-		}
-	}
-}
-
 // finish ends a process: its exit code is known and all its output written.
 // What it held of shared objects is given back, and its daemonic children
-// are terminated, as when a Python process exits.
-func (h *Host) finish(c *child, p *process, code int) {
+// are terminated, as when a Python process exits (on a goroutine of their
+// own, which script.EndProcesses bounds by its grace). It reports whether
+// the child may run another process: not when the process was a pool
+// worker of a pool that retires them (maxtasksperchild is there to give
+// back what a long-lived process holds, its Go heap: the OS process ends
+// too).
+func (h *Host) finish(c *child, p *process, code int) (reuse bool) {
 	h.objects.Died(objects.Owner(p.id))
 	h.ownerDied(objects.Owner(p.id))
 	if p.pool != nil {
@@ -421,6 +293,7 @@ func (h *Host) finish(c *child, p *process, code int) {
 	if p.pool != nil {
 		h.procs.remove(p.id) // only its pool knew it, and the pool is told
 	}
+	return p.pool == nil || !p.pool.RetiresWorkers()
 }
 
 // Close waits for every non-daemon process still running (as Python does at
@@ -439,34 +312,17 @@ func (h *Host) Stop() int {
 	h.mu.Lock()
 	h.closed = true // no new processes from here on
 	h.mu.Unlock()
-	h.starting.Wait()
+	h.children.stopStarting()
+	h.spawning.Wait()
 	running := h.procs.list(func(p *process) bool { return !p.ended() })
 	script.EndProcesses(context.Background(), h, ids(running))
 	for _, p := range h.procs.list(func(*process) bool { return true }) {
 		<-p.done
 	}
-	h.mu.Lock()
-	idle := h.idle
-	h.idle = nil
-	select {
-	case <-h.closing:
-	default:
-		close(h.closing)
-	}
-	h.mu.Unlock()
-	for _, idle := range idle {
-		idle.c.runner.Kill(context.Background())
-	}
-	h.children.Wait()
+	h.children.close()
 	h.objects.Release()
 	if h.values != nil {
 		h.values.CloseFile() // no child will start; Values still use the mapping
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.runDir != "" {
-		os.RemoveAll(h.runDir)
-		h.runDir = ""
 	}
 	return len(running)
 }

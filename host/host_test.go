@@ -45,7 +45,7 @@ func TestEmbeddedHostRunsChildren(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runDir := h.runDir
+	runDir := h.children.dir
 	h.Close()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	sort.Strings(lines)

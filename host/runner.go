@@ -14,10 +14,12 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 )
 
-// childRunner starts one child for go-plugin and keeps what go-plugin's own
-// runner does not give back: the moment the child exits and its status.
+// childRunner starts one child for go-plugin, from its supervisor's
+// spawner thread, and keeps what go-plugin's own runner does not give back:
+// the moment the child exits and its status.
 type childRunner struct {
 	cmd            *exec.Cmd
+	forks          *spawner
 	stdout, stderr io.ReadCloser
 
 	exited chan struct{} // closed once the child is reaped
@@ -27,7 +29,7 @@ type childRunner struct {
 
 var _ runner.Runner = (*childRunner)(nil)
 
-func newChildRunner(cmd *exec.Cmd) (*childRunner, error) {
+func newChildRunner(cmd *exec.Cmd, forks *spawner) (*childRunner, error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -36,34 +38,61 @@ func newChildRunner(cmd *exec.Cmd) (*childRunner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &childRunner{cmd: cmd, stdout: stdout, stderr: stderr, exited: make(chan struct{})}, nil
+	return &childRunner{cmd: cmd, forks: forks, stdout: stdout, stderr: stderr, exited: make(chan struct{})}, nil
 }
 
-// Start starts the child on the spawner thread.
+// Start forks the child from its supervisor's spawner thread.
 func (r *childRunner) Start(context.Context) error {
-	spawnerOnce.Do(func() { go spawner() })
-	done := make(chan error)
-	spawns <- spawnRequest{r.cmd, done}
-	return <-done
+	return r.forks.fork(r.cmd)
 }
 
-// Linux sends a child its Pdeathsig when the thread that forked it exits,
-// not the process, and the Go runtime does end threads. So every child is
-// forked from one goroutine locked to a thread that lives as long as the
-// host.
+// spawner forks children from one goroutine locked to an OS thread of its
+// own: Linux sends a child its Pdeathsig when the thread that forked it
+// exits, not the process, and the Go runtime does end threads. The thread
+// starts with the first fork and lives until stop, which its supervisor
+// calls once every child it forked is reaped.
+type spawner struct {
+	mu      sync.Mutex        // held for a whole fork, so stop never closes reqs under one
+	reqs    chan spawnRequest // nil before the first fork
+	stopped bool
+}
+
 type spawnRequest struct {
 	cmd  *exec.Cmd
 	done chan<- error
 }
 
-var (
-	spawns      = make(chan spawnRequest)
-	spawnerOnce sync.Once
-)
+// fork starts cmd on the spawner thread.
+func (s *spawner) fork(cmd *exec.Cmd) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("the host is shutting down")
+	}
+	if s.reqs == nil {
+		s.reqs = make(chan spawnRequest)
+		go runSpawner(s.reqs)
+	}
+	done := make(chan error)
+	s.reqs <- spawnRequest{cmd, done}
+	return <-done
+}
 
-func spawner() {
-	runtime.LockOSThread() // never unlocked: the thread must not exit
-	for req := range spawns {
+// stop ends the spawner thread; fork refuses from then on.
+func (s *spawner) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reqs != nil && !s.stopped {
+		close(s.reqs)
+	}
+	s.stopped = true
+}
+
+// runSpawner forks on the calling goroutine's thread until reqs is closed;
+// the thread then exits with it.
+func runSpawner(reqs <-chan spawnRequest) {
+	runtime.LockOSThread() // never unlocked: the thread must not be reused
+	for req := range reqs {
 		req.done <- req.cmd.Start()
 	}
 }

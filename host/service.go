@@ -25,7 +25,7 @@ type service struct {
 func (s *service) Lifeline(_ *pb.Empty, stream pb.Host_LifelineServer) error {
 	select {
 	case <-stream.Context().Done():
-	case <-s.h.closing:
+	case <-s.h.children.lifelines:
 	}
 	return nil
 }
