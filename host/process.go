@@ -13,7 +13,7 @@ import (
 	"github.com/mphost/mphost/script"
 )
 
-// exitText says how a process ended, for the script author; "" for a
+// exitText says how a pool worker ended, for the script author; "" for a
 // normal exit.
 func exitText(p *process, code int) string {
 	switch {
