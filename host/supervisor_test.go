@@ -46,7 +46,9 @@ func TestClosedHostsLeaveNoThread(t *testing.T) {
 	for range hosts {
 		run()
 	}
-	if after := threads(t); after >= before+hosts {
+	after := threads(t)
+	t.Logf("%d threads after %d more hosts were closed, %d before", after, hosts, before)
+	if after >= before+hosts {
 		t.Errorf("%d threads after %d more hosts were closed, %d before", after, hosts, before)
 	}
 }
