@@ -144,9 +144,9 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 	svc := s.service(c)
 	// go-plugin's broker serves the Host service until the client is killed.
 	go c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(plugins.ServerOptions(opts)...)
-		pb.RegisterHostServer(s, svc)
-		return s
+		srv := grpc.NewServer(plugins.ServerOptions(opts)...)
+		pb.RegisterHostServer(srv, svc)
+		return srv
 	})
 	callsCtx, cancelCalls := context.WithCancel(context.Background())
 	c.callsDone, c.cancelCalls = make(chan struct{}), cancelCalls

@@ -26,11 +26,11 @@ import (
 // when the process a child ran has ended. Nor does it own shared objects,
 // pools, or the main script's VM. Its lock guards only the fields below mu.
 type supervisor struct {
-	command []string     // starts a child (Options.Worker)
-	memory  int64        // each child's memory limit, in bytes; 0: none
-	values  *slots.Slots // the Values' memory, handed to each child; nil if none
-	out     *output      // where children's output goes
-	service func(*child) *service
+	command []string              // starts a child (Options.Worker)
+	memory  int64                 // each child's memory limit, in bytes; 0: none
+	values  *slots.Slots          // the Values' memory, handed to each child; nil if none
+	out     *output               // where children's output goes
+	service func(*child) *service // the Host service a new child calls
 	// ended tells the Host that the process p a child ran has ended with
 	// code; it reports whether the child may run another process.
 	ended func(c *child, p *process, code int) (reuse bool)
