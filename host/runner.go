@@ -52,7 +52,7 @@ func (r *childRunner) Start(context.Context) error {
 // starts with the first fork and lives until stop, which its supervisor
 // calls once every child it forked is reaped.
 type spawner struct {
-	mu      sync.Mutex        // held for a whole fork, so stop never closes reqs under one
+	mu      sync.RWMutex      // read-held by each fork, so stop never closes reqs under one
 	reqs    chan spawnRequest // nil before the first fork
 	stopped bool
 }
@@ -62,23 +62,31 @@ type spawnRequest struct {
 	done chan<- error
 }
 
-// fork starts cmd on the spawner thread.
+// fork starts cmd on the spawner thread, which it starts on first use.
+// Forks wait for the thread in the channel's queue, not on the lock.
 func (s *spawner) fork(cmd *exec.Cmd) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	if s.reqs == nil {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		if s.reqs == nil && !s.stopped {
+			s.reqs = make(chan spawnRequest)
+			go runSpawner(s.reqs)
+		}
+		s.mu.Unlock()
+		s.mu.RLock()
+	}
+	defer s.mu.RUnlock()
 	if s.stopped {
 		return errors.New("the host is shutting down")
-	}
-	if s.reqs == nil {
-		s.reqs = make(chan spawnRequest)
-		go runSpawner(s.reqs)
 	}
 	done := make(chan error)
 	s.reqs <- spawnRequest{cmd, done}
 	return <-done
 }
 
-// stop ends the spawner thread; fork refuses from then on.
+// stop ends the spawner thread once the forks under way are done; fork
+// refuses from then on.
 func (s *spawner) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
