@@ -34,6 +34,7 @@ type child struct {
 	files  int      // the host's end of the socket that hands the child pipe ends' sockets
 
 	callsDone   chan struct{}      // closed when the call socket's server returns
+	hostServed  chan struct{}      // closed when the broker's Host service has stopped
 	cancelCalls context.CancelFunc // ends the call the child is waiting on
 
 	mu      sync.Mutex
@@ -142,12 +143,18 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 
 	id := c.rpc.Broker.NextId()
 	svc := s.service(c)
-	// go-plugin's broker serves the Host service until the client is killed.
-	go c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		srv := grpc.NewServer(plugins.ServerOptions(opts)...)
-		pb.RegisterHostServer(srv, svc)
-		return srv
-	})
+	// go-plugin's broker serves the Host service until the client is killed;
+	// kill waits for it, so that its socket is closed when a Host's Close
+	// returns.
+	c.hostServed = make(chan struct{})
+	go func() {
+		defer close(c.hostServed)
+		c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+			srv := grpc.NewServer(plugins.ServerOptions(opts)...)
+			pb.RegisterHostServer(srv, svc)
+			return srv
+		})
+	}()
 	callsCtx, cancelCalls := context.WithCancel(context.Background())
 	c.callsDone, c.cancelCalls = make(chan struct{}), cancelCalls
 	go func() {
@@ -261,7 +268,8 @@ func socketPair() (*os.File, *os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "calls"), os.NewFile(uintptr(fds[1]), "calls"), nil
 }
 
-// kill ends the go-plugin client, with SIGKILL if Client.Kill hangs.
+// kill ends the go-plugin client, with SIGKILL if Client.Kill hangs, and
+// waits (within killTimeout) for the broker's Host service to stop.
 func (c *child) kill() {
 	done := make(chan struct{})
 	go func() {
@@ -275,5 +283,11 @@ func (c *child) kill() {
 			c.runner.cmd.Process.Kill()
 		}
 		<-done
+	}
+	if c.hostServed != nil {
+		select {
+		case <-c.hostServed:
+		case <-time.After(killTimeout):
+		}
 	}
 }

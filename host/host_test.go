@@ -94,9 +94,6 @@ func TestStopEndsRunningChildren(t *testing.T) {
 	}
 }
 
-// TestCloseLeavesNoDescriptor proves that a host that ran children (and a
-// Value, whose number lives in the memory the host hands them) keeps no file
-// descriptor open once closed, so that a program may make many hosts.
 // openFiles counts this process's open file descriptors.
 func openFiles(t *testing.T) int {
 	t.Helper()
@@ -124,6 +121,9 @@ func settledOpenFiles(t *testing.T) int {
 	return n
 }
 
+// TestCloseLeavesNoDescriptor proves that a host that ran children (and a
+// Value, whose number lives in the memory the host hands them) keeps no file
+// descriptor open once closed, so that a program may make many hosts.
 func TestCloseLeavesNoDescriptor(t *testing.T) {
 	count := func() int { return openFiles(t) }
 	before := count()
@@ -140,7 +140,15 @@ func TestCloseLeavesNoDescriptor(t *testing.T) {
 	}
 	h.Close()
 	if after := count(); after > before {
-		t.Errorf("%d file descriptors open after Close, %d before New", after, before)
+		links := func() (l []string) { // what is open, to name the one left
+			ents, _ := os.ReadDir("/proc/self/fd")
+			for _, e := range ents {
+				dst, _ := os.Readlink("/proc/self/fd/" + e.Name())
+				l = append(l, e.Name()+"->"+dst)
+			}
+			return l
+		}
+		t.Errorf("%d file descriptors open after Close, %d before New: %v", after, before, links())
 	}
 }
 
