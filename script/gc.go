@@ -9,10 +9,10 @@ import (
 
 // gopher-lua boxes every number it stores in an interface, so a Lua loop
 // allocates all the time while its live heap stays small: under Go's
-// default GOGC=100 a process running Lua collected garbage every few
-// megabytes, and the collector took a quarter of the machine from the
-// other processes (Pool(2) ran Monte Carlo pi 1.3 to 1.7 times faster than
-// one process, not 1.9). TuneGC lets the heap grow to a floor before the
+// default GOGC=100 a process running Lua collects garbage every few
+// megabytes, and the collector takes a large share of the machine from the
+// other processes (bench/README.md has the pool speedups it cost). TuneGC
+// lets the heap grow to a floor before the
 // collector runs, and collects as GOGC=100 does once the live heap is larger
 // than the floor.
 
@@ -60,9 +60,8 @@ const goHeapMinimum = 4 << 20
 // gcPercent is the GC percent for a live heap of live bytes: the one that
 // lets the heap grow to floor, or 100 once twice the live heap is more.
 // A live heap under goHeapMinimum counts as goHeapMinimum, since that is
-// the heap the percent scales; counting it as less once set a heap goal
-// four times the floor (256 MB, all of it touched for the first time, a
-// page fault every 4 KB).
+// the heap the percent scales: counting it as less would set a heap goal
+// far above the floor, all of it memory touched for the first time.
 func gcPercent(live, floor int64) int {
 	if live >= floor/2 {
 		return 100
