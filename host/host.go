@@ -228,11 +228,13 @@ func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnReque
 // is not nil: the pool learns of its end.
 func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRequest, pool *objects.Pool) (script.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
+		h.undelivered(req.Payload, pool)
 		return script.ProcessStatus{}, err
 	}
 	defer h.spawning.Done()
 	c, err := h.children.take(ctx)
 	if err != nil {
+		h.undelivered(req.Payload, pool)
 		return script.ProcessStatus{}, err
 	}
 	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, child: c, pool: pool, done: make(chan struct{})}
@@ -242,6 +244,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 		parentInfo = script.ProcessInfo{Name: parent.name, Pid: parent.pid}
 	}
 	h.procs.add(p)
+	h.deliverCarried(objects.Owner(p.id), req.Payload, pool == nil)
 	h.mu.Lock()
 	packagePath := h.packagePath
 	h.mu.Unlock()

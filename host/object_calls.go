@@ -82,7 +82,6 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		ids := []uint64{h.objects.AddHeld(a, owner), h.objects.AddHeld(b, owner)}
 		for i, end := range []*objects.PipeEnd{a, b} {
 			end.Share(h.values.Word(ids[i])) // no one has the ids yet
-			end.Hold(owner)
 		}
 		return ids, nil
 	default:
@@ -163,6 +162,10 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 	case *objects.Queue:
 		return queueCall(ctx, owner, o, call, w)
 	case *objects.PipeEnd:
+		if call.Op == "close" {
+			h.objects.Close(owner, call.ID)
+			return script.ObjectReply{}, nil
+		}
 		return pipeCall(ctx, owner, o, call, w)
 	case *objects.Value:
 		return valueCall(ctx, owner, o, call, w)
@@ -373,29 +376,12 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 			err = errors.New("this end of the connection is closed")
 		}
 		return script.ObjectReply{OK: ok}, pipeError(false, err)
-	case "close":
-		e.Close(owner)
-		return script.ObjectReply{}, nil
 	case "relay":
 		// A child's send that its socket could not take (see package pipesock).
 		return script.ObjectReply{}, pipeError(true, e.Relay(ctx, owner, call.Value.Data))
 	case "fetch":
 		// A large message, which a child's receive found held here.
 		return itemReply(e.Take(uint64(call.N)))
-	case "lend":
-		// A message that carries the end is on its way to a process.
-		e.Lend()
-		return script.ObjectReply{}, nil
-	case "hold":
-		// A process rebuilt the end from a message. A closed end may still
-		// be passed on (a process started with it): the receiver holds
-		// nothing, and each operation says it is closed.
-		if err := e.Receive(owner); errors.Is(err, objects.ErrClosed) {
-			return script.ObjectReply{Status: "closed"}, nil
-		} else if err != nil {
-			return script.ObjectReply{}, err
-		}
-		return script.ObjectReply{}, nil
 	}
 	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }

@@ -96,11 +96,12 @@ func (vm *VM) encodeSent(encode func(buf []byte) ([]byte, error)) ([]byte, error
 
 func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 	e := encoder{vm: vm, root: root, buf: append(buf, codecVersion)}
+	mark := vm.holdMark()
 	if err := e.value(v, 0); err != nil {
+		vm.unsent(mark)
 		return nil, err
 	}
 	vm.reportHolds() // the handles sent hold their objects before the message leaves
-	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 
@@ -111,36 +112,44 @@ func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 // root[i]...
 func (vm *VM) appendList(buf []byte, root string, items []lua.LValue) ([]byte, error) {
 	e := encoder{vm: vm, root: root, buf: append(buf, codecVersion)}
+	mark := vm.holdMark()
 	if err := e.list(items); err != nil {
+		vm.unsent(mark)
 		return nil, err
 	}
 	vm.reportHolds() // the handles sent hold their objects before the message leaves
-	vm.lendSent(e.sent)
 	return e.buf, nil
 }
 
-// Decode rebuilds a value encoded by [VM.Encode] in this or another VM.
-// Hostile or corrupt bytes give an error, never a panic, and allocation stays
-// in proportion to len(data).
+// Decode rebuilds a value encoded by [VM.Encode] in this or another VM, out
+// of a message delivered once to this process: each handle's token becomes
+// this process's hold on the object (see holds.go). Hostile or corrupt bytes
+// give an error, never a panic, and allocation stays in proportion to
+// len(data).
 func (vm *VM) Decode(data []byte) (lua.LValue, error) {
-	return decodeWith(vm, data, (*decoder).value)
+	return decodeWith(vm, data, received, (*decoder).value)
 }
 
 // decodeList rebuilds the items of a list encoded by appendList (or of a
-// table with only an array part and no metatable), without building its
-// table; other values are refused.
+// table with only an array part and no metatable), delivered once, without
+// building its table; other values are refused.
 func (vm *VM) decodeList(data []byte) ([]lua.LValue, error) {
-	return decodeWith(vm, data, (*decoder).list)
+	return decodeWith(vm, data, received, (*decoder).list)
+}
+
+// decodeAs is Decode for a carrier whose handles tell the host r.
+func (vm *VM) decodeAs(r receipt, data []byte) (lua.LValue, error) {
+	return decodeWith(vm, data, r, (*decoder).value)
 }
 
 // decodeWith checks data's size and version, decodes its one value with
-// read, and checks that nothing is left over.
-func decodeWith[T any](vm *VM, data []byte, read func(*decoder, int) (T, error)) (T, error) {
+// read, and checks that nothing is left over. Its handles tell the host r.
+func decodeWith[T any](vm *VM, data []byte, r receipt, read func(*decoder, int) (T, error)) (T, error) {
 	var zero T
 	if len(data) > vm.limits.MaxBytes {
 		return zero, fmt.Errorf("decode: message of %d bytes is over the limit of %d", len(data), vm.limits.MaxBytes)
 	}
-	d := decoder{vm: vm, data: data}
+	d := decoder{vm: vm, data: data, receipt: r}
 	if len(data) == 0 || data[0] != codecVersion {
 		return zero, fmt.Errorf("decode: not a version %d message", codecVersion)
 	}

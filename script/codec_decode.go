@@ -13,9 +13,10 @@ import (
 // checked against the bytes left, since each element takes at least one
 // byte: allocation can never outgrow the message.
 type decoder struct {
-	vm   *VM
-	data []byte
-	pos  int
+	vm      *VM
+	data    []byte
+	pos     int
+	receipt receipt // what its handles tell the host
 
 	padding int // array slots filled with nil to reach sparse integer keys
 	numbers numberBoxes
@@ -277,5 +278,11 @@ func (d *decoder) handle() (lua.LValue, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown handle kind %q", kind)
 	}
-	return rebuild(d.vm.L, id)
+	v, err := rebuild(d.vm.L, id)
+	if ud, ok := v.(*lua.LUserData); ok && err == nil {
+		if _, isObject := ud.Value.(*objectRef); isObject {
+			d.vm.watchObject(ud, id, d.receipt)
+		}
+	}
+	return v, err
 }

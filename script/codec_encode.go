@@ -20,7 +20,6 @@ type encoder struct {
 	cells  map[*lua.Upvalue]uint64
 	protos map[*lua.FunctionProto]uint64
 	chunks map[ChunkID]uint64
-	sent   []Handle // the handles written, for lendSent
 }
 
 func (e *encoder) refuse(reason string) error {
@@ -111,7 +110,6 @@ func (e *encoder) reference(v lua.LValue, depth int) error {
 		}
 		kind, id := h.Handle()
 		e.vm.sentObject(id)
-		e.sent = append(e.sent, h)
 		e.buf = append(e.buf, tagHandle)
 		e.str(kind)
 		e.uvarint(id)

@@ -14,13 +14,30 @@ import (
 // A host frees the objects that no process can reach any more. A VM tells
 // it, through a Runtime that is a [Holder], which objects it holds: Lua has
 // no finalizers, so the VM watches each object's userdata with a Go cleanup
-// and counts, per object, the userdata alive. It reports when it first holds
-// an object it received (the host recorded the objects it made), when Go
-// has collected the last of its userdata for one, and each handle it puts
-// into something sent (a queue item, a pipe message, a process's
-// arguments), which holds the object while it travels. Drops are reported
-// in batches, at the VM's next call to a shared object; sends before the
-// message that carries them leaves.
+// and counts, per object, the userdata alive. It reports when Go has
+// collected the last of its userdata for one, each handle it puts into
+// something sent (a queue item, a pipe message, a process's arguments),
+// which holds the object while it travels (a token), and each handle it
+// decodes: what that tells the host depends on the carrier (a receipt).
+// Reports go in batches, at the VM's next call to a shared object; sends
+// before the message that carries them leaves.
+
+// receipt is what decoding a handle out of a carrier tells the host.
+type receipt byte
+
+const (
+	// received: the carrier is delivered once (a queue item, a pipe
+	// message, a pool task or result): the handle's token becomes this
+	// process's hold.
+	received receipt = iota
+	// shared: the carrier is decoded again, here or elsewhere (a Value's
+	// content, a pool's function): it keeps its tokens, and this process
+	// holds the object.
+	shared
+	// delivered: the host made this process a holder as it handed the
+	// carrier over (a process's arguments), or made the object for it.
+	delivered
+)
 
 // HoldChange is a change in what holds one object, as a VM reports it.
 type HoldChange struct {
@@ -70,11 +87,11 @@ func (vm *VM) objectHolds() *objectHolds {
 	return vm.holds
 }
 
-// watchObject counts ud, the userdata of object id, among those alive; a
-// received one makes this process a holder of the object if it was not.
-// Counts go by the object's index: the host hands an index out again only
-// once every process has dropped the object that had it.
-func (vm *VM) watchObject(ud *lua.LUserData, id uint64, received bool) {
+// watchObject counts ud, the userdata of object id, among those alive, and
+// records what its receipt tells the host. Counts go by the object's index:
+// the host hands an index out again only once every process has dropped the
+// object that had it.
+func (vm *VM) watchObject(ud *lua.LUserData, id uint64, r receipt) {
 	h := vm.objectHolds()
 	if h == nil {
 		return
@@ -83,7 +100,12 @@ func (vm *VM) watchObject(ud *lua.LUserData, id uint64, received bool) {
 	if index >= uint64(len(h.live)) {
 		h.live = append(h.live, make([]int32, int(index)+1-len(h.live)+len(h.live)/2)...)
 	}
-	if h.live[index] == 0 && received {
+	switch {
+	case r == received:
+		// Also when this process holds the object already: the host then
+		// only lets the token go, or reopens what this process closed.
+		h.changes = append(h.changes, HoldChange{ID: id, Held: 1, Transit: -1})
+	case r == shared && h.live[index] == 0:
 		h.changes = append(h.changes, HoldChange{ID: id, Held: 1})
 	}
 	h.live[index]++
@@ -97,6 +119,22 @@ const indexMask = 1<<32 - 1
 func (vm *VM) sentObject(id uint64) {
 	if h := vm.objectHolds(); h != nil {
 		h.changes = append(h.changes, HoldChange{ID: id, Transit: 1})
+	}
+}
+
+// holdMark is where the changes not yet reported end, for unsent.
+func (vm *VM) holdMark() int {
+	if vm.holds == nil {
+		return 0
+	}
+	return len(vm.holds.changes)
+}
+
+// unsent forgets the handles sent since mark: their message failed to
+// encode, and goes nowhere.
+func (vm *VM) unsent(mark int) {
+	if h := vm.holds; h != nil && mark <= len(h.changes) {
+		h.changes = h.changes[:mark]
 	}
 }
 

@@ -90,7 +90,7 @@ const (
 func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]int) {
 	vm.objectKinds[name] = &objectKind{build: func() *lua.LTable { return vm.kindMetatable(name, methods, fields) }}
 	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
-		return vm.objectUserdata(name, id), nil
+		return vm.newObjectUserdata(name, id), nil // the decoder watches it
 	})
 }
 
@@ -120,14 +120,6 @@ func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fiel
 		return 1
 	}))
 	return mt
-}
-
-// objectUserdata returns a userdata for the object with the given id, which
-// this VM received (the host is told that this process holds it).
-func (vm *VM) objectUserdata(kind string, id uint64) *lua.LUserData {
-	ud := vm.newObjectUserdata(kind, id)
-	vm.watchObject(ud, id, true)
-	return ud
 }
 
 // newObjectUserdata returns a userdata for the object with the given id,
@@ -170,7 +162,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 	}
 	for _, id := range ids {
 		ud := vm.newObjectUserdata(kind, id)
-		vm.watchObject(ud, id, false) // the host counted this process as its holder
+		vm.watchObject(ud, id, delivered) // the host counted this process as its holder
 		L.Push(ud)
 	}
 	return len(ids)
@@ -239,12 +231,13 @@ func (vm *VM) encodeItem(L *lua.LState, fname, root string, v lua.LValue) Value 
 	return Value{Data: data}
 }
 
-// decodeValue rebuilds a value received from an object.
-func (vm *VM) decodeValue(L *lua.LState, fname string, v Value) lua.LValue {
+// decodeValue rebuilds a value received from an object; its handles tell
+// the host r.
+func (vm *VM) decodeValue(L *lua.LState, fname string, r receipt, v Value) lua.LValue {
 	if v.IsNumber {
 		return lua.LNumber(v.Number)
 	}
-	out, err := vm.Decode(v.Data)
+	out, err := vm.decodeAs(r, v.Data)
 	if err != nil {
 		L.RaiseError("%s: %v", fname, err)
 	}

@@ -24,15 +24,6 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 	}
 
 	vm.defineObjectKind("Connection", vm.pipeMethods(), nil)
-	// A process that receives a pipe end holds it: the end closes when all
-	// its holders have closed it or died. Receiving redeems the token that
-	// the send lent (lendSent).
-	vm.RegisterHandleKind("Connection", func(L *lua.LState, id uint64) (lua.LValue, error) {
-		if _, err := vm.runtime.Invoke(vm.ctx, ObjectCall{ID: id, Op: "hold"}); err != nil {
-			return nil, err
-		}
-		return vm.objectUserdata("Connection", id), nil
-	})
 	mp.RawSetString("Pipe", L.NewFunction(func(L *lua.LState) int {
 		return vm.construct(L, "Connection", checkPipeOptions(L))
 	}))
@@ -40,7 +31,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 	vm.defineObjectKind("Value", map[string]lua.LGFunction{
 		"get": func(L *lua.LState) int {
 			r := vm.invoke(L, "Value", ObjectCall{ID: vm.checkObject(L, "Value", "get").id, Op: "get"})
-			L.Push(vm.decodeValue(L, "Value.get", r.Value))
+			L.Push(vm.decodeValue(L, "Value.get", shared, r.Value))
 			return 1
 		},
 		"set": func(L *lua.LState) int {
@@ -87,7 +78,7 @@ func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
 			L.Push(lua.LString(r.Status))
 			return 2
 		}
-		L.Push(vm.decodeValue(L, kind+".get", r.Value))
+		L.Push(vm.decodeValue(L, kind+".get", received, r.Value))
 		return 1
 	}
 	return map[string]lua.LGFunction{
@@ -108,23 +99,6 @@ func (vm *VM) countOp(kind, op string) lua.LGFunction {
 		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
 		L.Push(lua.LNumber(r.N))
 		return 1
-	}
-}
-
-// lendSent tells the host that the pipe ends among handles, just encoded
-// for a send (a process's args, a queue item, a pool task, a pipe message),
-// are on their way to a process: each stays open until its receiver holds
-// it, whoever closes it meanwhile (Python's parent closes its copy of the
-// child's end right after start). It runs before the message can be sent.
-func (vm *VM) lendSent(handles []Handle) {
-	if vm.runtime == nil {
-		return
-	}
-	for _, h := range handles {
-		if kind, id := h.Handle(); kind == "Connection" {
-			// A closed end lends nothing; its receiver finds it closed.
-			vm.runtime.Invoke(vm.ctx, ObjectCall{Kind: kind, ID: id, Op: "lend"})
-		}
 	}
 }
 
@@ -171,7 +145,7 @@ func (vm *VM) pipeMethods() map[string]lua.LGFunction {
 			L.Push(lua.LString(r.Status))
 			return 2
 		}
-		v := vm.decodeValue(L, kind+".recv", r.Value)
+		v := vm.decodeValue(L, kind+".recv", received, r.Value)
 		if _, isString := v.(lua.LString); raw && !isString {
 			v = lua.LString(r.Value.Data) // recv_bytes of a message sent with send
 		}

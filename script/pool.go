@@ -119,7 +119,8 @@ func (vm *VM) newPool(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("mp.Pool: %v", err)
 	}
-	pool := vm.objectUserdata("Pool", ids[0])
+	pool := vm.newObjectUserdata("Pool", ids[0])
+	vm.watchObject(pool, ids[0], delivered)
 	vm.pools[ids[0]] = poolInfo{processes: int(args.N), progress: progress}
 
 	// Every worker is a process running mp._pool_worker(pool, initializer, initargs).

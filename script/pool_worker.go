@@ -94,7 +94,7 @@ func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []b
 		makeRoom(f.data, id)
 		f.data[id] = data
 	}
-	fn, err := f.vm.Decode(data)
+	fn, err := f.vm.decodeAs(shared, data) // each worker decodes it
 	if err != nil {
 		return nil, err
 	}

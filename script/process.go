@@ -483,10 +483,11 @@ func (vm *VM) mpActiveChildren(L *lua.LState) int {
 // rebuilds the object, its target and arguments, tells limit the process's
 // memory_limit in bytes (0: none of its own), and calls obj:run().
 func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
-	v, err := vm.Decode(payload)
+	v, err := vm.decodeAs(delivered, payload) // the host made this process their holder
 	if err != nil {
 		return err
 	}
+	defer vm.reportHolds() // what it received, before it ends
 	spec, ok := v.(*lua.LTable)
 	if !ok {
 		return errors.New("process payload is not a table")

@@ -5,9 +5,11 @@ import "slices"
 // What holds an object: each process whose VM has a userdata for it, and each copy of its
 // handle in transit (encoded into a queue item, a pipe message, a process's arguments, ... and
 // not yet decoded by its receiver). Lua has no finalizers; the VMs watch their userdata with
-// Go's cleanups and report, in batches, when they first hold an object and when they no longer
-// do (Registry.Adjust). An object that nothing holds any more is freed: a pipe end is closed,
-// and the object's index is handed out again with the next generation.
+// Go's cleanups and report, in batches, when they hold an object and when they no longer do
+// (Registry.Adjust). A process may also close its hold (Registry.Close, a pipe end's close) while
+// it keeps the userdata. An object that no process holds and no handle is on its way to is
+// released (a pipe end is closed for every process); once no process has a userdata for it
+// either, its index is handed out again with the next generation.
 
 // Ids: the low indexBits bits are the index, the rest the generation.
 const (
@@ -22,13 +24,19 @@ type Change struct {
 	Transit int32 // copies of the handle the process sent (+) or received (-)
 }
 
+// letting is what changes of holds let go of, done once the Registry's lock is released.
+type letting struct {
+	left     []interface{ died(Owner) } // objects an owner left that others still hold
+	reopened []*PipeEnd                 // ends an owner that had closed them holds again
+	released []any                      // objects nothing holds any more
+	ids      []uint64                   // ids to hand out again
+}
+
 // Adjust applies owner's changes, in order, and frees the objects that nothing holds any more.
 // Changes for ids the Registry does not hold, or holds with Add, are ignored: a process may
 // report the drop of an object that was removed meanwhile.
 func (r *Registry) Adjust(owner Owner, changes []Change) {
-	var freed []any
-	var ids []uint64
-	var left []interface{ died(Owner) } // objects owner let go of that others still hold
+	var l letting
 	r.mu.Lock()
 	for _, c := range changes {
 		e, ok := r.objects[c.ID]
@@ -36,49 +44,106 @@ func (r *Registry) Adjust(owner Owner, changes []Change) {
 			continue
 		}
 		e.transit += int64(c.Transit)
-		switch i := slices.Index(e.holders, owner); {
-		case c.Held > 0 && i < 0:
-			e.holders = append(e.holders, owner)
-		case c.Held < 0 && i >= 0:
-			e.holders = slices.Delete(e.holders, i, i+1)
-			if m, ok := e.obj.(interface{ died(Owner) }); ok && (len(e.holders) > 0 || e.transit > 0) {
-				left = append(left, m)
+		switch {
+		case c.Held > 0:
+			if i := slices.Index(e.closers, owner); i >= 0 {
+				e.closers = slices.Delete(e.closers, i, i+1)
+				if p, ok := e.obj.(*PipeEnd); ok {
+					l.reopened = append(l.reopened, p)
+				}
+			}
+			if !slices.Contains(e.holders, owner) {
+				e.holders = append(e.holders, owner)
+			}
+		case c.Held < 0 && e.leave(owner):
+			if m, ok := e.obj.(interface{ died(Owner) }); ok && (len(e.holders) > 0 || len(e.closers) > 0 || e.transit > 0) {
+				l.left = append(l.left, m)
 			}
 		}
-		if len(e.holders) == 0 && e.transit <= 0 {
-			freed, ids = append(freed, e.obj), append(ids, c.ID)
-			delete(r.objects, c.ID)
+		r.settle(&l, c.ID, e)
+	}
+	r.mu.Unlock()
+	l.finish(r, owner)
+}
+
+// Close ends owner's hold on the object with the given id, as closing a file descriptor does,
+// while owner keeps its handle: the object is released once nobody else holds it either, and
+// its id stays until owner drops the handle (Adjust) or dies. On a pipe end, owner's later
+// sends, receives and polls fail with ErrUseAfterClose, until it receives the end again.
+// Closing twice is harmless.
+func (r *Registry) Close(owner Owner, id uint64) {
+	var l letting
+	r.mu.Lock()
+	e, ok := r.objects[id]
+	if ok && e.tracked {
+		if p, isPipe := e.obj.(*PipeEnd); isPipe {
+			p.closeFor(owner)
+		}
+		if i := slices.Index(e.holders, owner); i >= 0 {
+			e.holders = slices.Delete(e.holders, i, i+1)
+			e.closers = append(e.closers, owner)
+			r.settle(&l, id, e)
 		}
 	}
 	r.mu.Unlock()
-	for _, m := range left {
+	l.finish(r, owner)
+}
+
+// leave drops owner from the processes that hold the entry or closed it; it reports whether
+// owner was one of them.
+func (e *entry) leave(owner Owner) bool {
+	if i := slices.Index(e.holders, owner); i >= 0 {
+		e.holders = slices.Delete(e.holders, i, i+1)
+		return true
+	}
+	if i := slices.Index(e.closers, owner); i >= 0 {
+		e.closers = slices.Delete(e.closers, i, i+1)
+		return true
+	}
+	return false
+}
+
+// settle releases the entry's object once nothing holds it, and forgets it once no process
+// has its handle either. r.mu is held.
+func (r *Registry) settle(l *letting, id uint64, e *entry) {
+	if len(e.holders) > 0 || e.transit > 0 {
+		return
+	}
+	if !e.released {
+		e.released = true
+		l.released = append(l.released, e.obj)
+	}
+	if len(e.closers) == 0 {
+		delete(r.objects, id)
+		l.ids = append(l.ids, id)
+	}
+}
+
+// finish does what l collected, for owner, outside the Registry's lock.
+func (l *letting) finish(r *Registry, owner Owner) {
+	for _, m := range l.left {
 		r.ownerLeft(m, owner)
 	}
-	r.release(freed)
-	r.recycle(ids)
+	for _, p := range l.reopened {
+		p.reopenFor(owner)
+	}
+	r.release(l.released)
+	r.recycle(l.ids)
 }
 
 // letGo drops owner, which has died, from the holders of every object, and frees the objects
 // that nothing holds any more.
 func (r *Registry) letGo(owner Owner) {
-	var freed []any
-	var ids []uint64
+	var l letting
 	r.mu.Lock()
 	for id, e := range r.objects {
-		if !e.tracked {
-			continue
-		}
-		if i := slices.Index(e.holders, owner); i >= 0 {
-			e.holders = slices.Delete(e.holders, i, i+1)
-			if len(e.holders) == 0 && e.transit <= 0 {
-				freed, ids = append(freed, e.obj), append(ids, id)
-				delete(r.objects, id)
-			}
+		if e.tracked && e.leave(owner) {
+			r.settle(&l, id, e)
 		}
 	}
 	r.mu.Unlock()
-	r.release(freed)
-	r.recycle(ids)
+	r.release(l.released)
+	r.recycle(l.ids)
 }
 
 // Holds reports the processes that hold the object with the given id and the copies of its
@@ -109,23 +174,17 @@ func (r *Registry) ownerLeft(m interface{ died(Owner) }, owner Owner) {
 	}
 }
 
-// release lets go of what freed objects hold outside the Registry: a pipe end is closed for
+// release lets go of what released objects hold outside the Registry: a pipe end is closed for
 // every process (its sockets go once both ends are), and the ids of its tallies are removed.
 // It runs before their ids are recycled: a closing end writes to its slot.
-func (r *Registry) release(freed []any) {
-	for _, obj := range freed {
+func (r *Registry) release(objs []any) {
+	for _, obj := range objs {
 		e, ok := obj.(*PipeEnd)
 		if !ok {
 			continue
 		}
-		e.mu.Lock()
-		tallies := make([]uint64, 0, len(e.tallies))
-		for _, t := range e.tallies {
-			tallies = append(tallies, t.id)
-		}
-		e.mu.Unlock()
 		e.close()
-		for _, id := range tallies {
+		for _, id := range e.takeTallies() {
 			r.Remove(id)
 		}
 	}

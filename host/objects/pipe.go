@@ -16,12 +16,12 @@ import (
 // other receives, in order. The messages travel over the pipe's own sockets (package pipesock),
 // which the host keeps and hands to the children that use the end, so that their sends and
 // receives do not go through the host; what the socket has no room for waits in the host, up
-// to the pipe's capacity, past which a send waits for the reader. An end remembers which
-// processes hold it, as each holds a file descriptor: a process holds it from the moment it is
-// sent to it (a token is lent at the send, Receive redeems it), until it closes it (Close) or
-// dies. When no process holds it and none is on its way to one, it closes, so the other end is
-// not left waiting for messages that cannot come. Make a pair with NewPipe; Release it when it
-// is no longer used.
+// to the pipe's capacity, past which a send waits for the reader. What holds an end, as each
+// process holds a file descriptor, is counted by the Registry with every other object's holds
+// (see Registry.Adjust and Registry.Close): when nothing holds it any more, the Registry
+// closes it, so the other end is not left waiting for messages that cannot come. The end
+// itself remembers which processes closed it (use after close). Make a pair with NewPipe;
+// Release it when it is no longer used.
 type PipeEnd struct {
 	life
 	sock     *pipesock.Conn
@@ -34,8 +34,6 @@ type PipeEnd struct {
 
 	mu       sync.Mutex
 	closed   bool
-	holders  map[Owner]struct{}
-	lent     int                // sends of the end on their way to a process (Lend, Receive)
 	closedBy map[Owner]struct{} // processes that closed their hold and have not received it again
 	tallies  map[Owner]tally    // of the holders that have the socket (Socket)
 }
@@ -53,7 +51,7 @@ var pipeBudget = pipesock.NewBudget(PipeBudget)
 // NewPipe returns the two ends of a new pipe. A duplex pipe carries messages both ways; with
 // duplex false, a only receives and b only sends. Each direction holds up to capacity bytes
 // not yet received (pipesock.DefaultCapacity when capacity is 0 or less), past which a send
-// waits. Nobody holds either end yet: record the creator with Hold. The error is the
+// waits. Add each end to a Registry with AddHeld, which counts what holds it. The error is the
 // system's, when it has no socket to give.
 func NewPipe(duplex bool, capacity int64) (a, b *PipeEnd, err error) {
 	if capacity <= 0 {
@@ -66,8 +64,8 @@ func NewPipe(duplex bool, capacity int64) (a, b *PipeEnd, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a = &PipeEnd{readable: true, writable: duplex, holders: make(map[Owner]struct{})}
-	b = &PipeEnd{readable: duplex, writable: true, holders: make(map[Owner]struct{})}
+	a = &PipeEnd{readable: true, writable: duplex}
+	b = &PipeEnd{readable: duplex, writable: true}
 	if a.sock, err = pipesock.Open(fa, &a.gate); err != nil {
 		fb.Close()
 		return nil, nil, err
@@ -97,68 +95,32 @@ func (e *PipeEnd) Readable() bool { return e.readable }
 // Writable reports whether this end may send.
 func (e *PipeEnd) Writable() bool { return e.writable }
 
-// Hold records that owner holds this end: the process that made it. It returns ErrClosed when
-// the end is closed, ErrOwnerDied when owner has died and ErrUseAfterClose when owner closed
-// its hold.
-func (e *PipeEnd) Hold(owner Owner) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, closed := e.closedBy[owner]; closed {
-		return ErrUseAfterClose
-	}
-	return e.holdLocked(owner)
-}
-
-func (e *PipeEnd) holdLocked(owner Owner) error {
-	if e.closed {
-		return ErrClosed
-	}
-	if e.dead(owner) {
-		return ErrOwnerDied
-	}
-	e.holders[owner] = struct{}{}
-	return nil
-}
-
-// Lend records that the end is on its way to a process: a send that carries it (in a process's
-// args, a queue item, a pool task, a pipe message) was made. The end stays open, whoever closes
-// it meanwhile, until the receiver redeems the token with Receive. A closed end lends nothing.
-func (e *PipeEnd) Lend() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.closed {
-		e.lent++
-	}
-}
-
-// Receive records that owner has received the end (it rebuilt it from a message): it holds it
-// now, redeeming a token of Lend, even if it had closed it before. Errors are those of Hold.
-func (e *PipeEnd) Receive(owner Owner) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.lent > 0 {
-		e.lent--
-	}
-	delete(e.closedBy, owner)
-	return e.holdLocked(owner)
-}
-
 // Socket calls f with the end's socket, for owner, which holds the end, to use it itself: f
 // hands a duplicate of the descriptor to owner's process. Socket also gives owner a tally, which
 // it returns: the id of a word in shared memory that owner's process adds to whenever it counts
 // a message on the gate (after the gate), and that the host takes from when that message
 // reaches it (Relay). When owner dies, what it counted and never handed over is taken off the
 // gate. newTally makes the tally the first time; an owner that asks again gets the same one.
-// Socket returns ErrClosed when the end is closed, ErrOwnerDied when owner has died, and
-// ErrNotShared when no child may use the socket (the gate or the tally is not in shared memory).
+// Socket returns ErrClosed when the end is closed, ErrOwnerDied when owner has died,
+// ErrUseAfterClose when owner closed it, and ErrNotShared when no child may use the socket (the
+// gate or the tally is not in shared memory).
 func (e *PipeEnd) Socket(owner Owner, newTally func() (id uint64, word *atomic.Uint64), f func(fd int) error) (tallyID uint64, err error) {
-	if err := e.Hold(owner); err != nil {
+	e.mu.Lock()
+	_, closedByOwner := e.closedBy[owner]
+	switch {
+	case closedByOwner:
+		err = ErrUseAfterClose
+	case e.closed:
+		err = ErrClosed
+	case e.dead(owner):
+		err = ErrOwnerDied
+	case !e.shared:
+		err = ErrNotShared
+	}
+	if err != nil {
+		e.mu.Unlock()
 		return 0, err
 	}
-	if !e.shared {
-		return 0, ErrNotShared
-	}
-	e.mu.Lock()
 	t, ok := e.tallies[owner]
 	if !ok {
 		t.id, t.word = newTally()
@@ -299,32 +261,33 @@ func (e *PipeEnd) Poll(ctx context.Context, owner Owner, w Wait) (bool, error) {
 // deadline is w as the time a socket's receive stops waiting.
 func (w Wait) deadline() time.Time { return pipesock.Deadline(w.Block, w.Forever, w.Timeout) }
 
-// Close ends owner's hold on this end, as closing a file descriptor does (see Unhold): the end
-// stays open for the other processes that hold it. owner's later sends, receives and polls on
-// it fail with ErrUseAfterClose, until it receives the end again. Closing twice is harmless.
-func (e *PipeEnd) Close(owner Owner) {
+// closeFor records that owner closed its hold on this end (Registry.Close).
+func (e *PipeEnd) closeFor(owner Owner) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closedBy == nil {
 		e.closedBy = make(map[Owner]struct{})
 	}
 	e.closedBy[owner] = struct{}{}
-	e.mu.Unlock()
-	e.Unhold(owner)
 }
 
-// Unhold ends owner's hold on this end: the process closed it, died, or no longer reaches it.
-// When no process holds the end any more and none is on its way to one (Lend), the end closes:
-// messages not yet received here are dropped, sends to it fail, and the other end receives what
-// is left, then ErrClosed.
-func (e *PipeEnd) Unhold(owner Owner) {
+// reopenFor records that owner, which closed its hold on this end, received the end again.
+func (e *PipeEnd) reopenFor(owner Owner) {
 	e.mu.Lock()
-	_, held := e.holders[owner]
-	delete(e.holders, owner)
-	orphaned := held && len(e.holders) == 0 && e.lent == 0
-	e.mu.Unlock()
-	if orphaned {
-		e.close()
+	defer e.mu.Unlock()
+	delete(e.closedBy, owner)
+}
+
+// takeTallies returns the ids of the holders' tallies and forgets them: the end is closed.
+func (e *PipeEnd) takeTallies() []uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]uint64, 0, len(e.tallies))
+	for _, t := range e.tallies {
+		ids = append(ids, t.id)
 	}
+	e.tallies = nil
+	return ids
 }
 
 // closedByOwner reports whether owner closed its hold on the end.
@@ -342,7 +305,9 @@ func (e *PipeEnd) Closed() bool {
 	return e.closed
 }
 
-// close closes this end once; once both ends are closed, the host's sockets are released.
+// close closes this end once, for every process: messages not yet received here are dropped,
+// sends to it fail, and the other end receives what is left, then ErrClosed. Once both ends are
+// closed, the host's sockets are released.
 func (e *PipeEnd) close() {
 	e.mu.Lock()
 	already := e.closed
@@ -373,8 +338,8 @@ func (e *PipeEnd) Release() {
 	}
 }
 
-// died ends owner's hold (Unhold), and takes off the gate what it counted and never handed
-// over.
+// died forgets owner, which died or no longer has the end, and takes off the gate what it
+// counted and never handed over.
 func (e *PipeEnd) died(owner Owner) {
 	e.mu.Lock()
 	delete(e.closedBy, owner)
@@ -385,5 +350,4 @@ func (e *PipeEnd) died(owner Owner) {
 		e.sock.Discount(t.word.Swap(0))
 	}
 	e.mu.Unlock()
-	e.Unhold(owner)
 }

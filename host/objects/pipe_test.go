@@ -41,6 +41,12 @@ func mustRecv(t *testing.T, e *PipeEnd, want string) {
 // recvWaiting reports whether a Recv or Poll is parked on e.
 func recvWaiting(e *PipeEnd) bool { return e.waiting.Load() > 0 }
 
+// closeBy closes owner's hold on e, the only hold there is: e closes.
+func closeBy(e *PipeEnd, owner Owner) {
+	r := NewRegistry()
+	r.Close(owner, r.AddHeld(e, owner))
+}
+
 // newPipe makes a pipe whose sockets are let go when the test ends.
 func newPipe(t *testing.T, duplex bool) (a, b *PipeEnd) {
 	t.Helper()
@@ -120,8 +126,7 @@ func TestPipePoll(t *testing.T) {
 		t.Fatalf("Poll = %+v", r)
 	}
 	mustRecv(t, a, "x") // Poll left the message
-	b.Hold(1)
-	b.Close(1)
+	closeBy(b, 1)
 	if ok, err := a.Poll(bg, reader, WaitForever); !ok || err != nil {
 		t.Fatalf("Poll after the other end closed = %v, %v; want true (Recv will not block)", ok, err)
 	}
@@ -142,9 +147,8 @@ func TestPipeCloseDrains(t *testing.T) {
 	a, b := newPipe(t, true)
 	mustSend(t, b, "1", "2", "3")
 	mustSend(t, a, "unread")
-	b.Hold(1)
-	b.Close(1)
-	b.Close(1)
+	closeBy(b, 1)
+	closeBy(b, 1)
 	if !b.Closed() || a.Closed() {
 		t.Fatal("Close closed the wrong end")
 	}
@@ -169,8 +173,8 @@ func TestPipeCloseDrains(t *testing.T) {
 	if _, err := b.Poll(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Poll on closed end = %v, want ErrClosed", err)
 	}
-	if err := b.Hold(2); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Hold of closed end = %v, want ErrClosed", err)
+	if _, err := b.Socket(2, newTally(new(atomic.Uint64)), func(int) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Socket of closed end = %v, want ErrClosed", err)
 	}
 }
 
@@ -178,8 +182,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 	a, b := newPipe(t, false)
 	other := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
-	b.Hold(1)
-	b.Close(1)
+	closeBy(b, 1)
 	if r := await(t, other); !errors.Is(r.err, ErrClosed) {
 		t.Fatalf("Recv when the other end closed = %+v", r)
 	}
@@ -187,8 +190,7 @@ func TestPipeCloseWakesRecv(t *testing.T) {
 	a, _ = newPipe(t, false)
 	own := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
-	a.Hold(1)
-	a.Close(1)
+	closeBy(a, 1)
 	if r := await(t, own); !errors.Is(r.err, ErrClosed) {
 		t.Fatalf("Recv when its own end closed = %+v", r)
 	}
@@ -222,8 +224,6 @@ func TestDeathOfOneSenderKeepsAnothersCount(t *testing.T) {
 		var word atomic.Uint64
 		a.Share(&word)
 		b.Share(new(atomic.Uint64))
-		a.Hold(1) // the main process holds it too
-		a.Hold(B)
 		a.Socket(B, newTally(new(atomic.Uint64)), func(int) error { return nil })
 		var wg sync.WaitGroup
 		start := make(chan struct{})

@@ -24,10 +24,12 @@ type Registry struct {
 
 // entry is one object and what holds it.
 type entry struct {
-	obj     any
-	tracked bool    // freed when nothing holds it
-	holders []Owner // the processes that hold it (a VM's userdata for it)
-	transit int64   // copies of its handle in transit: sent and not yet received
+	obj      any
+	tracked  bool    // freed when nothing holds it
+	holders  []Owner // the processes that hold it (a VM's userdata for it)
+	closers  []Owner // the processes that closed their hold and still have its handle
+	transit  int64   // copies of its handle in transit: sent and not yet received
+	released bool    // nothing held it any more: it let go of what it holds outside
 }
 
 // NewRegistry returns an empty Registry.
@@ -159,8 +161,9 @@ func (r *Registry) Queue(id uint64) (*Queue, error) {
 // Died is called by the host when a process has died (or exited). It marks owner dead, so that
 // calls still in flight for it fail with ErrOwnerDied, then, in every object: releases the
 // locks it held and returns its semaphore permits (the next acquirer gets abandoned=true),
-// breaks the barriers it waits at, drops it from the holders of pipe ends and closes the ends
-// nobody alive holds, and wakes its blocked calls with ErrOwnerDied. Died is idempotent.
+// breaks the barriers it waits at, wakes its blocked calls with ErrOwnerDied, and drops it from
+// what holds each object, freeing (closing, for a pipe end) what nothing holds any more. Died is
+// idempotent.
 func (r *Registry) Died(owner Owner) {
 	r.dead.bury(owner)
 	r.mu.RLock()

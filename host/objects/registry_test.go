@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -103,8 +104,6 @@ func TestRegistryClosesDroppedPipeEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	const owner Owner = 1
-	a.Hold(owner)
-	b.Hold(owner)
 	ida, idb := r.AddHeld(a, owner), r.AddHeld(b, owner)
 	r.Adjust(owner, []Change{{ID: ida, Held: -1}})
 	if !a.Closed() {
@@ -116,6 +115,59 @@ func TestRegistryClosesDroppedPipeEnds(t *testing.T) {
 	r.Adjust(owner, []Change{{ID: idb, Held: -1}})
 	if r.Len() != 0 || !b.Closed() {
 		t.Fatalf("Len %d, peer closed %v; want 0, true", r.Len(), b.Closed())
+	}
+}
+
+// Closing a pipe end is per process, as closing a file descriptor is: the end stays open while
+// another process holds it or a handle of it is in transit; once every holder has closed it,
+// it closes, and its id stays (use after close) until the closers drop their handles. A
+// process that receives the end again holds it again.
+func TestRegistryCloseIsPerProcess(t *testing.T) {
+	r := NewRegistry()
+	a, b, err := NewPipe(true, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Release)
+	const parent, child Owner = 1, 2
+	ida, idb := r.AddHeld(a, parent), r.AddHeld(b, parent)
+	r.Adjust(parent, []Change{{ID: ida, Transit: 1}}) // sent to the child
+	r.Close(parent, ida)                              // closed by the parent at once
+	if a.Closed() {
+		t.Fatal("an end on its way to a process closed")
+	}
+	if err := a.Send(bg, parent, []byte("x")); !errors.Is(err, ErrUseAfterClose) {
+		t.Fatalf("Send by the process that closed it = %v, want ErrUseAfterClose", err)
+	}
+	r.Adjust(child, []Change{{ID: ida, Held: 1, Transit: -1}}) // the child receives it
+	if err := a.Send(bg, child, []byte("from the child")); err != nil {
+		t.Fatal(err)
+	}
+	r.Close(child, ida)
+	if !a.Closed() {
+		t.Fatal("the end stays open once every holder closed it")
+	}
+	mustRecv(t, b, "from the child")
+	if _, err := b.Recv(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv after the last close = %v, want ErrClosed", err)
+	}
+	if _, err := r.Get(ida); err != nil {
+		t.Fatalf("the id went while processes still have the end: %v", err)
+	}
+	r.Adjust(parent, []Change{{ID: ida, Held: -1}})
+	r.Died(child)
+	if _, err := r.Get(ida); !errors.Is(err, ErrNoObject) {
+		t.Fatalf("Get once nobody has the end = %v, want ErrNoObject", err)
+	}
+	// Received again after a close: held again, no longer closed for it.
+	r.Close(parent, idb)
+	r.Adjust(parent, []Change{{ID: idb, Transit: 1}, {ID: idb, Held: 1, Transit: -1}})
+	if b.closedByOwner(parent) {
+		t.Fatal("the end received again is still closed for its receiver")
+	}
+	r.Adjust(parent, []Change{{ID: idb, Held: -1}})
+	if r.Len() != 0 || !b.Closed() {
+		t.Fatalf("Len %d, closed %v; want 0, true", r.Len(), b.Closed())
 	}
 }
 
@@ -239,17 +291,10 @@ func TestDiedBreaksBarrier(t *testing.T) {
 
 func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
 	a, b := newPipe(t, false)
-	r := newRegistryWith(a, b)
-	for _, owner := range []Owner{MainScript, 5} {
-		if err := a.Hold(owner); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, owner := range []Owner{5, 6} {
-		if err := b.Hold(owner); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := NewRegistry()
+	ida, idb := r.AddHeld(a, MainScript), r.AddHeld(b, 5)
+	r.Adjust(5, []Change{{ID: ida, Held: 1}})
+	r.Adjust(6, []Change{{ID: idb, Held: 1}})
 	mustSend(t, b, "x", "y")
 	r.Died(5)
 	if a.Closed() || b.Closed() {
@@ -268,10 +313,9 @@ func TestDiedClosesOrphanedPipeEnd(t *testing.T) {
 
 func TestDiedWakesBlockedRecv(t *testing.T) {
 	a, b := newPipe(t, true)
-	r := newRegistryWith(a, b)
-	if err := b.Hold(5); err != nil {
-		t.Fatal(err)
-	}
+	r := NewRegistry()
+	r.AddHeld(a, MainScript)
+	r.AddHeld(b, 5)
 	got := recv(bg, a, WaitForever)
 	eventually(t, "the recv waits", func() bool { return recvWaiting(a) })
 	r.Died(5)
@@ -314,7 +358,7 @@ func TestDiedFailsOwnersCalls(t *testing.T) {
 	late["Queue.Put"] = queue.Put(bg, 5, nil, DontWait)
 	_, late["Barrier.Wait"] = barrier.Wait(bg, 5, WaitForever)
 	_, late["Value.Add"] = value.Add(5, 1)
-	late["PipeEnd.Hold"] = a.Hold(5)
+	_, late["PipeEnd.Socket"] = a.Socket(5, newTally(new(atomic.Uint64)), func(int) error { return nil })
 	late["PipeEnd.Send"] = a.Send(bg, 5, nil)
 	_, _, late["Condition lock"] = cond.Locker().Acquire(bg, 5, DontWait)
 	for call, err := range late {
