@@ -4,7 +4,6 @@ import (
 	"errors"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -58,21 +57,9 @@ type Holder interface {
 // goroutine touches it, except dropped, which cleanups fill.
 type objectHolds struct {
 	holder  Holder
-	live    []int32         // object index (the low 32 bits of its id) -> userdata alive for it
-	changes []HoldChange    // not yet reported
-	dropped *droppedObjects // a pointer: a cleanup must not hold the VM
-}
-
-// droppedObjects are the ids of object userdata Go has collected.
-type droppedObjects struct {
-	mu  sync.Mutex
-	ids []uint64
-}
-
-func (d *droppedObjects) add(id uint64) {
-	d.mu.Lock()
-	d.ids = append(d.ids, id)
-	d.mu.Unlock()
+	live    []int32            // object index (the low 32 bits of its id) -> userdata alive for it
+	changes []HoldChange       // not yet reported
+	dropped *collected[uint64] // ids of object userdata Go has collected
 }
 
 // objectHolds returns the VM's holds, or nil when its runtime frees nothing.
@@ -82,7 +69,7 @@ func (vm *VM) objectHolds() *objectHolds {
 		if !ok {
 			return nil
 		}
-		vm.holds = &objectHolds{holder: holder, dropped: new(droppedObjects)}
+		vm.holds = &objectHolds{holder: holder, dropped: new(collected[uint64])}
 	}
 	return vm.holds
 }
@@ -145,10 +132,7 @@ func (vm *VM) reportHolds() {
 	if h == nil {
 		return
 	}
-	h.dropped.mu.Lock()
-	ids := h.dropped.ids
-	h.dropped.ids = nil
-	h.dropped.mu.Unlock()
+	ids := h.dropped.take()
 	for _, id := range ids {
 		if h.live[id&indexMask]--; h.live[id&indexMask] == 0 {
 			h.changes = append(h.changes, HoldChange{ID: id, Held: -1})

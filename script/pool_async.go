@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -203,28 +202,11 @@ type droppedBatch struct {
 	batch uint64
 }
 
-// droppedBatches are the batches to forget in the host: cleanups, which run
-// on a goroutine of their own, add them; the VM forgets them at its next
-// call to a shared object or pool (forgetDropped).
-type droppedBatches struct {
-	mu      sync.Mutex
-	batches []droppedBatch
-}
-
-func (d *droppedBatches) add(b droppedBatch) {
-	d.mu.Lock()
-	d.batches = append(d.batches, b)
-	d.mu.Unlock()
-}
-
 // forgetDropped lets the host drop the results of the async results that
 // Go has collected. A batch settled before is forgotten already: the host
 // ignores it.
 func (vm *VM) forgetDropped() {
-	vm.dropped.mu.Lock()
-	batches := vm.dropped.batches
-	vm.dropped.batches = nil
-	vm.dropped.mu.Unlock()
+	batches := vm.dropped.take()
 	for _, b := range batches {
 		vm.runtime.Invoke(vm.ctx, ObjectCall{ID: b.pool.id, Kind: "Pool", Op: "forget", N: int64(b.batch)})
 	}

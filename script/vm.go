@@ -71,10 +71,10 @@ type VM struct {
 	selfObj      *lua.LTable // mp.current_process(), once made
 	parentObj    *lua.LTable // mp.parent_process(), once made
 	objectKinds  map[string]*objectKind
-	pools        map[uint64]poolInfo // pools this VM created
-	pendingAsync []*asyncResult      // async results whose callbacks have not run
-	dropped      *droppedBatches     // async results Go collected unsettled (a pointer: a cleanup must not hold the VM)
-	holds        *objectHolds        // what this VM holds of the host's objects (holds.go); nil until used
+	pools        map[uint64]poolInfo      // pools this VM created
+	pendingAsync []*asyncResult           // async results whose callbacks have not run
+	dropped      *collected[droppedBatch] // async results Go collected unsettled, to forget in the host
+	holds        *objectHolds             // what this VM holds of the host's objects (holds.go); nil until used
 	inCallbacks  bool
 	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
 	scratch      []byte                          // encodeSent's buffer
@@ -118,7 +118,7 @@ func New(opts Options) *VM {
 		procs:       make(map[*lua.LTable]*procState),
 		objectKinds: make(map[string]*objectKind),
 		pools:       make(map[uint64]poolInfo),
-		dropped:     new(droppedBatches),
+		dropped:     new(collected[droppedBatch]),
 		globals:     make(map[*lua.FunctionProto][]string),
 		ctx:         ctx,
 		cancel:      cancel,
