@@ -125,6 +125,27 @@ func (vm *VM) unsent(mark int) {
 	}
 }
 
+// receives are the operations that only take what others sent (Queue.get,
+// Connection.recv, Value.get). Before one, the holds of the handles this
+// process decoded may wait, up to maxWaitingHolds of them: the tokens of
+// received handles keep their objects meanwhile, so a loop of gets costs no
+// report per item. Every other call, a send and the process's end report
+// them first, in order.
+var receives = map[string]bool{"get": true, "recv": true}
+
+// maxWaitingHolds bounds the changes that wait for a call other than a
+// receive.
+const maxWaitingHolds = 256
+
+// reportHoldsBefore reports what changed before operation op, unless op is
+// a receive and few changes wait.
+func (vm *VM) reportHoldsBefore(op string) {
+	if h := vm.holds; h != nil && receives[op] && len(h.changes) < maxWaitingHolds {
+		return
+	}
+	vm.reportHolds()
+}
+
 // reportHolds tells the runtime what changed: the objects received and
 // sent, and the objects whose userdata Go has all collected.
 func (vm *VM) reportHolds() {

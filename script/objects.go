@@ -171,7 +171,7 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // invoke performs an operation, raising a Lua error (with the caller's
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
-	vm.reportHolds()
+	vm.reportHoldsBefore(call.Op)
 	vm.runCallbacks(L, Wait{})
 	call.Kind = kind
 	reply, err := vm.runtime.Invoke(vm.ctx, call)
