@@ -2,8 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,14 +86,8 @@ func TestCrossedObjectsAreFreed(t *testing.T) {
 	if raceEnabled() {
 		n = 2000
 	}
-	dir := shortTempDir(t)
-	script := filepath.Join(dir, "crossing.lua")
-	if err := os.WriteFile(script, []byte(crossingScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := startSession(t, dir, nil, false, "run", script, strconv.Itoa(n))
+	s := startReadyRun(t, "crossing.lua", crossingScript, strconv.Itoa(n))
 	pid := s.cmd.Process.Pid
-	s.nextLine(t, 2*time.Minute, "ready")
 	fds0 := fdCount(t, pid)
 	kids0, _ := childrenOf(pid)
 	s.answer(t)
@@ -108,7 +100,7 @@ func TestCrossedObjectsAreFreed(t *testing.T) {
 		}
 		highest, _ = strconv.Atoi(strings.Fields(s.nextLine(t, 2*time.Minute, "highest"))[1])
 		kids1, _ := childrenOf(pid)
-		allowed := fds0 + 4 + 10*max(len(kids1)-len(kids0), 0)
+		allowed := filesAllowed(fds0, kids0, kids1)
 		if fds1 = fdCount(t, pid); (highest <= top && fds1 <= allowed) || time.Now().After(deadline) {
 			if fds1 > allowed {
 				t.Errorf("%d files open after, %d before: %s", fds1, fds0, fdList(pid))

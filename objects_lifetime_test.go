@@ -54,23 +54,15 @@ func TestDroppedObjectsAreFreed(t *testing.T) {
 	if raceEnabled() {
 		n /= 5 // the race detector makes each object ~10 times slower
 	}
-	dir := shortTempDir(t)
-	script := filepath.Join(dir, "lifetime.lua")
-	if err := os.WriteFile(script, []byte(lifetimeScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := startSession(t, dir, nil, false, "run", script, strconv.Itoa(n))
+	s := startReadyRun(t, "lifetime.lua", lifetimeScript, strconv.Itoa(n))
 	pid := s.cmd.Process.Pid
-	s.nextLine(t, 2*time.Minute, "ready")
 	rss0, fds0 := rssBytes(t, pid), fdCount(t, pid)
 	kids0, _ := childrenOf(pid)
 	s.answer(t)
 	s.nextLine(t, 10*time.Minute, "done")
 	rss1 := rssBytes(t, pid)
-	// A child the host keeps started for the next process holds about 9
-	// of its files (a pidfd, its output pipes, its sockets).
 	kids1, _ := childrenOf(pid)
-	allowed := fds0 + 4 + 10*max(len(kids1)-len(kids0), 0)
+	allowed := filesAllowed(fds0, kids0, kids1)
 	fds1 := fdCount(t, pid)
 	for deadline := time.Now().Add(time.Minute); fds1 > allowed && time.Now().Before(deadline); fds1 = fdCount(t, pid) {
 		if _, err := io.WriteString(s.stdin, "gc\n"); err != nil {
@@ -91,6 +83,29 @@ func TestDroppedObjectsAreFreed(t *testing.T) {
 	if code := s.wait(t, time.Minute); code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, s.stderr())
 	}
+}
+
+// startReadyRun writes src to a script named name in a short temporary
+// folder, runs it with args, and returns once it has printed "ready".
+func startReadyRun(t *testing.T, name, src string, args ...string) *session {
+	t.Helper()
+	dir := shortTempDir(t)
+	script := filepath.Join(dir, name)
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, dir, nil, false, append([]string{"run", script}, args...)...)
+	s.nextLine(t, 2*time.Minute, "ready")
+	return s
+}
+
+// filesAllowed is how many files a host that had fds0 open with the
+// children kids0 may have open with the children kids1: a few more, and
+// 10 for each child more, since a child the host keeps started for the
+// next process holds about 9 of its files (a pidfd, its output pipes, its
+// sockets).
+func filesAllowed(fds0 int, kids0, kids1 []int) int {
+	return fds0 + 4 + 10*max(len(kids1)-len(kids0), 0)
 }
 
 // rssBytes is the resident memory of a process, from /proc/PID/status.
