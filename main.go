@@ -55,13 +55,16 @@ type command struct {
 	name, args, summary string
 	flags               func() *pflag.FlagSet
 	run                 func(fs *pflag.FlagSet, stdout, stderr io.Writer) int
-	more                []string // further synopsis lines, each "ARGS: what"
+	more                []synopsis // further forms of the command
 }
+
+// synopsis is one more form of a command: its arguments and what it does.
+type synopsis struct{ args, summary string }
 
 func commands() []command {
 	return []command{
 		{"run", "[flags] FILE [ARGS...]", "run a Lua script; FILE - reads it from stdin", runFlags, runCommand,
-			[]string{"[flags] -e CODE [ARGS...]: run CODE as the main script"}},
+			[]synopsis{{"[flags] -e CODE [ARGS...]", "run CODE as the main script"}}},
 		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
 		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
 		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
@@ -157,8 +160,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		line(c.name, c.args, c.summary)
 		for _, more := range c.more {
-			args, summary, _ := strings.Cut(more, ": ")
-			line(c.name, args, summary)
+			line(c.name, more.args, more.summary)
 		}
 	}
 	fmt.Fprintln(w, "\nEvery command takes -h/--help. A command name wins over a file of the same name.")
@@ -167,8 +169,7 @@ func usage(w io.Writer) {
 func commandUsage(w io.Writer, cmd command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "Usage: mphost %s %s\n", cmd.name, cmd.args)
 	for _, more := range cmd.more {
-		args, summary, _ := strings.Cut(more, ": ")
-		fmt.Fprintf(w, "       mphost %s %s  (%s)\n", cmd.name, args, summary)
+		fmt.Fprintf(w, "       mphost %s %s  (%s)\n", cmd.name, more.args, more.summary)
 	}
 	fmt.Fprintf(w, "\n%s.\n", cmd.summary)
 	if fs.HasFlags() {
