@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
 )
 
 // The helpers of this file are shared by the process, pool and objects
@@ -303,7 +303,7 @@ func isRunningWorker(pid int) bool {
 		return false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte(plugins.WorkerArg))
+	return err == nil && bytes.Contains(cmdline, []byte(child.WorkerArg))
 }
 
 // stillRunning waits up to timeout for the pids to end and returns those

@@ -31,7 +31,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/host"
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/script"
 )
 
@@ -43,8 +43,8 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
-	if plugins.IsWorker() {
-		plugins.ServeWorker() // never returns
+	if child.IsWorker() {
+		child.ServeWorker() // never returns
 	}
 	script.TuneGC(script.DefaultGCFloor)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -16,17 +16,17 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 
-	"github.com/mphost/mphost/plugins"
-	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/internal/child"
+	pb "github.com/mphost/mphost/internal/proto"
 )
 
 // child is one OS process that the supervisor started: the child command
 // served by go-plugin. It runs one process at a time; when that process
 // ends the child may run another, each in a fresh VM, so a start costs one
 // call instead of a new OS process.
-type child struct {
-	client *plugin.Client        // go-plugin's, which started it
-	rpc    *plugins.WorkerClient // the child's own gRPC service
+type childProc struct {
+	client *plugin.Client      // go-plugin's, which started it
+	rpc    *child.WorkerClient // the child's own gRPC service
 	runner *childRunner
 	pid    int
 	output *os.File // the read end of the child's output pipe
@@ -44,14 +44,14 @@ type child struct {
 }
 
 // running returns the process the child runs now.
-func (c *child) running() *process {
+func (c *childProc) running() *process {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.current
 }
 
 // signal sends sig to the child if it still runs p.
-func (c *child) signal(p *process, sig syscall.Signal) error {
+func (c *childProc) signal(p *process, sig syscall.Signal) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.current != p {
@@ -74,7 +74,7 @@ const killTimeout = 3 * time.Second
 // Host service (over gRPC, and over its call socket, served by a goroutine
 // that endCalls stops), and starts the goroutine that serves its output
 // (serveChild, which close waits for).
-func (s *supervisor) newChild(ctx context.Context) (*child, error) {
+func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	runDir, err := s.socketDir()
 	if err != nil {
 		return nil, err
@@ -97,22 +97,22 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 		return nil, err
 	}
 	defer childFiles.Close()
-	c := &child{output: outR, calls: calls, files: files}
+	c := &childProc{output: outR, calls: calls, files: files}
 	c.client = plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  plugins.Handshake,
-		Plugins:          plugins.Plugins,
+		HandshakeConfig:  child.Handshake,
+		Plugins:          child.Plugins,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
 		Stderr:           c.stderr(s.out), // its fd 2: programs it runs, a crash report
 		StartTimeout:     startTimeout,
-		GRPCDialOptions:  plugins.DialOptions,
+		GRPCDialOptions:  child.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = s.command[0]
 			cmd.Args = s.command
 			cmd.Stdin = nil // /dev/null, as Python gives a child: the main script keeps stdin
-			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", plugins.EnvMemoryLimit, s.memory))
-			// plugins.OutputFD, CallFD, ValuesFD, FilesFD
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", child.EnvMemoryLimit, s.memory))
+			// child.OutputFD, CallFD, ValuesFD, FilesFD
 			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
 			if s.values != nil {
 				cmd.ExtraFiles[2] = s.values.File()
@@ -123,7 +123,7 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 			return r, err
 		},
 	})
-	fail := func(err error) (*child, error) {
+	fail := func(err error) (*childProc, error) {
 		c.kill()
 		outR.Close()
 		calls.Close()
@@ -134,11 +134,11 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 	if err != nil {
 		return fail(err)
 	}
-	raw, err := rpc.Dispense(plugins.PluginName)
+	raw, err := rpc.Dispense(child.PluginName)
 	if err != nil {
 		return fail(err)
 	}
-	c.rpc = raw.(*plugins.WorkerClient)
+	c.rpc = raw.(*child.WorkerClient)
 	c.pid = c.runner.cmd.Process.Pid
 
 	id := c.rpc.Broker.NextId()
@@ -150,7 +150,7 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 	go func() {
 		defer close(c.hostServed)
 		c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-			srv := grpc.NewServer(plugins.ServerOptions(opts)...)
+			srv := grpc.NewServer(child.ServerOptions(opts)...)
 			pb.RegisterHostServer(srv, svc)
 			return srv
 		})
@@ -159,7 +159,7 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 	c.callsDone, c.cancelCalls = make(chan struct{}), cancelCalls
 	go func() {
 		defer close(c.callsDone)
-		plugins.ServeCalls(callsCtx, calls, svc)
+		child.ServeCalls(callsCtx, calls, svc)
 	}()
 	if _, err := c.rpc.Init(ctx, &pb.InitRequest{HostBrokerId: id}); err != nil {
 		return fail(err)
@@ -173,22 +173,22 @@ func (s *supervisor) newChild(ctx context.Context) (*child, error) {
 // it runs, ends each process at its End frame, and keeps the child for
 // reuse. When the pipe ends the child is gone: the process it ran (if any)
 // ends with the child's exit status.
-func (s *supervisor) serveChild(c *child) {
+func (s *supervisor) serveChild(c *childProc) {
 	defer s.serving.Done()
 	defer c.output.Close()
 	r := bufio.NewReaderSize(c.output, 64<<10)
 	ls := lines{o: s.out}
 	var p *process
 	for {
-		stream, data, err := plugins.ReadFrame(r)
+		stream, data, err := child.ReadFrame(r)
 		if q := c.running(); q != p {
 			p = q
 			if p != nil {
 				ls.begin(p.name, p.pid)
 			}
 		}
-		if stream == plugins.End && err == nil {
-			code, endErr := plugins.EndCode(data)
+		if stream == child.End && err == nil {
+			code, endErr := child.EndCode(data)
 			if endErr == nil && p != nil {
 				ls.end()
 				if s.ended(c, p, code) {
@@ -215,8 +215,8 @@ func (s *supervisor) serveChild(c *child) {
 		ls.end()
 		code := c.runner.exitCode()
 		if report, ok := c.fd2.outOfMemory(); ok {
-			code = plugins.ExitOutOfMemory
-			s.out.write(plugins.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
+			code = child.ExitOutOfMemory
+			s.out.write(child.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
 				p.name, p.pid, code, report))
 		}
 		s.ended(c, p, code)
@@ -228,7 +228,7 @@ func (s *supervisor) serveChild(c *child) {
 // endCalls stops the call the child was waiting on, if any, and its call
 // socket's server, and waits for it: so a lock it was waiting for is not
 // granted after its holdings are released.
-func (c *child) endCalls() {
+func (c *childProc) endCalls() {
 	c.cancelCalls()
 	syscall.Shutdown(int(c.calls.Fd()), syscall.SHUT_RDWR) // wakes a blocked read
 	<-c.callsDone
@@ -249,8 +249,8 @@ func filesSocket() (int, *os.File, error) {
 
 // sendSocket hands the child a duplicate of the socket fd of pipe end id,
 // in a packet that names the end (the child takes it in receiveSocket, in
-// plugins/remote_pipes.go).
-func (c *child) sendSocket(id uint64, fd int) error {
+// internal/child/remote_pipes.go).
+func (c *childProc) sendSocket(id uint64, fd int) error {
 	return syscall.Sendmsg(c.files, binary.BigEndian.AppendUint64(nil, id), syscall.UnixRights(fd), nil, 0)
 }
 
@@ -270,7 +270,7 @@ func socketPair() (*os.File, *os.File, error) {
 
 // kill ends the go-plugin client, with SIGKILL if Client.Kill hangs, and
 // waits (within killTimeout) for the broker's Host service to stop.
-func (c *child) kill() {
+func (c *childProc) kill() {
 	done := make(chan struct{})
 	go func() {
 		c.client.Kill()

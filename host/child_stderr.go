@@ -6,7 +6,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
 )
 
 // childStderr takes what a child writes on its own stderr (fd 2), which
@@ -26,7 +26,7 @@ type childStderr struct {
 	name    string   // its path
 }
 
-func (c *child) stderr(out *output) *childStderr {
+func (c *childProc) stderr(out *output) *childStderr {
 	c.fd2 = &childStderr{out: out}
 	return c.fd2
 }
@@ -62,7 +62,7 @@ func (s *childStderr) writeLine(line []byte) {
 		}
 	}
 	if !s.written {
-		s.out.write(plugins.Stderr, "", line)
+		s.out.write(child.Stderr, "", line)
 		return
 	}
 	if s.report != nil {

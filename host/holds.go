@@ -1,7 +1,7 @@
 package host
 
 import (
-	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/script"
 )
 

@@ -9,7 +9,7 @@
 // reach the same methods over gRPC.
 //
 // A program that embeds the host must let its own binary serve as a child:
-// its main calls plugins.ServeWorker first thing when plugins.IsWorker()
+// its main calls child.ServeWorker first thing when child.IsWorker()
 // says so (or Options.Worker names another binary that does).
 package host
 
@@ -27,10 +27,10 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/mphost/mphost/host/objects"
-	"github.com/mphost/mphost/plugins"
-	pb "github.com/mphost/mphost/plugins/proto"
-	"github.com/mphost/mphost/plugins/slots"
+	"github.com/mphost/mphost/internal/child"
+	"github.com/mphost/mphost/internal/objects"
+	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/script"
 )
 
@@ -45,7 +45,7 @@ type Options struct {
 	Progress bool
 	// Worker is the command that starts a child, the OS process that runs
 	// one process at a time (mp.Process or pool worker); the default is
-	// this program's binary with the argument plugins.WorkerArg.
+	// this program's binary with the argument child.WorkerArg.
 	Worker []string
 	// MemoryLimit bounds the memory of every child process, in bytes,
 	// unless the process has a memory_limit of its own; 0: no limit
@@ -90,7 +90,7 @@ func New(opts Options) *Host {
 		if err != nil {
 			exe = os.Args[0]
 		}
-		command = []string{exe, plugins.WorkerArg}
+		command = []string{exe, child.WorkerArg}
 	}
 	// Without the shared memory (a system without memfd), Values keep their
 	// numbers in the host's objects, and every get or add is a call. Values
@@ -112,7 +112,7 @@ func New(opts Options) *Host {
 		memory:    opts.MemoryLimit,
 		values:    h.values,
 		out:       h.out,
-		service:   func(c *child) *service { return &service{h: h, child: c} },
+		service:   func(c *childProc) *service { return &service{h: h, childProc: c} },
 		ended:     h.finish,
 		lifelines: make(chan struct{}),
 	}
@@ -237,7 +237,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 		h.undelivered(req.Payload, pool)
 		return script.ProcessStatus{}, err
 	}
-	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, child: c, pool: pool, done: make(chan struct{})}
+	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, done: make(chan struct{})}
 	parentInfo := h.Self()
 	if parent != nil {
 		p.parent = parent.id
@@ -279,7 +279,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 // worker of a pool that retires them (maxtasksperchild is there to give
 // back what a long-lived process holds, its Go heap: the OS process ends
 // too).
-func (h *Host) finish(c *child, p *process, code int) (reuse bool) {
+func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
 	h.objects.Died(objects.Owner(p.id))
 	h.ownerDied(objects.Owner(p.id))
 	if p.pool != nil {

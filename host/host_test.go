@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/script"
 )
 
 // TestMain lets the test binary serve as the children of the hosts it
 // tests: the host re-executes its own binary in worker mode.
 func TestMain(m *testing.M) {
-	if plugins.IsWorker() {
-		plugins.ServeWorker()
+	if child.IsWorker() {
+		child.ServeWorker()
 	}
 	os.Exit(m.Run())
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mphost/mphost/host/objects"
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
+	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/script"
 )
 
@@ -119,8 +119,8 @@ func (h *Host) adjustHolds(owner objects.Owner, changes []script.HoldChange) {
 
 // invoke performs one operation for owner.
 func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.ObjectCall) (script.ObjectReply, error) {
-	if call.Op == plugins.HoldsOp && call.ID == 0 {
-		changes, err := plugins.ParseHoldChanges(call.Value.Data)
+	if call.Op == child.HoldsOp && call.ID == 0 {
+		changes, err := child.ParseHoldChanges(call.Value.Data)
 		if err != nil {
 			return script.ObjectReply{}, err
 		}
@@ -187,7 +187,7 @@ type semaphoreLike interface {
 // id of the Lock or RLock that l is (a Condition's may be another object's,
 // a Value's its own), 0 for a semaphore: a successful acquire or release
 // replies it as N, so that a child can count what it holds of each lock and
-// post the releases that cannot fail (see plugins.Remote).
+// post the releases that cannot fail (see child.Remote).
 func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock uint64, op string, w objects.Wait) (script.ObjectReply, error) {
 	switch op {
 	case "acquire":

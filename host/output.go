@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/mphost/mphost/plugins"
+	"github.com/mphost/mphost/internal/child"
 )
 
 // output writes the lines of every process to the host's stdout and stderr,
@@ -68,7 +68,7 @@ func (o *output) write(stream byte, prefix string, lines []byte) {
 		lines = b.Bytes()
 	}
 	w := o.stdout
-	if stream == plugins.Stderr {
+	if stream == child.Stderr {
 		w = o.stderr
 	}
 	o.mu.Lock()

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/host/objects"
-	"github.com/mphost/mphost/plugins/pipesock"
+	"github.com/mphost/mphost/internal/objects"
+	"github.com/mphost/mphost/internal/pipesock"
 )
 
 // A child killed in the middle of a send that its socket could not take

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/host/objects"
-	"github.com/mphost/mphost/plugins/pipesock"
-	"github.com/mphost/mphost/plugins/slots"
+	"github.com/mphost/mphost/internal/objects"
+	"github.com/mphost/mphost/internal/pipesock"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/script"
 )
 
@@ -36,7 +36,7 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 	a, _ := objects.Lookup[*objects.PipeEnd](h.objects, ids[0])
 	b, _ := objects.Lookup[*objects.PipeEnd](h.objects, ids[1])
 	const P objects.Owner = 7
-	svc := &service{h: h, child: &child{files: fds[0]}}
+	svc := &service{h: h, childProc: &childProc{files: fds[0]}}
 	r1, err := svc.openPipe(P, ids[1])
 	if err != nil {
 		t.Fatal(err)

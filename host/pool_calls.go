@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/script"
 )
 

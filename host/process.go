@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mphost/mphost/host/objects"
+	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/script"
 )
 
@@ -29,14 +29,14 @@ func exitText(p *process, code int) string {
 // process is one entry of the host's process table. Every process of a run
 // is the host's own direct child, whoever started it; parent says who did.
 type process struct {
-	id       uint64
-	name     string
-	identity string
-	daemon   bool
-	parent   uint64 // 0: the main script
-	pid      int
-	child    *child
-	pool     *objects.Pool // the pool it works for, if it is a pool worker
+	id        uint64
+	name      string
+	identity  string
+	daemon    bool
+	parent    uint64 // 0: the main script
+	pid       int
+	childProc *childProc
+	pool      *objects.Pool // the pool it works for, if it is a pool worker
 
 	done     chan struct{} // closed once the child is reaped and its output drained
 	exitCode int           // valid once done is closed
@@ -146,7 +146,7 @@ func (t *table) signal(id uint64, sig syscall.Signal) error {
 	if p.ended() {
 		return nil
 	}
-	return p.child.signal(p, sig)
+	return p.childProc.signal(p, sig)
 }
 
 // release forgets an ended process.

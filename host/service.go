@@ -7,9 +7,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mphost/mphost/host/objects"
-	"github.com/mphost/mphost/plugins"
-	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/internal/child"
+	"github.com/mphost/mphost/internal/objects"
+	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/script"
 )
 
@@ -17,8 +17,8 @@ import (
 // own, so every call knows its caller.
 type service struct {
 	pb.UnimplementedHostServer
-	h     *Host
-	child *child // the caller is the process it runs
+	h         *Host
+	childProc *childProc // the caller is the process it runs
 }
 
 // Lifeline holds the child's stream open until the child or the host goes.
@@ -31,7 +31,7 @@ func (s *service) Lifeline(_ *pb.Empty, stream pb.Host_LifelineServer) error {
 }
 
 func (s *service) Spawn(ctx context.Context, req *pb.SpawnRequest) (*pb.ProcessStatus, error) {
-	caller := s.child.running()
+	caller := s.childProc.running()
 	if caller == nil {
 		return nil, errors.New("spawn from a child that runs no process")
 	}
@@ -41,7 +41,7 @@ func (s *service) Spawn(ctx context.Context, req *pb.SpawnRequest) (*pb.ProcessS
 	if err != nil {
 		return nil, err
 	}
-	return plugins.StatusToProto(st), nil
+	return child.StatusToProto(st), nil
 }
 
 func (s *service) Wait(ctx context.Context, req *pb.WaitRequest) (*pb.ProcessStatus, error) {
@@ -49,7 +49,7 @@ func (s *service) Wait(ctx context.Context, req *pb.WaitRequest) (*pb.ProcessSta
 	if err != nil {
 		return nil, err
 	}
-	return plugins.StatusToProto(st), nil
+	return child.StatusToProto(st), nil
 }
 
 func (s *service) Status(_ context.Context, req *pb.ProcessRef) (*pb.ProcessStatus, error) {
@@ -57,7 +57,7 @@ func (s *service) Status(_ context.Context, req *pb.ProcessRef) (*pb.ProcessStat
 	if err != nil {
 		return nil, err
 	}
-	return plugins.StatusToProto(p.status()), nil
+	return child.StatusToProto(p.status()), nil
 }
 
 func (s *service) Signal(_ context.Context, req *pb.SignalRequest) (*pb.Empty, error) {
@@ -88,7 +88,7 @@ func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.Ne
 		return nil, err
 	}
 	ids, err := s.h.newObject(owner, req.Kind, script.ObjectArgs{
-		N: req.N, M: req.M, Flag: req.Flag, Wait: plugins.WaitFromProto(req.Wait), ID: req.Id, Data: plugins.ValueFromProto(req.Value),
+		N: req.N, M: req.M, Flag: req.Flag, Wait: child.WaitFromProto(req.Wait), ID: req.Id, Data: child.ValueFromProto(req.Value),
 	})
 	if err != nil {
 		return nil, err
@@ -104,16 +104,16 @@ func (s *service) Invoke(ctx context.Context, req *pb.ObjectCall) (*pb.ObjectRep
 	if req.Op == "open" {
 		return s.openPipe(owner, req.Id)
 	}
-	reply, err := s.h.invoke(ctx, owner, plugins.CallFromProto(req))
+	reply, err := s.h.invoke(ctx, owner, child.CallFromProto(req))
 	if err != nil {
 		return nil, err
 	}
-	return plugins.ReplyToProto(reply), nil
+	return child.ReplyToProto(reply), nil
 }
 
 // openPipe hands the child the socket of pipe end id (which it holds), so
 // that it sends and receives on it itself; the reply says which ways the
-// end goes (N: plugins.PipeReadable, plugins.PipeWritable) and the id of
+// end goes (N: child.PipeReadable, child.PipeWritable) and the id of
 // the child's tally (M).
 func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, error) {
 	e, err := objects.Lookup[*objects.PipeEnd](s.h.objects, id)
@@ -126,16 +126,16 @@ func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, err
 		tallyID := s.h.objects.Add(pipeTally{})
 		return tallyID, s.h.values.Word(tallyID)
 	}
-	tallyID, err := e.Socket(owner, newTally, func(fd int) error { return s.child.sendSocket(id, fd) })
+	tallyID, err := e.Socket(owner, newTally, func(fd int) error { return s.childProc.sendSocket(id, fd) })
 	if err != nil {
 		return nil, err
 	}
 	var ways int64
 	if e.Readable() {
-		ways |= plugins.PipeReadable
+		ways |= child.PipeReadable
 	}
 	if e.Writable() {
-		ways |= plugins.PipeWritable
+		ways |= child.PipeWritable
 	}
 	return &pb.ObjectReply{Ok: true, N: ways, M: int64(tallyID)}, nil
 }
@@ -146,7 +146,7 @@ type pipeTally struct{}
 
 // owner is the process on whose behalf the caller acts.
 func (s *service) owner() (objects.Owner, error) {
-	p := s.child.running()
+	p := s.childProc.running()
 	if p == nil {
 		return 0, errors.New("a call from a child that runs no process")
 	}

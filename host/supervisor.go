@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mphost/mphost/plugins/slots"
+	"github.com/mphost/mphost/internal/slots"
 )
 
 // supervisor starts and ends the run's children: the OS processes (the
@@ -26,14 +26,14 @@ import (
 // when the process a child ran has ended. Nor does it own shared objects,
 // pools, or the main script's VM. Its lock guards only the fields below mu.
 type supervisor struct {
-	command []string              // starts a child (Options.Worker)
-	memory  int64                 // each child's memory limit, in bytes; 0: none
-	values  *slots.Slots          // the Values' memory, handed to each child; nil if none
-	out     *output               // where children's output goes
-	service func(*child) *service // the Host service a new child calls
+	command []string                  // starts a child (Options.Worker)
+	memory  int64                     // each child's memory limit, in bytes; 0: none
+	values  *slots.Slots              // the Values' memory, handed to each child; nil if none
+	out     *output                   // where children's output goes
+	service func(*childProc) *service // the Host service a new child calls
 	// ended tells the Host that the process p a child ran has ended with
 	// code; it reports whether the child may run another process.
-	ended func(c *child, p *process, code int) (reuse bool)
+	ended func(c *childProc, p *process, code int) (reuse bool)
 	forks spawner // the thread children are forked from
 
 	serving   sync.WaitGroup // one serveChild goroutine per child
@@ -50,7 +50,7 @@ type supervisor struct {
 
 // idleChild is a child waiting for a process, since a moment.
 type idleChild struct {
-	c     *child
+	c     *childProc
 	since time.Time
 }
 
@@ -104,9 +104,9 @@ func removeStaleRunDirs(base string) {
 // take returns an idle child, or a new one, and starts another in the
 // background so the next start finds one ready. The warm-up goroutine is
 // the supervisor's: stopStarting waits for it.
-func (s *supervisor) take(ctx context.Context) (*child, error) {
+func (s *supervisor) take(ctx context.Context) (*childProc, error) {
 	s.mu.Lock()
-	var c *child
+	var c *childProc
 	if n := len(s.idle); n > 0 {
 		c, s.idle = s.idle[n-1].c, s.idle[:n-1]
 	}
@@ -136,7 +136,7 @@ func (s *supervisor) take(ctx context.Context) (*child, error) {
 
 // recycle keeps a child that runs nothing for the next start, or ends it
 // when enough are kept or the supervisor is closing.
-func (s *supervisor) recycle(c *child) {
+func (s *supervisor) recycle(c *childProc) {
 	s.mu.Lock()
 	keep := !s.closed && len(s.idle) < maxIdle
 	if keep {
@@ -157,7 +157,7 @@ func (s *supervisor) recycle(c *child) {
 // (never once the supervisor is closing: the timer's owner stops it so).
 func (s *supervisor) trimIdle() {
 	s.mu.Lock()
-	var expired []*child
+	var expired []*childProc
 	cutoff := time.Now().Add(-idleTimeout)
 	for len(s.idle) > minIdle && s.idle[0].since.Before(cutoff) {
 		expired = append(expired, s.idle[0].c)
@@ -174,7 +174,7 @@ func (s *supervisor) trimIdle() {
 }
 
 // forget drops a child that is gone from the idle list.
-func (s *supervisor) forget(c *child) {
+func (s *supervisor) forget(c *childProc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, idle := range s.idle {

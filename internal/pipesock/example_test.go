@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mphost/mphost/plugins/pipesock"
+	"github.com/mphost/mphost/internal/pipesock"
 )
 
 // Two ends of a pipe in one process: a small message goes straight into

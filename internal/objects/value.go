@@ -3,7 +3,7 @@ package objects
 import (
 	"sync"
 
-	"github.com/mphost/mphost/plugins/slots"
+	"github.com/mphost/mphost/internal/slots"
 )
 
 // Content is what a Value holds: a number, which Add can work on, or any other value in the

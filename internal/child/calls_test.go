@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mphost/mphost/plugins/proto"
+	pb "github.com/mphost/mphost/internal/proto"
 )
 
 // fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail",

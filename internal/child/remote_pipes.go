@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mphost/mphost/plugins/pipesock"
-	pb "github.com/mphost/mphost/plugins/proto"
+	"github.com/mphost/mphost/internal/pipesock"
+	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/script"
 )
 

@@ -1,4 +1,4 @@
-// Package plugins is the go-plugin glue between the mphost host and its
+// Package child is the go-plugin glue between the mphost host and its
 // child processes: the handshake, the gRPC schema (in proto/, generated code
 // committed), the worker that a child runs, and the child's side of the
 // script.Runtime seam, which turns every `mp` call into a call to the host.
@@ -17,4 +17,4 @@
 // a socket on which the host hands it the sockets of the pipe ends it uses
 // ([FilesFD], package pipesock), so that pipe messages go from process to
 // process without the host.
-package plugins
+package child

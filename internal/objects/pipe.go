@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mphost/mphost/plugins/pipesock"
+	"github.com/mphost/mphost/internal/pipesock"
 )
 
 // PipeEnd is one end of a Pipe (Python's multiprocessing.Connection). What one end sends, the

@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	pb "github.com/mphost/mphost/plugins/proto"
-	"github.com/mphost/mphost/plugins/slots"
+	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/script"
 )
 

@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	pb "github.com/mphost/mphost/plugins/proto"
-	"github.com/mphost/mphost/plugins/slots"
+	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/script"
 )
 

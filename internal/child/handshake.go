@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	pb "github.com/mphost/mphost/plugins/proto"
+	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/script"
 )
 

@@ -2,7 +2,7 @@
 //
 // Generate with (from the repository root):
 //   protoc --go_out=. --go_opt=paths=source_relative \
-//          --go-grpc_out=. --go-grpc_opt=paths=source_relative plugins/proto/mphost.proto
+//          --go-grpc_out=. --go-grpc_opt=paths=source_relative internal/proto/mphost.proto
 // (protoc from Debian's protobuf-compiler; protoc-gen-go v1.36.12 and
 // protoc-gen-go-grpc v1.5.1 from the Go module proxy.) The generated code is
 // committed, so building needs none of these.
@@ -11,7 +11,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.5.1
 // - protoc             v3.21.12
-// source: plugins/proto/mphost.proto
+// source: internal/proto/mphost.proto
 
 package proto
 
@@ -176,7 +176,7 @@ var Worker_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "plugins/proto/mphost.proto",
+	Metadata: "internal/proto/mphost.proto",
 }
 
 const (
@@ -189,8 +189,6 @@ const (
 	Host_FetchChunk_FullMethodName   = "/mphost.Host/FetchChunk"
 	Host_PublishChunk_FullMethodName = "/mphost.Host/PublishChunk"
 	Host_NewObject_FullMethodName    = "/mphost.Host/NewObject"
-	Host_Invoke_FullMethodName       = "/mphost.Host/Invoke"
-	Host_PutBatch_FullMethodName     = "/mphost.Host/PutBatch"
 )
 
 // HostClient is the client API for Host service.
@@ -210,13 +208,10 @@ type HostClient interface {
 	Release(ctx context.Context, in *ProcessRef, opts ...grpc.CallOption) (*Empty, error)
 	FetchChunk(ctx context.Context, in *ChunkRef, opts ...grpc.CallOption) (*Chunk, error)
 	PublishChunk(ctx context.Context, in *Chunk, opts ...grpc.CallOption) (*Empty, error)
-	// NewObject creates a shared object; Invoke performs one operation on it.
+	// NewObject creates shared objects. Operations on them (ObjectCall,
+	// ObjectReply) and batches of puts (PutBatchRequest) go over the child's
+	// call socket, not gRPC: see internal/child/calls.go.
 	NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error)
-	Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error)
-	// PutBatch puts items into unbounded queues, in order, each whole or not
-	// at all: a child sends its puts this way, batched. Items for a queue
-	// closed meanwhile are dropped and counted in the reply.
-	PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*PutBatchReply, error)
 }
 
 type hostClient struct {
@@ -326,26 +321,6 @@ func (c *hostClient) NewObject(ctx context.Context, in *NewObjectRequest, opts .
 	return out, nil
 }
 
-func (c *hostClient) Invoke(ctx context.Context, in *ObjectCall, opts ...grpc.CallOption) (*ObjectReply, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ObjectReply)
-	err := c.cc.Invoke(ctx, Host_Invoke_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *hostClient) PutBatch(ctx context.Context, in *PutBatchRequest, opts ...grpc.CallOption) (*PutBatchReply, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(PutBatchReply)
-	err := c.cc.Invoke(ctx, Host_PutBatch_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -363,13 +338,10 @@ type HostServer interface {
 	Release(context.Context, *ProcessRef) (*Empty, error)
 	FetchChunk(context.Context, *ChunkRef) (*Chunk, error)
 	PublishChunk(context.Context, *Chunk) (*Empty, error)
-	// NewObject creates a shared object; Invoke performs one operation on it.
+	// NewObject creates shared objects. Operations on them (ObjectCall,
+	// ObjectReply) and batches of puts (PutBatchRequest) go over the child's
+	// call socket, not gRPC: see internal/child/calls.go.
 	NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error)
-	Invoke(context.Context, *ObjectCall) (*ObjectReply, error)
-	// PutBatch puts items into unbounded queues, in order, each whole or not
-	// at all: a child sends its puts this way, batched. Items for a queue
-	// closed meanwhile are dropped and counted in the reply.
-	PutBatch(context.Context, *PutBatchRequest) (*PutBatchReply, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -406,12 +378,6 @@ func (UnimplementedHostServer) PublishChunk(context.Context, *Chunk) (*Empty, er
 }
 func (UnimplementedHostServer) NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method NewObject not implemented")
-}
-func (UnimplementedHostServer) Invoke(context.Context, *ObjectCall) (*ObjectReply, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method Invoke not implemented")
-}
-func (UnimplementedHostServer) PutBatch(context.Context, *PutBatchRequest) (*PutBatchReply, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method PutBatch not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -589,42 +555,6 @@ func _Host_NewObject_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Host_Invoke_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ObjectCall)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(HostServer).Invoke(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Host_Invoke_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(HostServer).Invoke(ctx, req.(*ObjectCall))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Host_PutBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(PutBatchRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(HostServer).PutBatch(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Host_PutBatch_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(HostServer).PutBatch(ctx, req.(*PutBatchRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -664,14 +594,6 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "NewObject",
 			Handler:    _Host_NewObject_Handler,
 		},
-		{
-			MethodName: "Invoke",
-			Handler:    _Host_Invoke_Handler,
-		},
-		{
-			MethodName: "PutBatch",
-			Handler:    _Host_PutBatch_Handler,
-		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -680,5 +602,5 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "plugins/proto/mphost.proto",
+	Metadata: "internal/proto/mphost.proto",
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/plugins/pipesock"
+	"github.com/mphost/mphost/internal/pipesock"
 )
 
 // recv starts a PipeEnd.Recv in a goroutine.

@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/mphost/mphost/plugins/proto"
+	pb "github.com/mphost/mphost/internal/proto"
 )
 
 // The hot calls of a child, object operations and batches of puts, go to

@@ -1,9 +1,9 @@
-package plugins
+package child
 
 import (
 	"time"
 
-	pb "github.com/mphost/mphost/plugins/proto"
+	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/script"
 )
 

@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	pb "github.com/mphost/mphost/plugins/proto"
+	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/script"
 )
 

@@ -2,7 +2,7 @@
 //
 // Generate with (from the repository root):
 //   protoc --go_out=. --go_opt=paths=source_relative \
-//          --go-grpc_out=. --go-grpc_opt=paths=source_relative plugins/proto/mphost.proto
+//          --go-grpc_out=. --go-grpc_opt=paths=source_relative internal/proto/mphost.proto
 // (protoc from Debian's protobuf-compiler; protoc-gen-go v1.36.12 and
 // protoc-gen-go-grpc v1.5.1 from the Go module proxy.) The generated code is
 // committed, so building needs none of these.
@@ -11,7 +11,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: plugins/proto/mphost.proto
+// source: internal/proto/mphost.proto
 
 package proto
 
@@ -38,7 +38,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[0]
+	mi := &file_internal_proto_mphost_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +50,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[0]
+	mi := &file_internal_proto_mphost_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +63,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{0}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{0}
 }
 
 type InitRequest struct {
@@ -75,7 +75,7 @@ type InitRequest struct {
 
 func (x *InitRequest) Reset() {
 	*x = InitRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[1]
+	mi := &file_internal_proto_mphost_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -87,7 +87,7 @@ func (x *InitRequest) String() string {
 func (*InitRequest) ProtoMessage() {}
 
 func (x *InitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[1]
+	mi := &file_internal_proto_mphost_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -100,7 +100,7 @@ func (x *InitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitRequest.ProtoReflect.Descriptor instead.
 func (*InitRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{1}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *InitRequest) GetHostBrokerId() uint32 {
@@ -125,7 +125,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[2]
+	mi := &file_internal_proto_mphost_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +137,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[2]
+	mi := &file_internal_proto_mphost_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +150,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{2}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *StartRequest) GetId() uint64 {
@@ -214,7 +214,7 @@ type SpawnRequest struct {
 
 func (x *SpawnRequest) Reset() {
 	*x = SpawnRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[3]
+	mi := &file_internal_proto_mphost_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +226,7 @@ func (x *SpawnRequest) String() string {
 func (*SpawnRequest) ProtoMessage() {}
 
 func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[3]
+	mi := &file_internal_proto_mphost_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +239,7 @@ func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnRequest.ProtoReflect.Descriptor instead.
 func (*SpawnRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{3}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SpawnRequest) GetName() string {
@@ -279,7 +279,7 @@ type ProcessRef struct {
 
 func (x *ProcessRef) Reset() {
 	*x = ProcessRef{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[4]
+	mi := &file_internal_proto_mphost_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +291,7 @@ func (x *ProcessRef) String() string {
 func (*ProcessRef) ProtoMessage() {}
 
 func (x *ProcessRef) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[4]
+	mi := &file_internal_proto_mphost_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +304,7 @@ func (x *ProcessRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRef.ProtoReflect.Descriptor instead.
 func (*ProcessRef) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{4}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ProcessRef) GetId() uint64 {
@@ -325,7 +325,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[5]
+	mi := &file_internal_proto_mphost_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +337,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[5]
+	mi := &file_internal_proto_mphost_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +350,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{5}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WaitRequest) GetId() uint64 {
@@ -384,7 +384,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[6]
+	mi := &file_internal_proto_mphost_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +396,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[6]
+	mi := &file_internal_proto_mphost_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +409,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{6}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SignalRequest) GetId() uint64 {
@@ -438,7 +438,7 @@ type ProcessStatus struct {
 
 func (x *ProcessStatus) Reset() {
 	*x = ProcessStatus{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[7]
+	mi := &file_internal_proto_mphost_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +450,7 @@ func (x *ProcessStatus) String() string {
 func (*ProcessStatus) ProtoMessage() {}
 
 func (x *ProcessStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[7]
+	mi := &file_internal_proto_mphost_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +463,7 @@ func (x *ProcessStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessStatus.ProtoReflect.Descriptor instead.
 func (*ProcessStatus) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{7}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ProcessStatus) GetId() uint64 {
@@ -503,7 +503,7 @@ type ChunkRef struct {
 
 func (x *ChunkRef) Reset() {
 	*x = ChunkRef{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[8]
+	mi := &file_internal_proto_mphost_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +515,7 @@ func (x *ChunkRef) String() string {
 func (*ChunkRef) ProtoMessage() {}
 
 func (x *ChunkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[8]
+	mi := &file_internal_proto_mphost_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +528,7 @@ func (x *ChunkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkRef.ProtoReflect.Descriptor instead.
 func (*ChunkRef) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{8}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChunkRef) GetId() []byte {
@@ -548,7 +548,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[9]
+	mi := &file_internal_proto_mphost_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +560,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[9]
+	mi := &file_internal_proto_mphost_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +573,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{9}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Chunk) GetName() string {
@@ -601,7 +601,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[10]
+	mi := &file_internal_proto_mphost_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +613,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[10]
+	mi := &file_internal_proto_mphost_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +626,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{10}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Wait) GetBlock() bool {
@@ -663,7 +663,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[11]
+	mi := &file_internal_proto_mphost_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +675,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[11]
+	mi := &file_internal_proto_mphost_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +688,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{11}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Value) GetData() []byte {
@@ -727,7 +727,7 @@ type NewObjectRequest struct {
 
 func (x *NewObjectRequest) Reset() {
 	*x = NewObjectRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[12]
+	mi := &file_internal_proto_mphost_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +739,7 @@ func (x *NewObjectRequest) String() string {
 func (*NewObjectRequest) ProtoMessage() {}
 
 func (x *NewObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[12]
+	mi := &file_internal_proto_mphost_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +752,7 @@ func (x *NewObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewObjectRequest.ProtoReflect.Descriptor instead.
 func (*NewObjectRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{12}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NewObjectRequest) GetKind() string {
@@ -813,7 +813,7 @@ type NewObjectReply struct {
 
 func (x *NewObjectReply) Reset() {
 	*x = NewObjectReply{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[13]
+	mi := &file_internal_proto_mphost_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +825,7 @@ func (x *NewObjectReply) String() string {
 func (*NewObjectReply) ProtoMessage() {}
 
 func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[13]
+	mi := &file_internal_proto_mphost_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +838,7 @@ func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewObjectReply.ProtoReflect.Descriptor instead.
 func (*NewObjectReply) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{13}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *NewObjectReply) GetIds() []uint64 {
@@ -863,7 +863,7 @@ type ObjectCall struct {
 
 func (x *ObjectCall) Reset() {
 	*x = ObjectCall{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[14]
+	mi := &file_internal_proto_mphost_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +875,7 @@ func (x *ObjectCall) String() string {
 func (*ObjectCall) ProtoMessage() {}
 
 func (x *ObjectCall) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[14]
+	mi := &file_internal_proto_mphost_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +888,7 @@ func (x *ObjectCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectCall.ProtoReflect.Descriptor instead.
 func (*ObjectCall) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{14}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ObjectCall) GetId() uint64 {
@@ -955,7 +955,7 @@ type ObjectReply struct {
 
 func (x *ObjectReply) Reset() {
 	*x = ObjectReply{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +967,7 @@ func (x *ObjectReply) String() string {
 func (*ObjectReply) ProtoMessage() {}
 
 func (x *ObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +980,7 @@ func (x *ObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectReply.ProtoReflect.Descriptor instead.
 func (*ObjectReply) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{15}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ObjectReply) GetOk() bool {
@@ -1042,7 +1042,7 @@ type QueueItem struct {
 
 func (x *QueueItem) Reset() {
 	*x = QueueItem{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1054,7 @@ func (x *QueueItem) String() string {
 func (*QueueItem) ProtoMessage() {}
 
 func (x *QueueItem) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1067,7 @@ func (x *QueueItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueItem.ProtoReflect.Descriptor instead.
 func (*QueueItem) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *QueueItem) GetQueueId() uint64 {
@@ -1093,7 +1093,7 @@ type PutBatchRequest struct {
 
 func (x *PutBatchRequest) Reset() {
 	*x = PutBatchRequest{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1105,7 @@ func (x *PutBatchRequest) String() string {
 func (*PutBatchRequest) ProtoMessage() {}
 
 func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1118,7 @@ func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
 func (*PutBatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutBatchRequest) GetItems() []*QueueItem {
@@ -1137,7 +1137,7 @@ type PutBatchReply struct {
 
 func (x *PutBatchReply) Reset() {
 	*x = PutBatchReply{}
-	mi := &file_plugins_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1149,7 @@ func (x *PutBatchReply) String() string {
 func (*PutBatchReply) ProtoMessage() {}
 
 func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1162,7 @@ func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchReply.ProtoReflect.Descriptor instead.
 func (*PutBatchReply) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_mphost_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutBatchReply) GetDropped() map[uint64]int64 {
@@ -1172,11 +1172,11 @@ func (x *PutBatchReply) GetDropped() map[uint64]int64 {
 	return nil
 }
 
-var File_plugins_proto_mphost_proto protoreflect.FileDescriptor
+var File_internal_proto_mphost_proto protoreflect.FileDescriptor
 
-const file_plugins_proto_mphost_proto_rawDesc = "" +
+const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\n" +
-	"\x1aplugins/proto/mphost.proto\x12\x06mphost\"\a\n" +
+	"\x1binternal/proto/mphost.proto\x12\x06mphost\"\a\n" +
 	"\x05Empty\"3\n" +
 	"\vInitRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xcb\x01\n" +
@@ -1264,7 +1264,7 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
-	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xba\x04\n" +
+	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xcb\x03\n" +
 	"\x04Host\x12*\n" +
 	"\bLifeline\x12\r.mphost.Empty\x1a\r.mphost.Empty0\x01\x124\n" +
 	"\x05Spawn\x12\x14.mphost.SpawnRequest\x1a\x15.mphost.ProcessStatus\x122\n" +
@@ -1275,24 +1275,22 @@ const file_plugins_proto_mphost_proto_rawDesc = "" +
 	"\n" +
 	"FetchChunk\x12\x10.mphost.ChunkRef\x1a\r.mphost.Chunk\x12,\n" +
 	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.Empty\x12=\n" +
-	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReply\x121\n" +
-	"\x06Invoke\x12\x12.mphost.ObjectCall\x1a\x13.mphost.ObjectReply\x12:\n" +
-	"\bPutBatch\x12\x17.mphost.PutBatchRequest\x1a\x15.mphost.PutBatchReplyB.Z,github.com/mphost/mphost/plugins/proto;protob\x06proto3"
+	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReplyB/Z-github.com/mphost/mphost/internal/proto;protob\x06proto3"
 
 var (
-	file_plugins_proto_mphost_proto_rawDescOnce sync.Once
-	file_plugins_proto_mphost_proto_rawDescData []byte
+	file_internal_proto_mphost_proto_rawDescOnce sync.Once
+	file_internal_proto_mphost_proto_rawDescData []byte
 )
 
-func file_plugins_proto_mphost_proto_rawDescGZIP() []byte {
-	file_plugins_proto_mphost_proto_rawDescOnce.Do(func() {
-		file_plugins_proto_mphost_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_plugins_proto_mphost_proto_rawDesc), len(file_plugins_proto_mphost_proto_rawDesc)))
+func file_internal_proto_mphost_proto_rawDescGZIP() []byte {
+	file_internal_proto_mphost_proto_rawDescOnce.Do(func() {
+		file_internal_proto_mphost_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_internal_proto_mphost_proto_rawDesc), len(file_internal_proto_mphost_proto_rawDesc)))
 	})
-	return file_plugins_proto_mphost_proto_rawDescData
+	return file_internal_proto_mphost_proto_rawDescData
 }
 
-var file_plugins_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
-var file_plugins_proto_mphost_proto_goTypes = []any{
+var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_internal_proto_mphost_proto_goTypes = []any{
 	(*Empty)(nil),            // 0: mphost.Empty
 	(*InitRequest)(nil),      // 1: mphost.InitRequest
 	(*StartRequest)(nil),     // 2: mphost.StartRequest
@@ -1314,7 +1312,7 @@ var file_plugins_proto_mphost_proto_goTypes = []any{
 	(*PutBatchReply)(nil),    // 18: mphost.PutBatchReply
 	nil,                      // 19: mphost.PutBatchReply.DroppedEntry
 }
-var file_plugins_proto_mphost_proto_depIdxs = []int32{
+var file_internal_proto_mphost_proto_depIdxs = []int32{
 	10, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
 	11, // 1: mphost.NewObjectRequest.value:type_name -> mphost.Value
 	10, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
@@ -1333,48 +1331,44 @@ var file_plugins_proto_mphost_proto_depIdxs = []int32{
 	8,  // 15: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
 	9,  // 16: mphost.Host.PublishChunk:input_type -> mphost.Chunk
 	12, // 17: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	14, // 18: mphost.Host.Invoke:input_type -> mphost.ObjectCall
-	17, // 19: mphost.Host.PutBatch:input_type -> mphost.PutBatchRequest
-	0,  // 20: mphost.Worker.Init:output_type -> mphost.Empty
-	0,  // 21: mphost.Worker.Start:output_type -> mphost.Empty
-	0,  // 22: mphost.Host.Lifeline:output_type -> mphost.Empty
-	7,  // 23: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	7,  // 24: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	7,  // 25: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	0,  // 26: mphost.Host.Signal:output_type -> mphost.Empty
-	0,  // 27: mphost.Host.Release:output_type -> mphost.Empty
-	9,  // 28: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	0,  // 29: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	13, // 30: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	15, // 31: mphost.Host.Invoke:output_type -> mphost.ObjectReply
-	18, // 32: mphost.Host.PutBatch:output_type -> mphost.PutBatchReply
-	20, // [20:33] is the sub-list for method output_type
-	7,  // [7:20] is the sub-list for method input_type
+	0,  // 18: mphost.Worker.Init:output_type -> mphost.Empty
+	0,  // 19: mphost.Worker.Start:output_type -> mphost.Empty
+	0,  // 20: mphost.Host.Lifeline:output_type -> mphost.Empty
+	7,  // 21: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	7,  // 22: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	7,  // 23: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	0,  // 24: mphost.Host.Signal:output_type -> mphost.Empty
+	0,  // 25: mphost.Host.Release:output_type -> mphost.Empty
+	9,  // 26: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	0,  // 27: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	13, // 28: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	18, // [18:29] is the sub-list for method output_type
+	7,  // [7:18] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
 }
 
-func init() { file_plugins_proto_mphost_proto_init() }
-func file_plugins_proto_mphost_proto_init() {
-	if File_plugins_proto_mphost_proto != nil {
+func init() { file_internal_proto_mphost_proto_init() }
+func file_internal_proto_mphost_proto_init() {
+	if File_internal_proto_mphost_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_mphost_proto_rawDesc), len(file_plugins_proto_mphost_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_mphost_proto_rawDesc), len(file_internal_proto_mphost_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
-		GoTypes:           file_plugins_proto_mphost_proto_goTypes,
-		DependencyIndexes: file_plugins_proto_mphost_proto_depIdxs,
-		MessageInfos:      file_plugins_proto_mphost_proto_msgTypes,
+		GoTypes:           file_internal_proto_mphost_proto_goTypes,
+		DependencyIndexes: file_internal_proto_mphost_proto_depIdxs,
+		MessageInfos:      file_internal_proto_mphost_proto_msgTypes,
 	}.Build()
-	File_plugins_proto_mphost_proto = out.File
-	file_plugins_proto_mphost_proto_goTypes = nil
-	file_plugins_proto_mphost_proto_depIdxs = nil
+	File_internal_proto_mphost_proto = out.File
+	file_internal_proto_mphost_proto_goTypes = nil
+	file_internal_proto_mphost_proto_depIdxs = nil
 }

@@ -1,12 +1,12 @@
-package plugins
+package child
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	pb "github.com/mphost/mphost/plugins/proto"
-	"github.com/mphost/mphost/plugins/slots"
+	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/script"
 )
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mphost/mphost/plugins/slots"
+	"github.com/mphost/mphost/internal/slots"
 )
 
 func TestValueGetSetAdd(t *testing.T) {

@@ -1,4 +1,4 @@
-package plugins
+package child
 
 import (
 	"encoding/binary"
