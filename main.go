@@ -32,7 +32,7 @@ import (
 
 	"github.com/mphost/mphost/host"
 	"github.com/mphost/mphost/internal/child"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // version is the mphost release; the build can override it with
@@ -46,7 +46,7 @@ func main() {
 	if child.IsWorker() {
 		child.ServeWorker() // never returns
 	}
-	script.TuneGC(script.DefaultGCFloor)
+	vm.TuneGC(vm.DefaultGCFloor)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -200,20 +200,20 @@ const (
 
 // mainChunk returns the main script that run's flags and arguments name,
 // and the arguments that follow it; with -e, every argument is the script's.
-func mainChunk(fs *pflag.FlagSet, stderr io.Writer) (script.Chunk, []string, bool) {
+func mainChunk(fs *pflag.FlagSet, stderr io.Writer) (vm.Chunk, []string, bool) {
 	if fs.Changed("execute") {
 		code, _ := fs.GetString("execute")
-		return script.Chunk{Name: commandLineChunk, Source: code}, fs.Args(), true
+		return vm.Chunk{Name: commandLineChunk, Source: code}, fs.Args(), true
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
-		return script.Chunk{}, nil, false
+		return vm.Chunk{}, nil, false
 	}
 	path := fs.Arg(0)
-	c, err := script.ReadChunk(path)
+	c, err := vm.ReadChunk(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, unwrapPathError(err))
-		return script.Chunk{}, nil, false
+		return vm.Chunk{}, nil, false
 	}
 	return c, fs.Args()[1:], true
 }
@@ -229,7 +229,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	progress, _ := fs.GetBool("progress")
 	var memoryLimit int64
 	if size, _ := fs.GetString("memory-limit"); size != "" {
-		if memoryLimit, err = script.ParseSize(size); err != nil {
+		if memoryLimit, err = vm.ParseSize(size); err != nil {
 			fmt.Fprintf(stderr, "mphost run: --memory-limit: %v\n", err)
 			return exitUsage
 		}
@@ -279,15 +279,15 @@ func signalName(sig os.Signal) string {
 
 // reportScriptError prints what ended a script and returns the exit status.
 func reportScriptError(err error, stderr io.Writer) int {
-	var exit *script.ExitError
-	var luaErr *script.Error
+	var exit *vm.ExitError
+	var luaErr *vm.Error
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &luaErr):
-		fmt.Fprintln(stderr, script.ErrorText(luaErr))
+		fmt.Fprintln(stderr, vm.ErrorText(luaErr))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)
@@ -301,9 +301,9 @@ func checkCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	status := 0
-	chunks := script.NewChunks(nil)
+	chunks := vm.NewChunks(nil)
 	for _, path := range fs.Args() {
-		c, err := script.ReadChunk(path)
+		c, err := vm.ReadChunk(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "mphost check: cannot read %s: %v\n", path, unwrapPathError(err))
 			status = max(status, exitUsage)

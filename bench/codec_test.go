@@ -6,17 +6,17 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // roundTrip benchmarks encoding the value src returns in one VM and decoding
 // it in another that fetches chunks from the first, as a child does.
 func roundTrip(b *testing.B, src string) {
-	from := script.New(script.Options{Stdout: io.Discard})
-	to := script.New(script.Options{Chunks: script.NewChunks(from.Chunks()), Stdout: io.Discard})
+	from := vm.New(vm.Options{Stdout: io.Discard})
+	to := vm.New(vm.Options{Chunks: vm.NewChunks(from.Chunks()), Stdout: io.Discard})
 	defer from.Close()
 	defer to.Close()
-	fn, err := from.Load(script.Chunk{Name: "bench.lua", Source: src})
+	fn, err := from.Load(vm.Chunk{Name: "bench.lua", Source: src})
 	if err != nil {
 		b.Fatal(err)
 	}

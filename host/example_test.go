@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"github.com/mphost/mphost/host"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // A Go program runs a script in three lines.
 func Example() {
 	h := host.New(host.Options{})
-	err := h.Run(context.Background(), script.Chunk{Name: "hello.lua", Source: `
+	err := h.Run(context.Background(), vm.Chunk{Name: "hello.lua", Source: `
 		local mp = require("mp")
 		print("hello from", mp.current_process().name)
 	`}, nil)

@@ -2,20 +2,20 @@ package host
 
 import (
 	"github.com/mphost/mphost/internal/objects"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // Each copy of a handle in an encoded message holds its object while the
 // message travels (a token, taken by the sender's VM as it encodes). The
 // receiver's VM turns the token into its own hold as it decodes the
 // message. What the host hands over or drops itself, it settles here, with
-// script.HandleIDs: the package objects keeps messages as opaque bytes.
+// vm.HandleIDs: the package objects keeps messages as opaque bytes.
 
 // carriedChanges are the changes of holds for each handle that data
 // carries: held (+1 or 0) and transit (-1 or 0) each. Malformed bytes carry
 // nothing.
 func carriedChanges(data []byte, held int8, transit int32) []objects.Change {
-	ids, _ := script.HandleIDs(data)
+	ids, _ := vm.HandleIDs(data)
 	if len(ids) == 0 {
 		return nil
 	}

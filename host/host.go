@@ -31,7 +31,7 @@ import (
 	"github.com/mphost/mphost/internal/objects"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // Options configure a [Host]. The zero value writes to the process's own
@@ -57,7 +57,7 @@ type Options struct {
 // (or Stop) when done with it.
 type Host struct {
 	out      *output
-	chunks   *script.Chunks
+	chunks   *vm.Chunks
 	procs    table
 	children *supervisor       // the OS processes that run the processes
 	objects  *objects.Registry // every shared object of the run
@@ -80,7 +80,7 @@ func New(opts Options) *Host {
 			stderr: orDefault(opts.Stderr, os.Stderr),
 			prefix: opts.Prefix,
 		},
-		chunks:   script.NewChunks(nil),
+		chunks:   vm.NewChunks(nil),
 		objects:  objects.NewRegistry(),
 		progress: opts.Progress,
 	}
@@ -128,16 +128,16 @@ func orDefault(w, def io.Writer) io.Writer {
 
 // Chunks is the record of every chunk the host's scripts have loaded; it is
 // the store children fetch closures' code from.
-func (h *Host) Chunks() *script.Chunks { return h.chunks }
+func (h *Host) Chunks() *vm.Chunks { return h.chunks }
 
 // RunFile runs the script at path ("-" reads standard input) with args in
 // its global `arg` table. It returns nil when the script ends normally, an
-// [*script.ExitError] after os.exit, an [*script.Error] for an uncaught
-// error, a [*script.SyntaxError] when it does not compile, and the file's
+// [*vm.ExitError] after os.exit, an [*vm.Error] for an uncaught
+// error, a [*vm.SyntaxError] when it does not compile, and the file's
 // error when it cannot be read. As in Python, the script's non-daemon
 // children are waited for and its daemons terminated before it returns.
 func (h *Host) RunFile(ctx context.Context, path string, args []string) error {
-	c, err := script.ReadChunk(path)
+	c, err := vm.ReadChunk(path)
 	if err != nil {
 		return err
 	}
@@ -145,65 +145,65 @@ func (h *Host) RunFile(ctx context.Context, path string, args []string) error {
 }
 
 // Run runs a chunk as the main script, like RunFile.
-func (h *Host) Run(ctx context.Context, c script.Chunk, args []string) error {
-	vm := script.New(script.Options{
+func (h *Host) Run(ctx context.Context, c vm.Chunk, args []string) error {
+	v := vm.New(vm.Options{
 		Runtime: h,
 		Chunks:  h.chunks,
 		Stdout:  lockedWriter{h.out, h.out.stdout},
 		Stderr:  lockedWriter{h.out, h.out.stderr},
 		Context: ctx,
 	})
-	defer vm.Close()
-	vm.SetArgs(c.Name, args)
+	defer v.Close()
+	v.SetArgs(c.Name, args)
 	if c.Name != "stdin" {
-		vm.AddPackagePath(filepath.Dir(c.Name))
+		v.AddPackagePath(filepath.Dir(c.Name))
 	}
 	h.mu.Lock()
-	h.packagePath = vm.PackagePath()
+	h.packagePath = v.PackagePath()
 	h.mu.Unlock()
 	luaArgs := make([]lua.LValue, len(args))
 	for i, a := range args {
 		luaArgs[i] = lua.LString(a)
 	}
-	err := vm.Run(c, luaArgs...)
-	var exit *script.ExitError
+	err := v.Run(c, luaArgs...)
+	var exit *vm.ExitError
 	if !errors.As(err, &exit) && ctx.Err() == nil {
-		vm.Finish()
+		v.Finish()
 	}
 	return err
 }
 
-// Self implements script.Runtime: the host runs the main process.
-func (h *Host) Self() script.ProcessInfo {
-	return script.ProcessInfo{Name: "MainProcess", Pid: os.Getpid()}
+// Self implements vm.Runtime: the host runs the main process.
+func (h *Host) Self() vm.ProcessInfo {
+	return vm.ProcessInfo{Name: "MainProcess", Pid: os.Getpid()}
 }
 
-// Parent implements script.Runtime: the main process has none.
-func (h *Host) Parent() (script.ProcessInfo, bool) { return script.ProcessInfo{}, false }
+// Parent implements vm.Runtime: the main process has none.
+func (h *Host) Parent() (vm.ProcessInfo, bool) { return vm.ProcessInfo{}, false }
 
-// Spawn implements script.Runtime for the main script.
-func (h *Host) Spawn(ctx context.Context, req script.SpawnRequest) (script.ProcessStatus, error) {
+// Spawn implements vm.Runtime for the main script.
+func (h *Host) Spawn(ctx context.Context, req vm.SpawnRequest) (vm.ProcessStatus, error) {
 	return h.spawn(ctx, nil, req)
 }
 
-// Wait implements script.Runtime.
-func (h *Host) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
+// Wait implements vm.Runtime.
+func (h *Host) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (vm.ProcessStatus, error) {
 	return h.procs.wait(ctx, id, timeout, forever)
 }
 
-// Status implements script.Runtime.
-func (h *Host) Status(id uint64) (script.ProcessStatus, error) {
+// Status implements vm.Runtime.
+func (h *Host) Status(id uint64) (vm.ProcessStatus, error) {
 	p, err := h.procs.get(id)
 	if err != nil {
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	return p.status(), nil
 }
 
-// Signal implements script.Runtime.
+// Signal implements vm.Runtime.
 func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.signal(id, sig) }
 
-// Release implements script.Runtime.
+// Release implements vm.Runtime.
 func (h *Host) Release(id uint64) error { return h.procs.release(id) }
 
 // begin admits one start of a process unless the host is closing; Stop
@@ -220,28 +220,28 @@ func (h *Host) begin() error {
 
 // spawn starts a process for parent (nil: the main script) in a child the
 // supervisor gives: an idle one, or a new one.
-func (h *Host) spawn(ctx context.Context, parent *process, req script.SpawnRequest) (script.ProcessStatus, error) {
+func (h *Host) spawn(ctx context.Context, parent *process, req vm.SpawnRequest) (vm.ProcessStatus, error) {
 	return h.spawnFor(ctx, parent, req, nil)
 }
 
 // spawnFor is spawn, for a process that is a pool worker of pool when pool
 // is not nil: the pool learns of its end.
-func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRequest, pool *objects.Pool) (script.ProcessStatus, error) {
+func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool) (vm.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
 		h.undelivered(req.Payload, pool)
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	defer h.spawning.Done()
 	c, err := h.children.take(ctx)
 	if err != nil {
 		h.undelivered(req.Payload, pool)
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, done: make(chan struct{})}
 	parentInfo := h.Self()
 	if parent != nil {
 		p.parent = parent.id
-		parentInfo = script.ProcessInfo{Name: parent.name, Pid: parent.pid}
+		parentInfo = vm.ProcessInfo{Name: parent.name, Pid: parent.pid}
 	}
 	h.procs.add(p)
 	h.deliverCarried(objects.Owner(p.id), req.Payload, pool == nil)
@@ -266,7 +266,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 		c.runner.Kill(ctx)
 		<-p.done
 		h.procs.remove(p.id)
-		return script.ProcessStatus{}, fmt.Errorf("the child process (pid %d) did not take its start: %w", c.pid, err)
+		return vm.ProcessStatus{}, fmt.Errorf("the child process (pid %d) did not take its start: %w", c.pid, err)
 	}
 	return p.status(), nil
 }
@@ -274,7 +274,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req script.SpawnRe
 // finish ends a process: its exit code is known and all its output written.
 // What it held of shared objects is given back, and its daemonic children
 // are terminated, as when a Python process exits (on a goroutine of their
-// own, which script.EndProcesses bounds by its grace). It reports whether
+// own, which vm.EndProcesses bounds by its grace). It reports whether
 // the child may run another process: not when the process was a pool
 // worker of a pool that retires them (maxtasksperchild is there to give
 // back what a long-lived process holds, its Go heap: the OS process ends
@@ -291,7 +291,7 @@ func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
 	close(p.done)
 	c.mu.Unlock()
 	if daemons := h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon && !q.ended() }); len(daemons) > 0 {
-		go script.EndProcesses(context.Background(), h, ids(daemons))
+		go vm.EndProcesses(context.Background(), h, ids(daemons))
 	}
 	if p.pool != nil {
 		h.procs.remove(p.id) // only its pool knew it, and the pool is told
@@ -308,7 +308,7 @@ func (h *Host) Close() {
 	h.Stop()
 }
 
-// Stop ends every process still running (script.EndProcesses: SIGTERM,
+// Stop ends every process still running (vm.EndProcesses: SIGTERM,
 // then SIGKILL after a short grace). It returns how many it had to stop,
 // once all are reaped and the run's socket folder is removed.
 func (h *Host) Stop() int {
@@ -318,7 +318,7 @@ func (h *Host) Stop() int {
 	h.children.stopStarting()
 	h.spawning.Wait()
 	running := h.procs.list(func(p *process) bool { return !p.ended() })
-	script.EndProcesses(context.Background(), h, ids(running))
+	vm.EndProcesses(context.Background(), h, ids(running))
 	for _, p := range h.procs.list(func(*process) bool { return true }) {
 		<-p.done
 	}

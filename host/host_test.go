@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mphost/mphost/internal/child"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // TestMain lets the test binary serve as the children of the hosts it
@@ -30,7 +30,7 @@ func runScript(t *testing.T, h *Host, src string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return h.Run(ctx, script.Chunk{Name: "job.lua", Source: src}, nil)
+	return h.Run(ctx, vm.Chunk{Name: "job.lua", Source: src}, nil)
 }
 
 func TestEmbeddedHostRunsChildren(t *testing.T) {
@@ -74,7 +74,7 @@ func TestStopEndsRunningChildren(t *testing.T) {
 			mp.Process{target = function() while true do end end, daemon = i == 1}:start()
 		end
 		os.exit(0) -- leave them running`)
-	if _, ok := err.(*script.ExitError); !ok {
+	if _, ok := err.(*vm.ExitError); !ok {
 		t.Fatalf("err = %v", err)
 	}
 	var pids []int
@@ -158,7 +158,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
 	defer h.Close()
 	pipe := func() []uint64 {
-		ids, err := h.NewObject("Connection", script.ObjectArgs{Flag: true})
+		ids, err := h.NewObject("Connection", vm.ObjectArgs{Flag: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	before := settledOpenFiles(t)
 	for range 100 {
 		for _, id := range pipe() {
-			if _, err := h.Invoke(context.Background(), script.ObjectCall{ID: id, Op: "close"}); err != nil {
+			if _, err := h.Invoke(context.Background(), vm.ObjectCall{ID: id, Op: "close"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -176,7 +176,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 		t.Fatalf("%d file descriptors open after 100 pipes were made and closed, %d before", now, before)
 	}
 	open := pipe()
-	if _, err := h.Invoke(context.Background(), script.ObjectCall{ID: open[0], Op: "close"}); err != nil {
+	if _, err := h.Invoke(context.Background(), vm.ObjectCall{ID: open[0], Op: "close"}); err != nil {
 		t.Fatal(err)
 	}
 	if now := openFiles(t); now != before+2 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/objects"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // The host owns every shared object of a run in one registry. This file
@@ -16,17 +16,17 @@ import (
 // Lua sees: a status ("full", "empty", "closed", "abandoned") for outcomes a
 // script handles, an error for mistakes, which the script raises.
 
-// NewObject implements script.Runtime for the main script.
-func (h *Host) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
+// NewObject implements vm.Runtime for the main script.
+func (h *Host) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
 	return h.newObject(objects.MainScript, kind, args)
 }
 
-// Invoke implements script.Runtime for the main script.
-func (h *Host) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+// Invoke implements vm.Runtime for the main script.
+func (h *Host) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply, error) {
 	return h.invoke(ctx, objects.MainScript, call)
 }
 
-func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArgs) ([]uint64, error) {
+func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) ([]uint64, error) {
 	var obj any
 	switch kind {
 	case "Lock":
@@ -70,7 +70,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 		return []uint64{id}, nil
 	case "Progress": // a child's pool work: the host draws it
 		bar := h.StartProgress(string(args.Data.Data), int(args.N), args.Flag)
-		if bar == script.NoProgress {
+		if bar == vm.NoProgress {
 			return nil, nil // nothing to draw: the child draws nothing either
 		}
 		return []uint64{h.objects.Add(&childProgress{bar})}, nil
@@ -90,26 +90,26 @@ func (h *Host) newObject(owner objects.Owner, kind string, args script.ObjectArg
 	return []uint64{h.objects.AddHeld(obj, owner)}, nil
 }
 
-func content(v script.Value) objects.Content {
+func content(v vm.Value) objects.Content {
 	if v.IsNumber {
 		return objects.NumberContent(v.Number)
 	}
 	return objects.EncodedContent(v.Data)
 }
 
-func fromContent(c objects.Content) script.Value {
-	return script.Value{Data: c.Encoded, Number: c.Number, IsNumber: c.IsNumber}
+func fromContent(c objects.Content) vm.Value {
+	return vm.Value{Data: c.Encoded, Number: c.Number, IsNumber: c.IsNumber}
 }
 
-// Hold implements script.Holder for the main script.
-func (h *Host) Hold(changes []script.HoldChange) error {
+// Hold implements vm.Holder for the main script.
+func (h *Host) Hold(changes []vm.HoldChange) error {
 	h.adjustHolds(objects.MainScript, changes)
 	return nil
 }
 
 // adjustHolds applies what owner reports it holds; the objects that nothing
 // holds any more are freed.
-func (h *Host) adjustHolds(owner objects.Owner, changes []script.HoldChange) {
+func (h *Host) adjustHolds(owner objects.Owner, changes []vm.HoldChange) {
 	adjusted := make([]objects.Change, len(changes))
 	for i, c := range changes {
 		adjusted[i] = objects.Change{ID: c.ID, Held: c.Held, Transit: c.Transit}
@@ -118,18 +118,18 @@ func (h *Host) adjustHolds(owner objects.Owner, changes []script.HoldChange) {
 }
 
 // invoke performs one operation for owner.
-func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.ObjectCall) (script.ObjectReply, error) {
+func (h *Host) invoke(ctx context.Context, owner objects.Owner, call vm.ObjectCall) (vm.ObjectReply, error) {
 	if call.Op == child.HoldsOp && call.ID == 0 {
 		changes, err := child.ParseHoldChanges(call.Value.Data)
 		if err != nil {
-			return script.ObjectReply{}, err
+			return vm.ObjectReply{}, err
 		}
 		h.adjustHolds(owner, changes)
-		return script.ObjectReply{}, nil
+		return vm.ObjectReply{}, nil
 	}
 	obj, err := h.objects.Get(call.ID)
 	if err != nil {
-		return script.ObjectReply{}, err
+		return vm.ObjectReply{}, err
 	}
 	w := objects.Wait(call.Wait)
 	switch o := obj.(type) {
@@ -137,7 +137,7 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 		return lockerCall(ctx, owner, o, call.ID, call.Op, w)
 	case *objects.Semaphore:
 		if call.Op == "get_value" {
-			return script.ObjectReply{N: int64(o.Value())}, nil
+			return vm.ObjectReply{N: int64(o.Value())}, nil
 		}
 		return lockerCall(ctx, owner, o, 0, call.Op, w)
 	case *objects.Event:
@@ -150,13 +150,13 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 		switch call.Op {
 		case "task_done":
 			if err := o.TaskDone(); errors.Is(err, objects.ErrTooManyTaskDone) {
-				return script.ObjectReply{}, errors.New("task_done() called too many times (more than items put)")
+				return vm.ObjectReply{}, errors.New("task_done() called too many times (more than items put)")
 			} else if err != nil {
-				return script.ObjectReply{}, err
+				return vm.ObjectReply{}, err
 			}
-			return script.ObjectReply{}, nil
+			return vm.ObjectReply{}, nil
 		case "join":
-			return script.ObjectReply{}, o.Join(ctx)
+			return vm.ObjectReply{}, o.Join(ctx)
 		}
 		return queueCall(ctx, owner, &o.Queue, call, w)
 	case *objects.Queue:
@@ -164,7 +164,7 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 	case *objects.PipeEnd:
 		if call.Op == "close" {
 			h.objects.Close(owner, call.ID)
-			return script.ObjectReply{}, nil
+			return vm.ObjectReply{}, nil
 		}
 		return pipeCall(ctx, owner, o, call, w)
 	case *objects.Value:
@@ -174,7 +174,7 @@ func (h *Host) invoke(ctx context.Context, owner objects.Owner, call script.Obje
 	case *childProgress:
 		return o.call(h, call)
 	}
-	return script.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
+	return vm.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
 }
 
 // semaphoreLike is what Lock, RLock and Semaphore share.
@@ -188,11 +188,11 @@ type semaphoreLike interface {
 // a Value's its own), 0 for a semaphore: a successful acquire or release
 // replies it as N, so that a child can count what it holds of each lock and
 // post the releases that cannot fail (see child.Remote).
-func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock uint64, op string, w objects.Wait) (script.ObjectReply, error) {
+func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock uint64, op string, w objects.Wait) (vm.ObjectReply, error) {
 	switch op {
 	case "acquire":
 		ok, abandoned, err := l.Acquire(ctx, owner, w)
-		r := script.ObjectReply{OK: ok}
+		r := vm.ObjectReply{OK: ok}
 		if ok {
 			r.N = int64(lock)
 		}
@@ -207,30 +207,30 @@ func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock 
 		} else if errors.Is(err, objects.ErrTooManyReleases) {
 			err = errors.New("released more times than acquired")
 		}
-		return script.ObjectReply{N: int64(lock)}, err
+		return vm.ObjectReply{N: int64(lock)}, err
 	case "locked":
 		if locker, ok := l.(objects.Locker); ok {
-			return script.ObjectReply{OK: locker.Locked()}, nil
+			return vm.ObjectReply{OK: locker.Locked()}, nil
 		}
 	}
-	return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+	return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
 }
 
-func eventCall(ctx context.Context, e *objects.Event, op string, w objects.Wait) (script.ObjectReply, error) {
+func eventCall(ctx context.Context, e *objects.Event, op string, w objects.Wait) (vm.ObjectReply, error) {
 	switch op {
 	case "set":
 		e.Set()
 	case "clear":
 		e.Clear()
 	case "is_set":
-		return script.ObjectReply{OK: e.IsSet()}, nil
+		return vm.ObjectReply{OK: e.IsSet()}, nil
 	case "wait":
 		ok, err := e.Wait(ctx, w)
-		return script.ObjectReply{OK: ok}, err
+		return vm.ObjectReply{OK: ok}, err
 	default:
-		return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+		return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
 	}
-	return script.ObjectReply{}, nil
+	return vm.ObjectReply{}, nil
 }
 
 // hostCondition is a Condition and the id of its lock: the Lock or RLock it
@@ -240,7 +240,7 @@ type hostCondition struct {
 	lockID uint64
 }
 
-func conditionCall(ctx context.Context, owner objects.Owner, c *hostCondition, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+func conditionCall(ctx context.Context, owner objects.Owner, c *hostCondition, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	var err error
 	switch call.Op {
 	case "acquire", "release":
@@ -249,46 +249,46 @@ func conditionCall(ctx context.Context, owner objects.Owner, c *hostCondition, c
 		var ok bool
 		ok, err = c.Wait(ctx, owner, w)
 		if err == nil {
-			return script.ObjectReply{OK: ok}, nil
+			return vm.ObjectReply{OK: ok}, nil
 		}
 	case "notify":
 		err = c.Notify(owner, int(call.N))
 	case "notify_all":
 		err = c.NotifyAll(owner)
 	default:
-		return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+		return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 	}
 	if errors.Is(err, objects.ErrNotHeld) {
 		err = errors.New("the condition's lock is not held by this process")
 	}
-	return script.ObjectReply{}, err
+	return vm.ObjectReply{}, err
 }
 
-func barrierCall(ctx context.Context, owner objects.Owner, b *objects.Barrier, op string, w objects.Wait) (script.ObjectReply, error) {
+func barrierCall(ctx context.Context, owner objects.Owner, b *objects.Barrier, op string, w objects.Wait) (vm.ObjectReply, error) {
 	switch op {
 	case "wait":
 		index, err := b.Wait(ctx, owner, w)
 		if errors.Is(err, objects.ErrBroken) {
 			err = errors.New("the barrier is broken")
 		}
-		return script.ObjectReply{N: int64(index)}, err
+		return vm.ObjectReply{N: int64(index)}, err
 	case "reset":
 		b.Reset()
 	case "abort":
 		b.Abort()
 	case "parties":
-		return script.ObjectReply{N: int64(b.Parties())}, nil
+		return vm.ObjectReply{N: int64(b.Parties())}, nil
 	case "n_waiting":
-		return script.ObjectReply{N: int64(b.NWaiting())}, nil
+		return vm.ObjectReply{N: int64(b.NWaiting())}, nil
 	case "broken":
-		return script.ObjectReply{OK: b.Broken()}, nil
+		return vm.ObjectReply{OK: b.Broken()}, nil
 	default:
-		return script.ObjectReply{}, fmt.Errorf("no operation %q", op)
+		return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
 	}
-	return script.ObjectReply{}, nil
+	return vm.ObjectReply{}, nil
 }
 
-func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "put":
 		// N tells the caller the queue's maxsize: a child batches its puts
@@ -296,25 +296,25 @@ func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call 
 		err := q.Put(ctx, owner, call.Value.Data, w)
 		switch {
 		case errors.Is(err, objects.ErrFull):
-			return script.ObjectReply{Status: "full", N: int64(q.Maxsize())}, nil
+			return vm.ObjectReply{Status: "full", N: int64(q.Maxsize())}, nil
 		case errors.Is(err, objects.ErrClosed):
-			return script.ObjectReply{}, errClosedQueue
+			return vm.ObjectReply{}, errClosedQueue
 		}
-		return script.ObjectReply{OK: err == nil, N: int64(q.Maxsize())}, err
+		return vm.ObjectReply{OK: err == nil, N: int64(q.Maxsize())}, err
 	case "get":
 		item, err := q.Get(ctx, w)
 		return itemReply(item, err)
 	case "qsize":
-		return script.ObjectReply{N: int64(q.Qsize())}, nil
+		return vm.ObjectReply{N: int64(q.Qsize())}, nil
 	case "empty":
-		return script.ObjectReply{OK: q.Empty()}, nil
+		return vm.ObjectReply{OK: q.Empty()}, nil
 	case "full":
-		return script.ObjectReply{OK: q.Full()}, nil
+		return vm.ObjectReply{OK: q.Full()}, nil
 	case "close":
 		q.Close()
-		return script.ObjectReply{}, nil
+		return vm.ObjectReply{}, nil
 	}
-	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }
 
 var errClosedQueue = errors.New("the queue is closed")
@@ -348,22 +348,22 @@ func (h *Host) putBatch(ctx context.Context, owner objects.Owner, queueIDs []uin
 
 // itemReply is what a get or recv returns: the item, or the status that
 // says why there is none.
-func itemReply(item []byte, err error) (script.ObjectReply, error) {
+func itemReply(item []byte, err error) (vm.ObjectReply, error) {
 	switch {
 	case errors.Is(err, objects.ErrEmpty):
-		return script.ObjectReply{Status: "empty"}, nil
+		return vm.ObjectReply{Status: "empty"}, nil
 	case errors.Is(err, objects.ErrClosed):
-		return script.ObjectReply{Status: "closed"}, nil
+		return vm.ObjectReply{Status: "closed"}, nil
 	case err != nil:
-		return script.ObjectReply{}, err
+		return vm.ObjectReply{}, err
 	}
-	return script.ObjectReply{OK: true, Value: script.Value{Data: item}}, nil
+	return vm.ObjectReply{OK: true, Value: vm.Value{Data: item}}, nil
 }
 
-func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "send":
-		return script.ObjectReply{}, pipeError(true, e.Send(ctx, owner, call.Value.Data))
+		return vm.ObjectReply{}, pipeError(true, e.Send(ctx, owner, call.Value.Data))
 	case "recv":
 		item, err := e.Recv(ctx, owner, w)
 		if errors.Is(err, objects.ErrClosed) {
@@ -375,15 +375,15 @@ func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call
 		if errors.Is(err, objects.ErrClosed) {
 			err = errors.New("this end of the connection is closed")
 		}
-		return script.ObjectReply{OK: ok}, pipeError(false, err)
+		return vm.ObjectReply{OK: ok}, pipeError(false, err)
 	case "relay":
 		// A child's send that its socket could not take (see package pipesock).
-		return script.ObjectReply{}, pipeError(true, e.Relay(ctx, owner, call.Value.Data))
+		return vm.ObjectReply{}, pipeError(true, e.Relay(ctx, owner, call.Value.Data))
 	case "fetch":
 		// A large message, which a child's receive found held here.
 		return itemReply(e.Take(uint64(call.N)))
 	}
-	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }
 
 // pipeError is the error of a pipe operation (a send, or a receive or poll) as a script sees
@@ -402,21 +402,21 @@ func pipeError(sends bool, err error) error {
 	return err
 }
 
-func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "get":
-		return script.ObjectReply{OK: true, Value: fromContent(v.Get())}, nil
+		return vm.ObjectReply{OK: true, Value: fromContent(v.Get())}, nil
 	case "set":
 		v.Set(content(call.Value))
-		return script.ObjectReply{}, nil
+		return vm.ObjectReply{}, nil
 	case "add":
 		n, err := v.Add(owner, call.Value.Number)
 		if errors.Is(err, objects.ErrNotNumber) {
 			err = errors.New("the value is not a number")
 		}
-		return script.ObjectReply{Value: script.Value{Number: n, IsNumber: true}}, err
+		return vm.ObjectReply{Value: vm.Value{Number: n, IsNumber: true}}, err
 	case "acquire", "release":
 		return lockerCall(ctx, owner, v.Lock(), call.ID, call.Op, w)
 	}
-	return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/internal/pipesock"
 	"github.com/mphost/mphost/internal/slots"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 const gateFlags = pipesock.Closed | pipesock.PeerClosed
@@ -29,7 +29,7 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fds[1])
-	ids, err := h.newObject(1, "Connection", script.ObjectArgs{Flag: true})
+	ids, err := h.newObject(1, "Connection", vm.ObjectArgs{Flag: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 
 	"github.com/mphost/mphost/internal/objects"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // A Pool is a shared object like the others, with one more duty for the
@@ -37,7 +37,7 @@ func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
 		parent = p
 	}
 	name := fmt.Sprintf("PoolWorker-%d", poolWorkers.Add(1))
-	st, err := s.h.spawnFor(context.Background(), parent, script.SpawnRequest{Name: name, Daemon: true, Payload: s.payload}, s.pool)
+	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Payload: s.payload}, s.pool)
 	if err != nil {
 		return 0, "", err
 	}
@@ -55,7 +55,7 @@ type hostPool struct {
 	spawner *poolSpawner
 }
 
-func (h *Host) newPool(owner objects.Owner, args script.ObjectArgs) (uint64, error) {
+func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) {
 	pool, err := objects.NewPool(objects.PoolConfig{
 		Processes:        int(args.N),
 		MaxTasksPerChild: int(args.M),
@@ -93,27 +93,27 @@ func (h *Host) ownerDied(owner objects.Owner) {
 
 // poolCall performs one operation on a pool: the owner's (start, map's
 // tasks and results, close, ...) and its workers' (next, done).
-func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script.ObjectCall, w objects.Wait) (script.ObjectReply, error) {
+func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "start":
 		p.spawner.payload = call.Value.Data
-		return script.ObjectReply{}, p.Start(p.spawner)
+		return vm.ObjectReply{}, p.Start(p.spawner)
 	case "batch": // Value: the function of the call; N: the batch, M: the function's id
 		fn := p.AddFunction(call.Value.Data)
 		batch, err := p.NewBatch(fn) // takes over AddFunction's hold
 		if errors.Is(err, objects.ErrClosed) {
 			err = errors.New("the pool is closed")
 		}
-		return script.ObjectReply{N: int64(batch), M: int64(fn)}, err
+		return vm.ObjectReply{N: int64(batch), M: int64(fn)}, err
 	case "function_bytes": // a worker's, for a function it no longer keeps
 		data, ok := p.Function(uint64(call.N))
-		return script.ObjectReply{OK: ok, Aux: data}, nil
+		return vm.ObjectReply{OK: ok, Aux: data}, nil
 	case "submit":
 		task, err := p.Submit(uint64(call.N), uint64(call.M), call.Value.Data)
 		if errors.Is(err, objects.ErrClosed) {
 			err = errors.New("the pool is closed")
 		}
-		return script.ObjectReply{N: int64(task)}, err
+		return vm.ObjectReply{N: int64(task)}, err
 	case "result":
 		r, err := p.Result(ctx, uint64(call.N), w)
 		return taskReply(uint64(call.N), r, err)
@@ -121,20 +121,20 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 		task, r, err := p.NextDone(ctx, uint64(call.N), w)
 		return taskReply(task, r, err)
 	case "ready":
-		return script.ObjectReply{OK: p.Ready(uint64(call.N))}, nil
+		return vm.ObjectReply{OK: p.Ready(uint64(call.N))}, nil
 	case "finished": // Value: batch ids (uvarints); the reply's, those finished
 		var finished []byte
 		for data := call.Value.Data; len(data) > 0; {
 			batch, n := binary.Uvarint(data)
 			if n <= 0 {
-				return script.ObjectReply{}, errors.New("finished: malformed batch ids")
+				return vm.ObjectReply{}, errors.New("finished: malformed batch ids")
 			}
 			if p.Finished(batch) {
 				finished = binary.AppendUvarint(finished, batch)
 			}
 			data = data[n:]
 		}
-		return script.ObjectReply{OK: true, Value: script.Value{Data: finished}}, nil
+		return vm.ObjectReply{OK: true, Value: vm.Value{Data: finished}}, nil
 	case "forget":
 		p.Forget(uint64(call.N))
 	case "close":
@@ -142,44 +142,44 @@ func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call script
 	case "terminate":
 		p.Terminate()
 	case "join":
-		return script.ObjectReply{}, p.Join(ctx)
+		return vm.ObjectReply{}, p.Join(ctx)
 	case "next":
 		return nextTask(ctx, owner, p, w)
 	case "done_next": // a worker's result and its next task in one call
 		if err := p.Done(owner, uint64(call.N), call.Value.Data, call.Text); err != nil && !errors.Is(err, objects.ErrNoTask) {
-			return script.ObjectReply{}, err // ErrNoTask: the task timed out meanwhile
+			return vm.ObjectReply{}, err // ErrNoTask: the task timed out meanwhile
 		}
 		return nextTask(ctx, owner, p, w)
 	default:
-		return script.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+		return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 	}
-	return script.ObjectReply{}, nil
+	return vm.ObjectReply{}, nil
 }
 
 // nextTask waits for a worker's next task; Status "exit" tells the worker
 // to end (the pool retires it, or is closed or terminated).
-func nextTask(ctx context.Context, owner objects.Owner, p *hostPool, w objects.Wait) (script.ObjectReply, error) {
+func nextTask(ctx context.Context, owner objects.Owner, p *hostPool, w objects.Wait) (vm.ObjectReply, error) {
 	t, err := p.Next(ctx, owner, w)
 	if err != nil {
 		if ctx.Err() != nil {
-			return script.ObjectReply{}, err
+			return vm.ObjectReply{}, err
 		}
-		return script.ObjectReply{Status: "exit"}, nil
+		return vm.ObjectReply{Status: "exit"}, nil
 	}
-	return script.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: script.Value{Data: t.Args}}, nil
+	return vm.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: vm.Value{Data: t.Args}}, nil
 }
 
 // taskReply is a task's outcome as Lua sees it: its results, its error, or
 // a timeout.
-func taskReply(task uint64, r objects.TaskResult, err error) (script.ObjectReply, error) {
+func taskReply(task uint64, r objects.TaskResult, err error) (vm.ObjectReply, error) {
 	switch {
 	case errors.Is(err, objects.ErrEmpty):
-		return script.ObjectReply{Status: "timeout"}, nil
+		return vm.ObjectReply{Status: "timeout"}, nil
 	case err != nil:
-		return script.ObjectReply{}, err
+		return vm.ObjectReply{}, err
 	case r.Err != "":
 		// Data, when the worker sent it, holds each item's outcome.
-		return script.ObjectReply{N: int64(task), Status: "error", Text: r.Err, Value: script.Value{Data: r.Data}}, nil
+		return vm.ObjectReply{N: int64(task), Status: "error", Text: r.Err, Value: vm.Value{Data: r.Data}}, nil
 	}
-	return script.ObjectReply{OK: true, N: int64(task), Value: script.Value{Data: r.Data}}, nil
+	return vm.ObjectReply{OK: true, N: int64(task), Value: vm.Value{Data: r.Data}}, nil
 }

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mphost/mphost/internal/objects"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // exitText says how a pool worker ended, for the script author; "" for a
@@ -51,8 +51,8 @@ func (p *process) ended() bool {
 	}
 }
 
-func (p *process) status() script.ProcessStatus {
-	s := script.ProcessStatus{ID: p.id, Pid: p.pid, Alive: !p.ended()}
+func (p *process) status() vm.ProcessStatus {
+	s := vm.ProcessStatus{ID: p.id, Pid: p.pid, Alive: !p.ended()}
 	if !s.Alive {
 		s.ExitCode = p.exitCode
 	}
@@ -117,10 +117,10 @@ func ids(ps []*process) []uint64 {
 
 // wait waits for a process to end, for the timeout (unless forever) or
 // for ctx.
-func (t *table) wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
+func (t *table) wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (vm.ProcessStatus, error) {
 	p, err := t.get(id)
 	if err != nil {
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	var expire <-chan time.Time
 	if !forever {

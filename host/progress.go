@@ -7,15 +7,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
-// StartProgress implements script.Runtime: a progress bar on stderr for
+// StartProgress implements vm.Runtime: a progress bar on stderr for
 // pool work, drawn only when stderr is a terminal and progress was asked
 // for, by the pool or by Options.Progress (mphost run --progress).
-func (h *Host) StartProgress(label string, total int, requested bool) script.Progress {
+func (h *Host) StartProgress(label string, total int, requested bool) vm.Progress {
 	if !(requested || h.progress) || total <= 0 || !isTerminal(h.out.stderr) {
-		return script.NoProgress
+		return vm.NoProgress
 	}
 	bar := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(lockedWriter{h.out, h.out.stderr}),
@@ -42,9 +42,9 @@ func isTerminal(w any) bool {
 // childProgress is the bar of a child's pool work, drawn by the host: the
 // child makes it with NewObject("Progress"), advances it (op "advance",
 // posted) and ends it (op "done"), which removes it.
-type childProgress struct{ script.Progress }
+type childProgress struct{ vm.Progress }
 
-func (p *childProgress) call(h *Host, call script.ObjectCall) (script.ObjectReply, error) {
+func (p *childProgress) call(h *Host, call vm.ObjectCall) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "advance":
 		p.Add(int(call.N))
@@ -52,7 +52,7 @@ func (p *childProgress) call(h *Host, call script.ObjectCall) (script.ObjectRepl
 		p.Done()
 		h.objects.Remove(call.ID)
 	default:
-		return script.ObjectReply{}, fmt.Errorf("a progress bar has no operation %q", call.Op)
+		return vm.ObjectReply{}, fmt.Errorf("a progress bar has no operation %q", call.Op)
 	}
-	return script.ObjectReply{}, nil
+	return vm.ObjectReply{}, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/objects"
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // service is the Host gRPC service as one child sees it: each child has its
@@ -35,7 +35,7 @@ func (s *service) Spawn(ctx context.Context, req *pb.SpawnRequest) (*pb.ProcessS
 	if caller == nil {
 		return nil, errors.New("spawn from a child that runs no process")
 	}
-	st, err := s.h.spawn(ctx, caller, script.SpawnRequest{
+	st, err := s.h.spawn(ctx, caller, vm.SpawnRequest{
 		Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload,
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *service) Release(_ context.Context, req *pb.ProcessRef) (*pb.Empty, err
 }
 
 func (s *service) FetchChunk(_ context.Context, req *pb.ChunkRef) (*pb.Chunk, error) {
-	var id script.ChunkID
+	var id vm.ChunkID
 	copy(id[:], req.Id)
 	c, err := s.h.chunks.Fetch(id)
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *service) FetchChunk(_ context.Context, req *pb.ChunkRef) (*pb.Chunk, er
 }
 
 func (s *service) PublishChunk(_ context.Context, req *pb.Chunk) (*pb.Empty, error) {
-	return &pb.Empty{}, s.h.chunks.Publish(script.Chunk{Name: req.Name, Source: req.Source})
+	return &pb.Empty{}, s.h.chunks.Publish(vm.Chunk{Name: req.Name, Source: req.Source})
 }
 
 func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.NewObjectReply, error) {
@@ -87,7 +87,7 @@ func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.Ne
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.h.newObject(owner, req.Kind, script.ObjectArgs{
+	ids, err := s.h.newObject(owner, req.Kind, vm.ObjectArgs{
 		N: req.N, M: req.M, Flag: req.Flag, Wait: child.WaitFromProto(req.Wait), ID: req.Id, Data: child.ValueFromProto(req.Value),
 	})
 	if err != nil {

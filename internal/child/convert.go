@@ -4,67 +4,67 @@ import (
 	"time"
 
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // Conversions between the script package's types and their wire form, in
 // one place for host and child.
 
 // WaitToProto converts a Wait for the wire.
-func WaitToProto(w script.Wait) *pb.Wait {
+func WaitToProto(w vm.Wait) *pb.Wait {
 	return &pb.Wait{Block: w.Block, Forever: w.Forever, TimeoutNs: int64(w.Timeout)}
 }
 
 // WaitFromProto converts a Wait off the wire.
-func WaitFromProto(w *pb.Wait) script.Wait {
+func WaitFromProto(w *pb.Wait) vm.Wait {
 	if w == nil {
-		return script.Wait{}
+		return vm.Wait{}
 	}
-	return script.Wait{Block: w.Block, Forever: w.Forever, Timeout: time.Duration(w.TimeoutNs)}
+	return vm.Wait{Block: w.Block, Forever: w.Forever, Timeout: time.Duration(w.TimeoutNs)}
 }
 
 // ValueToProto converts a Value for the wire.
-func ValueToProto(v script.Value) *pb.Value {
+func ValueToProto(v vm.Value) *pb.Value {
 	return &pb.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
 }
 
 // ValueFromProto converts a Value off the wire.
-func ValueFromProto(v *pb.Value) script.Value {
+func ValueFromProto(v *pb.Value) vm.Value {
 	if v == nil {
-		return script.Value{}
+		return vm.Value{}
 	}
-	return script.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
+	return vm.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
 }
 
 // CallToProto converts an ObjectCall for the wire.
-func CallToProto(c script.ObjectCall) *pb.ObjectCall {
+func CallToProto(c vm.ObjectCall) *pb.ObjectCall {
 	return &pb.ObjectCall{Id: c.ID, Op: c.Op, Wait: WaitToProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueToProto(c.Value)}
 }
 
 // CallFromProto converts an ObjectCall off the wire.
-func CallFromProto(c *pb.ObjectCall) script.ObjectCall {
-	return script.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueFromProto(c.Value)}
+func CallFromProto(c *pb.ObjectCall) vm.ObjectCall {
+	return vm.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueFromProto(c.Value)}
 }
 
 // ReplyToProto converts an ObjectReply for the wire.
-func ReplyToProto(r script.ObjectReply) *pb.ObjectReply {
+func ReplyToProto(r vm.ObjectReply) *pb.ObjectReply {
 	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueToProto(r.Value), Aux: r.Aux}
 }
 
 // ReplyFromProto converts an ObjectReply off the wire.
-func ReplyFromProto(r *pb.ObjectReply) script.ObjectReply {
-	return script.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueFromProto(r.Value), Aux: r.Aux}
+func ReplyFromProto(r *pb.ObjectReply) vm.ObjectReply {
+	return vm.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueFromProto(r.Value), Aux: r.Aux}
 }
 
 // statusFromProto converts a status off the wire.
-func statusFromProto(s *pb.ProcessStatus) script.ProcessStatus {
+func statusFromProto(s *pb.ProcessStatus) vm.ProcessStatus {
 	if s == nil {
-		return script.ProcessStatus{}
+		return vm.ProcessStatus{}
 	}
-	return script.ProcessStatus{ID: s.Id, Pid: int(s.Pid), Alive: s.Alive, ExitCode: int(s.ExitCode)}
+	return vm.ProcessStatus{ID: s.Id, Pid: int(s.Pid), Alive: s.Alive, ExitCode: int(s.ExitCode)}
 }
 
 // StatusToProto converts a status for the wire.
-func StatusToProto(s script.ProcessStatus) *pb.ProcessStatus {
+func StatusToProto(s vm.ProcessStatus) *pb.ProcessStatus {
 	return &pb.ProcessStatus{Id: s.ID, Pid: int64(s.Pid), Alive: s.Alive, ExitCode: int32(s.ExitCode)}
 }

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // WorkerArg is the first argument that puts the mphost binary in worker mode.
@@ -56,7 +56,7 @@ type WorkerClient struct {
 
 // MaxMessage is the largest gRPC message either side accepts: the codec's
 // own limit, so that a value the codec takes also crosses the wire.
-var MaxMessage = script.DefaultLimits.MaxBytes + 1<<20
+var MaxMessage = vm.DefaultLimits.MaxBytes + 1<<20
 
 // ServerOptions are the options of every gRPC server of host and child.
 func ServerOptions(opts []grpc.ServerOption) []grpc.ServerOption {

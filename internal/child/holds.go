@@ -4,16 +4,16 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // HoldsOp is the operation of the call that reports what a child holds
-// (script.Holder): posted, with the changes in its Value's data.
+// (vm.Holder): posted, with the changes in its Value's data.
 const HoldsOp = "holds"
 
 // AppendHoldChanges appends changes to b in their wire form: for each, the
 // id, then Held and Transit zigzag-encoded, as varints.
-func AppendHoldChanges(b []byte, changes []script.HoldChange) []byte {
+func AppendHoldChanges(b []byte, changes []vm.HoldChange) []byte {
 	for _, c := range changes {
 		b = binary.AppendUvarint(b, c.ID)
 		b = binary.AppendVarint(b, int64(c.Held))
@@ -23,8 +23,8 @@ func AppendHoldChanges(b []byte, changes []script.HoldChange) []byte {
 }
 
 // ParseHoldChanges reads changes written by AppendHoldChanges.
-func ParseHoldChanges(b []byte) ([]script.HoldChange, error) {
-	var changes []script.HoldChange
+func ParseHoldChanges(b []byte) ([]vm.HoldChange, error) {
+	var changes []vm.HoldChange
 	for len(b) > 0 {
 		id, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -41,20 +41,20 @@ func ParseHoldChanges(b []byte) ([]script.HoldChange, error) {
 			return nil, errMalformedHolds
 		}
 		b = b[n:]
-		changes = append(changes, script.HoldChange{ID: id, Held: int8(held), Transit: int32(transit)})
+		changes = append(changes, vm.HoldChange{ID: id, Held: int8(held), Transit: int32(transit)})
 	}
 	return changes, nil
 }
 
 var errMalformedHolds = errors.New("malformed report of held objects")
 
-var _ script.Holder = (*Remote)(nil)
+var _ vm.Holder = (*Remote)(nil)
 
-// Hold implements script.Holder: the changes are posted, so they reach the
+// Hold implements vm.Holder: the changes are posted, so they reach the
 // host before any later call, put or pipe message of this process (a send
 // on a pipe's socket waits for the posted calls to be run). This process
 // lets go of what it kept for the objects it no longer holds.
-func (r *Remote) Hold(changes []script.HoldChange) error {
+func (r *Remote) Hold(changes []vm.HoldChange) error {
 	for _, c := range changes {
 		if c.Held < 0 {
 			r.forgetObject(c.ID)
@@ -63,7 +63,7 @@ func (r *Remote) Hold(changes []script.HoldChange) error {
 	if err := r.Flush(); err != nil {
 		return err
 	}
-	return r.calls.Post(CallToProto(script.ObjectCall{Op: HoldsOp, Value: script.Value{Data: AppendHoldChanges(nil, changes)}}))
+	return r.calls.Post(CallToProto(vm.ObjectCall{Op: HoldsOp, Value: vm.Value{Data: AppendHoldChanges(nil, changes)}}))
 }
 
 // forgetObject drops what this process learnt of object id, and closes its

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // EnvMemoryLimit names the environment variable in which the host gives
@@ -76,7 +76,7 @@ func (w *memoryWatch) run(limit int64, name string, stderr io.Writer) {
 		metrics.Read(live)
 		if heap := int64(live[0].Value.Uint64()); heap > limit {
 			fmt.Fprintf(stderr, "Process %s (pid %d) ran out of memory: its heap passed its limit of %s (exitcode %d)\n",
-				name, os.Getpid(), script.FormatSize(limit), ExitOutOfMemory)
+				name, os.Getpid(), vm.FormatSize(limit), ExitOutOfMemory)
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}

@@ -14,10 +14,10 @@ import (
 
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
-// Remote is a child's side of the script.Runtime seam, and its chunk store:
+// Remote is a child's side of the vm.Runtime seam, and its chunk store:
 // every call goes to the host over the child's own gRPC connection, but
 // object calls and puts over its call socket (see calls.go), and a Value's
 // numbers are read and changed in memory shared with the host (see package
@@ -33,8 +33,8 @@ type Remote struct {
 	host   pb.HostClient
 	calls  *CallClient  // object calls and puts
 	values *slots.Slots // the numbers of Values, shared with the host; nil if none
-	self   script.ProcessInfo
-	parent script.ProcessInfo
+	self   vm.ProcessInfo
+	parent vm.ProcessInfo
 	puts   putBuffer
 	pipes  pipeSockets
 }
@@ -219,7 +219,7 @@ func remoteError(err error) error {
 
 // bufferPut keeps a put into an unbounded queue; false when the queue is
 // not known to be unbounded.
-func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
+func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 	b := &r.puts
 	b.mu.Lock()
 	// An item larger than a batch goes on its own, as a put that waits
@@ -260,7 +260,7 @@ func (r *Remote) bufferPut(call script.ObjectCall) (bool, error) {
 // acquire or release of a Lock or RLock (also a Condition's or a Value's),
 // the lock it was (see host lockerCall). Semaphores are not counted: other
 // processes may release them.
-func (r *Remote) learn(call script.ObjectCall, reply script.ObjectReply) {
+func (r *Remote) learn(call vm.ObjectCall, reply vm.ObjectReply) {
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -292,7 +292,7 @@ func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
 // a lock that this process holds (the host checks only that, for a Lock or
 // an RLock); an Event's set, and a Value's when its numbers are not in
 // memory.
-func (r *Remote) postable(call script.ObjectCall) bool {
+func (r *Remote) postable(call vm.ObjectCall) bool {
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -316,48 +316,48 @@ func (r *Remote) postable(call script.ObjectCall) bool {
 	return false
 }
 
-var _ script.Runtime = (*Remote)(nil)
-var _ script.ChunkStore = (*Remote)(nil)
-var _ script.ValueCopier = (*Remote)(nil)
+var _ vm.Runtime = (*Remote)(nil)
+var _ vm.ChunkStore = (*Remote)(nil)
+var _ vm.ValueCopier = (*Remote)(nil)
 
-// CopiesValues implements script.ValueCopier: a put is copied into its
+// CopiesValues implements vm.ValueCopier: a put is copied into its
 // batch, and any other call into its frame, before Invoke returns.
 func (r *Remote) CopiesValues() {}
 
-// Self implements script.Runtime.
-func (r *Remote) Self() script.ProcessInfo { return r.self }
+// Self implements vm.Runtime.
+func (r *Remote) Self() vm.ProcessInfo { return r.self }
 
-// Parent implements script.Runtime.
-func (r *Remote) Parent() (script.ProcessInfo, bool) { return r.parent, true }
+// Parent implements vm.Runtime.
+func (r *Remote) Parent() (vm.ProcessInfo, bool) { return r.parent, true }
 
-// Spawn implements script.Runtime.
-func (r *Remote) Spawn(ctx context.Context, req script.SpawnRequest) (script.ProcessStatus, error) {
+// Spawn implements vm.Runtime.
+func (r *Remote) Spawn(ctx context.Context, req vm.SpawnRequest) (vm.ProcessStatus, error) {
 	if err := r.Sync(); err != nil {
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	s, err := r.host.Spawn(ctx, &pb.SpawnRequest{Name: req.Name, Daemon: req.Daemon, Identity: req.Identity, Payload: req.Payload})
 	return statusFromProto(s), remoteError(err)
 }
 
-// Wait implements script.Runtime.
-func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (script.ProcessStatus, error) {
+// Wait implements vm.Runtime.
+func (r *Remote) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (vm.ProcessStatus, error) {
 	if err := r.Sync(); err != nil {
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	s, err := r.host.Wait(ctx, &pb.WaitRequest{Id: id, Forever: forever, TimeoutNs: int64(timeout)})
 	return statusFromProto(s), remoteError(err)
 }
 
-// Status implements script.Runtime.
-func (r *Remote) Status(id uint64) (script.ProcessStatus, error) {
+// Status implements vm.Runtime.
+func (r *Remote) Status(id uint64) (vm.ProcessStatus, error) {
 	if err := r.Sync(); err != nil {
-		return script.ProcessStatus{}, err
+		return vm.ProcessStatus{}, err
 	}
 	s, err := r.host.Status(context.Background(), &pb.ProcessRef{Id: id})
 	return statusFromProto(s), remoteError(err)
 }
 
-// Signal implements script.Runtime.
+// Signal implements vm.Runtime.
 func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
 	if err := r.Sync(); err != nil {
 		return err
@@ -366,7 +366,7 @@ func (r *Remote) Signal(id uint64, sig syscall.Signal) error {
 	return remoteError(err)
 }
 
-// Release implements script.Runtime.
+// Release implements vm.Runtime.
 func (r *Remote) Release(id uint64) error {
 	if err := r.Sync(); err != nil {
 		return err
@@ -375,20 +375,20 @@ func (r *Remote) Release(id uint64) error {
 	return remoteError(err)
 }
 
-// Fetch implements script.ChunkStore.
-func (r *Remote) Fetch(id script.ChunkID) (script.Chunk, error) {
+// Fetch implements vm.ChunkStore.
+func (r *Remote) Fetch(id vm.ChunkID) (vm.Chunk, error) {
 	if err := r.Sync(); err != nil {
-		return script.Chunk{}, err
+		return vm.Chunk{}, err
 	}
 	c, err := r.host.FetchChunk(context.Background(), &pb.ChunkRef{Id: id[:]})
 	if err != nil {
-		return script.Chunk{}, remoteError(err)
+		return vm.Chunk{}, remoteError(err)
 	}
-	return script.Chunk{Name: c.Name, Source: c.Source}, nil
+	return vm.Chunk{Name: c.Name, Source: c.Source}, nil
 }
 
-// Publish implements script.ChunkStore.
-func (r *Remote) Publish(c script.Chunk) error {
+// Publish implements vm.ChunkStore.
+func (r *Remote) Publish(c vm.Chunk) error {
 	if err := r.Sync(); err != nil {
 		return err
 	}
@@ -396,8 +396,8 @@ func (r *Remote) Publish(c script.Chunk) error {
 	return remoteError(err)
 }
 
-// NewObject implements script.Runtime.
-func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error) {
+// NewObject implements vm.Runtime.
+func (r *Remote) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
 	}
@@ -410,10 +410,10 @@ func (r *Remote) NewObject(kind string, args script.ObjectArgs) ([]uint64, error
 	return reply.Ids, nil
 }
 
-// Invoke implements script.Runtime. An operation on an object whose posted
+// Invoke implements vm.Runtime. An operation on an object whose posted
 // call failed (a send; see postable), started after the host told of it,
 // raises that failure instead of running; a put, a failed batch of puts.
-func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.ObjectReply, error) {
+func (r *Remote) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply, error) {
 	if call.Kind == "Value" {
 		if reply, done := r.valueInMemory(call); done {
 			return reply, nil
@@ -421,7 +421,7 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	}
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)
-		return script.ObjectReply{}, err
+		return vm.ObjectReply{}, err
 	}
 	if call.Kind == "Connection" {
 		if reply, done, err := r.pipeInSocket(ctx, call); done {
@@ -430,27 +430,27 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 	}
 	if call.Op == "put" {
 		if err := r.calls.Failed(PutsFailed); err != nil {
-			return script.ObjectReply{}, err
+			return vm.ObjectReply{}, err
 		}
 		if err := r.droppedFor(call.ID); err != nil {
-			return script.ObjectReply{}, err
+			return vm.ObjectReply{}, err
 		}
 		if buffered, err := r.bufferPut(call); buffered {
-			return script.ObjectReply{OK: true}, err
+			return vm.ObjectReply{OK: true}, err
 		}
 	}
 	if call.Op == "close" {
 		r.forgetQueue(call.ID)
 	}
 	if err := r.Flush(); err != nil {
-		return script.ObjectReply{}, err
+		return vm.ObjectReply{}, err
 	}
 	if r.postable(call) {
-		return script.ObjectReply{}, r.calls.Post(CallToProto(call))
+		return vm.ObjectReply{}, r.calls.Post(CallToProto(call))
 	}
 	pbReply, err := r.calls.Invoke(ctx, CallToProto(call))
 	if err != nil {
-		return script.ObjectReply{}, remoteError(err)
+		return vm.ObjectReply{}, remoteError(err)
 	}
 	reply := ReplyFromProto(pbReply)
 	r.learn(call, reply)
@@ -462,7 +462,7 @@ func (r *Remote) Invoke(ctx context.Context, call script.ObjectCall) (script.Obj
 // like Python's, it does not wait for this process's puts. done
 // is false when the host must do it: the Value has no slot, or holds or is
 // given something other than a number.
-func (r *Remote) valueInMemory(call script.ObjectCall) (reply script.ObjectReply, done bool) {
+func (r *Remote) valueInMemory(call vm.ObjectCall) (reply vm.ObjectReply, done bool) {
 	slot := r.values.Slot(call.ID)
 	if slot == nil {
 		return reply, false
@@ -478,7 +478,7 @@ func (r *Remote) valueInMemory(call script.ObjectCall) (reply script.ObjectReply
 	switch call.Op {
 	case "get":
 		n, ok := slot.Load()
-		return script.ObjectReply{OK: true, Value: script.Value{Number: n, IsNumber: true}}, ok
+		return vm.ObjectReply{OK: true, Value: vm.Value{Number: n, IsNumber: true}}, ok
 	case "set":
 		if call.Value.IsNumber && slots.Holds(call.Value.Number) {
 			slot.Store(call.Value.Number)
@@ -486,7 +486,7 @@ func (r *Remote) valueInMemory(call script.ObjectCall) (reply script.ObjectReply
 		}
 	case "add":
 		sum, ok := slot.Add(call.Value.Number)
-		return script.ObjectReply{Value: script.Value{Number: sum, IsNumber: true}}, ok
+		return vm.ObjectReply{Value: vm.Value{Number: sum, IsNumber: true}}, ok
 	}
 	return reply, false
 }
@@ -508,13 +508,13 @@ func (r *Remote) forgetQueue(id uint64) {
 	r.puts.mu.Unlock()
 }
 
-// StartProgress implements script.Runtime: a child's stderr is not a
+// StartProgress implements vm.Runtime: a child's stderr is not a
 // terminal, so the host draws the bar, when it draws one (it says so by
 // making the object).
-func (r *Remote) StartProgress(label string, total int, requested bool) script.Progress {
-	ids, err := r.NewObject("Progress", script.ObjectArgs{N: int64(total), Flag: requested, Data: script.Value{Data: []byte(label)}})
+func (r *Remote) StartProgress(label string, total int, requested bool) vm.Progress {
+	ids, err := r.NewObject("Progress", vm.ObjectArgs{N: int64(total), Flag: requested, Data: vm.Value{Data: []byte(label)}})
 	if err != nil || len(ids) != 1 {
-		return script.NoProgress
+		return vm.NoProgress
 	}
 	return &remoteProgress{r: r, id: ids[0]}
 }
@@ -526,9 +526,9 @@ type remoteProgress struct {
 }
 
 func (p *remoteProgress) Add(n int) {
-	p.r.Invoke(context.Background(), script.ObjectCall{ID: p.id, Kind: "Progress", Op: "advance", N: int64(n)})
+	p.r.Invoke(context.Background(), vm.ObjectCall{ID: p.id, Kind: "Progress", Op: "advance", N: int64(n)})
 }
 
 func (p *remoteProgress) Done() {
-	p.r.Invoke(context.Background(), script.ObjectCall{ID: p.id, Kind: "Progress", Op: "done"})
+	p.r.Invoke(context.Background(), vm.ObjectCall{ID: p.id, Kind: "Progress", Op: "done"})
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // checkingHost checks that every item it stores is whole: all its bytes equal.
@@ -61,7 +61,7 @@ func TestBatchBuffersAcrossProcesses(t *testing.T) {
 			for j := range data {
 				data[j] = byte(p*7 + i)
 			}
-			if _, err := r.Invoke(context.Background(), script.ObjectCall{ID: 1, Op: "put", Value: script.Value{Data: data}}); err != nil {
+			if _, err := r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: "put", Value: vm.Value{Data: data}}); err != nil {
 				t.Fatal(err)
 			}
 			want++

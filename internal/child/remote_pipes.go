@@ -13,7 +13,7 @@ import (
 
 	"github.com/mphost/mphost/internal/pipesock"
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // A child sends and receives on a pipe end over the end's own socket (see
@@ -184,7 +184,7 @@ func (r *Remote) closePipes() {
 // socket; done is false when the call must go to the host instead: the end
 // goes through the host, it does not go that way, or it is closed (the
 // host says how).
-func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (reply script.ObjectReply, done bool, err error) {
+func (r *Remote) pipeInSocket(ctx context.Context, call vm.ObjectCall) (reply vm.ObjectReply, done bool, err error) {
 	switch call.Op {
 	case "send", "recv", "poll":
 	case "close":
@@ -208,10 +208,10 @@ func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (repl
 		msg, held, err := ps.sock.Recv(ctx, deadline)
 		switch {
 		case errors.Is(err, pipesock.ErrTimeout):
-			return script.ObjectReply{Status: "empty"}, true, nil
+			return vm.ObjectReply{Status: "empty"}, true, nil
 		case errors.Is(err, pipesock.ErrClosed):
 			r.closePipe(call.ID) // nothing more will come: the host answers from now on
-			return script.ObjectReply{Status: "closed"}, true, nil
+			return vm.ObjectReply{Status: "closed"}, true, nil
 		case err != nil:
 			return reply, true, err
 		case held != 0:
@@ -222,10 +222,10 @@ func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (repl
 			}
 			return ReplyFromProto(pbReply), true, nil
 		}
-		return script.ObjectReply{OK: true, Value: script.Value{Data: msg}}, true, nil
+		return vm.ObjectReply{OK: true, Value: vm.Value{Data: msg}}, true, nil
 	case call.Op == "poll" && ps.readable && !ps.sock.Closed():
 		ok, err := ps.sock.Poll(ctx, deadline)
-		return script.ObjectReply{OK: ok}, true, err
+		return vm.ObjectReply{OK: ok}, true, err
 	}
 	return reply, false, nil
 }
@@ -233,7 +233,7 @@ func (r *Remote) pipeInSocket(ctx context.Context, call script.ObjectCall) (repl
 // sendOnPipe writes a message into the end's socket, or, when it cannot go
 // there now, counts it on the end's gate and posts it to the host, which
 // writes it after the messages it already has.
-func (r *Remote) sendOnPipe(ps *pipeSocket, call script.ObjectCall) (reply script.ObjectReply, done bool, err error) {
+func (r *Remote) sendOnPipe(ps *pipeSocket, call vm.ObjectCall) (reply vm.ObjectReply, done bool, err error) {
 	data := call.Value.Data
 	if ps.sock.Refuses() {
 		return reply, false, nil // an end is closed: the host says so, at once
@@ -258,7 +258,7 @@ func (r *Remote) sendOnPipe(ps *pipeSocket, call script.ObjectCall) (reply scrip
 	// the host: slower, still in order), never taken off twice.
 	ps.sock.Count()
 	ps.tally.Add(1)
-	if err := r.calls.Post(CallToProto(script.ObjectCall{ID: call.ID, Op: "relay", Value: call.Value})); err != nil {
+	if err := r.calls.Post(CallToProto(vm.ObjectCall{ID: call.ID, Op: "relay", Value: call.Value})); err != nil {
 		ps.tally.Add(^uint64(0))
 		ps.sock.Uncount()
 		return reply, true, err

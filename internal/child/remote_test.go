@@ -7,7 +7,7 @@ import (
 
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // TestRemotePostsWhatCannotFail proves the rules by which a child posts a
@@ -17,12 +17,12 @@ import (
 func TestRemotePostsWhatCannotFail(t *testing.T) {
 	r := &Remote{}
 	acquire := func(id, lock uint64) {
-		r.learn(script.ObjectCall{ID: id, Op: "acquire"}, script.ObjectReply{OK: true, N: int64(lock)})
+		r.learn(vm.ObjectCall{ID: id, Op: "acquire"}, vm.ObjectReply{OK: true, N: int64(lock)})
 	}
 	released := func(id, lock uint64) {
-		r.learn(script.ObjectCall{ID: id, Op: "release"}, script.ObjectReply{N: int64(lock)})
+		r.learn(vm.ObjectCall{ID: id, Op: "release"}, vm.ObjectReply{N: int64(lock)})
 	}
-	posts := func(id uint64, op string) bool { return r.postable(script.ObjectCall{ID: id, Op: op}) }
+	posts := func(id uint64, op string) bool { return r.postable(vm.ObjectCall{ID: id, Op: op}) }
 
 	// Condition 5 made with Lock 3.
 	acquire(5, 3)
@@ -54,7 +54,7 @@ func TestRemotePostsWhatCannotFail(t *testing.T) {
 	if posts(9, "release") {
 		t.Error("a semaphore's release was posted")
 	}
-	r.learn(script.ObjectCall{ID: 9, Op: "acquire"}, script.ObjectReply{OK: false, N: 0})
+	r.learn(vm.ObjectCall{ID: 9, Op: "acquire"}, vm.ObjectReply{OK: false, N: 0})
 	if posts(9, "release") {
 		t.Error("a release after a failed acquire was posted")
 	}
@@ -65,7 +65,7 @@ func TestRemotePostsWhatCannotFail(t *testing.T) {
 	if posts(12, "send") {
 		t.Error("the first send on an end was posted")
 	}
-	r.learn(script.ObjectCall{ID: 12, Op: "send"}, script.ObjectReply{})
+	r.learn(vm.ObjectCall{ID: 12, Op: "send"}, vm.ObjectReply{})
 	if !posts(12, "send") {
 		t.Error("a send after one succeeded is not posted")
 	}
@@ -78,8 +78,8 @@ func TestRemoteBatchesOnlySmallPuts(t *testing.T) {
 	h := newFakeHost()
 	r := &Remote{calls: NewCallClient(serveCalls(t, h).child)}
 	r.puts.unbounded = map[uint64]bool{1: true}
-	put := func(size int) (script.ObjectReply, error) {
-		return r.Invoke(context.Background(), script.ObjectCall{ID: 1, Op: "put", Value: script.Value{Data: []byte(strings.Repeat("x", size))}})
+	put := func(size int) (vm.ObjectReply, error) {
+		return r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: "put", Value: vm.Value{Data: []byte(strings.Repeat("x", size))}})
 	}
 	for range 3 {
 		if _, err := put(10); err != nil {
@@ -116,8 +116,8 @@ func TestRemoteValueInMemory(t *testing.T) {
 	defer mem.Close()
 	h := newFakeHost()
 	r := &Remote{calls: NewCallClient(serveCalls(t, h).child), values: mem}
-	value := func(op string, id uint64, n float64) (script.ObjectReply, error) {
-		return r.Invoke(context.Background(), script.ObjectCall{ID: id, Kind: "Value", Op: op, Value: script.Value{Number: n, IsNumber: true}})
+	value := func(op string, id uint64, n float64) (vm.ObjectReply, error) {
+		return r.Invoke(context.Background(), vm.ObjectCall{ID: id, Kind: "Value", Op: op, Value: vm.Value{Number: n, IsNumber: true}})
 	}
 	mem.Slot(4).Store(40)
 	if reply, err := value("add", 4, 2); err != nil || reply.Value.Number != 42 {

@@ -19,7 +19,7 @@ import (
 
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
-	"github.com/mphost/mphost/script"
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // Exit statuses of a child that could not run its process.
@@ -40,7 +40,7 @@ func ServeWorker() {
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
 	}
-	script.TuneGC(script.DefaultGCFloor)
+	vm.TuneGC(vm.DefaultGCFloor)
 	// The output pipe and the call socket are the host's: a program that
 	// the script starts (os.execute, io.popen) does not get them.
 	syscall.CloseOnExec(OutputFD)
@@ -165,9 +165,9 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 
 // prepared is a VM built ahead of the process it will run.
 type prepared struct {
-	vm     *script.VM
-	remote *Remote
-	stderr io.Writer
+	machine *vm.VM
+	remote  *Remote
+	stderr  io.Writer
 }
 
 // prepare builds the next process's VM in the background.
@@ -176,36 +176,36 @@ func prepare(host pb.HostClient) <-chan prepared {
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
 		remote := &Remote{host: host, calls: calls, values: values}
-		vm := script.New(script.Options{Runtime: remote, Chunks: script.NewChunks(remote), Stdout: stdout, Stderr: stderr,
+		machine := vm.New(vm.Options{Runtime: remote, Chunks: vm.NewChunks(remote), Stdout: stdout, Stderr: stderr,
 			StopsAtWaitsOnly: true}) // the host stops a child with signals
-		ready <- prepared{vm, remote, stderr}
+		ready <- prepared{machine, remote, stderr}
 	}()
 	return ready
 }
 
 // runProcess runs one process in a prepared VM and returns its exit status.
 func runProcess(p prepared, req *pb.StartRequest) int {
-	vm, remote, stderr := p.vm, p.remote, p.stderr
-	remote.self = script.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
-	remote.parent = script.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
-	defer vm.Close()
+	machine, remote, stderr := p.machine, p.remote, p.stderr
+	remote.self = vm.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
+	remote.parent = vm.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
+	defer machine.Close()
 	if req.PackagePath != "" {
-		vm.SetPackagePath(req.PackagePath)
+		machine.SetPackagePath(req.PackagePath)
 	}
 	var watch *memoryWatch
 	defer func() { watch.end() }() // once its children are waited for too
-	err := vm.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
-	var exit *script.ExitError
+	err := machine.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
+	var exit *vm.ExitError
 	code := 0
 	switch {
 	case errors.As(err, &exit):
 		code = exit.Code
 	case err != nil:
-		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), script.ErrorText(err))
+		fmt.Fprintf(stderr, "Process %s (pid %d):\n%s\n", req.Name, os.Getpid(), vm.ErrorText(err))
 		code = 1
-		vm.Finish()
+		machine.Finish()
 	default:
-		vm.Finish()
+		machine.Finish()
 	}
 	err = remote.End()
 	if err != nil {

@@ -1,0 +1,263 @@
+package vm
+
+import (
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Shared objects (Lock, Queue, Pipe, ...) live in the host. A VM holds them
+// as userdata standing for (kind, id) and does every operation through
+// Runtime.Invoke: directly in the main script, over RPC in a child. The
+// same userdata crosses processes as a handle to the same object.
+
+// Wait says how long a blocking operation may wait.
+type Wait struct {
+	Block   bool          // false: do not wait at all
+	Forever bool          // no timeout
+	Timeout time.Duration // when Block and not Forever
+}
+
+// ObjectArgs are what a constructor was given.
+type ObjectArgs struct {
+	N    int64 // Semaphore value, Queue maxsize, Barrier parties, Pool processes
+	M    int64 // Pool maxtasksperchild
+	Flag bool  // Pipe duplex, Semaphore bounded
+	Wait Wait  // Barrier default timeout, Pool task_timeout
+	ID   uint64
+	Data Value // Value's initial value
+}
+
+// Value is an encoded Lua value, with numbers kept apart so the host can
+// add to them atomically.
+type Value struct {
+	Data     []byte
+	Number   float64
+	IsNumber bool
+}
+
+// ObjectCall is one operation on a host-owned object: its Lua method name
+// and arguments.
+type ObjectCall struct {
+	ID    uint64
+	Kind  string // "Lock", "Value", ...: the object's kind, when the script knows it
+	Op    string // "acquire", "put", "recv", ...
+	Wait  Wait
+	N     int64
+	M     int64
+	Text  string
+	Value Value
+}
+
+// ObjectReply is an operation's result. Status carries the second result
+// Lua sees: "abandoned", "timeout", "full", "empty", "closed".
+type ObjectReply struct {
+	OK     bool
+	Status string
+	N      int64
+	M      int64
+	Text   string
+	Value  Value
+	Aux    []byte
+}
+
+// objectRef is the Go value of an object's userdata.
+type objectRef struct {
+	kind string
+	id   uint64
+}
+
+// Handle implements [Handle]: objects cross processes by kind and id.
+func (o *objectRef) Handle() (string, uint64) { return o.kind, o.id }
+
+// objectKind is a class of shared objects: its metatable, built the first
+// time an object of the kind is made or received (most processes use few
+// kinds, and every process builds a VM).
+type objectKind struct {
+	mt    *lua.LTable
+	build func() *lua.LTable
+}
+
+// Live fields are read from the host at each access (Barrier.parties, ...).
+const (
+	numberField = iota
+	boolField
+)
+
+// defineObjectKind declares a kind and registers it so that handles of
+// that kind can be rebuilt here.
+func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]int) {
+	vm.objectKinds[name] = &objectKind{build: func() *lua.LTable { return vm.kindMetatable(name, methods, fields) }}
+	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
+		return vm.newObjectUserdata(name, id), nil // the decoder watches it
+	})
+}
+
+// kindMetatable builds the metatable of a kind: its methods, and its live
+// fields read from the host.
+func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fields map[string]int) *lua.LTable {
+	L := vm.L
+	mt := L.NewTable()
+	methodTable := L.SetFuncs(L.NewTable(), methods)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		ref := vm.checkObject(L, name, "index")
+		key := L.CheckString(2)
+		if kind, ok := fields[key]; ok {
+			r := vm.invoke(L, name, ObjectCall{ID: ref.id, Op: key})
+			if kind == boolField {
+				L.Push(lua.LBool(r.OK))
+			} else {
+				L.Push(lua.LNumber(r.N))
+			}
+			return 1
+		}
+		L.Push(methodTable.RawGetString(key))
+		return 1
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(fmt.Sprintf("<%s %d>", name, vm.checkObject(L, name, "tostring").id)))
+		return 1
+	}))
+	return mt
+}
+
+// newObjectUserdata returns a userdata for the object with the given id,
+// not yet watched.
+func (vm *VM) newObjectUserdata(kind string, id uint64) *lua.LUserData {
+	ud := vm.L.NewUserData()
+	ud.Value = &objectRef{kind: kind, id: id}
+	k := vm.objectKinds[kind]
+	if k.mt == nil {
+		k.mt = k.build()
+	}
+	ud.Metatable = k.mt
+	return ud
+}
+
+// checkObject returns the object at argument 1, which must be of kind.
+func (vm *VM) checkObject(L *lua.LState, kind, method string) *objectRef {
+	if ud, ok := L.Get(1).(*lua.LUserData); ok {
+		if ref, ok := ud.Value.(*objectRef); ok && ref.kind == kind {
+			return ref
+		}
+	}
+	L.RaiseError("%s.%s: %s expected as self (call it with ':')", kind, method, kind)
+	return nil
+}
+
+// construct makes a new object of kind and pushes its userdata.
+func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
+	vm.reportHolds()
+	ids, err := vm.runtime.NewObject(kind, args)
+	if outOfFiles(err) && vm.collectObjects() {
+		ids, err = vm.runtime.NewObject(kind, args)
+	}
+	if err != nil {
+		name := kind
+		if kind == "Connection" {
+			name = "Pipe" // the constructor of Connections
+		}
+		L.RaiseError("mp.%s: %v", name, err)
+	}
+	for _, id := range ids {
+		ud := vm.newObjectUserdata(kind, id)
+		vm.watchObject(ud, id, delivered) // the host counted this process as its holder
+		L.Push(ud)
+	}
+	return len(ids)
+}
+
+// invoke performs an operation, raising a Lua error (with the caller's
+// file:line) when it fails.
+func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
+	vm.reportHoldsBefore(call.Op)
+	vm.runCallbacks(L, Wait{})
+	call.Kind = kind
+	reply, err := vm.runtime.Invoke(vm.ctx, call)
+	if err != nil {
+		vm.raiseRuntime(L, kind+"."+call.Op, err)
+	}
+	return reply
+}
+
+// checkBlockWait reads Python's (block=true, timeout=nil) pair at n, n+1.
+func checkBlockWait(L *lua.LState, n int, fname string) Wait {
+	block := true
+	if v := L.Get(n); v != lua.LNil {
+		b, ok := v.(lua.LBool)
+		if !ok {
+			L.ArgError(n, fname+": block must be a boolean, got "+v.Type().String())
+		}
+		block = bool(b)
+	}
+	d, limited := checkTimeout(L, n+1, fname)
+	return Wait{Block: block, Forever: !limited, Timeout: d}
+}
+
+// checkTimeoutWait reads an optional timeout at n: nil waits forever.
+func checkTimeoutWait(L *lua.LState, n int, fname string) Wait {
+	d, limited := checkTimeout(L, n, fname)
+	return Wait{Block: true, Forever: !limited, Timeout: d}
+}
+
+// pushOK pushes true or false, and a status when there is one.
+func pushOK(L *lua.LState, r ObjectReply) int {
+	L.Push(lua.LBool(r.OK))
+	if r.Status != "" {
+		L.Push(lua.LString(r.Status))
+		return 2
+	}
+	return 1
+}
+
+// encodeValue encodes a value sent to an object, naming it root in errors.
+// A number stays a number, so that a Value can add to it.
+func (vm *VM) encodeValue(L *lua.LState, fname, root string, v lua.LValue) Value {
+	if n, ok := v.(lua.LNumber); ok {
+		return Value{Number: float64(n), IsNumber: true}
+	}
+	return vm.encodeItem(L, fname, root, v)
+}
+
+// encodeItem encodes a value sent through a queue or pipe; for a
+// ValueCopier runtime, in the VM's scratch buffer, valid until the next
+// encodeItem.
+func (vm *VM) encodeItem(L *lua.LState, fname, root string, v lua.LValue) Value {
+	data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.encodeTo(buf, root, v) })
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	return Value{Data: data}
+}
+
+// decodeValue rebuilds a value received from an object; its handles tell
+// the host r.
+func (vm *VM) decodeValue(L *lua.LState, fname string, r receipt, v Value) lua.LValue {
+	if v.IsNumber {
+		return lua.LNumber(v.Number)
+	}
+	out, err := vm.decodeAs(r, v.Data)
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	return out
+}
+
+// withHeld is x:with(f, ...): acquire, call f, release even when f raises,
+// and return f's results (Python's `with x:`).
+func (vm *VM) withHeld(L *lua.LState, acquire, release func()) int {
+	fn := L.CheckFunction(2)
+	top := L.GetTop()
+	acquire()
+	L.Push(fn)
+	for i := 3; i <= top; i++ {
+		L.Push(L.Get(i))
+	}
+	err := vm.protectedCall(L, top-2, nil) // as pcall: closures keep what they share
+	release()
+	if err != nil {
+		L.Error(errorValue(err), 0)
+	}
+	return L.GetTop() - top
+}

@@ -1,0 +1,172 @@
+package vm
+
+import (
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// openSyncObjects adds the locks, semaphores, events, conditions and
+// barriers to the mp module.
+func (vm *VM) openSyncObjects(mp *lua.LTable) {
+	L := vm.L
+	for _, kind := range []string{"Lock", "RLock", "Semaphore", "BoundedSemaphore"} {
+		vm.defineObjectKind(kind, vm.lockMethods(kind), nil)
+	}
+	mp.RawSetString("Lock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Lock", ObjectArgs{}) }))
+	mp.RawSetString("RLock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "RLock", ObjectArgs{}) }))
+	for _, kind := range []string{"Semaphore", "BoundedSemaphore"} {
+		mp.RawSetString(kind, L.NewFunction(func(L *lua.LState) int {
+			value := L.OptInt64(1, 1)
+			if value < 0 {
+				L.ArgError(1, "mp."+kind+": value must be >= 0")
+			}
+			return vm.construct(L, kind, ObjectArgs{N: value, Flag: kind == "BoundedSemaphore"})
+		}))
+	}
+
+	vm.defineObjectKind("Event", map[string]lua.LGFunction{
+		"set":    vm.actionOp("Event", "set"),
+		"clear":  vm.actionOp("Event", "clear"),
+		"is_set": vm.queryOp("Event", "is_set"),
+		"wait": func(L *lua.LState) int {
+			ref := vm.checkObject(L, "Event", "wait")
+			L.Push(lua.LBool(vm.invoke(L, "Event", ObjectCall{ID: ref.id, Op: "wait", Wait: checkTimeoutWait(L, 2, "Event.wait")}).OK))
+			return 1
+		},
+	}, nil)
+	mp.RawSetString("Event", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Event", ObjectArgs{}) }))
+
+	condition := vm.lockMethods("Condition")
+	condition["wait"] = func(L *lua.LState) int {
+		ref := vm.checkObject(L, "Condition", "wait")
+		L.Push(lua.LBool(vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "wait", Wait: checkTimeoutWait(L, 2, "Condition.wait")}).OK))
+		return 1
+	}
+	condition["wait_for"] = vm.conditionWaitFor
+	condition["notify"] = func(L *lua.LState) int {
+		ref := vm.checkObject(L, "Condition", "notify")
+		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "notify", N: L.OptInt64(2, 1)})
+		return 0
+	}
+	condition["notify_all"] = vm.actionOp("Condition", "notify_all")
+	vm.defineObjectKind("Condition", condition, nil)
+	mp.RawSetString("Condition", L.NewFunction(func(L *lua.LState) int {
+		var lockID uint64
+		if v := L.Get(1); v != lua.LNil {
+			ud, ok := v.(*lua.LUserData)
+			ref, isRef := (*objectRef)(nil), false
+			if ok {
+				ref, isRef = ud.Value.(*objectRef)
+			}
+			if !isRef || (ref.kind != "Lock" && ref.kind != "RLock") {
+				L.ArgError(1, "mp.Condition: Lock or RLock expected, got "+v.Type().String())
+			}
+			lockID = ref.id
+		}
+		return vm.construct(L, "Condition", ObjectArgs{ID: lockID})
+	}))
+
+	vm.defineObjectKind("Barrier", map[string]lua.LGFunction{
+		"wait": func(L *lua.LState) int {
+			ref := vm.checkObject(L, "Barrier", "wait")
+			// Forever (no timeout given) means the barrier's own timeout.
+			wait := checkTimeoutWait(L, 2, "Barrier.wait")
+			L.Push(lua.LNumber(vm.invoke(L, "Barrier", ObjectCall{ID: ref.id, Op: "wait", Wait: wait}).N))
+			return 1
+		},
+		"reset": vm.actionOp("Barrier", "reset"),
+		"abort": vm.actionOp("Barrier", "abort"),
+	}, map[string]int{"parties": numberField, "n_waiting": numberField, "broken": boolField})
+	mp.RawSetString("Barrier", L.NewFunction(func(L *lua.LState) int {
+		parties := L.CheckInt64(1)
+		if parties < 1 {
+			L.ArgError(1, "mp.Barrier: parties must be >= 1")
+		}
+		return vm.construct(L, "Barrier", ObjectArgs{N: parties, Wait: checkTimeoutWait(L, 2, "mp.Barrier")})
+	}))
+}
+
+// lockMethods are the methods of the lock-like kinds: acquire, release,
+// with, and locked or get_value.
+func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
+	acquire := func(L *lua.LState, ref *objectRef, wait Wait) ObjectReply {
+		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "acquire", Wait: wait})
+	}
+	release := func(L *lua.LState, ref *objectRef) {
+		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "release"})
+	}
+	methods := map[string]lua.LGFunction{
+		"acquire": func(L *lua.LState) int {
+			ref := vm.checkObject(L, kind, "acquire")
+			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, kind+".acquire")))
+		},
+		"release": func(L *lua.LState) int {
+			release(L, vm.checkObject(L, kind, "release"))
+			return 0
+		},
+		"with": func(L *lua.LState) int {
+			ref := vm.checkObject(L, kind, "with")
+			return vm.withHeld(L,
+				func() { acquire(L, ref, Wait{Block: true, Forever: true}) },
+				func() { release(L, ref) })
+		},
+	}
+	switch kind {
+	case "Lock", "RLock":
+		methods["locked"] = vm.queryOp(kind, "locked")
+	case "Semaphore", "BoundedSemaphore":
+		methods["get_value"] = func(L *lua.LState) int {
+			ref := vm.checkObject(L, kind, "get_value")
+			L.Push(lua.LNumber(vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "get_value"}).N))
+			return 1
+		}
+	}
+	return methods
+}
+
+// actionOp is a method with no arguments and no results.
+func (vm *VM) actionOp(kind, op string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
+		return 0
+	}
+}
+
+// queryOp is a method with no arguments and a boolean result.
+func (vm *VM) queryOp(kind, op string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
+		L.Push(lua.LBool(r.OK))
+		return 1
+	}
+}
+
+// conditionWaitFor is cond:wait_for(pred [, timeout]): wait until pred()
+// is true or the timeout passes, and return pred's last result.
+func (vm *VM) conditionWaitFor(L *lua.LState) int {
+	ref := vm.checkObject(L, "Condition", "wait_for")
+	pred := L.CheckFunction(2)
+	wait := checkTimeoutWait(L, 3, "Condition.wait_for")
+	deadline := time.Now().Add(wait.Timeout)
+	check := func() lua.LValue {
+		L.Push(pred)
+		L.Call(0, 1)
+		v := L.Get(-1)
+		L.Pop(1)
+		return v
+	}
+	result := check()
+	for !lua.LVAsBool(result) {
+		if !wait.Forever {
+			wait.Timeout = time.Until(deadline)
+			if wait.Timeout <= 0 {
+				break
+			}
+		}
+		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "wait", Wait: wait})
+		result = check()
+	}
+	L.Push(result)
+	return 1
+}

@@ -1,0 +1,193 @@
+package vm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// poolWorker is mp._pool_worker(pool, initializer, initargs), the target of
+// every pool worker process: run the initializer, then take tasks from the
+// host until the pool closes or retires this worker. A task's error (with
+// its traceback) goes back as the task's result; it does not end the worker.
+func (vm *VM) poolWorker(L *lua.LState) int {
+	ud, ok := L.Get(1).(*lua.LUserData)
+	ref, isRef := (*objectRef)(nil), false
+	if ok {
+		ref, isRef = ud.Value.(*objectRef)
+	}
+	if !isRef || ref.kind != "Pool" {
+		L.ArgError(1, "mp._pool_worker: Pool expected")
+	}
+	if init := L.Get(2); init != lua.LNil {
+		L.Push(init)
+		n := 0
+		if args, ok := L.Get(3).(*lua.LTable); ok {
+			for ; n < args.Len(); n++ {
+				L.Push(args.RawGetInt(n + 1))
+			}
+		}
+		L.Call(n, 0)
+	}
+	fns := workerFunctions{vm: vm, pool: ref.id, data: map[int64][]byte{}, copies: map[int64]functionCopy{}}
+	forever := Wait{Block: true, Forever: true}
+	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: forever})
+	for {
+		if task.Status != "" { // "exit": retired, or the pool is closed
+			return 0
+		}
+		results, failures, errText := vm.runTask(L, &fns, task)
+		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
+		if errText == "" {
+			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })
+			if err != nil {
+				done.Text = err.Error()
+			} else if len(failures) > 0 {
+				done.Text = failures[0].text // the host knows the task failed; the caller reads each item's error from data
+			}
+			done.Value = Value{Data: data}
+		}
+		task = vm.invoke(L, "Pool", done)
+	}
+}
+
+// workerFunctions are the functions a pool worker has: their bytes, as the
+// host shipped them once, and a copy decoded from the bytes for the call
+// (batch) whose task ran last here: a task of another call gets a new copy,
+// so that each call starts from a snapshot taken at the call. At most
+// keptFunctions are kept; the bytes of one dropped here are fetched again
+// from the host.
+type workerFunctions struct {
+	vm     *VM
+	pool   uint64
+	data   map[int64][]byte       // by function id
+	copies map[int64]functionCopy // by function id
+}
+
+// functionCopy is a function decoded for one call.
+type functionCopy struct {
+	batch uint64
+	fn    lua.LValue
+}
+
+const keptFunctions = 64
+
+// get returns batch's copy of function id; shipped is its bytes when the
+// host sent them with this task.
+func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []byte) (lua.LValue, error) {
+	if shipped != nil {
+		makeRoom(f.data, id)
+		f.data[id] = bytes.Clone(shipped) // the reply's buffer may be reused
+	}
+	if c, ok := f.copies[id]; ok && c.batch == batch {
+		return c.fn, nil
+	}
+	data, ok := f.data[id]
+	if !ok {
+		r := f.vm.invoke(L, "Pool", ObjectCall{ID: f.pool, Op: "function_bytes", N: id})
+		if !r.OK {
+			return nil, fmt.Errorf("the host no longer has function %d", id)
+		}
+		data = bytes.Clone(r.Aux)
+		makeRoom(f.data, id)
+		f.data[id] = data
+	}
+	fn, err := f.vm.decodeAs(shared, data) // each worker decodes it
+	if err != nil {
+		return nil, err
+	}
+	makeRoom(f.copies, id)
+	f.copies[id] = functionCopy{batch, fn}
+	return fn, nil
+}
+
+// makeRoom empties m when it is full (keptFunctions) and k is not in it:
+// what is dropped is decoded or fetched again when needed.
+func makeRoom[V any](m map[int64]V, k int64) {
+	if _, ok := m[k]; !ok && len(m) >= keptFunctions {
+		clear(m)
+	}
+}
+
+// runTask calls the task's function on each of its items (see taskMap) and
+// returns their first results and the errors of the items that raised, or
+// errText when the task could not run or its worker must stop.
+func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) (results []lua.LValue, failures []workerFailure, errText string) {
+	data := task.Value.Data
+	if len(data) == 0 {
+		return nil, nil, "malformed pool task"
+	}
+	mode := data[0]
+	batch, n := binary.Uvarint(data[1:])
+	if n <= 0 {
+		return nil, nil, "malformed pool task"
+	}
+	data = data[1+n:]
+	fn, err := fns.get(L, task.M, batch, task.Aux)
+	if err != nil {
+		return nil, nil, "pool worker: " + err.Error()
+	}
+	var items []lua.LValue
+	var args *lua.LTable // taskApply: one call, with the list as its arguments
+	if mode == taskApply {
+		decoded, err := vm.Decode(data)
+		if err != nil {
+			return nil, nil, err.Error()
+		}
+		if args, _ = decoded.(*lua.LTable); args == nil {
+			return nil, nil, "malformed pool task"
+		}
+		items = []lua.LValue{args}
+	} else {
+		var err error
+		if items, err = vm.decodeList(data); err != nil {
+			return nil, nil, err.Error()
+		}
+	}
+	// One protected call runs the items, so that a cheap function does not
+	// pay for a protected call per item; after an item's error, another
+	// runs the items after it.
+	results = make([]lua.LValue, len(items))
+	next := 0 // the item the protected call runs next
+	run := L.NewFunction(func(L *lua.LState) int {
+		for ; next < len(items); next++ {
+			L.Push(fn)
+			nargs := 1
+			switch t, isTable := items[next].(*lua.LTable); {
+			case mode == taskApply, mode == taskStar && isTable:
+				nargs = pushList(L, t)
+			default:
+				L.Push(items[next])
+			}
+			L.Call(nargs, 1)
+			results[next] = L.Get(-1)
+			L.Pop(1)
+		}
+		return 0
+	})
+	for next < len(items) {
+		// The frames below this one, and run's own, are left out of a traceback.
+		_, err := vm.callAt(vm.stackDepth()+1, run)
+		if err == nil {
+			break
+		}
+		if luaErr, ok := err.(*Error); !ok || luaErr.Interrupted {
+			return nil, nil, ErrorText(err) // os.exit, or the run was stopped: nothing more runs here
+		}
+		failures = append(failures, vm.workerFailure(next, err.(*Error)))
+		results[next] = lua.LNil
+		next++
+	}
+	return results, failures, ""
+}
+
+// pushList pushes the items of a list and returns how many.
+func pushList(L *lua.LState, t *lua.LTable) int {
+	n := t.Len()
+	for j := 1; j <= n; j++ {
+		L.Push(t.RawGetInt(j))
+	}
+	return n
+}
