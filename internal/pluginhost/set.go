@@ -197,7 +197,7 @@ func (s *Set) start(name string) (*instance, error) {
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = path
 			cmd.Args = []string{path}
-			cmd.Stdin = nil // /dev/null: the script keeps stdin
+			cmd.Stdin = nil                                                    // /dev/null: the script keeps stdin
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the plugin removes its sockets, then dies
 			r, err := newProcRunner(cmd)
 			inst.runner = r
