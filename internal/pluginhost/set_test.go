@@ -13,6 +13,9 @@ import (
 
 func TestCalls(t *testing.T) {
 	v := luaVM(t, newSet(t))
+	queue := v.L.NewUserData()
+	queue.Value = queueHandle{}
+	v.L.SetGlobal("queue", queue)
 	for _, c := range []struct{ src, want string }{
 		{`return hello.greet("world")`, "hello, world"},
 		{`return hello.add(2, 3.5)`, "5.5"},
@@ -31,6 +34,7 @@ func TestCalls(t *testing.T) {
 		{"\nhello.fail('boom')", `<string>:2: plugin hello: boom`},
 		{`hello.echo(1, function() end)`, `<string>:1: plugin hello: hello.echo: argument #2 is a function: a plugin takes and gives data only, it cannot call back into the script`},
 		{`hello.echo({cb = {print}})`, `<string>:1: plugin hello: hello.echo: argument #1.cb[1] is a function`},
+		{`hello.echo(1, nil, queue)`, `<string>:1: plugin hello: hello.echo: argument #3 is an mp.Queue: a plugin takes and gives data only, it cannot use mp objects`},
 		{`hello.greet()`, `<string>:1: plugin hello: bad argument #1 to greet (string expected, got nil)`},
 	} {
 		_, err := eval(v, c.src)
@@ -39,6 +43,11 @@ func TestCalls(t *testing.T) {
 		}
 	}
 }
+
+// queueHandle stands for an mp.Queue, as a VM with a host makes one.
+type queueHandle struct{}
+
+func (queueHandle) Handle() (string, uint64) { return "Queue", 1 }
 
 func TestModuleFields(t *testing.T) {
 	info, err := newSet(t).Info("hello")
@@ -113,6 +122,11 @@ func TestKilledMidCall(t *testing.T) {
 		failed <- err
 	}()
 	waitFor(t, "the call to be sent", func() bool {
+		select {
+		case err := <-failed:
+			t.Fatalf("the call ended before the kill: %v", err)
+		default:
+		}
 		inst, _ := s.get("hello")
 		inst.conn.mu.Lock()
 		defer inst.conn.mu.Unlock()
