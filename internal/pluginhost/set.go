@@ -1,0 +1,337 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+
+	pb "github.com/mphost/mphost/internal/pluginproto"
+)
+
+// Options configure a [Set].
+type Options struct {
+	// Dirs are the folders given with --plugin-dir, searched first.
+	Dirs []string
+	// SocketDir is the run's private folder for the plugins' sockets; ""
+	// makes one, which Close removes.
+	SocketDir string
+	// Stderr receives the plugins' stderr and what their Lua prints.
+	// nil means os.Stderr.
+	Stderr io.Writer
+}
+
+// Set is the plugins of one run: each started at its first use, one process
+// per plugin, shared by every caller; started again at the next use after
+// it ends. Its methods are safe for concurrent use.
+type Set struct {
+	path      []Folder
+	stderr    io.Writer
+	socketDir string
+	ownDir    bool
+
+	mu      sync.Mutex
+	plugins map[string]*entry
+	closed  bool
+}
+
+// entry holds one plugin's current process; its lock is held while the
+// process starts, so that callers at once share one start.
+type entry struct {
+	mu   sync.Mutex
+	inst *instance
+}
+
+// instance is one plugin process and the host's connection to it.
+type instance struct {
+	name, path string
+	client     *plugin.Client
+	runner     *procRunner
+	conn       *Conn
+	info       *pb.InfoReply
+	lifeline   context.CancelFunc
+}
+
+// Bounds of a plugin's start and end: generous, for a loaded machine.
+const (
+	startTimeout = 20 * time.Second
+	termTimeout  = 2 * time.Second // from SIGTERM to SIGKILL
+	reapTimeout  = 5 * time.Second // from SIGKILL, or a broken connection, to the reaped process
+	killTimeout  = 3 * time.Second // go-plugin's own cleanup of a client
+)
+
+// New makes the plugin set of a run.
+func New(opts Options) (*Set, error) {
+	s := &Set{path: SearchPath(opts.Dirs), stderr: opts.Stderr, socketDir: opts.SocketDir, plugins: make(map[string]*entry)}
+	if s.stderr == nil {
+		s.stderr = os.Stderr
+	}
+	if s.socketDir == "" {
+		dir, err := os.MkdirTemp("", "mphost-plugins-")
+		if err != nil {
+			return nil, err
+		}
+		s.socketDir, s.ownDir = dir, true
+	}
+	return s, nil
+}
+
+// Path is where the set looks for plugins, in order.
+func (s *Set) Path() []Folder { return s.path }
+
+// ErrClosed is the error of a use of a closed Set.
+var ErrClosed = errors.New("the run's plugins are closed")
+
+// get returns the running process of the plugin name, starting it when it
+// has none or its last one ended.
+func (s *Set) get(name string) (*instance, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	e := s.plugins[name]
+	if e == nil {
+		e = &entry{}
+		s.plugins[name] = e
+	}
+	s.mu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inst != nil && !e.inst.ended() {
+		return e.inst, nil
+	}
+	if e.inst != nil {
+		e.inst.stop()
+		e.inst = nil
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed { // Close ran while this start waited for the lock
+		return nil, ErrClosed
+	}
+	inst, err := s.start(name)
+	if err != nil {
+		return nil, err
+	}
+	e.inst = inst
+	return inst, nil
+}
+
+// Info starts the plugin name if it is not running and describes its
+// module: version, functions, fields and Stubs.
+func (s *Set) Info(name string) (*pb.InfoReply, error) {
+	inst, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return inst.info, nil
+}
+
+// Addr starts the plugin name if it is not running and returns the address
+// of its process's gRPC server, which another process of the run dials
+// with [Dial] to call the same process.
+func (s *Set) Addr(name string) (network, addr string, err error) {
+	inst, err := s.get(name)
+	if err != nil {
+		return "", "", err
+	}
+	rc := inst.client.ReattachConfig()
+	if rc == nil || rc.Addr == nil {
+		return "", "", fmt.Errorf("plugin %s has no address", name)
+	}
+	return rc.Addr.Network(), rc.Addr.String(), nil
+}
+
+// Call calls function of the plugin name with encoded arguments, starting
+// the plugin if it is not running. When the plugin process ends before the
+// reply, the error names the plugin and how it ended.
+func (s *Set) Call(ctx context.Context, name, function string, args [][]byte) (*pb.CallReply, error) {
+	inst, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := inst.conn.Call(ctx, function, args)
+	if errors.Is(err, ErrBroken) {
+		return nil, fmt.Errorf("plugin %s (pid %d) %s during the call of %s.%s", name, inst.pid(), inst.ending(), name, function)
+	}
+	return reply, err
+}
+
+// protocolRE finds the plugin's version in go-plugin's refusal of it.
+var protocolRE = regexp.MustCompile(`Plugin version: (\d+)`)
+
+// start starts the plugin name and connects to it.
+func (s *Set) start(name string) (*instance, error) {
+	path, err := Find(s.path, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPin(path); err != nil {
+		return nil, fmt.Errorf("plugin %s refused: %w", name, err)
+	}
+	inst := &instance{name: name, path: path}
+	inst.client = plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  pb.Handshake,
+		Plugins:          pb.Plugins(nil),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           hclog.NewNullLogger(),
+		Stderr:           s.stderr,
+		SyncStdout:       s.stderr,
+		SyncStderr:       s.stderr,
+		StartTimeout:     startTimeout,
+		GRPCDialOptions:  pb.DialOptions,
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: s.socketDir},
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+			cmd.Path = path
+			cmd.Args = []string{path}
+			cmd.Stdin = nil                                                    // /dev/null: the script keeps stdin
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the plugin removes its sockets, then dies
+			r, err := newProcRunner(cmd)
+			inst.runner = r
+			return r, err
+		},
+	})
+	fail := func(err error) (*instance, error) {
+		inst.stop()
+		return nil, fmt.Errorf("plugin %s (%s) did not start: %w", name, path, err)
+	}
+	rpc, err := inst.client.Client()
+	if err != nil {
+		if m := protocolRE.FindStringSubmatch(err.Error()); m != nil {
+			inst.stop()
+			return nil, fmt.Errorf("plugin %s (%s) speaks plugin protocol %s, and this mphost speaks %d: rebuild the plugin against this mphost's plugins package",
+				name, path, m[1], pb.ProtocolVersion)
+		}
+		return fail(err)
+	}
+	raw, err := rpc.Dispense(pb.PluginName)
+	if err != nil {
+		return fail(err)
+	}
+	client := raw.(pb.ModuleClient)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if inst.info, err = client.Info(ctx, &pb.Empty{}); err != nil {
+		return fail(err)
+	}
+	if inst.info.Name != name {
+		return fail(fmt.Errorf("its module is named %q, not %q", inst.info.Name, name))
+	}
+	lifeCtx, lifeCancel := context.WithCancel(context.Background())
+	inst.lifeline = lifeCancel
+	if _, err := client.Lifeline(lifeCtx, &pb.Empty{}); err != nil {
+		return fail(err)
+	}
+	if inst.conn, err = newConn(client, nil); err != nil {
+		return fail(err)
+	}
+	return inst, nil
+}
+
+func (inst *instance) pid() int {
+	if inst.runner == nil || inst.runner.cmd.Process == nil {
+		return 0
+	}
+	return inst.runner.cmd.Process.Pid
+}
+
+// ended reports whether the process has exited or its connection broken.
+func (inst *instance) ended() bool {
+	select {
+	case <-inst.runner.exited:
+		return true
+	case <-inst.conn.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ending waits until the process is reaped and says how it ended. A
+// process still there after its connection broke is killed first.
+func (inst *instance) ending() string {
+	select {
+	case <-inst.runner.exited:
+	case <-time.After(reapTimeout):
+		inst.runner.Kill(context.Background())
+		select {
+		case <-inst.runner.exited:
+		case <-time.After(reapTimeout):
+			return "stopped answering and could not be reaped"
+		}
+	}
+	return inst.runner.ending()
+}
+
+// stop ends the process, bounded: SIGTERM, then SIGKILL, then go-plugin's
+// cleanup, which removes the process's socket folder.
+func (inst *instance) stop() {
+	if inst.lifeline != nil {
+		inst.lifeline()
+	}
+	if r := inst.runner; r != nil && r.cmd.Process != nil {
+		r.signal(syscall.SIGTERM)
+		select {
+		case <-r.exited:
+		case <-time.After(termTimeout):
+			r.Kill(context.Background())
+			select {
+			case <-r.exited:
+			case <-time.After(reapTimeout):
+			}
+		}
+	}
+	if inst.conn != nil {
+		inst.conn.Close()
+	}
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		inst.client.Kill()
+	}()
+	select {
+	case <-killed:
+	case <-time.After(killTimeout):
+	}
+}
+
+// Close ends every plugin process of the set, each within a bounded time,
+// and removes the socket folder it made. It may be called twice.
+func (s *Set) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	entries := make([]*entry, 0, len(s.plugins))
+	for _, e := range s.plugins {
+		entries = append(entries, e)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		wg.Go(func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if e.inst != nil {
+				e.inst.stop()
+				e.inst = nil
+			}
+		})
+	}
+	wg.Wait()
+	if s.ownDir {
+		return os.RemoveAll(s.socketDir)
+	}
+	return nil
+}
