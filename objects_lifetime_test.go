@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,13 +62,7 @@ func TestDroppedObjectsAreFreed(t *testing.T) {
 	rss1 := rssBytes(t, pid)
 	kids1, _ := childrenOf(pid)
 	allowed := filesAllowed(fds0, kids0, kids1)
-	fds1 := fdCount(t, pid)
-	for deadline := time.Now().Add(time.Minute); fds1 > allowed && time.Now().Before(deadline); fds1 = fdCount(t, pid) {
-		if _, err := io.WriteString(s.stdin, "gc\n"); err != nil {
-			t.Fatal(err)
-		}
-		s.nextLine(t, time.Minute, "collected")
-	}
+	fds1 := collectUntil(t, s, pid, allowed)
 	t.Logf("host RSS %d MB after the warm-up, %d MB after; open files %d, then %d (%d children, then %d)",
 		rss0>>20, rss1>>20, fds0, fds1, len(kids0), len(kids1))
 	// The race detector's shadow memory grows with every allocation and is

@@ -43,7 +43,7 @@ func (h *Host) deliverCarried(owner objects.Owner, data []byte, tokens bool) {
 }
 
 // dropCarried lets go of the tokens that data, a message dropped undecoded,
-// holds.
+// holds: the Registry's OnDrop, and a payload no process got.
 func (h *Host) dropCarried(data []byte) {
 	if changes := carriedChanges(data, 0, -1); changes != nil {
 		h.objects.Adjust(objects.MainScript, changes)

@@ -84,6 +84,7 @@ func New(opts Options) *Host {
 		objects:  objects.NewRegistry(),
 		progress: opts.Progress,
 	}
+	h.objects.OnDrop(h.dropCarried)
 	command := opts.Worker
 	if len(command) == 0 {
 		exe, err := os.Executable()

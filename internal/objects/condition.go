@@ -118,9 +118,9 @@ func (c *Condition) notify(n int) {
 }
 
 // attach also attaches the lock, which the Registry may not hold itself.
-func (c *Condition) attach(g *graveyard) {
-	c.life.attach(g)
-	c.lock.state().attach(g)
+func (c *Condition) attach(r *Registry) {
+	c.life.attach(r)
+	c.lock.state().attach(r)
 }
 
 // died fails owner's waits and releases the lock if owner held it.

@@ -44,5 +44,12 @@ func (f *fifo) resize(size int) {
 	f.buf, f.head = buf, 0
 }
 
-// clear drops every item.
-func (f *fifo) clear() { *f = fifo{} }
+// take removes and returns every item, oldest first.
+func (f *fifo) take() [][]byte {
+	items := make([][]byte, f.n)
+	for i := range items {
+		items[i] = f.buf[(f.head+i)&(len(f.buf)-1)]
+	}
+	*f = fifo{}
+	return items
+}

@@ -174,11 +174,15 @@ func (r *Registry) ownerLeft(m interface{ died(Owner) }, owner Owner) {
 	}
 }
 
-// release lets go of what released objects hold outside the Registry: a pipe end is closed for
-// every process (its sockets go once both ends are), and the ids of its tallies are removed.
-// It runs before their ids are recycled: a closing end writes to its slot.
+// release lets go of what released objects hold: a queue's items, a Value's content and a
+// pool's functions are dropped (OnDrop); a pipe end is closed for every process (its sockets go
+// once both ends are), and the ids of its tallies are removed. It runs before their ids are
+// recycled: a closing end writes to its slot.
 func (r *Registry) release(objs []any) {
 	for _, obj := range objs {
+		if d, ok := obj.(interface{ discard() }); ok {
+			d.discard()
+		}
 		e, ok := obj.(*PipeEnd)
 		if !ok {
 			continue

@@ -151,33 +151,44 @@ var ErrUseAfterClose = errors.New("this process closed the pipe end")
 // shared memory.
 var ErrNotShared = errors.New("this pipe end is not shared with children")
 
-// Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg. When
+// Send passes msg to the other end; the pipe keeps a copy, so the caller may reuse msg; a msg
+// that fails to go is dropped (Registry.OnDrop). When
 // the pipe holds its capacity unread (or the host holds its budget for all pipes), Send waits
 // until the reader has read enough, or ctx ends (ctx.Err()); a message larger than the
 // capacity waits until the pipe is empty. It
 // returns ErrWrongDirection on the receive-only end, ErrClosed when either end is closed,
 // ErrUseAfterClose when owner closed it, and ErrOwnerDied when owner has died.
 func (e *PipeEnd) Send(ctx context.Context, owner Owner, msg []byte) error {
-	if err := e.sendable(owner); err != nil {
-		return err
+	err := e.sendable(owner)
+	if err == nil {
+		err = closedError(e.sock.Send(ctx, msg))
 	}
-	return closedError(e.sock.Send(ctx, msg))
+	if err != nil {
+		e.dropped(msg)
+	}
+	return err
 }
 
 // Relay sends msg as Send does, for a child that found that it could not write msg into the
 // socket itself, and has already counted it on the gate (pipesock.Conn.Count): msg goes to the
-// backlog, after the messages already there, once the pipe has room for it (see Send).
+// backlog, after the messages already there, once the pipe has room for it (see Send); a msg
+// that fails to go is dropped (Registry.OnDrop).
 func (e *PipeEnd) Relay(ctx context.Context, owner Owner, msg []byte) error {
 	e.mu.Lock()
 	if t, ok := e.tallies[owner]; ok {
 		t.word.Add(^uint64(0)) // it has reached the host
 	}
 	e.mu.Unlock()
-	if err := e.sendable(owner); err != nil {
+	err := e.sendable(owner)
+	if err != nil {
 		e.sock.Uncount()
-		return err
+	} else {
+		err = closedError(e.sock.Enqueue(ctx, msg, true))
 	}
-	return closedError(e.sock.Enqueue(ctx, msg, true))
+	if err != nil {
+		e.dropped(msg)
+	}
+	return err
 }
 
 func (e *PipeEnd) sendable(owner Owner) error {
@@ -336,6 +347,13 @@ func (e *PipeEnd) Release() {
 	for _, end := range ends {
 		end.sock.Close()
 	}
+}
+
+// attach also has the end's socket tell the Registry of the messages it drops: what the other
+// end sent and nobody received when this end closes.
+func (e *PipeEnd) attach(r *Registry) {
+	e.life.attach(r)
+	e.sock.OnDrop(func(msg []byte) { e.dropped(msg) })
 }
 
 // died forgets owner, which died or no longer has the end, and takes off the gate what it

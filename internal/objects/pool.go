@@ -26,6 +26,12 @@ import (
 // for a task) are retried with a growing delay; after maxStartFailures in a row the pool stops
 // trying and, if no worker is left, fails its pending tasks with the reason. It tries again on
 // a later Submit to a pool without workers, or when a worker that started well leaves.
+//
+// What the pool drops without delivering it is reported to Registry.OnDrop: the arguments of a
+// task that never ran or could not be submitted, the result of a task nobody may read any more
+// (its batch was forgotten, or the task timed out meanwhile), a function's bytes once the pool
+// no longer keeps them (and a copy of bytes it keeps already), and, when the Registry frees the
+// pool, every function and what Hold kept.
 type Pool struct {
 	life
 	cfg  PoolConfig
@@ -54,6 +60,8 @@ type Pool struct {
 	failures    int              // failed starts in a row
 	lastFailure string           // why the last start failed
 	exited      chan struct{}    // closed when Join may return; nil while no Join waits
+	held        [][]byte         // kept until the pool is freed (Hold)
+	drops       [][]byte         // bytes the pool dropped, to report as p.mu is unlocked
 }
 
 // PoolConfig is what a Pool is made with.
@@ -153,7 +161,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 // started already and ErrClosed after Close or Terminate.
 func (p *Pool) Start(s WorkerSpawner) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	switch {
 	case p.closed:
 		return ErrClosed
@@ -164,7 +172,7 @@ func (p *Pool) Start(s WorkerSpawner) error {
 	for range p.cfg.Processes {
 		if err := p.spawnOne(); err != nil {
 			p.spawning = false
-			p.mu.Unlock()
+			p.unlock()
 			p.Terminate()
 			p.mu.Lock()
 			return fmt.Errorf("cannot start a pool worker: %w", err)
@@ -185,7 +193,7 @@ func (p *Pool) Start(s WorkerSpawner) error {
 // releases them and returns ErrClosed.
 func (p *Pool) NewBatch(funcs ...uint64) (uint64, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if p.closed {
 		for _, id := range funcs {
 			p.release(id)
@@ -198,11 +206,16 @@ func (p *Pool) NewBatch(funcs ...uint64) (uint64, error) {
 }
 
 // Submit adds a task at the back of the pool's FIFO: run function funcID on args. The pool
-// keeps args: the caller must not change it. It returns the task's id, ErrClosed after Close or
+// keeps args: the caller must not change it; it drops them when it fails. It returns the task's id, ErrClosed after Close or
 // Terminate, or an error wrapping ErrNoTask when the batch or the function is unknown.
 func (p *Pool) Submit(batch, funcID uint64, args []byte) (task uint64, err error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
+	defer func() {
+		if err != nil {
+			p.drop(args)
+		}
+	}()
 	if p.closed {
 		return 0, ErrClosed
 	}
@@ -237,7 +250,7 @@ func (p *Pool) Result(ctx context.Context, task uint64, w Wait) (TaskResult, err
 	var d deadline
 	defer func() { d.stop() }()
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	for started := false; ; {
 		t := p.tasks[task]
 		switch {
@@ -252,7 +265,7 @@ func (p *Pool) Result(ctx context.Context, task uint64, w Wait) (TaskResult, err
 			d, started = w.start(), true
 		}
 		wt := t.waiters.add(MainScript)
-		p.mu.Unlock()
+		p.unlock()
 		err := d.await(ctx, wt.wake)
 		p.mu.Lock()
 		t.waiters.remove(wt)
@@ -274,7 +287,7 @@ func (p *Pool) NextDone(ctx context.Context, batch uint64, w Wait) (task uint64,
 	var d deadline
 	defer func() { d.stop() }()
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	for started := false; ; {
 		b := p.batches[batch]
 		switch {
@@ -298,7 +311,7 @@ func (p *Pool) NextDone(ctx context.Context, batch uint64, w Wait) (task uint64,
 			d, started = w.start(), true
 		}
 		wt := b.waiters.add(MainScript)
-		p.mu.Unlock()
+		p.unlock()
 		err := d.await(ctx, wt.wake)
 		p.mu.Lock()
 		b.waiters.remove(wt)
@@ -318,7 +331,7 @@ func (p *Pool) NextDone(ctx context.Context, batch uint64, w Wait) (task uint64,
 // batch counts as finished.
 func (p *Pool) Finished(batch uint64) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	b := p.batches[batch]
 	return b == nil || b.unfinished == 0
 }
@@ -328,14 +341,14 @@ func (p *Pool) Finished(batch uint64) bool {
 // most idleFunctions).
 func (p *Pool) Kept() (batches, tasks, funcs int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	return len(p.batches), len(p.tasks), len(p.funcs) - len(p.idleFuncs)
 }
 
 // Ready reports whether task has finished (and is not forgotten).
 func (p *Pool) Ready(task uint64) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	t := p.tasks[task]
 	return t != nil && t.done
 }
@@ -345,7 +358,7 @@ func (p *Pool) Ready(task uint64) bool {
 // dropped as they finish. Forgetting an unknown batch does nothing.
 func (p *Pool) Forget(batch uint64) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	b := p.batches[batch]
 	if b == nil {
 		return
@@ -371,7 +384,7 @@ func (p *Pool) RetiresWorkers() bool { return p.cfg.MaxTasksPerChild > 0 }
 // they exit. Closing twice, or after Terminate, is harmless.
 func (p *Pool) Close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	p.closed = true
 	p.idle.wakeAll()
 	p.settle()
@@ -383,7 +396,7 @@ func (p *Pool) Close() {
 func (p *Pool) Terminate() {
 	p.mu.Lock()
 	if p.terminated {
-		p.mu.Unlock()
+		p.unlock()
 		return
 	}
 	p.closed, p.terminated = true, true
@@ -403,7 +416,7 @@ func (p *Pool) Terminate() {
 	p.arriving.wakeAll()
 	s := p.spawner
 	p.settle()
-	p.mu.Unlock()
+	p.unlock()
 	for _, w := range kill {
 		s.KillWorker(w)
 	}
@@ -415,18 +428,18 @@ func (p *Pool) Terminate() {
 func (p *Pool) Join(ctx context.Context) error {
 	p.mu.Lock()
 	if !p.closed {
-		p.mu.Unlock()
+		p.unlock()
 		return ErrPoolRunning
 	}
 	if p.finished() {
-		p.mu.Unlock()
+		p.unlock()
 		return nil
 	}
 	if p.exited == nil {
 		p.exited = make(chan struct{})
 	}
 	exited := p.exited
-	p.mu.Unlock()
+	p.unlock()
 	select {
 	case <-exited:
 		return nil
@@ -461,9 +474,11 @@ func (p *Pool) finish(t *poolTask, data []byte, errText string) {
 		t.worker.task, t.worker = nil, nil
 	}
 	if t.done {
+		p.drop(data)
 		return // finished already
 	}
 	p.release(t.funcID)
+	p.drop(t.args) // it never ran
 	t.done, t.args = true, nil
 	t.waiters.wakeAll()
 	if b := t.batch; b != nil {
@@ -471,7 +486,51 @@ func (p *Pool) finish(t *poolTask, data []byte, errText string) {
 		t.result = TaskResult{Data: data, Err: errText}
 		b.finished.push(t)
 		b.waiters.wakeFirst()
+	} else {
+		p.drop(data) // forgotten: nobody reads it
 	}
+}
+
+// drop records bytes the pool drops, reported once p.mu is unlocked. The caller holds p.mu.
+func (p *Pool) drop(data []byte) {
+	if data != nil {
+		p.drops = append(p.drops, data)
+	}
+}
+
+// unlock unlocks p.mu, then reports what the pool dropped meanwhile.
+func (p *Pool) unlock() {
+	drops := p.drops
+	p.drops = nil
+	p.mu.Unlock()
+	p.dropped(drops...)
+}
+
+// Hold keeps data, bytes that stand for as long as the pool does (the payload each of its
+// workers starts with), until the Registry frees the pool: then it is dropped.
+func (p *Pool) Hold(data []byte) {
+	p.mu.Lock()
+	defer p.unlock()
+	p.held = append(p.held, data)
+}
+
+// discard terminates the pool and drops its functions and what it holds. The Registry calls it
+// when it frees the pool.
+func (p *Pool) discard() {
+	p.Terminate()
+	p.mu.Lock()
+	defer p.unlock()
+	for _, f := range p.funcs {
+		p.drop([]byte(f.data))
+	}
+	clear(p.funcs)
+	clear(p.funcIDs)
+	clear(p.idleFuncs)
+	p.idleBytes = 0
+	for _, data := range p.held {
+		p.drop(data)
+	}
+	p.held = nil
 }
 
 // taskQueue is a FIFO of tasks. The zero taskQueue is empty. It is guarded by the pool's mutex.

@@ -17,10 +17,10 @@ type poolFunc struct {
 // bytes get the same id while the pool keeps them, so that a function used by several calls is
 // shipped to each worker once. Each call takes a hold on the function, which NewBatch takes
 // over; once no batch or task holds it, the function is idle (see idleFunctions). The pool keeps
-// a copy of fn.
+// a copy of fn, and drops fn when it keeps the same bytes already.
 func (p *Pool) AddFunction(fn []byte) uint64 {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	id, ok := p.funcIDs[string(fn)]
 	if !ok {
 		p.lastID++
@@ -28,6 +28,9 @@ func (p *Pool) AddFunction(fn []byte) uint64 {
 		data := string(fn)
 		p.funcs[id] = &poolFunc{data: data}
 		p.funcIDs[data] = id
+	}
+	if ok {
+		p.drop(fn) // the pool keeps the first copy
 	}
 	f := p.funcs[id]
 	if f.holds == 0 && ok { // idle until now
@@ -42,7 +45,7 @@ func (p *Pool) AddFunction(fn []byte) uint64 {
 // whether the pool still keeps it.
 func (p *Pool) Function(id uint64) ([]byte, bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if f := p.funcs[id]; f != nil {
 		return []byte(f.data), true
 	}
@@ -86,6 +89,7 @@ func (p *Pool) dropOldestIdle() {
 		}
 	}
 	f := p.funcs[oldest]
+	p.drop([]byte(f.data))
 	delete(p.idleFuncs, oldest)
 	p.idleBytes -= len(f.data)
 	delete(p.funcs, oldest)

@@ -48,7 +48,7 @@ func (p *Pool) Next(ctx context.Context, w Owner, wait Wait) (Task, error) {
 	var d deadline
 	defer func() { d.stop() }()
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	for started := false; ; {
 		if p.dead(w) {
 			p.passOnTasks()
@@ -77,7 +77,7 @@ func (p *Pool) Next(ctx context.Context, w Owner, wait Wait) (Task, error) {
 			d, started = wait.start(), true
 		}
 		wt := list.add(w)
-		p.mu.Unlock()
+		p.unlock()
 		err := d.await(ctx, wt.wake)
 		p.mu.Lock()
 		list.remove(wt)
@@ -148,15 +148,17 @@ func (p *Pool) passOnTasks() {
 // raised what, or is nil). It returns an error wrapping
 // ErrNoTask when w is not running task, which happens when the task timed out or the pool was
 // terminated while the report was on its way (the host may ignore it), and ErrOwnerDied when w
-// has died.
+// has died; result is then dropped.
 func (p *Pool) Done(w Owner, task uint64, result []byte, errText string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if p.dead(w) {
+		p.drop(result)
 		return ErrOwnerDied
 	}
 	wk := p.workers[w]
 	if wk == nil || wk.task == nil || wk.task.id != task {
+		p.drop(result)
 		return fmt.Errorf("%w: task %d is not running on worker %d", ErrNoTask, task, w)
 	}
 	wk.done++
@@ -170,7 +172,7 @@ func (p *Pool) Done(w Owner, task uint64, result []byte, errText string) error {
 // anyway or the pool no longer needs workers. Reports after the first are ignored.
 func (p *Pool) WorkerExited(w Owner, how string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	wk, known := p.workers[w]
 	if !known {
 		wk = &poolWorker{id: w} // its SpawnWorker has not returned yet, or not a worker
@@ -200,7 +202,7 @@ func (p *Pool) WorkerExited(w Owner, how string) {
 // host still reports the worker's end with WorkerExited.
 func (p *Pool) died(owner Owner) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	p.idle.failOwner(owner, ErrOwnerDied)
 	p.arriving.failOwner(owner, ErrOwnerDied)
 	p.passOnTasks()
@@ -212,14 +214,14 @@ func (p *Pool) died(owner Owner) {
 func (p *Pool) expire(t *poolTask, wk *poolWorker) {
 	p.mu.Lock()
 	if t.worker != wk || t.done {
-		p.mu.Unlock()
+		p.unlock()
 		return // finished first
 	}
 	p.finish(t, nil, fmt.Sprintf("task timed out after %v; worker %s was killed", p.cfg.TaskTimeout, wk.label()))
 	p.leave(wk)
 	p.replace(wk, "")
 	s := p.spawner
-	p.mu.Unlock()
+	p.unlock()
 	s.KillWorker(wk.id)
 }
 
@@ -268,7 +270,7 @@ func (p *Pool) replenish() {
 // pool: it ends when no worker is lacking, on Terminate, or when it gives up.
 func (p *Pool) spawnLoop() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	waited := 0 // the failure count the last wait was for
 	for p.shortfall() > 0 {
 		switch {
@@ -279,7 +281,7 @@ func (p *Pool) spawnLoop() {
 			return
 		case p.failures > 0 && waited != p.failures:
 			waited = p.failures
-			p.mu.Unlock()
+			p.unlock()
 			t := time.NewTimer(startBackoff << (waited - 1))
 			select {
 			case <-t.C:
@@ -320,7 +322,7 @@ func (p *Pool) giveUp() {
 func (p *Pool) spawnOne() error {
 	p.starting++
 	s := p.spawner
-	p.mu.Unlock()
+	p.unlock()
 	id, name, err := s.SpawnWorker()
 	p.mu.Lock()
 	p.starting--
@@ -337,7 +339,7 @@ func (p *Pool) spawnOne() error {
 	p.workers[id] = wk
 	if p.terminated {
 		wk.leaving = true
-		p.mu.Unlock()
+		p.unlock()
 		s.KillWorker(id)
 		p.mu.Lock()
 		return nil

@@ -8,7 +8,8 @@ import (
 // Queue is a FIFO of encoded items shared by processes (Python's multiprocessing.Queue). One
 // FIFO holds every item, so items from one producer come out in the order it put them. A queue
 // with a maxsize makes Put wait while it is full. After Close, Put fails and Get drains what is
-// left, then reports ErrClosed. Make one with NewQueue.
+// left, then reports ErrClosed. The items of a put that fails are dropped (Registry.OnDrop), and
+// so are those of a queue the Registry frees. Make one with NewQueue.
 //
 // A blocked call parks on its own channel; each item put wakes one waiting getter and each item
 // taken wakes one waiting putter, and a woken call that leaves without using its turn passes
@@ -45,13 +46,20 @@ func (q *Queue) PutBatch(ctx context.Context, owner Owner, items [][]byte) error
 		return nil
 	}
 	if q.maxsize > 0 && len(items) > q.maxsize {
+		q.dropped(items...)
 		return ErrFull
 	}
 	return q.put(ctx, owner, items, WaitForever)
 }
 
-// put adds items at once, waiting as w allows for room for all of them.
-func (q *Queue) put(ctx context.Context, owner Owner, items [][]byte, w Wait) error {
+// put adds items at once, waiting as w allows for room for all of them; when it fails, it drops
+// them.
+func (q *Queue) put(ctx context.Context, owner Owner, items [][]byte, w Wait) (err error) {
+	defer func() {
+		if err != nil {
+			q.dropped(items...) // after q.mu's unlock, deferred below
+		}
+	}()
 	var d deadline
 	defer func() { d.stop() }()
 	q.mu.Lock()
@@ -186,14 +194,15 @@ func (q *Queue) poll(ctx context.Context, w Wait) (bool, error) {
 }
 
 // discard closes the queue and drops what it holds: waiting and later gets get ErrClosed at
-// once.
+// once. The Registry calls it when it frees the queue.
 func (q *Queue) discard() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.items.clear()
+	items := q.items.take()
 	q.closed = true
 	q.getters.wakeAll()
 	q.putters.wakeAll()
+	q.mu.Unlock()
+	q.dropped(items...)
 }
 
 // awaitItems waits, as w allows, until the queue has an item (nil) or is closed and drained

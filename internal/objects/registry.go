@@ -20,6 +20,7 @@ type Registry struct {
 	objects map[uint64]*entry
 	dead    graveyard
 	onFree  func(id uint64)
+	onDrop  func(data []byte)
 }
 
 // entry is one object and what holds it.
@@ -41,6 +42,14 @@ func NewRegistry() *Registry {
 // handed out again: the host clears the id's slot there. Set it before the first Add.
 func (r *Registry) OnFree(f func(id uint64)) { r.onFree = f }
 
+// OnDrop sets a function called with each item that an object of the Registry drops without
+// delivering it, as the item's bytes: a queue's items when it is freed, an item a put could not
+// put, a pipe's messages not yet received when an end closes, a Value's content that a Set
+// replaces, a pool's functions and the arguments of tasks it never ran. The host lets go there
+// of what the item's handles hold. Objects call it once per item, outside their locks, so it
+// may call back into the Registry. Set it before the first Add.
+func (r *Registry) OnDrop(f func(data []byte)) { r.onDrop = f }
+
 // Add stores obj and returns its new id; obj stays until Remove. Objects of this package learn
 // which owners are dead from the Registry they are added to; any other value is stored as it
 // is.
@@ -51,8 +60,8 @@ func (r *Registry) Add(obj any) uint64 { return r.add(obj, false, 0) }
 func (r *Registry) AddHeld(obj any, owner Owner) uint64 { return r.add(obj, true, owner) }
 
 func (r *Registry) add(obj any, tracked bool, owner Owner) uint64 {
-	if a, ok := obj.(interface{ attach(*graveyard) }); ok {
-		a.attach(&r.dead)
+	if a, ok := obj.(interface{ attach(*Registry) }); ok {
+		a.attach(r)
 	}
 	e := &entry{obj: obj, tracked: tracked}
 	if tracked {
@@ -223,17 +232,32 @@ func (g *graveyard) has(owner Owner) bool {
 	return ok
 }
 
-// life connects an object to the graveyard of the Registry it was added to. Objects embed it;
-// until they are added to a Registry every owner counts as alive.
+// life connects an object to the Registry it was added to: its graveyard and its OnDrop.
+// Objects embed it; until they are added to a Registry every owner counts as alive and what
+// they drop goes unreported.
 type life struct {
-	g atomic.Pointer[graveyard]
+	r atomic.Pointer[Registry]
 }
 
 // attach is called by Registry.Add.
-func (l *life) attach(g *graveyard) { l.g.Store(g) }
+func (l *life) attach(r *Registry) { l.r.Store(r) }
 
 // dead reports whether owner has died.
 func (l *life) dead(owner Owner) bool {
-	g := l.g.Load()
-	return g != nil && g.has(owner)
+	r := l.r.Load()
+	return r != nil && r.dead.has(owner)
+}
+
+// dropped reports items that the object drops without delivering them to the Registry's
+// OnDrop, one call each. The caller holds none of its own locks.
+func (l *life) dropped(items ...[]byte) {
+	r := l.r.Load()
+	if r == nil || r.onDrop == nil {
+		return
+	}
+	for _, item := range items {
+		if len(item) > 0 {
+			r.onDrop(item)
+		}
+	}
 }

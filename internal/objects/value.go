@@ -79,15 +79,26 @@ func (v *Value) Get() Content {
 }
 
 // Set replaces what the value holds; the value keeps c.Encoded, so the caller must not change it
-// afterwards.
+// afterwards. The content it replaced is dropped (Registry.OnDrop).
 func (v *Value) Set(c Content) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
+	old := v.content.Encoded
 	if v.slot != nil {
 		v.storeLocked(c)
-		return
+	} else {
+		v.content = c
 	}
-	v.content = c
+	v.mu.Unlock()
+	v.dropped(old)
+}
+
+// discard drops what the value holds. The Registry calls it when it frees the value.
+func (v *Value) discard() {
+	v.mu.Lock()
+	old := v.content.Encoded
+	v.content = Content{}
+	v.mu.Unlock()
+	v.dropped(old)
 }
 
 // Add adds n to the number the value holds and returns the sum. It returns ErrNotNumber when
@@ -124,9 +135,9 @@ func (v *Value) Add(owner Owner, n float64) (float64, error) {
 func (v *Value) Lock() *RLock { return v.lock }
 
 // attach also attaches the value's lock.
-func (v *Value) attach(g *graveyard) {
-	v.life.attach(g)
-	v.lock.attach(g)
+func (v *Value) attach(r *Registry) {
+	v.life.attach(r)
+	v.lock.attach(r)
 }
 
 // died releases the value's lock if owner held it.

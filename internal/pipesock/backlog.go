@@ -141,12 +141,15 @@ func (c *Conn) writeBacklog() {
 			// The reader's end is shut, or the socket closed: what is
 			// left cannot be received. (Another error loses the backlog
 			// too, but not the held messages whose packets went in.)
-			c.dropLocked(!errors.Is(err, ErrClosed))
+			lost := c.dropLocked(!errors.Is(err, ErrClosed))
+			if p[0] == kindMessage {
+				lost = append(lost, p[1:])
+			}
 			if c.shut {
 				c.shutdown(unix.SHUT_WR) // the reader sees the end after what went in
 			}
 			c.writing = false
-			c.mu.Unlock()
+			c.unlockDropping(lost)
 			return
 		}
 		c.mu.Unlock()
@@ -219,44 +222,53 @@ func (c *Conn) Take(id uint64) ([]byte, bool) {
 func (c *Conn) Shut() {
 	c.gate.Or(Closed)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.shut {
+		c.mu.Unlock()
 		return
 	}
 	c.shut = true
 	c.wakeLocked() // its sends that wait for room fail
 	c.shutdown(unix.SHUT_RD)
-	c.discardReceived()
+	lost := c.discardReceived()
 	if !c.writing {
 		c.shutdown(unix.SHUT_WR)
 	}
+	c.unlockDropping(lost)
 }
 
 // Drop drops the backlog and the held messages: the other end, which
 // would have received them, is closed.
 func (c *Conn) Drop() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(false)
+	lost := c.dropLocked(false)
 	c.wakeLocked() // its sends that wait for room fail
+	c.unlockDropping(lost)
 }
 
-// dropLocked drops the backlog, and the held messages unless keepHeld.
-func (c *Conn) dropLocked(keepHeld bool) {
+// dropLocked drops the backlog, and the held messages unless keepHeld; it
+// returns the messages dropped when OnDrop wants them.
+func (c *Conn) dropLocked(keepHeld bool) (lost [][]byte) {
 	for _, p := range c.backlog {
 		c.Uncount()
 		if p[0] == kindMessage {
 			c.unreserveLocked(int64(len(p) - 1))
+			if c.onDrop != nil {
+				lost = append(lost, p[1:])
+			}
 		}
 	}
 	c.backlog = nil
 	if keepHeld {
-		return
+		return lost
 	}
 	for _, msg := range c.held {
 		c.unreserveLocked(int64(len(msg)))
+		if c.onDrop != nil {
+			lost = append(lost, msg)
+		}
 	}
 	c.held = nil
+	return lost
 }
 
 // wakeLocked wakes this end's sends that wait for room, to look again.
@@ -270,9 +282,14 @@ func (c *Conn) shutdown(how int) {
 	c.Control(func(fd int) error { return unix.Shutdown(fd, how) })
 }
 
-// discardReceived reads and drops the packets waiting in the socket.
-func (c *Conn) discardReceived() {
+// discardReceived reads and drops the packets waiting in the socket; it
+// returns the messages among them when OnDrop wants them (a packet that
+// names a held message is dropped with the other end's held messages).
+func (c *Conn) discardReceived() (lost [][]byte) {
 	buf := make([]byte, 1)
+	if c.onDrop != nil {
+		buf = make([]byte, 1+Inline)
+	}
 	c.Control(func(fd int) error {
 		for {
 			n, _, _, _, err := unix.Recvmsg(fd, buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
@@ -282,6 +299,10 @@ func (c *Conn) discardReceived() {
 				}
 				return io.EOF
 			}
+			if c.onDrop != nil && buf[0] == kindMessage && n <= len(buf) {
+				lost = append(lost, append([]byte(nil), buf[1:n]...))
+			}
 		}
 	})
+	return lost
 }

@@ -105,6 +105,7 @@ type Conn struct {
 	held     map[uint64][]byte
 	lastHeld uint64
 	shut     bool // shut for writing once the backlog is written
+	onDrop   func(msg []byte)
 
 	capacity int64   // what the host holds for the end at most (see Bound)
 	budget   *Budget // nil: no bound
@@ -130,6 +131,28 @@ func Open(file *os.File, gate *atomic.Uint64) (*Conn, error) {
 		return nil
 	})
 	return c, nil
+}
+
+// OnDrop sets a function that the Conn calls, outside its lock, with each
+// message it drops undelivered: what is left of its backlog and its held
+// messages when the other end is closed, and the messages waiting in its
+// socket when it is shut. The host lets go there of what the message holds.
+func (c *Conn) OnDrop(f func(msg []byte)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onDrop = f
+}
+
+// unlockDropping unlocks c.mu, then tells OnDrop's function of msgs.
+func (c *Conn) unlockDropping(msgs [][]byte) {
+	f := c.onDrop
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	for _, msg := range msgs {
+		f(msg)
+	}
 }
 
 // ShareGate moves the gate to word, in memory that children map; it is
