@@ -31,7 +31,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/host"
-	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/vm"
 )
 
@@ -43,9 +42,7 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
-	if child.IsWorker() {
-		child.ServeWorker() // never returns
-	}
+	host.ServeChild()
 	vm.TuneGC(vm.DefaultGCFloor)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -74,6 +74,7 @@ type Host struct {
 
 // New returns a Host.
 func New(opts Options) *Host {
+	started.Store(true)
 	h := &Host{
 		out: &output{
 			stdout: orDefault(opts.Stdout, os.Stdout),

@@ -10,16 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/vm"
 )
 
 // TestMain lets the test binary serve as the children of the hosts it
 // tests: the host re-executes its own binary in worker mode.
 func TestMain(m *testing.M) {
-	if child.IsWorker() {
-		child.ServeWorker()
-	}
+	ServeChild()
 	os.Exit(m.Run())
 }
 
