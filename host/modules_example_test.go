@@ -9,7 +9,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mphost/mphost/host"
-	"github.com/mphost/mphost/internal/vm"
 )
 
 // The test binary registers "geo" in init, so that its children, which run
@@ -33,7 +32,7 @@ func init() {
 func ExampleRegister() {
 	h := host.New(host.Options{Stdout: os.Stdout})
 	defer h.Close()
-	err := h.Run(context.Background(), vm.Chunk{Name: "geo.lua", Source: `
+	_, err := h.RunString(context.Background(), "geo.lua", `
 		local mp = require("mp")
 		local dist = require("geo").dist
 		print("main", dist(3, 4))
@@ -45,7 +44,7 @@ func ExampleRegister() {
 		pool:close()
 		pool:join()
 		print("pool", table.concat(out, " "))
-	`}, nil)
+	`)
 	fmt.Println("error:", err)
 	// Output:
 	// main	5
