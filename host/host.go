@@ -1,16 +1,23 @@
-// Package host runs mphost scripts and is the API for Go programs that embed
-// mphost: a [Host] owns the main script's VM, the table of every process of
-// the run (each one the host's own direct child, whoever asked for it), the
-// supervisor of the OS processes (children) that run them, and the Host
-// service that children call.
+// Package host runs mphost scripts: it is the API for Go programs that embed
+// mphost. A [Host] runs a main script ([Host.RunFile], [Host.RunString]) in
+// a Lua VM of this process, and every mp.Process and pool worker the script
+// starts in a child process that it owns and supervises: the program's own
+// binary, started again. Hence two rules:
 //
-// The host is the in-process side of the script package's Runtime seam: the
-// main script's `mp` builtins call the Host directly, with no RPC; children
-// reach the same methods over gRPC.
+//   - main, and TestMain in tests, calls [ServeChild] first thing: in a
+//     child it serves, and never returns;
+//   - Go modules for scripts are registered with [Register] in init (or
+//     before ServeChild), so that children have them too.
 //
-// A program that embeds the host must let its own binary serve as a child:
-// its main calls child.ServeWorker first thing when child.IsWorker()
-// says so (or Options.Worker names another binary that does).
+// Values go in as [Options.Globals] and come back as the chunk's returned
+// values, converted by the script package. A run ends with nil or one of
+// the errors [*ExitError], [*Error], [*SyntaxError] (aliases of the script
+// package's types, so errors.As works with either) or [*StoppedError] when
+// its context ended. [Host.Close] ends whatever is left.
+//
+// What the mphost command offers is here for any program: Options.Prefix,
+// Progress, Timeout and MemoryLimit are its flags, [Check] is mphost check,
+// [Text] prints an error as mphost does.
 package host
 
 import (
@@ -42,8 +49,10 @@ type Options struct {
 	// is a terminal (mphost run --progress).
 	Progress bool
 	// Worker is the command that starts a child, the OS process that runs
-	// one process at a time (mp.Process or pool worker); the default is
-	// this program's binary with the argument child.WorkerArg.
+	// one process at a time (mp.Process or pool worker), when it is not
+	// this program's binary: a program whose main calls ServeChild first,
+	// and which registers the same Go modules. The host adds an argument
+	// of its own after it.
 	Worker []string
 	// MemoryLimit bounds the memory of every child process, in bytes,
 	// unless the process has a memory_limit of its own; 0: no limit
@@ -57,8 +66,9 @@ type Options struct {
 	Globals map[string]any
 }
 
-// Host runs scripts. One Host runs one main script at a time; call Close
-// (or Stop) when done with it.
+// Host runs scripts, one main script at a time, one after another; call
+// Close when done with it. Several Hosts work side by side in one program,
+// each with its own processes (named Process-1, PoolWorker-1... each).
 type Host struct {
 	out      *output
 	chunks   *vm.Chunks
@@ -99,9 +109,9 @@ func New(opts Options) *Host {
 		globals:  opts.Globals,
 		timeout:  opts.Timeout,
 	}
-	command := opts.Worker
-	if len(command) == 0 {
-		command = workerCommand()
+	command := workerCommand()
+	if len(opts.Worker) > 0 {
+		command = append(append([]string(nil), opts.Worker...), child.WorkerArg)
 	}
 	// Without the shared memory (a system without memfd), Values keep their
 	// numbers in the host's objects, and every get or add is a call. Values
