@@ -31,8 +31,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/host"
-	"github.com/mphost/mphost/internal/child"
-	"github.com/mphost/mphost/internal/vm"
 )
 
 // version is the mphost release; the build can override it with
@@ -43,10 +41,8 @@ var version = "0.1.0-dev"
 const exitUsage = 2
 
 func main() {
-	if child.IsWorker() {
-		child.ServeWorker() // never returns
-	}
-	vm.TuneGC(vm.DefaultGCFloor)
+	host.ServeChild()
+	host.TuneGC()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -198,38 +194,18 @@ const (
 	exitTimeout   = 124 // --timeout, as timeout(1) reports it
 )
 
-// mainChunk returns the main script that run's flags and arguments name,
-// and the arguments that follow it; with -e, every argument is the script's.
-func mainChunk(fs *pflag.FlagSet, stderr io.Writer) (vm.Chunk, []string, bool) {
-	if fs.Changed("execute") {
-		code, _ := fs.GetString("execute")
-		return vm.Chunk{Name: commandLineChunk, Source: code}, fs.Args(), true
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
-		return vm.Chunk{}, nil, false
-	}
-	path := fs.Arg(0)
-	c, err := vm.ReadChunk(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, unwrapPathError(err))
-		return vm.Chunk{}, nil, false
-	}
-	return c, fs.Args()[1:], true
-}
-
 func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
-	c, args, ok := mainChunk(fs, stderr)
-	if !ok {
+	if !fs.Changed("execute") && fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mphost run: no script given (usage: mphost run [flags] FILE [ARGS...])")
 		return exitUsage
 	}
-	var err error
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
 	var memoryLimit int64
 	if size, _ := fs.GetString("memory-limit"); size != "" {
-		if memoryLimit, err = vm.ParseSize(size); err != nil {
+		var err error
+		if memoryLimit, err = host.ParseSize(size); err != nil {
 			fmt.Fprintf(stderr, "mphost run: --memory-limit: %v\n", err)
 			return exitUsage
 		}
@@ -237,10 +213,6 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -252,13 +224,27 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress, MemoryLimit: memoryLimit})
-	err = h.Run(ctx, c, args)
-	if ctx.Err() == nil {
-		h.Close()
+	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress,
+		MemoryLimit: memoryLimit, Timeout: timeout})
+	defer h.Close()
+	var err error
+	if fs.Changed("execute") {
+		code, _ := fs.GetString("execute")
+		_, err = h.RunString(ctx, commandLineChunk, code, fs.Args()...)
+	} else {
+		path := fs.Arg(0)
+		_, err = h.RunFile(ctx, path, fs.Args()[1:]...)
+		var pathErr *os.PathError
+		if errors.As(err, &pathErr) {
+			fmt.Fprintf(stderr, "mphost run: cannot read %s: %v\n", path, pathErr.Err)
+			return exitUsage
+		}
+	}
+	var stopped *host.StoppedError
+	if !errors.As(err, &stopped) {
 		return reportScriptError(err, stderr)
 	}
-	stopped := h.Stop()
+	h.Close() // every child reaped before the summary line
 	reason, status := "timed out after "+timeout.String(), exitTimeout
 	if sig, ok := caught.Load().(os.Signal); ok {
 		reason, status = "interrupted by "+signalName(sig), exitInterrupt
@@ -266,7 +252,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 			status = exitTerminate
 		}
 	}
-	fmt.Fprintf(stderr, "mphost: %s; stopped %d running process(es)\n", reason, stopped)
+	fmt.Fprintf(stderr, "mphost: %s; stopped %d running process(es)\n", reason, stopped.Processes)
 	return status
 }
 
@@ -279,15 +265,15 @@ func signalName(sig os.Signal) string {
 
 // reportScriptError prints what ended a script and returns the exit status.
 func reportScriptError(err error, stderr io.Writer) int {
-	var exit *vm.ExitError
-	var luaErr *vm.Error
+	var exit *host.ExitError
+	var luaErr *host.Error
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &luaErr):
-		fmt.Fprintln(stderr, vm.ErrorText(luaErr))
+		fmt.Fprintln(stderr, host.Text(luaErr))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)
@@ -301,15 +287,13 @@ func checkCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	status := 0
-	chunks := vm.NewChunks(nil)
 	for _, path := range fs.Args() {
-		c, err := vm.ReadChunk(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "mphost check: cannot read %s: %v\n", path, unwrapPathError(err))
+		var pathErr *os.PathError
+		switch err := host.Check(path); {
+		case errors.As(err, &pathErr):
+			fmt.Fprintf(stderr, "mphost check: cannot read %s: %v\n", path, pathErr.Err)
 			status = max(status, exitUsage)
-			continue
-		}
-		if _, err := chunks.Compile(c); err != nil {
+		case err != nil:
 			fmt.Fprintln(stderr, err)
 			status = max(status, 1)
 		}
@@ -328,13 +312,4 @@ func versionCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "mphost %s (%s, gopher-lua %s)\n", version, runtime.Version(), lua)
 	return 0
-}
-
-// unwrapPathError drops the "open FILE:" prefix the caller already names.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,6 +133,12 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	}
 	rpc, err := c.client.Client()
 	if err != nil {
+		if ctx.Err() == nil && c.runner != nil && c.runner.cmd.Process != nil {
+			// The child started but did not answer as a child does.
+			// go-plugin's own text goes on about plugins over many lines.
+			said, _, _ := strings.Cut(err.Error(), "\n")
+			err = fmt.Errorf("%s did not answer as an mphost child (%s): %s", c.runner.cmd.Path, strings.TrimSpace(said), notServedHint)
+		}
 		return fail(err)
 	}
 	raw, err := rpc.Dispense(child.PluginName)

@@ -1,16 +1,23 @@
-// Package host runs mphost scripts and is the API for Go programs that embed
-// mphost: a [Host] owns the main script's VM, the table of every process of
-// the run (each one the host's own direct child, whoever asked for it), the
-// supervisor of the OS processes (children) that run them, and the Host
-// service that children call.
+// Package host runs mphost scripts: it is the API for Go programs that embed
+// mphost. A [Host] runs a main script ([Host.RunFile], [Host.RunString]) in
+// a Lua VM of this process, and every mp.Process and pool worker the script
+// starts in a child process that it owns and supervises: the program's own
+// binary, started again. Hence two rules:
 //
-// The host is the in-process side of the script package's Runtime seam: the
-// main script's `mp` builtins call the Host directly, with no RPC; children
-// reach the same methods over gRPC.
+//   - main, and TestMain in tests, calls [ServeChild] first thing: in a
+//     child it serves, and never returns;
+//   - Go modules for scripts are registered with [Register] in init (or
+//     before ServeChild), so that children have them too.
 //
-// A program that embeds the host must let its own binary serve as a child:
-// its main calls child.ServeWorker first thing when child.IsWorker()
-// says so (or Options.Worker names another binary that does).
+// Values go in as [Options.Globals] and come back as the chunk's returned
+// values, converted by the script package. A run ends with nil or one of
+// the errors [*ExitError], [*Error], [*SyntaxError] (aliases of the script
+// package's types, so errors.As works with either) or [*StoppedError] when
+// its context ended. [Host.Close] ends whatever is left.
+//
+// What the mphost command offers is here for any program: Options.Prefix,
+// Progress, Timeout and MemoryLimit are its flags, [Check] is mphost check,
+// [Text] prints an error as mphost does.
 package host
 
 import (
@@ -19,13 +26,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	lua "github.com/yuin/gopher-lua"
 
 	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/objects"
@@ -44,17 +49,26 @@ type Options struct {
 	// is a terminal (mphost run --progress).
 	Progress bool
 	// Worker is the command that starts a child, the OS process that runs
-	// one process at a time (mp.Process or pool worker); the default is
-	// this program's binary with the argument child.WorkerArg.
+	// one process at a time (mp.Process or pool worker), when it is not
+	// this program's binary: a program whose main calls ServeChild first,
+	// and which registers the same Go modules. The host adds an argument
+	// of its own after it.
 	Worker []string
 	// MemoryLimit bounds the memory of every child process, in bytes,
 	// unless the process has a memory_limit of its own; 0: no limit
 	// (mphost run --memory-limit).
 	MemoryLimit int64
+	// Timeout, when not 0, ends each run after this long, as a context
+	// deadline would (mphost run --timeout).
+	Timeout time.Duration
+	// Globals are set in the main script before it runs, converted as
+	// [script.ToLua] converts.
+	Globals map[string]any
 }
 
-// Host runs scripts. One Host runs one main script at a time; call Close
-// (or Stop) when done with it.
+// Host runs scripts, one main script at a time, one after another; call
+// Close when done with it. Several Hosts work side by side in one program,
+// each with its own processes (named Process-1, PoolWorker-1... each).
 type Host struct {
 	out      *output
 	chunks   *vm.Chunks
@@ -64,16 +78,25 @@ type Host struct {
 	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
 	progress bool
 
-	spawning sync.WaitGroup // spawns in progress, which Stop waits for
+	spawning    sync.WaitGroup // spawns in progress, which stop waits for
+	poolWorkers atomic.Int64   // numbers this Host's pool workers, for their names
 
 	mu          sync.Mutex
 	pools       []*hostPool // pools whose owner is alive
 	closed      bool        // no process starts from here on
-	packagePath string      // the main script's package.path, for children
+	closeOnce   sync.Once
+	stopped     int // how many processes Close ended
+	globals     map[string]any
+	timeout     time.Duration
+	packagePath string // the main script's package.path, for children
 }
 
 // New returns a Host.
 func New(opts Options) *Host {
+	if child.IsWorker() && !serving.Load() {
+		notServed()
+	}
+	started.Store(true)
 	h := &Host{
 		out: &output{
 			stdout: orDefault(opts.Stdout, os.Stdout),
@@ -83,15 +106,13 @@ func New(opts Options) *Host {
 		chunks:   vm.NewChunks(nil),
 		objects:  objects.NewRegistry(),
 		progress: opts.Progress,
+		globals:  opts.Globals,
+		timeout:  opts.Timeout,
 	}
 	h.objects.OnDrop(h.dropCarried)
-	command := opts.Worker
-	if len(command) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			exe = os.Args[0]
-		}
-		command = []string{exe, child.WorkerArg}
+	command := workerCommand()
+	if len(opts.Worker) > 0 {
+		command = append(append([]string(nil), opts.Worker...), child.WorkerArg)
 	}
 	// Without the shared memory (a system without memfd), Values keep their
 	// numbers in the host's objects, and every get or add is a call. Values
@@ -127,73 +148,26 @@ func orDefault(w, def io.Writer) io.Writer {
 	return w
 }
 
-// Chunks is the record of every chunk the host's scripts have loaded; it is
-// the store children fetch closures' code from.
-func (h *Host) Chunks() *vm.Chunks { return h.chunks }
-
-// RunFile runs the script at path ("-" reads standard input) with args in
-// its global `arg` table. It returns nil when the script ends normally, an
-// [*vm.ExitError] after os.exit, an [*vm.Error] for an uncaught
-// error, a [*vm.SyntaxError] when it does not compile, and the file's
-// error when it cannot be read. As in Python, the script's non-daemon
-// children are waited for and its daemons terminated before it returns.
-func (h *Host) RunFile(ctx context.Context, path string, args []string) error {
-	c, err := vm.ReadChunk(path)
-	if err != nil {
-		return err
-	}
-	return h.Run(ctx, c, args)
-}
-
-// Run runs a chunk as the main script, like RunFile.
-func (h *Host) Run(ctx context.Context, c vm.Chunk, args []string) error {
-	v := vm.New(vm.Options{
-		Runtime: h,
-		Chunks:  h.chunks,
-		Stdout:  lockedWriter{h.out, h.out.stdout},
-		Stderr:  lockedWriter{h.out, h.out.stderr},
-		Context: ctx,
-	})
-	defer v.Close()
-	v.SetArgs(c.Name, args)
-	if c.Name != "stdin" {
-		v.AddPackagePath(filepath.Dir(c.Name))
-	}
-	h.mu.Lock()
-	h.packagePath = v.PackagePath()
-	h.mu.Unlock()
-	luaArgs := make([]lua.LValue, len(args))
-	for i, a := range args {
-		luaArgs[i] = lua.LString(a)
-	}
-	err := v.Run(c, luaArgs...)
-	var exit *vm.ExitError
-	if !errors.As(err, &exit) && ctx.Err() == nil {
-		v.Finish()
-	}
-	return err
-}
-
 // Self implements vm.Runtime: the host runs the main process.
-func (h *Host) Self() vm.ProcessInfo {
+func (h mainRuntime) Self() vm.ProcessInfo {
 	return vm.ProcessInfo{Name: "MainProcess", Pid: os.Getpid()}
 }
 
 // Parent implements vm.Runtime: the main process has none.
-func (h *Host) Parent() (vm.ProcessInfo, bool) { return vm.ProcessInfo{}, false }
+func (h mainRuntime) Parent() (vm.ProcessInfo, bool) { return vm.ProcessInfo{}, false }
 
 // Spawn implements vm.Runtime for the main script.
-func (h *Host) Spawn(ctx context.Context, req vm.SpawnRequest) (vm.ProcessStatus, error) {
+func (h mainRuntime) Spawn(ctx context.Context, req vm.SpawnRequest) (vm.ProcessStatus, error) {
 	return h.spawn(ctx, nil, req)
 }
 
 // Wait implements vm.Runtime.
-func (h *Host) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (vm.ProcessStatus, error) {
+func (h mainRuntime) Wait(ctx context.Context, id uint64, timeout time.Duration, forever bool) (vm.ProcessStatus, error) {
 	return h.procs.wait(ctx, id, timeout, forever)
 }
 
 // Status implements vm.Runtime.
-func (h *Host) Status(id uint64) (vm.ProcessStatus, error) {
+func (h mainRuntime) Status(id uint64) (vm.ProcessStatus, error) {
 	p, err := h.procs.get(id)
 	if err != nil {
 		return vm.ProcessStatus{}, err
@@ -202,10 +176,10 @@ func (h *Host) Status(id uint64) (vm.ProcessStatus, error) {
 }
 
 // Signal implements vm.Runtime.
-func (h *Host) Signal(id uint64, sig syscall.Signal) error { return h.procs.signal(id, sig) }
+func (h mainRuntime) Signal(id uint64, sig syscall.Signal) error { return h.procs.signal(id, sig) }
 
 // Release implements vm.Runtime.
-func (h *Host) Release(id uint64) error { return h.procs.release(id) }
+func (h mainRuntime) Release(id uint64) error { return h.procs.release(id) }
 
 // begin admits one start of a process unless the host is closing; Stop
 // waits for every start it admitted. Call h.spawning.Done() after.
@@ -239,7 +213,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 		return vm.ProcessStatus{}, err
 	}
 	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, done: make(chan struct{})}
-	parentInfo := h.Self()
+	parentInfo := mainRuntime{h}.Self()
 	if parent != nil {
 		p.parent = parent.id
 		parentInfo = vm.ProcessInfo{Name: parent.name, Pid: parent.pid}
@@ -292,7 +266,7 @@ func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
 	close(p.done)
 	c.mu.Unlock()
 	if daemons := h.procs.list(func(q *process) bool { return q.parent == p.id && q.daemon && !q.ended() }); len(daemons) > 0 {
-		go vm.EndProcesses(context.Background(), h, ids(daemons))
+		go vm.EndProcesses(context.Background(), mainRuntime{h}, ids(daemons))
 	}
 	if p.pool != nil {
 		h.procs.remove(p.id) // only its pool knew it, and the pool is told
@@ -300,26 +274,26 @@ func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
 	return p.pool == nil || !p.pool.RetiresWorkers()
 }
 
-// Close waits for every non-daemon process still running (as Python does at
-// exit), stops the daemons, and removes the run's socket folder.
-func (h *Host) Close() {
-	for _, p := range h.procs.list(func(p *process) bool { return !p.daemon }) {
-		<-p.done
-	}
-	h.Stop()
+// Close ends whatever the Host still runs (SIGTERM, then SIGKILL after a
+// short grace), waits until every child it started is reaped, and removes
+// the run's socket folder. No process starts afterwards. It does not wait
+// for non-daemon processes to end by themselves: RunFile and RunString did
+// that. It may be called more than once; every call returns once all is
+// gone.
+func (h *Host) Close() error {
+	h.closeOnce.Do(func() { h.stopped = h.stop() })
+	return nil
 }
 
-// Stop ends every process still running (vm.EndProcesses: SIGTERM,
-// then SIGKILL after a short grace). It returns how many it had to stop,
-// once all are reaped and the run's socket folder is removed.
-func (h *Host) Stop() int {
+// stop ends every process still running and releases the Host; it returns
+// how many processes it had to end.
+func (h *Host) stop() int {
 	h.mu.Lock()
 	h.closed = true // no new processes from here on
 	h.mu.Unlock()
 	h.children.stopStarting()
 	h.spawning.Wait()
-	running := h.procs.list(func(p *process) bool { return !p.ended() })
-	vm.EndProcesses(context.Background(), h, ids(running))
+	n := h.endAll()
 	for _, p := range h.procs.list(func(*process) bool { return true }) {
 		<-p.done
 	}
@@ -328,5 +302,10 @@ func (h *Host) Stop() int {
 	if h.values != nil {
 		h.values.CloseFile() // no child will start; Values still use the mapping
 	}
-	return len(running)
+	return n
 }
+
+// mainRuntime is the main script's side of the vm.Runtime seam: the Host
+// itself, called in-process with no RPC. Children reach the same
+// operations through the Host service (service.go).
+type mainRuntime struct{ *Host }

@@ -10,16 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/vm"
 )
 
 // TestMain lets the test binary serve as the children of the hosts it
 // tests: the host re-executes its own binary in worker mode.
 func TestMain(m *testing.M) {
-	if child.IsWorker() {
-		child.ServeWorker()
-	}
+	ServeChild()
 	os.Exit(m.Run())
 }
 
@@ -30,7 +27,8 @@ func runScript(t *testing.T, h *Host, src string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return h.Run(ctx, vm.Chunk{Name: "job.lua", Source: src}, nil)
+	_, err := h.RunString(ctx, "job.lua", src)
+	return err
 }
 
 func TestEmbeddedHostRunsChildren(t *testing.T) {
@@ -71,10 +69,10 @@ func TestStopEndsRunningChildren(t *testing.T) {
 	err := runScript(t, h, `
 		local mp = require("mp")
 		for i = 1, 3 do
-			mp.Process{target = function() while true do end end, daemon = i == 1}:start()
+			mp.Process{target = function() while true do end end, daemon = true}:start()
 		end
-		os.exit(0) -- leave them running`)
-	if _, ok := err.(*vm.ExitError); !ok {
+		os.exit(3) -- leave the daemons running: os.exit waits for none`)
+	if e, ok := err.(*ExitError); !ok || e.Code != 3 {
 		t.Fatalf("err = %v", err)
 	}
 	var pids []int
@@ -84,7 +82,7 @@ func TestStopEndsRunningChildren(t *testing.T) {
 	if len(pids) != 3 {
 		t.Fatalf("%d processes running, want 3", len(pids))
 	}
-	if n := h.Stop(); n != 3 {
+	if n := h.stop(); n != 3 {
 		t.Errorf("Stop stopped %d, want 3", n)
 	}
 	for _, pid := range pids {
@@ -158,7 +156,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
 	defer h.Close()
 	pipe := func() []uint64 {
-		ids, err := h.NewObject("Connection", vm.ObjectArgs{Flag: true})
+		ids, err := mainRuntime{h}.NewObject("Connection", vm.ObjectArgs{Flag: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +165,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	before := settledOpenFiles(t)
 	for range 100 {
 		for _, id := range pipe() {
-			if _, err := h.Invoke(context.Background(), vm.ObjectCall{ID: id, Op: "close"}); err != nil {
+			if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: id, Op: "close"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -176,7 +174,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 		t.Fatalf("%d file descriptors open after 100 pipes were made and closed, %d before", now, before)
 	}
 	open := pipe()
-	if _, err := h.Invoke(context.Background(), vm.ObjectCall{ID: open[0], Op: "close"}); err != nil {
+	if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: open[0], Op: "close"}); err != nil {
 		t.Fatal(err)
 	}
 	if now := openFiles(t); now != before+2 {

@@ -17,12 +17,12 @@ import (
 // script handles, an error for mistakes, which the script raises.
 
 // NewObject implements vm.Runtime for the main script.
-func (h *Host) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
+func (h mainRuntime) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
 	return h.newObject(objects.MainScript, kind, args)
 }
 
 // Invoke implements vm.Runtime for the main script.
-func (h *Host) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply, error) {
+func (h mainRuntime) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply, error) {
 	return h.invoke(ctx, objects.MainScript, call)
 }
 
@@ -69,7 +69,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		}
 		return []uint64{id}, nil
 	case "Progress": // a child's pool work: the host draws it
-		bar := h.StartProgress(string(args.Data.Data), int(args.N), args.Flag)
+		bar := mainRuntime{h}.StartProgress(string(args.Data.Data), int(args.N), args.Flag)
 		if bar == vm.NoProgress {
 			return nil, nil // nothing to draw: the child draws nothing either
 		}
@@ -102,7 +102,7 @@ func fromContent(c objects.Content) vm.Value {
 }
 
 // Hold implements vm.Holder for the main script.
-func (h *Host) Hold(changes []vm.HoldChange) error {
+func (h mainRuntime) Hold(changes []vm.HoldChange) error {
 	h.adjustHolds(objects.MainScript, changes)
 	return nil
 }

@@ -99,7 +99,7 @@ func TestPipeWithoutTallySlots(t *testing.T) {
 		assert(p.exitcode == 0, "exit " .. tostring(p.exitcode))
 		print("ok")`)
 	if err != nil || strings.TrimSpace(out.String()) != "ok" {
-		h.Stop() // the child may still be sending: Close would wait for it
+		h.Close()
 		t.Fatalf("err %v; stdout %q stderr %q", err, out.String(), errOut.String())
 	}
 	// Every object made past the pipe (its tallies) has no slot.

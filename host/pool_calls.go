@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/mphost/mphost/internal/objects"
@@ -23,9 +22,6 @@ type poolSpawner struct {
 	payload []byte
 }
 
-// poolWorkers numbers the pool workers of a run, for their names.
-var poolWorkers atomic.Int64
-
 // SpawnWorker implements objects.WorkerSpawner.
 func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
 	var parent *process
@@ -36,7 +32,7 @@ func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
 		}
 		parent = p
 	}
-	name := fmt.Sprintf("PoolWorker-%d", poolWorkers.Add(1))
+	name := fmt.Sprintf("PoolWorker-%d", s.h.poolWorkers.Add(1))
 	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Payload: s.payload}, s.pool)
 	if err != nil {
 		return 0, "", err

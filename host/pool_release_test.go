@@ -49,7 +49,7 @@ func TestPoolKeepsOnlyWhatIsUsed(t *testing.T) {
 func newTestHost(t *testing.T) (h *Host, out, errOut *syncBuffer) {
 	out, errOut = &syncBuffer{}, &syncBuffer{}
 	h = New(Options{Stdout: out, Stderr: errOut})
-	t.Cleanup(h.Close)
+	t.Cleanup(func() { h.Close() })
 	return h, out, errOut
 }
 

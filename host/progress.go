@@ -13,7 +13,7 @@ import (
 // StartProgress implements vm.Runtime: a progress bar on stderr for
 // pool work, drawn only when stderr is a terminal and progress was asked
 // for, by the pool or by Options.Progress (mphost run --progress).
-func (h *Host) StartProgress(label string, total int, requested bool) vm.Progress {
+func (h mainRuntime) StartProgress(label string, total int, requested bool) vm.Progress {
 	if !(requested || h.progress) || total <= 0 || !isTerminal(h.out.stderr) {
 		return vm.NoProgress
 	}

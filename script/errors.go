@@ -24,13 +24,14 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// SyntaxError is a chunk that does not compile.
+// SyntaxError is a chunk that does not compile: the chunk's name (its
+// file's path for a script file), the line, and what is wrong there.
 type SyntaxError struct {
-	Chunk   string // the chunk name
+	File    string
 	Line    int
 	Message string
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%s:%d: %s", e.Chunk, e.Line, e.Message)
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 }

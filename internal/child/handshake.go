@@ -11,11 +11,16 @@ import (
 	"github.com/mphost/mphost/internal/vm"
 )
 
-// WorkerArg is the first argument that puts the mphost binary in worker mode.
+// WorkerArg is the last argument of a child's command line: it puts the
+// binary in worker mode. A test binary's children get one flag before it
+// (-test.run=^$, so that a binary with no TestMain runs no test).
 const WorkerArg = "__mphost_worker__"
 
 // IsWorker reports whether this process was started as a child worker.
-func IsWorker() bool { return len(os.Args) > 1 && os.Args[1] == WorkerArg }
+func IsWorker() bool {
+	n := len(os.Args)
+	return (n == 2 || n == 3) && os.Args[n-1] == WorkerArg
+}
 
 // Handshake is what host and child must agree on before they talk.
 var Handshake = plugin.HandshakeConfig{

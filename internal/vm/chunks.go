@@ -288,11 +288,11 @@ func syntaxError(c Chunk, err error) error {
 	switch {
 	case errors.As(err, &pe):
 		if pe.Pos.Line == parse.EOF {
-			return &SyntaxError{Chunk: c.Name, Line: strings.Count(strings.TrimRight(c.Source, "\n"), "\n") + 1, Message: pe.Message + " near <eof>"}
+			return &SyntaxError{File: c.Name, Line: strings.Count(strings.TrimRight(c.Source, "\n"), "\n") + 1, Message: pe.Message + " near <eof>"}
 		}
-		return &SyntaxError{Chunk: c.Name, Line: pe.Pos.Line, Message: fmt.Sprintf("%s near '%s'", pe.Message, pe.Token)}
+		return &SyntaxError{File: c.Name, Line: pe.Pos.Line, Message: fmt.Sprintf("%s near '%s'", pe.Message, pe.Token)}
 	case errors.As(err, &ce):
-		return &SyntaxError{Chunk: c.Name, Line: ce.Line, Message: ce.Message}
+		return &SyntaxError{File: c.Name, Line: ce.Line, Message: ce.Message}
 	}
 	return fmt.Errorf("%s: %w", c.Name, err)
 }

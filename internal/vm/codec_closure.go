@@ -75,13 +75,14 @@ func (e *encoder) function(fn *lua.LFunction, depth int) error {
 
 // shipsGlobal says whether a global a function reads travels with it: not
 // when it is nil (the receiver may define it, as a pool initializer does),
-// nor when it is the builtin of the same name (the receiver has it).
+// nor when it is the builtin of the same name (the receiver has it), unless
+// that is a Go module's table, which the receiver loads when it gets it.
 func (e *encoder) shipsGlobal(name string, v lua.LValue) bool {
 	if v == lua.LNil {
 		return false
 	}
 	builtin, ok := e.vm.builtins.names[v]
-	return !ok || builtin != name
+	return !ok || builtin != name || e.vm.goModules[name]
 }
 
 func upvalueName(p *lua.FunctionProto, i int) string {

@@ -129,6 +129,12 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 		}
 		v, ok := d.vm.builtins.values[string(name)]
 		if !ok {
+			v, ok, err = d.vm.loadBuiltin(string(name))
+			if err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
 			return nil, fmt.Errorf("unknown builtin %q", name)
 		}
 		return v, nil

@@ -217,6 +217,11 @@ func ErrorText(err error) string {
 	return err.Error()
 }
 
+// ErrorMessage is an uncaught error's message as the script author reads
+// it: an error table as its fields, a pool task's error as its caller
+// received it.
+func ErrorMessage(e *Error) string { return errorMessage(e) }
+
 func withTraceback(msg, traceback string) string {
 	if traceback == "" {
 		return msg

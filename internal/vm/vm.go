@@ -36,6 +36,11 @@ type Options struct {
 	// Limits bound what the codec encodes and decodes; zero fields take the
 	// values of [DefaultLimits].
 	Limits Limits
+	// Modules finds Go modules that are not registered (RegisterModule):
+	// require asks it last, after package.preload and package.path, and the
+	// codec asks it for the module of a builtin it does not know. It returns
+	// the module's loader.
+	Modules func(name string) (lua.LGFunction, bool)
 }
 
 // Limits of the VM's call stack and data stack, raised from gopher-lua's
@@ -77,8 +82,10 @@ type VM struct {
 	dropped      *collected[droppedBatch] // async results Go collected unsettled, to forget in the host
 	holds        *objectHolds             // what this VM holds of the host's objects (holds.go); nil until used
 	inCallbacks  bool
-	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
-	scratch      []byte                          // encodeSent's buffer
+	globals      map[*lua.FunctionProto][]string     // globals each prototype reads, memoized
+	finder       func(string) (lua.LGFunction, bool) // Options.Modules
+	goModules    map[string]bool                     // the Go modules loaded here
+	scratch      []byte                              // encodeSent's buffer
 
 	ctx             context.Context // Options.Context; blocking calls end when it is done
 	cancel          context.CancelFunc
@@ -121,6 +128,7 @@ func New(opts Options) *VM {
 		pools:       make(map[uint64]poolInfo),
 		dropped:     new(collected[droppedBatch]),
 		globals:     make(map[*lua.FunctionProto][]string),
+		goModules:   make(map[string]bool),
 		ctx:         ctx,
 		cancel:      cancel,
 	}
@@ -138,6 +146,7 @@ func New(opts Options) *VM {
 	vm.handler = vm.L.NewFunction(vm.recordTraceback)
 
 	vm.openLoaders()
+	vm.openGoModules(opts.Modules)
 	vm.openProtected()
 	vm.tbFunc = vm.L.GetField(vm.L.GetGlobal("debug"), "traceback").(*lua.LFunction)
 	vm.openOutput()
