@@ -8,7 +8,10 @@
 // Whatever describes `mp` to a reader is derived from [MP]: today the
 // lua-language-server definition files that [WriteStubs] writes (for `mp`,
 // and for plugin modules from their own Stubs text); argument checks and the
-// API reference can read the same table.
+// API reference can read the same table. The command `mphost stubs DIR` is
+// one call, with the Name and Stubs of every plugin found:
+//
+//	err := luaapi.WriteStubs(dir, []luaapi.PluginStubs{{Name: info.Name, Stubs: info.Stubs}})
 //
 // Types are written as lua-language-server types: "any", "boolean",
 // "number", "integer", "string", "table", "function", a class of the module

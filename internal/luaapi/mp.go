@@ -1,7 +1,7 @@
 package luaapi
 
-// MP is the Lua surface of the `mp` module, as /work/shared/API.md and
-// docs/api.md describe it and internal/vm binds it.
+// MP is the Lua surface of the `mp` module, as docs/api.md (the API
+// reference) describes it and internal/vm binds it.
 var MP = Module{
 	Name: "mp",
 	Doc:  "Python-style multiprocessing for Lua: processes, shared objects and pools that the mphost host owns.",
