@@ -48,43 +48,54 @@ func assertGone(t *testing.T, pids []int) {
 	}
 }
 
+// cancelCases are the places a script can be when its run is cancelled:
+// each prints "ready" there.
+var cancelCases = []struct{ name, src string }{
+	{"busy loop", `print("ready") while true do end`},
+	{"blocking call", `local q = mp.Queue() print("ready") q:get()`},
+	{"joining a child", `
+		local p = mp.Process{target = function() while true do end end}
+		p:start()
+		print("ready")`},
+	{"a child's blocking call", `
+		local e = mp.Event()
+		local p = mp.Process{target = function() print("ready") e:wait() end}
+		p:start()
+		p:join()`},
+}
+
+// cancelRun runs src in h, cancels the run when it prints "ready", and
+// returns the run's error and how long after the cancel the run returned.
+func cancelRun(tb testing.TB, h *Host, src string) (time.Duration, error) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelAt{cancel: cancel}
+	h.out.stdout = out
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.RunString(ctx, "job.lua", `local mp = require("mp") `+src)
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second): // a bound against a hang
+		tb.Fatal("the run still goes on 60 s after it started")
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	return time.Since(out.canceled), err
+}
+
 // Cancelling the context stops a run wherever the script is, stops its
 // processes, and the error is the context's.
 func TestCancelStopsTheRun(t *testing.T) {
-	for _, tc := range []struct{ name, src string }{
-		{"busy loop", `print("ready") while true do end`},
-		{"blocking call", `local q = mp.Queue() print("ready") q:get()`},
-		{"joining a child", `
-			local p = mp.Process{target = function() while true do end end}
-			p:start()
-			print("ready")`},
-		{"a child's blocking call", `
-			local e = mp.Event()
-			local p = mp.Process{target = function() print("ready") e:wait() end}
-			p:start()
-			p:join()`},
-	} {
+	for _, tc := range cancelCases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := New(Options{Stderr: &syncBuffer{}})
 			defer h.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			out := &cancelAt{cancel: cancel}
-			h.out.stdout = out
-			done := make(chan error, 1)
-			go func() {
-				_, err := h.RunString(ctx, "job.lua", `local mp = require("mp") `+tc.src)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(60 * time.Second): // a bound against a hang
-				t.Fatal("the run still goes on 60 s after it started")
-			}
-			out.mu.Lock()
-			took := time.Since(out.canceled)
-			out.mu.Unlock()
+			took, err := cancelRun(t, h, tc.src)
 			t.Logf("returned %v after the cancel", took.Round(time.Millisecond))
 			var stopped *StoppedError
 			if !errors.Is(err, context.Canceled) || !errors.As(err, &stopped) {
@@ -93,6 +104,29 @@ func TestCancelStopsTheRun(t *testing.T) {
 			for _, p := range h.procs.list(func(p *process) bool { return !p.ended() }) {
 				t.Errorf("process %s still runs after the run returned", p.name)
 			}
+		})
+	}
+}
+
+// BenchmarkCancel measures how long a run takes to return once its context
+// is cancelled, in each place of cancelCases (the contract: within 1 s).
+func BenchmarkCancel(b *testing.B) {
+	for _, tc := range cancelCases {
+		b.Run(tc.name, func(b *testing.B) {
+			h := New(Options{Stderr: &syncBuffer{}})
+			defer h.Close()
+			var total, worst time.Duration
+			for b.Loop() {
+				took, err := cancelRun(b, h, tc.src)
+				if !errors.Is(err, context.Canceled) {
+					b.Fatalf("err = %v, want context.Canceled", err)
+				}
+				total += took
+				worst = max(worst, took)
+			}
+			b.ReportMetric(0, "ns/op") // an iteration is a whole run: not a figure
+			b.ReportMetric(float64(total.Microseconds())/1e3/float64(b.N), "ms-to-return")
+			b.ReportMetric(float64(worst.Microseconds())/1e3, "worst-ms")
 		})
 	}
 }
