@@ -20,6 +20,7 @@ import (
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // Exit statuses of a child that could not run its process.
@@ -54,7 +55,7 @@ func ServeWorker() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         Plugins,
-		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(ServerOptions(opts)...) },
+		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(wire.ServerOptions(opts)...) },
 		Logger:          hclog.NewNullLogger(),
 	})
 	hostGone()
@@ -107,7 +108,7 @@ type worker struct {
 
 // Init dials the host's connection for this child and holds its lifeline.
 func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, error) {
-	conn, err := w.broker.DialWithOptions(req.HostBrokerId, DialOptions...)
+	conn, err := w.broker.DialWithOptions(req.HostBrokerId, wire.DialOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("dialling the host: %w", err)
 	}

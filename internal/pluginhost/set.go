@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 
 	pb "github.com/mphost/mphost/internal/pluginproto"
+	"github.com/mphost/mphost/internal/spawn"
 )
 
 // Options configure a [Set].
@@ -40,6 +41,8 @@ type Set struct {
 	socketDir string
 	ownDir    bool
 
+	forks spawn.Thread // the plugins are forked from it, and die with the host
+
 	mu      sync.Mutex
 	plugins map[string]*entry
 	closed  bool
@@ -56,7 +59,7 @@ type entry struct {
 type instance struct {
 	name, path string
 	client     *plugin.Client
-	runner     *procRunner
+	runner     *spawn.Runner
 	conn       *Conn
 	info       *pb.InfoReply
 	lifeline   context.CancelFunc
@@ -199,7 +202,7 @@ func (s *Set) start(name string) (*instance, error) {
 			cmd.Args = []string{path}
 			cmd.Stdin = nil                                                    // /dev/null: the script keeps stdin
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the plugin removes its sockets, then dies
-			r, err := newProcRunner(cmd)
+			r, err := spawn.NewRunner(cmd, &s.forks)
 			inst.runner = r
 			return r, err
 		},
@@ -242,16 +245,16 @@ func (s *Set) start(name string) (*instance, error) {
 }
 
 func (inst *instance) pid() int {
-	if inst.runner == nil || inst.runner.cmd.Process == nil {
+	if inst.runner == nil {
 		return 0
 	}
-	return inst.runner.cmd.Process.Pid
+	return inst.runner.Pid()
 }
 
 // ended reports whether the process has exited or its connection broken.
 func (inst *instance) ended() bool {
 	select {
-	case <-inst.runner.exited:
+	case <-inst.runner.Exited():
 		return true
 	case <-inst.conn.done:
 		return true
@@ -264,16 +267,16 @@ func (inst *instance) ended() bool {
 // process still there after its connection broke is killed first.
 func (inst *instance) ending() string {
 	select {
-	case <-inst.runner.exited:
+	case <-inst.runner.Exited():
 	case <-time.After(reapTimeout):
 		inst.runner.Kill(context.Background())
 		select {
-		case <-inst.runner.exited:
+		case <-inst.runner.Exited():
 		case <-time.After(reapTimeout):
 			return "stopped answering and could not be reaped"
 		}
 	}
-	return inst.runner.ending()
+	return inst.runner.Ending()
 }
 
 // stop ends the process, bounded: SIGTERM, then SIGKILL, then go-plugin's
@@ -282,14 +285,14 @@ func (inst *instance) stop() {
 	if inst.lifeline != nil {
 		inst.lifeline()
 	}
-	if r := inst.runner; r != nil && r.cmd.Process != nil {
-		r.signal(syscall.SIGTERM)
+	if r := inst.runner; r != nil && r.Pid() != 0 {
+		r.Signal(syscall.SIGTERM)
 		select {
-		case <-r.exited:
+		case <-r.Exited():
 		case <-time.After(termTimeout):
 			r.Kill(context.Background())
 			select {
-			case <-r.exited:
+			case <-r.Exited():
 			case <-time.After(reapTimeout):
 			}
 		}
@@ -330,6 +333,7 @@ func (s *Set) Close() error {
 		})
 	}
 	wg.Wait()
+	s.forks.Stop()
 	if s.ownDir {
 		return os.RemoveAll(s.socketDir)
 	}
