@@ -23,6 +23,13 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "6f0e3c1d-mphost-plugin",
 }
 
+// Frame kinds of a plugin's call socket (CallRequest, CallReply in frames
+// of internal/wire).
+const (
+	FrameCall  byte = 'c'
+	FrameReply byte = 'r'
+)
+
 // PluginName is the name under which a plugin's module is dispensed.
 const PluginName = "module"
 

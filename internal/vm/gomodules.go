@@ -64,6 +64,11 @@ func registeredNames() []string {
 	return names
 }
 
+// ModuleFinder finds the Go module name for the VM v (see
+// Options.Modules): its loader, or nil and an error that says where it
+// looked.
+type ModuleFinder func(v *VM, name string) (lua.LGFunction, error)
+
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -75,7 +80,7 @@ func containsString(list []string, s string) bool {
 
 // openGoModules preloads the registered Go modules and puts the finder of
 // Options.Modules last among require's searchers.
-func (vm *VM) openGoModules(finder func(string) (lua.LGFunction, bool)) {
+func (vm *VM) openGoModules(finder ModuleFinder) {
 	L := vm.L
 	vm.finder = finder
 	for _, name := range registeredNames() {
@@ -108,13 +113,16 @@ func (vm *VM) goModuleLoader(name string, loader lua.LGFunction) lua.LGFunction 
 // Options.Modules finds.
 func (vm *VM) searchFinder(L *lua.LState) int {
 	name := L.CheckString(1)
-	if vm.finder != nil {
-		if loader, ok := vm.finder(name); ok {
-			L.Push(L.NewFunction(vm.goModuleLoader(name, loader)))
-			return 1
-		}
+	if vm.finder == nil {
+		L.Push(lua.LString(fmt.Sprintf("\n\tno Go module '%s'", name)))
+		return 1
 	}
-	L.Push(lua.LString(fmt.Sprintf("\n\tno Go module '%s'", name)))
+	loader, err := vm.finder(vm, name)
+	if err != nil {
+		L.Push(lua.LString("\n\t" + err.Error()))
+		return 1
+	}
+	L.Push(L.NewFunction(vm.goModuleLoader(name, loader)))
 	return 1
 }
 
@@ -124,8 +132,8 @@ func (vm *VM) knowsGoModule(name string) bool {
 		return true
 	}
 	if vm.finder != nil {
-		_, ok := vm.finder(name)
-		return ok
+		loader, err := vm.finder(vm, name)
+		return err == nil && loader != nil
 	}
 	return false
 }

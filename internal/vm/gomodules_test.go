@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -16,11 +17,11 @@ func twiceModule(L *lua.LState) int {
 	return 1
 }
 
-func findTwice(name string) (lua.LGFunction, bool) {
+func findTwice(_ *VM, name string) (lua.LGFunction, error) {
 	if name == "my.twice" || name == "twice" {
-		return twiceModule, true
+		return twiceModule, nil
 	}
-	return nil, false
+	return nil, fmt.Errorf("no module %q in twice's finder", name)
 }
 
 // A module that Options.Modules finds is required like any, and a closure
@@ -59,6 +60,18 @@ func TestUnknownGoModule(t *testing.T) {
 	}
 	_, err = to.Call(to.L.GetGlobal("require"), lua.LString("my.twice"))
 	if err == nil || !strings.Contains(err.Error(), "no Go module 'my.twice'") {
+		t.Fatalf("require error %v", err)
+	}
+}
+
+// require's error for a module no searcher finds lists where the finder
+// looked, after package.path's files.
+func TestFinderSaysWhereItLooked(t *testing.T) {
+	v := New(Options{Stdout: io.Discard, Modules: findTwice})
+	defer v.Close()
+	_, err := v.Call(v.L.GetGlobal("require"), lua.LString("nosuch"))
+	if err == nil || !strings.Contains(err.Error(), "no file './nosuch.lua'") ||
+		!strings.Contains(err.Error(), `no module "nosuch" in twice's finder`) {
 		t.Fatalf("require error %v", err)
 	}
 }
