@@ -80,6 +80,7 @@ func runFlags() *pflag.FlagSet {
 	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
 	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
 	fs.String("memory-limit", "", "bound the memory of every child process (e.g. 512MB, 1GB); over it, it ends with exitcode -9")
+	fs.StringArray("plugin-dir", nil, "look for plugins (mphost-plugin-NAME) in `DIR` first; may be repeated")
 	fs.StringP("execute", "e", "", "run `CODE` as the main script, named "+commandLineChunk+" in errors; every argument after it is the script's")
 	return fs
 }
@@ -202,6 +203,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
+	pluginDirs, _ := fs.GetStringArray("plugin-dir")
 	var memoryLimit int64
 	if size, _ := fs.GetString("memory-limit"); size != "" {
 		var err error
@@ -225,7 +227,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}()
 
 	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress,
-		MemoryLimit: memoryLimit, Timeout: timeout})
+		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs})
 	defer h.Close()
 	var err error
 	if fs.Changed("execute") {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/mphost/mphost/internal/pluginhost"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
@@ -168,6 +169,7 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 type prepared struct {
 	machine *vm.VM
 	remote  *Remote
+	plugins *pluginhost.Remote // the process's connections to plugins
 	stderr  io.Writer
 }
 
@@ -177,9 +179,11 @@ func prepare(host pb.HostClient) <-chan prepared {
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
 		remote := &Remote{host: host, calls: calls, values: values}
+		plugins := pluginhost.NewRemote(hostPlugins{host})
 		machine := vm.New(vm.Options{Runtime: remote, Chunks: vm.NewChunks(remote), Stdout: stdout, Stderr: stderr,
+			Modules:          pluginhost.Finder(plugins),
 			StopsAtWaitsOnly: true}) // the host stops a child with signals
-		ready <- prepared{machine, remote, stderr}
+		ready <- prepared{machine, remote, plugins, stderr}
 	}()
 	return ready
 }
@@ -190,6 +194,7 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	remote.self = vm.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
 	remote.parent = vm.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
 	defer machine.Close()
+	defer p.plugins.Close()
 	if req.PackagePath != "" {
 		machine.SetPackagePath(req.PackagePath)
 	}
