@@ -88,22 +88,34 @@ func (r *Remote) Info(name string) (*pb.InfoReply, error) {
 // process the host starts again.
 func (r *Remote) CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.CallReply, error) {
 	ctx := v.Context()
-	p, err := r.reach(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if p.conn == nil {
-		if p.conn, err = DialSocket(p.info.CallsAddr); err != nil {
+	for retried := false; ; retried = true {
+		p, err := r.reach(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if p.conn == nil {
+			p.conn, err = DialSocket(p.info.CallsAddr)
+			if err != nil {
+				err = fmt.Errorf("%w: %w", errNotSent, err)
+			}
+		}
+		var reply *pb.CallReply
+		if err == nil {
+			reply, err = p.conn.Call(ctx, function, args)
+		}
+		switch {
+		case errors.Is(err, errNotSent) && !retried:
+			// The process had ended before this call: once the host has
+			// reaped it, the next ask starts it again.
+			r.forget(name, p)
+			r.host.PluginEnded(ctx, name, p.info.Pid)
+		case errors.Is(err, errNotSent) || errors.Is(err, ErrBroken):
 			r.forget(name, p)
 			return nil, r.ended(ctx, p.info, function)
+		default:
+			return reply, err
 		}
 	}
-	reply, err := p.conn.Call(ctx, function, args)
-	if errors.Is(err, ErrBroken) {
-		r.forget(name, p)
-		return nil, r.ended(ctx, p.info, function)
-	}
-	return reply, err
 }
 
 // forget drops a plugin process whose connection broke.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -24,8 +26,15 @@ type SocketConn struct {
 	r       *bufio.Reader
 	in, out []byte
 	seq     uint64
-	broken  error // set once a call broke the connection
+	broken  error       // set once a call broke the connection
+	waiting atomic.Bool // a call is sent and waits for its reply
 }
+
+// errNotSent is in the error of a call that the plugin never read, which
+// can go to the plugin's next process: a unix socket refuses a write once
+// its peer is gone, and a read fails with ECONNRESET, not EOF, when the
+// peer closed with bytes it had not read.
+var errNotSent = errors.New("the plugin ended before it read the call")
 
 // DialSocket connects to a plugin's call socket.
 func DialSocket(addr string) (*SocketConn, error) {
@@ -52,13 +61,14 @@ func (c *SocketConn) Call(ctx context.Context, function string, args [][]byte) (
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
 	defer stop()
 	reply, err := c.roundTrip(function, args)
+	c.waiting.Store(false)
 	if err != nil {
 		if ctx.Err() != nil {
 			c.broken = fmt.Errorf("%w: a call was abandoned", ErrBroken)
 			return nil, ctx.Err()
 		}
 		if !errors.Is(err, wire.ErrTooLong) {
-			c.broken = fmt.Errorf("%w: %v", ErrBroken, err)
+			c.broken = fmt.Errorf("%w: %w", ErrBroken, err)
 			return nil, c.broken
 		}
 		return nil, err
@@ -75,13 +85,16 @@ func (c *SocketConn) roundTrip(function string, args [][]byte) (*pb.CallReply, e
 		return nil, err
 	}
 	if _, err := c.conn.Write(c.out); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errNotSent, err)
 	}
+	c.waiting.Store(true)
 	defer func() { c.in = wire.TrimBuffer(c.in) }()
 	kind, seq, msg, err := wire.ReadFrame(c.r, &c.in)
 	switch {
 	case err != nil && errors.Is(err, wire.ErrTooLong):
 		return nil, fmt.Errorf("the reply of %s: %w", function, err)
+	case errors.Is(err, syscall.ECONNRESET):
+		return nil, fmt.Errorf("%w: %w", errNotSent, err)
 	case err != nil:
 		return nil, err
 	case kind != pb.FrameReply || seq != c.seq:

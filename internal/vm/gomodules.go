@@ -126,34 +126,38 @@ func (vm *VM) searchFinder(L *lua.LState) int {
 	return 1
 }
 
-// knowsGoModule reports whether name is a Go module this VM can load.
-func (vm *VM) knowsGoModule(name string) bool {
-	if _, ok := registered(name); ok {
-		return true
-	}
-	if vm.finder != nil {
-		loader, err := vm.finder(vm, name)
-		return err == nil && loader != nil
-	}
-	return false
-}
-
 // loadBuiltin resolves the name of a builtin that this VM has not named yet
 // and that belongs to a Go module it knows ("geo.dist" of module "geo", or
-// "a.b.f" of module "a.b"): it requires the module, then looks again.
-// It runs on the VM's goroutine, as decoding does; ok is false when name
-// is of no Go module it knows.
+// "a.b.f" of module "a.b"): it loads the module, then looks again. The
+// module is loaded by its own loader, not by require, which could find a
+// Lua file of the same name first; require then returns it too. It runs on
+// the VM's goroutine, as decoding does; ok is false when name is of no Go
+// module it knows.
 func (vm *VM) loadBuiltin(name string) (v lua.LValue, ok bool, err error) {
 	for i := len(name); i > 0; i = strings.LastIndexByte(name[:i], '.') {
 		module := name[:i]
-		if vm.goModules[module] || !vm.knowsGoModule(module) {
+		if vm.goModules[module] {
 			continue
 		}
-		require := vm.L.GetGlobal("require")
-		if err := vm.L.CallByParam(lua.P{Fn: require, NRet: 1, Protect: true}, lua.LString(module)); err != nil {
+		loader, known := registered(module)
+		if !known && vm.finder != nil {
+			if found, err := vm.finder(vm, module); err == nil && found != nil {
+				loader, known = found, true
+			}
+		}
+		if !known {
+			continue
+		}
+		L := vm.L
+		if err := L.CallByParam(lua.P{Fn: L.NewFunction(vm.goModuleLoader(module, loader)), NRet: 1, Protect: true}); err != nil {
 			return nil, true, fmt.Errorf("loading module %q: %w", module, err)
 		}
-		vm.L.Pop(1)
+		mod := L.Get(-1)
+		L.Pop(1)
+		loaded := L.GetField(L.GetField(L.GetGlobal("package"), "loaded"), module)
+		if loaded == lua.LNil {
+			L.SetField(L.GetField(L.GetGlobal("package"), "loaded"), module, mod)
+		}
 		v, ok := vm.builtins.values[name]
 		return v, ok, nil
 	}

@@ -3,6 +3,8 @@ package vm
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +75,25 @@ func TestFinderSaysWhereItLooked(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no file './nosuch.lua'") ||
 		!strings.Contains(err.Error(), `no module "nosuch" in twice's finder`) {
 		t.Fatalf("require error %v", err)
+	}
+}
+
+// A builtin of a Go module decodes as that module's, even where a Lua file
+// of the module's name comes first on package.path.
+func TestFinderModuleNotShadowedOnDecode(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "twice.lua"), []byte(`error("the Lua file was loaded")`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostChunks := NewChunks(nil)
+	from := New(Options{Chunks: hostChunks, Stdout: io.Discard, Modules: findTwice})
+	to := New(Options{Chunks: NewChunks(hostChunks), Stdout: io.Discard, Modules: findTwice})
+	defer from.Close()
+	defer to.Close()
+	to.AddPackagePath(dir)
+	fn := pair{from, to}.ship(t, `local of = require("twice").of return function(x) return of(x) end`)
+	rets, err := to.Call(fn, lua.LNumber(21))
+	if err != nil || len(rets) != 1 || rets[0] != lua.LNumber(42) {
+		t.Fatalf("the shipped closure returned %v, %v; want 42", rets, err)
 	}
 }
