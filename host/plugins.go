@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"io"
 
 	"google.golang.org/protobuf/proto"
 
@@ -81,4 +82,38 @@ func (s *service) PluginEnded(ctx context.Context, req *pb.PluginRequest) (*pb.P
 		return &pb.PluginReply{Error: err.Error()}, nil
 	}
 	return &pb.PluginReply{Ending: ending}, nil
+}
+
+// PluginInfo describes a plugin found along the search path, as mphost
+// plugins lists it.
+type PluginInfo struct {
+	Name    string // the module's name, from mphost-plugin-NAME
+	Version string // the module's own version; "" when it did not start
+	Path    string // the executable
+	// Problem says why this mphost cannot use the plugin (another protocol
+	// version, a pin it does not match, a failed start); "" when it fits.
+	Problem string
+}
+
+// Plugins lists the plugins that a run with Options.PluginDirs dirs would
+// find, in search order (dirs, $MPHOST_PLUGIN_PATH, then
+// $XDG_CONFIG_HOME/mphost/plugins), each name once. It starts each plugin
+// briefly to read its version and check its protocol, and ends them all
+// before it returns.
+func Plugins(dirs []string) []PluginInfo {
+	path := pluginhost.SearchPath(dirs)
+	names, paths := pluginhost.Names(path)
+	set := pluginhost.New(pluginhost.Options{Dirs: dirs, Stderr: io.Discard})
+	defer set.Close()
+	list := make([]PluginInfo, len(names))
+	for i, name := range names {
+		list[i] = PluginInfo{Name: name, Path: paths[i]}
+		info, err := set.Info(name)
+		if err != nil {
+			list[i].Problem = err.Error()
+			continue
+		}
+		list[i].Version = info.Version
+	}
+	return list
 }
