@@ -20,6 +20,9 @@ func TestRemoteKilledUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the plugin to stop", func() bool { return procState(pid) == "T" })
+	r.mu.Lock()
+	conn := r.plugins["hello"].conn // dialled by the first call
+	r.mu.Unlock()
 	failed := make(chan error, 1)
 	again := make(chan string, 1)
 	go func() {
@@ -27,7 +30,6 @@ func TestRemoteKilledUnread(t *testing.T) {
 		again <- pid
 		failed <- err
 	}()
-	conn := r.plugins["hello"].conn
 	waitFor(t, "the call to be sent", func() bool { return conn.waiting.Load() })
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
