@@ -4,6 +4,7 @@
 //	mphost run [flags] FILE [ARGS...]      run a script ("-" reads it from stdin)
 //	mphost run [flags] -e CODE [ARGS...]   run CODE as the main script
 //	mphost check FILE...                   compile scripts without running them
+//	mphost plugins [--plugin-dir DIR]...   list the plugins found, and whether they fit
 //	mphost version                         print the version (also -V, --version)
 //	mphost help [COMMAND]                  show help
 //
@@ -16,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +29,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -62,6 +65,7 @@ func commands() []command {
 		{"run", "[flags] FILE [ARGS...]", "run a Lua script; FILE - reads it from stdin", runFlags, runCommand,
 			[]synopsis{{"[flags] -e CODE [ARGS...]", "run CODE as the main script"}}},
 		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
+		{"plugins", "[flags]", "list the plugins a run finds: name, version, path, and whether this mphost can use them", pluginFlags, pluginsCommand, nil},
 		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
 		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
 	}
@@ -80,8 +84,46 @@ func runFlags() *pflag.FlagSet {
 	fs.Duration("timeout", 0, "end the whole run after this long (e.g. 30s, 5m); exit status 124")
 	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
 	fs.String("memory-limit", "", "bound the memory of every child process (e.g. 512MB, 1GB); over it, it ends with exitcode -9")
+	addPluginDir(fs)
 	fs.StringP("execute", "e", "", "run `CODE` as the main script, named "+commandLineChunk+" in errors; every argument after it is the script's")
 	return fs
+}
+
+// addPluginDir adds the --plugin-dir flag to fs.
+func addPluginDir(fs *pflag.FlagSet) {
+	fs.StringArray("plugin-dir", nil, "look for plugins (mphost-plugin-NAME) in `DIR` first, before $MPHOST_PLUGIN_PATH and ~/.config/mphost/plugins; may be repeated")
+}
+
+func pluginFlags() *pflag.FlagSet {
+	fs := noFlags()
+	addPluginDir(fs)
+	return fs
+}
+
+// pluginsCommand lists the plugins found, starting each briefly: a plugin
+// that does not fit shows why instead of "ok".
+func pluginsCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "mphost plugins: takes no arguments (usage: mphost plugins [--plugin-dir DIR]...)")
+		return exitUsage
+	}
+	dirs, _ := fs.GetStringArray("plugin-dir")
+	list := host.Plugins(dirs)
+	if len(list) == 0 {
+		fmt.Fprintln(stderr, "mphost plugins: no plugins found")
+		return 0
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tVERSION\tPATH\tFITS")
+	for _, p := range list {
+		fits := "ok"
+		if p.Problem != "" {
+			fits = "no: " + p.Problem
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, cmp.Or(p.Version, "-"), p.Path, fits)
+	}
+	w.Flush()
+	return 0
 }
 
 // run is main without os.Exit, for tests.
@@ -202,6 +244,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	prefix, _ := fs.GetBool("prefix")
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
+	pluginDirs, _ := fs.GetStringArray("plugin-dir")
 	var memoryLimit int64
 	if size, _ := fs.GetString("memory-limit"); size != "" {
 		var err error
@@ -225,7 +268,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}()
 
 	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress,
-		MemoryLimit: memoryLimit, Timeout: timeout})
+		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs})
 	defer h.Close()
 	var err error
 	if fs.Changed("execute") {

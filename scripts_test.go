@@ -39,6 +39,7 @@ const inChildHarness = "scripts/harness/in_child.lua"
 //	                    child process (scripts/harness/in_child.lua), which
 //	                    must print the same stdout and exit the same way
 //	-- timeout: N       bound each run at N seconds instead of 60
+//	-- plugins          run with --plugin-dir of the example plugins
 //
 // Without a stderr line or a NAME.err file, stderr must be empty. With
 // scripts/NAME.err, the first run's stderr must equal it once every "pid N"
@@ -51,6 +52,7 @@ type scriptHeader struct {
 	stderr    []string
 	inChild   bool
 	timeout   time.Duration
+	plugins   bool // run with --plugin-dir of the example plugins (plugins_test.go)
 }
 
 // stderrEscapes turns the escapes of a "-- stderr:" text into what they
@@ -84,12 +86,13 @@ func parseHeader(src string) (scriptHeader, error) {
 				return h, fmt.Errorf("line %d: exit: %q is not a number", n, value)
 			}
 			h.exit = code
-		case "unordered", "in a child":
+		case "unordered", "in a child", "plugins":
 			if value != "" {
 				return h, fmt.Errorf("line %d: %s takes no value", n, key)
 			}
 			h.unordered = h.unordered || key == "unordered"
 			h.inChild = h.inChild || key == "in a child"
+			h.plugins = h.plugins || key == "plugins"
 		case "stderr":
 			if value == "" {
 				return h, fmt.Errorf("line %d: stderr: needs a text", n)
@@ -148,7 +151,11 @@ func runScript(t *testing.T, name string) {
 		t.Fatalf("%s header: %v", luaPath, err)
 	}
 	timeout := cmp.Or(h.timeout, scriptTimeout)
-	r := invocation{args: append([]string{"run", luaPath}, h.args...), timeout: timeout}.run(t)
+	run := []string{"run"}
+	if h.plugins {
+		run = append(run, "--plugin-dir", examplePlugins(t))
+	}
+	r := invocation{args: slices.Concat(run, []string{luaPath}, h.args), timeout: timeout}.run(t)
 	wantErr, err := os.ReadFile(errPath)
 	hasErrFile := err == nil
 	if err != nil && !os.IsNotExist(err) {
@@ -184,7 +191,7 @@ func runScript(t *testing.T, name string) {
 	if !h.inChild {
 		return
 	}
-	args := append([]string{"run", inChildHarness, luaPath}, h.args...)
+	args := slices.Concat(run, []string{inChildHarness, luaPath}, h.args)
 	r = invocation{args: args, timeout: timeout}.run(t)
 	checkRun(t, "in a child: ", h, r, hasErrFile)
 	compareStdout(t, "in a child: ", h, outPath, string(want), r.stdout)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/mphost/mphost/internal/child"
 	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/spawn"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // child is one OS process that the supervisor started: the child command
@@ -28,7 +30,7 @@ import (
 type childProc struct {
 	client *plugin.Client      // go-plugin's, which started it
 	rpc    *child.WorkerClient // the child's own gRPC service
-	runner *childRunner
+	runner *spawn.Runner
 	pid    int
 	output *os.File // the read end of the child's output pipe
 	calls  *os.File // the host's end of the child's call socket
@@ -106,7 +108,7 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 		Logger:           hclog.NewNullLogger(),
 		Stderr:           c.stderr(s.out), // its fd 2: programs it runs, a crash report
 		StartTimeout:     startTimeout,
-		GRPCDialOptions:  child.DialOptions,
+		GRPCDialOptions:  wire.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: runDir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = s.command[0]
@@ -119,7 +121,7 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 				cmd.ExtraFiles[2] = s.values.File()
 			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-			r, err := newChildRunner(cmd, &s.forks)
+			r, err := spawn.NewRunner(cmd, &s.forks)
 			c.runner = r
 			return r, err
 		},
@@ -133,11 +135,11 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	}
 	rpc, err := c.client.Client()
 	if err != nil {
-		if ctx.Err() == nil && c.runner != nil && c.runner.cmd.Process != nil {
+		if ctx.Err() == nil && c.runner != nil && c.runner.Cmd.Process != nil {
 			// The child started but did not answer as a child does.
 			// go-plugin's own text goes on about plugins over many lines.
 			said, _, _ := strings.Cut(err.Error(), "\n")
-			err = fmt.Errorf("%s did not answer as an mphost child (%s): %s", c.runner.cmd.Path, strings.TrimSpace(said), notServedHint)
+			err = fmt.Errorf("%s did not answer as an mphost child (%s): %s", c.runner.Cmd.Path, strings.TrimSpace(said), notServedHint)
 		}
 		return fail(err)
 	}
@@ -146,7 +148,7 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 		return fail(err)
 	}
 	c.rpc = raw.(*child.WorkerClient)
-	c.pid = c.runner.cmd.Process.Pid
+	c.pid = c.runner.Cmd.Process.Pid
 
 	id := c.rpc.Broker.NextId()
 	svc := s.service(c)
@@ -157,7 +159,7 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	go func() {
 		defer close(c.hostServed)
 		c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-			srv := grpc.NewServer(child.ServerOptions(opts)...)
+			srv := grpc.NewServer(wire.ServerOptions(opts)...)
 			pb.RegisterHostServer(srv, svc)
 			return srv
 		})
@@ -216,11 +218,11 @@ func (s *supervisor) serveChild(c *childProc) {
 		}
 	}
 	c.runner.Kill(context.Background())
-	<-c.runner.exited // after go-plugin has read all of the child's stderr
+	<-c.runner.Exited() // after go-plugin has read all of the child's stderr
 	c.endCalls()
 	if p = c.running(); p != nil {
 		ls.end()
-		code := c.runner.exitCode()
+		code := c.runner.ExitCode()
 		if report, ok := c.fd2.outOfMemory(); ok {
 			code = child.ExitOutOfMemory
 			s.out.write(child.Stderr, "", fmt.Appendf(nil, "Process %s (pid %d) ran out of memory: the system had no more for it (exitcode %d); the Go runtime's report is in %s\n",
@@ -286,8 +288,8 @@ func (c *childProc) kill() {
 	select {
 	case <-done:
 	case <-time.After(killTimeout):
-		if c.runner != nil && c.runner.cmd.Process != nil {
-			c.runner.cmd.Process.Kill()
+		if c.runner != nil && c.runner.Cmd.Process != nil {
+			c.runner.Cmd.Process.Kill()
 		}
 		<-done
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/objects"
+	"github.com/mphost/mphost/internal/pluginhost"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
@@ -64,6 +65,12 @@ type Options struct {
 	// Globals are set in the main script before it runs, converted as
 	// [script.ToLua] converts.
 	Globals map[string]any
+	// PluginDirs are searched first for plugins (executables named
+	// mphost-plugin-NAME), before $MPHOST_PLUGIN_PATH and
+	// $XDG_CONFIG_HOME/mphost/plugins (mphost run --plugin-dir). A plugin
+	// starts at the first require of its module in a run, serves every
+	// process of the run, and ends with the run.
+	PluginDirs []string
 }
 
 // Host runs scripts, one main script at a time, one after another; call
@@ -88,7 +95,9 @@ type Host struct {
 	stopped     int // how many processes Close ended
 	globals     map[string]any
 	timeout     time.Duration
-	packagePath string // the main script's package.path, for children
+	pluginDirs  []string
+	plugins     *pluginhost.Set // the plugins of the run in progress
+	packagePath string          // the main script's package.path, for children
 }
 
 // New returns a Host.
@@ -103,11 +112,12 @@ func New(opts Options) *Host {
 			stderr: orDefault(opts.Stderr, os.Stderr),
 			prefix: opts.Prefix,
 		},
-		chunks:   vm.NewChunks(nil),
-		objects:  objects.NewRegistry(),
-		progress: opts.Progress,
-		globals:  opts.Globals,
-		timeout:  opts.Timeout,
+		chunks:     vm.NewChunks(nil),
+		objects:    objects.NewRegistry(),
+		progress:   opts.Progress,
+		globals:    opts.Globals,
+		timeout:    opts.Timeout,
+		pluginDirs: opts.PluginDirs,
 	}
 	h.objects.OnDrop(h.dropCarried)
 	command := workerCommand()
@@ -297,6 +307,7 @@ func (h *Host) stop() int {
 	for _, p := range h.procs.list(func(*process) bool { return true }) {
 		<-p.done
 	}
+	h.endPlugins()
 	h.children.close()
 	h.objects.Release()
 	if h.values != nil {

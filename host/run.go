@@ -8,6 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mphost/mphost/internal/pluginhost"
 	"github.com/mphost/mphost/internal/vm"
 	"github.com/mphost/mphost/script"
 )
@@ -71,12 +72,15 @@ func (h *Host) run(ctx context.Context, c vm.Chunk, args []string) ([]any, error
 		ctx, cancel = context.WithTimeout(ctx, h.timeout)
 		defer cancel()
 	}
+	plugins := h.startPlugins()
+	defer h.endPlugins() // after the run's processes: deferred calls run last first
 	v := vm.New(vm.Options{
 		Runtime: mainRuntime{h},
 		Chunks:  h.chunks,
 		Stdout:  lockedWriter{h.out, h.out.stdout},
 		Stderr:  lockedWriter{h.out, h.out.stderr},
 		Context: ctx,
+		Modules: pluginhost.Finder(plugins),
 	})
 	defer v.Close()
 	v.SetArgs(c.Name, args)

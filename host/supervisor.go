@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mphost/mphost/internal/slots"
+	"github.com/mphost/mphost/internal/spawn"
 )
 
 // supervisor starts and ends the run's children: the OS processes (the
@@ -34,7 +35,7 @@ type supervisor struct {
 	// ended tells the Host that the process p a child ran has ended with
 	// code; it reports whether the child may run another process.
 	ended func(c *childProc, p *process, code int) (reuse bool)
-	forks spawner // the thread children are forked from
+	forks spawn.Thread // the thread children are forked from
 
 	serving   sync.WaitGroup // one serveChild goroutine per child
 	warmups   sync.WaitGroup // children being started ahead of need
@@ -214,7 +215,7 @@ func (s *supervisor) close() {
 		idle.c.runner.Kill(context.Background())
 	}
 	s.serving.Wait()
-	s.forks.stop()
+	s.forks.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir != "" {

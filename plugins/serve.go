@@ -52,6 +52,15 @@ func Serve(m Module) {
 		fmt.Fprintf(os.Stderr, "mphost plugin %s: %v\n", m.Name, err)
 		os.Exit(1)
 	}
+	calls, err := listenCalls()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mphost plugin %s: the call socket: %v\n", m.Name, err)
+		os.Exit(1)
+	}
+	if calls != nil {
+		srv.info.CallsAddr = calls.Addr().String()
+		go srv.serveCalls(calls)
+	}
 	go watchParent(os.Getppid())
 	go endOnTerm()
 	plugin.Serve(&plugin.ServeConfig{

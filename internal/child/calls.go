@@ -3,7 +3,6 @@ package child
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // The hot calls of a child, object operations and batches of puts, go to
@@ -22,13 +22,10 @@ import (
 // about 100 µs here, a call on this socket about 25 (the floor, one unix
 // round trip, is 13); a pipe's ping pong or a pool worker asking for its
 // next task is a call or two. The messages are the gRPC service's own
-// (pb.ObjectCall, pb.PutBatchRequest and their replies), each in a frame:
-//
-//	length  uint32, big-endian: the bytes of the message
-//	kind    one byte: callInvoke, callPost, callPuts, callPostPuts;
-//	        replyInvoke, replyPuts, replyError
-//	seq     uint64, big-endian: the call's number, which its reply carries
-//	message length bytes: the protobuf message, or the text of a replyError
+// (pb.ObjectCall, pb.PutBatchRequest and their replies), each in a frame
+// of package wire, of kind callInvoke, callPost, callPuts or callPostPuts;
+// the replies of kind replyInvoke, replyPuts, replyError (the message is
+// the error's text) or replyFailed.
 //
 // A child makes one call at a time, and the host runs it on the goroutine
 // that read it: no goroutine is started and none woken per call. So a call
@@ -79,89 +76,6 @@ const (
 // batches of puts (no object has it).
 const PutsFailed = 0
 
-// keepBuffer is the largest buffer kept for the next frame: one that a
-// large message grew is let go.
-const keepBuffer = 1 << 20
-
-// trimBuffer returns b emptied, or nil if it is over keepBuffer.
-func trimBuffer(b []byte) []byte {
-	if cap(b) > keepBuffer {
-		return nil
-	}
-	return b[:0]
-}
-
-const callHeader = 13
-
-// errFrameTooLong is a frame whose length is over MaxMessage; its bytes
-// have been skipped, so the next frame can be read.
-var errFrameTooLong = errors.New("message too long")
-
-// readCallFrame reads one frame into buf (grown as needed) and returns its
-// kind, number and message, which is valid until the next read into buf.
-func readCallFrame(r *bufio.Reader, buf *[]byte) (kind byte, seq uint64, msg []byte, err error) {
-	var h [callHeader]byte
-	if _, err = io.ReadFull(r, h[:]); err != nil {
-		return 0, 0, nil, err
-	}
-	n := binary.BigEndian.Uint32(h[:4])
-	kind, seq = h[4], binary.BigEndian.Uint64(h[5:])
-	if int64(n) > int64(MaxMessage) {
-		if _, err = r.Discard(int(n)); err != nil {
-			return 0, 0, nil, err
-		}
-		return kind, seq, nil, fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, n, MaxMessage)
-	}
-	if cap(*buf) < int(n) {
-		*buf = make([]byte, n)
-	}
-	msg = (*buf)[:n]
-	if _, err = io.ReadFull(r, msg); err != nil {
-		return 0, 0, nil, err
-	}
-	return kind, seq, msg, nil
-}
-
-// appendCallFrame appends a frame holding m (nil: no message) to b.
-func appendCallFrame(b []byte, kind byte, seq uint64, m proto.Message) ([]byte, error) {
-	start := len(b)
-	b = append(b, make([]byte, callHeader)...)
-	if m != nil {
-		var err error
-		if b, err = (proto.MarshalOptions{}).MarshalAppend(b, m); err != nil {
-			return b[:start], err
-		}
-	}
-	return endCallFrame(b, start, kind, seq)
-}
-
-// appendErrorFrame appends a frame of kind replyError or replyFailed,
-// whose message is the text of err, to b.
-func appendErrorFrame(b []byte, kind byte, seq uint64, err error) []byte {
-	start := len(b)
-	b = append(b, make([]byte, callHeader)...)
-	b = append(b, err.Error()...)
-	b, _ = endCallFrame(b, start, kind, seq)
-	return b
-}
-
-// endCallFrame writes the header of the frame that starts at b[start].
-func endCallFrame(b []byte, start int, kind byte, seq uint64) ([]byte, error) {
-	n := len(b) - start - callHeader
-	if int64(n) > int64(MaxMessage) {
-		return b[:start], fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, n, MaxMessage)
-	}
-	putCallHeader(b[start:], kind, seq, n)
-	return b, nil
-}
-
-// putCallHeader writes the header of a frame with an n-byte message to h.
-func putCallHeader(h []byte, kind byte, seq uint64, n int) {
-	binary.BigEndian.PutUint32(h, uint32(n))
-	h[4] = kind
-	binary.BigEndian.PutUint64(h[5:], seq)
-}
-
 // CallHandler is what serves a child's call socket: the host's service for
 // that child, the same that serves its gRPC calls.
 type CallHandler interface {
@@ -185,9 +99,9 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 		dropped map[uint64]int64 // items of posted batches that closed queues turned away
 	)
 	for {
-		kind, seq, msg, err := readCallFrame(r, &in)
+		kind, seq, msg, err := wire.ReadFrame(r, &in)
 		posted := kind == callPost || kind == callPostPuts
-		if err != nil && !errors.Is(err, errFrameTooLong) {
+		if err != nil && !errors.Is(err, wire.ErrTooLong) {
 			return err
 		}
 		// Once the child has gone, its posts still run (they were made),
@@ -203,7 +117,7 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 		if kind == callPuts || kind == callPostPuts {
 			in = nil // the queues hold parts of it
 		}
-		in, out = trimBuffer(in), trimBuffer(out)
+		in, out = wire.TrimBuffer(in), wire.TrimBuffer(out)
 		if posted {
 			if err == nil {
 				if puts, ok := c.reply.(*pb.PutBatchReply); ok && len(puts.Dropped) > 0 {
@@ -227,18 +141,18 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 				failed = make(map[uint64]bool)
 			}
 			failed[c.object] = true
-			out = appendErrorFrame(out, replyFailed, c.object, fmt.Errorf("an earlier %s failed: %w", c.what, err))
+			out = wire.AppendErrorFrame(out, replyFailed, c.object, fmt.Errorf("an earlier %s failed: %w", c.what, err))
 		} else {
 			failed = nil
 			if len(dropped) > 0 {
-				out, _ = appendCallFrame(out, replyPuts, 0, &pb.PutBatchReply{Dropped: dropped})
+				out, _ = wire.AppendFrame(out, replyPuts, 0, &pb.PutBatchReply{Dropped: dropped})
 				dropped = nil
 			}
 			if err == nil {
-				out, err = appendCallFrame(out, c.kind, seq, c.reply)
+				out, err = wire.AppendFrame(out, c.kind, seq, c.reply)
 			}
 			if err != nil {
-				out = appendErrorFrame(out, replyError, seq, err)
+				out = wire.AppendErrorFrame(out, replyError, seq, err)
 			}
 		}
 		if _, err := conn.Write(out); err != nil {
@@ -454,12 +368,12 @@ func (c *CallClient) Settle() error {
 // sendRaw sends a frame whose message is already in wire form; a large
 // one in a write of its own, so that it is not copied.
 func (c *CallClient) sendRaw(kind byte, msg []byte) error {
-	if int64(len(msg)) > int64(MaxMessage) {
-		return fmt.Errorf("%w: %d bytes (the limit is %d)", errFrameTooLong, len(msg), MaxMessage)
+	if int64(len(msg)) > int64(wire.MaxMessage) {
+		return wire.TooLong(len(msg))
 	}
 	c.seq++
-	c.out = append(trimBuffer(c.out), make([]byte, callHeader)...)
-	putCallHeader(c.out, kind, c.seq, len(msg))
+	c.out = append(wire.TrimBuffer(c.out), make([]byte, wire.Header)...)
+	wire.PutHeader(c.out, kind, c.seq, len(msg))
 	if len(msg) < 64<<10 {
 		c.out, msg = append(c.out, msg...), nil
 	}
@@ -476,7 +390,7 @@ func (c *CallClient) sendRaw(kind byte, msg []byte) error {
 func (c *CallClient) send(kind byte, m proto.Message) error {
 	c.seq++
 	var err error
-	if c.out, err = appendCallFrame(trimBuffer(c.out), kind, c.seq, m); err != nil {
+	if c.out, err = wire.AppendFrame(wire.TrimBuffer(c.out), kind, c.seq, m); err != nil {
 		return err
 	}
 	if _, err := c.conn.Write(c.out); err != nil {
@@ -494,10 +408,10 @@ func (c *CallClient) call(ctx context.Context, kind, want byte, m, reply proto.M
 	if err := c.send(kind, m); err != nil {
 		return err
 	}
-	defer func() { c.in = trimBuffer(c.in) }()
+	defer func() { c.in = wire.TrimBuffer(c.in) }()
 	for {
-		got, seq, msg, err := readCallFrame(c.r, &c.in)
-		if err != nil && !errors.Is(err, errFrameTooLong) {
+		got, seq, msg, err := wire.ReadFrame(c.r, &c.in)
+		if err != nil && !errors.Is(err, wire.ErrTooLong) {
 			return fmt.Errorf("the host's reply: %w", err)
 		}
 		switch {

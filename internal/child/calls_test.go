@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail",
@@ -216,20 +217,20 @@ func TestCallRoundTrip(t *testing.T) {
 
 // TestCallGarbage proves that the host answers each frame that is not a
 // well-formed call (an unknown kind, a message that does not parse, one over
-// MaxMessage) with a replyError of the same seq and a clear text, in order
+// wire.MaxMessage) with a replyError of the same seq and a clear text, in order
 // (a post with a replyFailed for object 0, as it is not known);
 // that it skips the whole of a frame that is too long, does not answer a
 // post that succeeds, and goes on serving calls on the same socket.
-// It lowers MaxMessage, so it must not run in parallel.
+// It lowers wire.MaxMessage, so it must not run in parallel.
 func TestCallGarbage(t *testing.T) {
-	saved := MaxMessage
-	MaxMessage = 1 << 10
-	t.Cleanup(func() { MaxMessage = saved })
+	saved := wire.MaxMessage
+	wire.MaxMessage = 1 << 10
+	t.Cleanup(func() { wire.MaxMessage = saved })
 	s := serveCalls(t, newFakeHost())
 
 	// The long frame's body starts with a frame of kind 'z', seq 999, which
 	// the host would answer if it read the body as frames.
-	long := make([]byte, MaxMessage+100)
+	long := make([]byte, wire.MaxMessage+100)
 	copy(long, []byte{0, 0, 0, 0, 'z', 0, 0, 0, 0, 0, 0, 0x03, 0xe7})
 	cases := []struct {
 		name     string
@@ -246,7 +247,7 @@ func TestCallGarbage(t *testing.T) {
 		{"post not protobuf", callPost, 104, []byte{0x12, 0x05, 'a'}, replyFailed, PutsFailed, "an earlier call failed: malformed call: proto:"},
 		{"puts not protobuf", callPuts, 105, []byte{0x0a, 0x05, 0x01}, replyError, 105, "malformed batch of puts: unexpected EOF"},
 		{"posted puts not protobuf", callPostPuts, 106, []byte{0x0a, 0x05, 0x01}, replyFailed, PutsFailed, "an earlier put failed: malformed batch of puts: unexpected EOF"},
-		{"too long", callInvoke, 107, long, replyError, 107, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), MaxMessage)},
+		{"too long", callInvoke, 107, long, replyError, 107, fmt.Sprintf("message too long: %d bytes (the limit is %d)", len(long), wire.MaxMessage)},
 	}
 	for _, c := range cases {
 		writeFrame(t, s.child, c.kind, c.seq, c.msg)

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/mphost/mphost/internal/proto"
-	"github.com/mphost/mphost/internal/vm"
 )
 
 // WorkerArg is the last argument of a child's command line: it puts the
@@ -57,18 +56,4 @@ func (WorkerPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *
 type WorkerClient struct {
 	pb.WorkerClient
 	Broker *plugin.GRPCBroker
-}
-
-// MaxMessage is the largest gRPC message either side accepts: the codec's
-// own limit, so that a value the codec takes also crosses the wire.
-var MaxMessage = vm.DefaultLimits.MaxBytes + 1<<20
-
-// ServerOptions are the options of every gRPC server of host and child.
-func ServerOptions(opts []grpc.ServerOption) []grpc.ServerOption {
-	return append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage))
-}
-
-// DialOptions are the options of every gRPC connection of host and child.
-var DialOptions = []grpc.DialOption{
-	grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessage), grpc.MaxCallSendMsgSize(MaxMessage)),
 }

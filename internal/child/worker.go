@@ -17,9 +17,11 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/mphost/mphost/internal/pluginhost"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // Exit statuses of a child that could not run its process.
@@ -54,7 +56,7 @@ func ServeWorker() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         Plugins,
-		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(ServerOptions(opts)...) },
+		GRPCServer:      func(opts []grpc.ServerOption) *grpc.Server { return grpc.NewServer(wire.ServerOptions(opts)...) },
 		Logger:          hclog.NewNullLogger(),
 	})
 	hostGone()
@@ -107,7 +109,7 @@ type worker struct {
 
 // Init dials the host's connection for this child and holds its lifeline.
 func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, error) {
-	conn, err := w.broker.DialWithOptions(req.HostBrokerId, DialOptions...)
+	conn, err := w.broker.DialWithOptions(req.HostBrokerId, wire.DialOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("dialling the host: %w", err)
 	}
@@ -167,6 +169,7 @@ func (w *worker) Start(ctx context.Context, req *pb.StartRequest) (*pb.Empty, er
 type prepared struct {
 	machine *vm.VM
 	remote  *Remote
+	plugins *pluginhost.Remote // the process's connections to plugins
 	stderr  io.Writer
 }
 
@@ -176,9 +179,11 @@ func prepare(host pb.HostClient) <-chan prepared {
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
 		remote := &Remote{host: host, calls: calls, values: values}
+		plugins := pluginhost.NewRemote(hostPlugins{host})
 		machine := vm.New(vm.Options{Runtime: remote, Chunks: vm.NewChunks(remote), Stdout: stdout, Stderr: stderr,
+			Modules:          pluginhost.Finder(plugins),
 			StopsAtWaitsOnly: true}) // the host stops a child with signals
-		ready <- prepared{machine, remote, stderr}
+		ready <- prepared{machine, remote, plugins, stderr}
 	}()
 	return ready
 }
@@ -189,6 +194,7 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	remote.self = vm.ProcessInfo{Name: req.Name, Pid: os.Getpid(), Identity: req.Identity, ID: req.Id}
 	remote.parent = vm.ProcessInfo{Name: req.ParentName, Pid: int(req.ParentPid)}
 	defer machine.Close()
+	defer p.plugins.Close()
 	if req.PackagePath != "" {
 		machine.SetPackagePath(req.PackagePath)
 	}

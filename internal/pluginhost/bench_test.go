@@ -9,20 +9,15 @@ import (
 	"github.com/mphost/mphost/internal/vm"
 )
 
-// BenchmarkPluginCall calls hello.add(2, 3) over a second connection to
-// the plugin's address, as a child process does: on the call stream, as a
-// unary gRPC call, and from Lua (codec included).
+// BenchmarkPluginCall calls hello.add(2, 3): on the host's gRPC stream, on
+// a call socket of its own as a child process does, and from Lua through
+// the child's way (codec included).
 func BenchmarkPluginCall(b *testing.B) {
 	s := newSet(b)
-	network, addr, err := s.Addr("hello")
+	info, err := s.Info("hello")
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := DialRemote(b.Context(), network, addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
 	v := vm.New(vm.Options{})
 	defer v.Close()
 	args, err := pb.EncodeValues(v, "argument", []lua.LValue{lua.LNumber(2), lua.LNumber(3)})
@@ -31,19 +26,26 @@ func BenchmarkPluginCall(b *testing.B) {
 	}
 	b.Run("stream", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := r.conn.Call(b.Context(), "add", args); err != nil {
+			if _, err := s.Call(b.Context(), "hello", "add", args); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("unary", func(b *testing.B) {
+	b.Run("socket", func(b *testing.B) {
+		c, err := DialSocket(info.CallsAddr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
 		for b.Loop() {
-			if _, err := r.conn.client.Call(b.Context(), &pb.CallRequest{Function: "add", Args: args}); err != nil {
+			if _, err := c.Call(b.Context(), "add", args); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("lua", func(b *testing.B) {
+		r := NewRemote(s)
+		defer r.Close()
 		lv := luaVM(b, r)
 		fn, err := lv.L.LoadString(`return hello.add(2, 3)`)
 		if err != nil {

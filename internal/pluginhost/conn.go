@@ -8,14 +8,13 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/mphost/mphost/internal/pluginproto"
 )
 
-// Conn carries calls to one plugin process on one gRPC stream: many calls
-// at once, each reply matched to its call by id. The host's Conn runs on
-// go-plugin's connection; a child's on a connection of its own ([Dial]).
+// Conn carries the host's calls to one plugin process on one gRPC stream,
+// on go-plugin's connection: many calls at once, each reply matched to its
+// call by id.
 type Conn struct {
 	client pb.ModuleClient
 	stream grpc.BidiStreamingClient[pb.CallRequest, pb.CallReply]
@@ -46,26 +45,6 @@ func newConn(client pb.ModuleClient, closer func() error) (*Conn, error) {
 	c := &Conn{client: client, stream: stream, cancel: cancel, closer: closer,
 		pending: make(map[uint64]chan<- *pb.CallReply), done: make(chan struct{})}
 	go c.receive()
-	return c, nil
-}
-
-// Dial connects to the plugin process at a Conn's address ([Set.Addr]), as
-// a child process does: a connection and a call stream of its own.
-func Dial(network, addr string) (*Conn, error) {
-	target := addr
-	if network == "unix" {
-		target = "unix://" + addr
-	}
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, pb.DialOptions...)
-	cc, err := grpc.NewClient(target, opts...)
-	if err != nil {
-		return nil, err
-	}
-	c, err := newConn(pb.NewModuleClient(cc), cc.Close)
-	if err != nil {
-		cc.Close()
-		return nil, err
-	}
 	return c, nil
 }
 

@@ -5,14 +5,14 @@
 //
 // A plugin process is a go-plugin (gRPC) server of the Module service
 // (internal/pluginproto), written with the public plugins package. go-plugin
-// gives its connection to one client, the host's [Set]; the run's child
-// processes reach the same plugin process by dialling the address the Set
-// gives them ([Set.Addr], [Dial]) and calling over a connection of their own.
-// Calls travel on one gRPC stream per connection, tagged with ids, so many
-// calls share it at once and none pays a unary call's cost.
+// gives its connection to one client, the host's [Set], whose calls share
+// one gRPC stream, tagged with ids. The run's child processes ask the host
+// for a plugin ([Host], [Remote]) and call the same process over its call
+// socket, a connection of their own ([SocketConn]): a unix socket round trip
+// per call, framed as internal/wire frames.
 //
 // No plugin outlives its host: each is forked from a thread that lives as
-// long as the process, with a death signal (SIGTERM, on which a plugin
+// long as its Set (internal/spawn), with a death signal (SIGTERM, on which a plugin
 // removes its sockets and dies) for when the host dies; the plugin also
 // watches its parent's pid and a lifeline stream the host holds open.
 package pluginhost

@@ -48,10 +48,18 @@ func alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return false
 	}
+	state := procState(pid)
+	return state != "" && state != "Z"
+}
+
+// procState is the state letter of pid in /proc ("R", "S", "T", "Z"...),
+// "" when there is no such process.
+func procState(pid int) string {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return ""
 	}
 	_, rest, _ := strings.Cut(string(stat), ") ")
-	return !strings.HasPrefix(rest, "Z")
+	state, _, _ := strings.Cut(rest, " ")
+	return state
 }

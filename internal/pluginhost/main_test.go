@@ -64,11 +64,7 @@ func run(m *testing.M) (int, error) {
 
 // runHost is the host of TestHostKilled.
 func runHost(socketDir string) {
-	s, err := New(Options{Dirs: []string{os.Getenv("MPHOST_TEST_PLUGIN_DIR")}, SocketDir: socketDir})
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
+	s := New(Options{Dirs: []string{os.Getenv("MPHOST_TEST_PLUGIN_DIR")}, SocketDir: func() (string, error) { return socketDir, nil }})
 	info, err := s.Info("hello")
 	if err != nil {
 		fmt.Println(err)
@@ -84,10 +80,7 @@ func newSet(t testing.TB, dirs ...string) *Set {
 	if dirs == nil {
 		dirs = []string{pluginDir}
 	}
-	s, err := New(Options{Dirs: dirs, Stderr: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := New(Options{Dirs: dirs, Stderr: io.Discard})
 	t.Cleanup(func() { s.Close() })
 	return s
 }

@@ -10,15 +10,38 @@ import (
 )
 
 // Caller is how a VM reaches a plugin's process: the host's [Set], or a
-// child's connection of its own.
+// child's [Remote].
 type Caller interface {
+	// Find reports whether there is a plugin name: nil, or an error that
+	// says where it was looked for.
+	Find(name string) error
+	// Info describes the module of the plugin name, starting it if needed.
 	Info(name string) (*pb.InfoReply, error)
+	// CallFunc calls a function of the plugin with v's context.
 	CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.CallReply, error)
 }
 
 // CallFunc is Call with the VM's context: the call ends when the VM stops.
 func (s *Set) CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.CallReply, error) {
 	return s.Call(v.Context(), name, function, args)
+}
+
+// Finder gives a VM the plugins that c reaches, as Go modules
+// (vm.Options.Modules): found without starting them, started by require.
+func Finder(c Caller) vm.ModuleFinder {
+	return func(v *vm.VM, name string) (lua.LGFunction, error) {
+		if err := c.Find(name); err != nil {
+			return nil, err
+		}
+		return func(L *lua.LState) int {
+			mod, err := Open(c, v, name)
+			if err != nil {
+				L.RaiseError("%v", err)
+			}
+			L.Push(mod)
+			return 1
+		}, nil
+	}
 }
 
 // Open builds, in v, the table of the module of the plugin name, as require

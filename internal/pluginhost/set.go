@@ -17,15 +17,16 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 
 	pb "github.com/mphost/mphost/internal/pluginproto"
+	"github.com/mphost/mphost/internal/spawn"
 )
 
 // Options configure a [Set].
 type Options struct {
 	// Dirs are the folders given with --plugin-dir, searched first.
 	Dirs []string
-	// SocketDir is the run's private folder for the plugins' sockets; ""
-	// makes one, which Close removes.
-	SocketDir string
+	// SocketDir gives the run's private folder for the plugins' sockets,
+	// at the first start of a plugin; nil makes one, which Close removes.
+	SocketDir func() (string, error)
 	// Stderr receives the plugins' stderr and what their Lua prints.
 	// nil means os.Stderr.
 	Stderr io.Writer
@@ -37,26 +38,29 @@ type Options struct {
 type Set struct {
 	path      []Folder
 	stderr    io.Writer
-	socketDir string
-	ownDir    bool
+	socketDir func() (string, error)
+
+	forks spawn.Thread // the plugins are forked from it, and die with the host
 
 	mu      sync.Mutex
 	plugins map[string]*entry
 	closed  bool
+	ownDir  string // the socket folder the set made, if it made one
 }
 
 // entry holds one plugin's current process; its lock is held while the
 // process starts, so that callers at once share one start.
 type entry struct {
-	mu   sync.Mutex
-	inst *instance
+	mu      sync.Mutex
+	inst    *instance
+	endings map[int]string // how its earlier processes ended, by pid
 }
 
 // instance is one plugin process and the host's connection to it.
 type instance struct {
 	name, path string
 	client     *plugin.Client
-	runner     *procRunner
+	runner     *spawn.Runner
 	conn       *Conn
 	info       *pb.InfoReply
 	lifeline   context.CancelFunc
@@ -70,20 +74,31 @@ const (
 	killTimeout  = 3 * time.Second // go-plugin's own cleanup of a client
 )
 
-// New makes the plugin set of a run.
-func New(opts Options) (*Set, error) {
+// New makes the plugin set of a run. It starts nothing: a plugin starts at
+// its first use.
+func New(opts Options) *Set {
 	s := &Set{path: SearchPath(opts.Dirs), stderr: opts.Stderr, socketDir: opts.SocketDir, plugins: make(map[string]*entry)}
 	if s.stderr == nil {
 		s.stderr = os.Stderr
 	}
-	if s.socketDir == "" {
+	if s.socketDir == nil {
+		s.socketDir = s.makeDir
+	}
+	return s
+}
+
+// makeDir makes the set's own socket folder on first use.
+func (s *Set) makeDir() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ownDir == "" {
 		dir, err := os.MkdirTemp("", "mphost-plugins-")
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		s.socketDir, s.ownDir = dir, true
+		s.ownDir = dir
 	}
-	return s, nil
+	return s.ownDir, nil
 }
 
 // Path is where the set looks for plugins, in order.
@@ -113,6 +128,10 @@ func (s *Set) get(name string) (*instance, error) {
 		return e.inst, nil
 	}
 	if e.inst != nil {
+		if e.endings == nil {
+			e.endings = make(map[int]string)
+		}
+		e.endings[e.inst.pid()] = e.inst.ending()
 		e.inst.stop()
 		e.inst = nil
 	}
@@ -140,19 +159,38 @@ func (s *Set) Info(name string) (*pb.InfoReply, error) {
 	return inst.info, nil
 }
 
-// Addr starts the plugin name if it is not running and returns the address
-// of its process's gRPC server, which another process of the run dials
-// with [Dial] to call the same process.
-func (s *Set) Addr(name string) (network, addr string, err error) {
-	inst, err := s.get(name)
-	if err != nil {
-		return "", "", err
+// Find reports whether the set has a plugin name, without starting it:
+// nil, or a [*NotFoundError] that says where it looked.
+func (s *Set) Find(name string) error {
+	_, err := Find(s.path, name)
+	return err
+}
+
+// Plugin is Info for a child process of the run ([Host]): the reply holds
+// the address of the plugin's call socket.
+func (s *Set) Plugin(_ context.Context, name string) (*pb.InfoReply, error) {
+	return s.Info(name)
+}
+
+// PluginEnded says how the process pid of the plugin name ended, once it
+// is reaped ([Host]); a process still there after its connection broke is
+// killed first.
+func (s *Set) PluginEnded(_ context.Context, name string, pid int64) (string, error) {
+	s.mu.Lock()
+	e := s.plugins[name]
+	s.mu.Unlock()
+	if e == nil {
+		return "", fmt.Errorf("the run has no plugin %s", name)
 	}
-	rc := inst.client.ReattachConfig()
-	if rc == nil || rc.Addr == nil {
-		return "", "", fmt.Errorf("plugin %s has no address", name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inst != nil && e.inst.pid() == int(pid) {
+		return e.inst.ending(), nil
 	}
-	return rc.Addr.Network(), rc.Addr.String(), nil
+	if ending, ok := e.endings[int(pid)]; ok {
+		return ending, nil
+	}
+	return "", fmt.Errorf("plugin %s had no process %d", name, pid)
 }
 
 // Call calls function of the plugin name with encoded arguments, starting
@@ -165,7 +203,7 @@ func (s *Set) Call(ctx context.Context, name, function string, args [][]byte) (*
 	}
 	reply, err := inst.conn.Call(ctx, function, args)
 	if errors.Is(err, ErrBroken) {
-		return nil, fmt.Errorf("plugin %s (pid %d) %s during the call of %s.%s", name, inst.pid(), inst.ending(), name, function)
+		return nil, endedError(name, inst.pid(), inst.ending(), function)
 	}
 	return reply, err
 }
@@ -182,6 +220,10 @@ func (s *Set) start(name string) (*instance, error) {
 	if err := checkPin(path); err != nil {
 		return nil, fmt.Errorf("plugin %s refused: %w", name, err)
 	}
+	dir, err := s.socketDir()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: its socket folder: %w", name, err)
+	}
 	inst := &instance{name: name, path: path}
 	inst.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pb.Handshake,
@@ -193,13 +235,13 @@ func (s *Set) start(name string) (*instance, error) {
 		SyncStderr:       s.stderr,
 		StartTimeout:     startTimeout,
 		GRPCDialOptions:  pb.DialOptions,
-		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: s.socketDir},
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: dir},
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd.Path = path
 			cmd.Args = []string{path}
 			cmd.Stdin = nil                                                    // /dev/null: the script keeps stdin
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the plugin removes its sockets, then dies
-			r, err := newProcRunner(cmd)
+			r, err := spawn.NewRunner(cmd, &s.forks)
 			inst.runner = r
 			return r, err
 		},
@@ -242,16 +284,16 @@ func (s *Set) start(name string) (*instance, error) {
 }
 
 func (inst *instance) pid() int {
-	if inst.runner == nil || inst.runner.cmd.Process == nil {
+	if inst.runner == nil {
 		return 0
 	}
-	return inst.runner.cmd.Process.Pid
+	return inst.runner.Pid()
 }
 
 // ended reports whether the process has exited or its connection broken.
 func (inst *instance) ended() bool {
 	select {
-	case <-inst.runner.exited:
+	case <-inst.runner.Exited():
 		return true
 	case <-inst.conn.done:
 		return true
@@ -264,16 +306,16 @@ func (inst *instance) ended() bool {
 // process still there after its connection broke is killed first.
 func (inst *instance) ending() string {
 	select {
-	case <-inst.runner.exited:
+	case <-inst.runner.Exited():
 	case <-time.After(reapTimeout):
 		inst.runner.Kill(context.Background())
 		select {
-		case <-inst.runner.exited:
+		case <-inst.runner.Exited():
 		case <-time.After(reapTimeout):
 			return "stopped answering and could not be reaped"
 		}
 	}
-	return inst.runner.ending()
+	return inst.runner.Ending()
 }
 
 // stop ends the process, bounded: SIGTERM, then SIGKILL, then go-plugin's
@@ -282,14 +324,14 @@ func (inst *instance) stop() {
 	if inst.lifeline != nil {
 		inst.lifeline()
 	}
-	if r := inst.runner; r != nil && r.cmd.Process != nil {
-		r.signal(syscall.SIGTERM)
+	if r := inst.runner; r != nil && r.Pid() != 0 {
+		r.Signal(syscall.SIGTERM)
 		select {
-		case <-r.exited:
+		case <-r.Exited():
 		case <-time.After(termTimeout):
 			r.Kill(context.Background())
 			select {
-			case <-r.exited:
+			case <-r.Exited():
 			case <-time.After(reapTimeout):
 			}
 		}
@@ -330,8 +372,11 @@ func (s *Set) Close() error {
 		})
 	}
 	wg.Wait()
-	if s.ownDir {
-		return os.RemoveAll(s.socketDir)
+	s.forks.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ownDir != "" {
+		return os.RemoveAll(s.ownDir)
 	}
 	return nil
 }

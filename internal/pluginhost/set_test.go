@@ -68,20 +68,13 @@ func TestModuleFields(t *testing.T) {
 // connections of their own.
 func TestConcurrentCallers(t *testing.T) {
 	s := newSet(t)
-	network, addr, err := s.Addr("hello")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const callers, calls = 8, 50
 	pids := make([]string, callers)
 	var wg sync.WaitGroup
 	for i := range callers {
 		var c Caller = s
 		if i%2 == 1 {
-			r, err := DialRemote(t.Context(), network, addr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := NewRemote(s)
 			t.Cleanup(func() { r.Close() })
 			c = r
 		}
@@ -116,6 +109,8 @@ func TestKilledMidCall(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The signal stops the process's threads one by one, after kill returns.
+	waitFor(t, "the plugin to stop", func() bool { return procState(pid) == "T" })
 	failed := make(chan error, 1)
 	go func() {
 		_, err := eval(v, `return hello.greet("x")`)
@@ -178,7 +173,8 @@ func TestCloseEndsPlugins(t *testing.T) {
 	if err := syscall.Kill(int(info.Pid), 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("plugin pid %d after Close: %v, want no such process", info.Pid, err)
 	}
-	if _, err := os.Stat(s.socketDir); !errors.Is(err, os.ErrNotExist) {
+	dir := s.ownDir
+	if _, err := os.Stat(dir); dir == "" || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket folder after Close: %v", err)
 	}
 	if _, err := s.Info("hello"); !errors.Is(err, ErrClosed) {

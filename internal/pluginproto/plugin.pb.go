@@ -68,13 +68,17 @@ func (*Empty) Descriptor() ([]byte, []int) {
 }
 
 type InfoReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Stubs         string                 `protobuf:"bytes,3,opt,name=stubs,proto3" json:"stubs,omitempty"`         // a lua-language-server definition file
-	Functions     []string               `protobuf:"bytes,4,rep,name=functions,proto3" json:"functions,omitempty"` // the module table's function fields
-	Values        []byte                 `protobuf:"bytes,5,opt,name=values,proto3" json:"values,omitempty"`       // the other fields, as one encoded table
-	Pid           int64                  `protobuf:"varint,6,opt,name=pid,proto3" json:"pid,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version   string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Stubs     string                 `protobuf:"bytes,3,opt,name=stubs,proto3" json:"stubs,omitempty"`         // a lua-language-server definition file
+	Functions []string               `protobuf:"bytes,4,rep,name=functions,proto3" json:"functions,omitempty"` // the module table's function fields
+	Values    []byte                 `protobuf:"bytes,5,opt,name=values,proto3" json:"values,omitempty"`       // the other fields, as one encoded table
+	Pid       int64                  `protobuf:"varint,6,opt,name=pid,proto3" json:"pid,omitempty"`
+	// calls_addr is the path of the plugin's call socket, on which the run's
+	// child processes call it: CallRequest and CallReply in frames of
+	// mphost's internal/wire, of kind 'c' and 'r'.
+	CallsAddr     string `protobuf:"bytes,7,opt,name=calls_addr,json=callsAddr,proto3" json:"calls_addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +153,13 @@ func (x *InfoReply) GetPid() int64 {
 		return x.Pid
 	}
 	return 0
+}
+
+func (x *InfoReply) GetCallsAddr() string {
+	if x != nil {
+		return x.CallsAddr
+	}
+	return ""
 }
 
 type CallRequest struct {
@@ -284,14 +295,16 @@ var File_internal_pluginproto_plugin_proto protoreflect.FileDescriptor
 const file_internal_pluginproto_plugin_proto_rawDesc = "" +
 	"\n" +
 	"!internal/pluginproto/plugin.proto\x12\fmphostplugin\"\a\n" +
-	"\x05Empty\"\x97\x01\n" +
+	"\x05Empty\"\xb6\x01\n" +
 	"\tInfoReply\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
 	"\x05stubs\x18\x03 \x01(\tR\x05stubs\x12\x1c\n" +
 	"\tfunctions\x18\x04 \x03(\tR\tfunctions\x12\x16\n" +
 	"\x06values\x18\x05 \x01(\fR\x06values\x12\x10\n" +
-	"\x03pid\x18\x06 \x01(\x03R\x03pid\"M\n" +
+	"\x03pid\x18\x06 \x01(\x03R\x03pid\x12\x1d\n" +
+	"\n" +
+	"calls_addr\x18\a \x01(\tR\tcallsAddr\"M\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12\x12\n" +

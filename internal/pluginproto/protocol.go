@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/mphost/mphost/internal/child"
+	"github.com/mphost/mphost/internal/wire"
 )
 
 // ProtocolVersion is the version of the plugin protocol: the go-plugin
@@ -22,6 +22,13 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieKey:   "MPHOST_PLUGIN_COOKIE",
 	MagicCookieValue: "6f0e3c1d-mphost-plugin",
 }
+
+// Frame kinds of a plugin's call socket (CallRequest, CallReply in frames
+// of internal/wire).
+const (
+	FrameCall  byte = 'c'
+	FrameReply byte = 'r'
+)
 
 // PluginName is the name under which a plugin's module is dispensed.
 const PluginName = "module"
@@ -56,8 +63,8 @@ func Plugins(srv ModuleServer) plugin.PluginSet {
 // ServerOptions are the options of a plugin's gRPC server: the same message
 // limits as between host and children, so that what the codec takes crosses.
 func ServerOptions(opts []grpc.ServerOption) []grpc.ServerOption {
-	return child.ServerOptions(opts)
+	return wire.ServerOptions(opts)
 }
 
 // DialOptions are the options of every connection to a plugin.
-var DialOptions = child.DialOptions
+var DialOptions = wire.DialOptions

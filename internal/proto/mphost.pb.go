@@ -30,6 +30,118 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PluginRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Pid           int64                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"` // in PluginEnded: the process that ended
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginRequest) Reset() {
+	*x = PluginRequest{}
+	mi := &file_internal_proto_mphost_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginRequest) ProtoMessage() {}
+
+func (x *PluginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_mphost_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginRequest.ProtoReflect.Descriptor instead.
+func (*PluginRequest) Descriptor() ([]byte, []int) {
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PluginRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PluginRequest) GetPid() int64 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+type PluginReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Info          []byte                 `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`     // the plugin's mphostplugin.InfoReply, marshalled
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`   // why the plugin cannot be reached (where it was looked for)
+	Ending        string                 `protobuf:"bytes,3,opt,name=ending,proto3" json:"ending,omitempty"` // in PluginEnded: "exited with status 3", ...
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginReply) Reset() {
+	*x = PluginReply{}
+	mi := &file_internal_proto_mphost_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginReply) ProtoMessage() {}
+
+func (x *PluginReply) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_mphost_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginReply.ProtoReflect.Descriptor instead.
+func (*PluginReply) Descriptor() ([]byte, []int) {
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PluginReply) GetInfo() []byte {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *PluginReply) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *PluginReply) GetEnding() string {
+	if x != nil {
+		return x.Ending
+	}
+	return ""
+}
+
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -38,7 +150,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[0]
+	mi := &file_internal_proto_mphost_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +162,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[0]
+	mi := &file_internal_proto_mphost_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +175,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{0}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{2}
 }
 
 type InitRequest struct {
@@ -75,7 +187,7 @@ type InitRequest struct {
 
 func (x *InitRequest) Reset() {
 	*x = InitRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[1]
+	mi := &file_internal_proto_mphost_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -87,7 +199,7 @@ func (x *InitRequest) String() string {
 func (*InitRequest) ProtoMessage() {}
 
 func (x *InitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[1]
+	mi := &file_internal_proto_mphost_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -100,7 +212,7 @@ func (x *InitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitRequest.ProtoReflect.Descriptor instead.
 func (*InitRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{1}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InitRequest) GetHostBrokerId() uint32 {
@@ -125,7 +237,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[2]
+	mi := &file_internal_proto_mphost_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +249,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[2]
+	mi := &file_internal_proto_mphost_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +262,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{2}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StartRequest) GetId() uint64 {
@@ -214,7 +326,7 @@ type SpawnRequest struct {
 
 func (x *SpawnRequest) Reset() {
 	*x = SpawnRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[3]
+	mi := &file_internal_proto_mphost_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +338,7 @@ func (x *SpawnRequest) String() string {
 func (*SpawnRequest) ProtoMessage() {}
 
 func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[3]
+	mi := &file_internal_proto_mphost_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +351,7 @@ func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnRequest.ProtoReflect.Descriptor instead.
 func (*SpawnRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{3}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SpawnRequest) GetName() string {
@@ -279,7 +391,7 @@ type ProcessRef struct {
 
 func (x *ProcessRef) Reset() {
 	*x = ProcessRef{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[4]
+	mi := &file_internal_proto_mphost_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +403,7 @@ func (x *ProcessRef) String() string {
 func (*ProcessRef) ProtoMessage() {}
 
 func (x *ProcessRef) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[4]
+	mi := &file_internal_proto_mphost_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +416,7 @@ func (x *ProcessRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessRef.ProtoReflect.Descriptor instead.
 func (*ProcessRef) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{4}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ProcessRef) GetId() uint64 {
@@ -325,7 +437,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[5]
+	mi := &file_internal_proto_mphost_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +449,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[5]
+	mi := &file_internal_proto_mphost_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +462,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{5}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WaitRequest) GetId() uint64 {
@@ -384,7 +496,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[6]
+	mi := &file_internal_proto_mphost_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +508,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[6]
+	mi := &file_internal_proto_mphost_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +521,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{6}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SignalRequest) GetId() uint64 {
@@ -438,7 +550,7 @@ type ProcessStatus struct {
 
 func (x *ProcessStatus) Reset() {
 	*x = ProcessStatus{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[7]
+	mi := &file_internal_proto_mphost_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +562,7 @@ func (x *ProcessStatus) String() string {
 func (*ProcessStatus) ProtoMessage() {}
 
 func (x *ProcessStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[7]
+	mi := &file_internal_proto_mphost_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +575,7 @@ func (x *ProcessStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessStatus.ProtoReflect.Descriptor instead.
 func (*ProcessStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{7}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProcessStatus) GetId() uint64 {
@@ -503,7 +615,7 @@ type ChunkRef struct {
 
 func (x *ChunkRef) Reset() {
 	*x = ChunkRef{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[8]
+	mi := &file_internal_proto_mphost_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +627,7 @@ func (x *ChunkRef) String() string {
 func (*ChunkRef) ProtoMessage() {}
 
 func (x *ChunkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[8]
+	mi := &file_internal_proto_mphost_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +640,7 @@ func (x *ChunkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkRef.ProtoReflect.Descriptor instead.
 func (*ChunkRef) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{8}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChunkRef) GetId() []byte {
@@ -548,7 +660,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[9]
+	mi := &file_internal_proto_mphost_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +672,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[9]
+	mi := &file_internal_proto_mphost_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +685,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{9}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Chunk) GetName() string {
@@ -601,7 +713,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[10]
+	mi := &file_internal_proto_mphost_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +725,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[10]
+	mi := &file_internal_proto_mphost_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +738,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{10}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Wait) GetBlock() bool {
@@ -663,7 +775,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[11]
+	mi := &file_internal_proto_mphost_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +787,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[11]
+	mi := &file_internal_proto_mphost_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +800,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{11}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Value) GetData() []byte {
@@ -727,7 +839,7 @@ type NewObjectRequest struct {
 
 func (x *NewObjectRequest) Reset() {
 	*x = NewObjectRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[12]
+	mi := &file_internal_proto_mphost_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +851,7 @@ func (x *NewObjectRequest) String() string {
 func (*NewObjectRequest) ProtoMessage() {}
 
 func (x *NewObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[12]
+	mi := &file_internal_proto_mphost_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +864,7 @@ func (x *NewObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewObjectRequest.ProtoReflect.Descriptor instead.
 func (*NewObjectRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{12}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *NewObjectRequest) GetKind() string {
@@ -813,7 +925,7 @@ type NewObjectReply struct {
 
 func (x *NewObjectReply) Reset() {
 	*x = NewObjectReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[13]
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +937,7 @@ func (x *NewObjectReply) String() string {
 func (*NewObjectReply) ProtoMessage() {}
 
 func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[13]
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +950,7 @@ func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewObjectReply.ProtoReflect.Descriptor instead.
 func (*NewObjectReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{13}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NewObjectReply) GetIds() []uint64 {
@@ -863,7 +975,7 @@ type ObjectCall struct {
 
 func (x *ObjectCall) Reset() {
 	*x = ObjectCall{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[14]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +987,7 @@ func (x *ObjectCall) String() string {
 func (*ObjectCall) ProtoMessage() {}
 
 func (x *ObjectCall) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[14]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1000,7 @@ func (x *ObjectCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectCall.ProtoReflect.Descriptor instead.
 func (*ObjectCall) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{14}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ObjectCall) GetId() uint64 {
@@ -955,7 +1067,7 @@ type ObjectReply struct {
 
 func (x *ObjectReply) Reset() {
 	*x = ObjectReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1079,7 @@ func (x *ObjectReply) String() string {
 func (*ObjectReply) ProtoMessage() {}
 
 func (x *ObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1092,7 @@ func (x *ObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectReply.ProtoReflect.Descriptor instead.
 func (*ObjectReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{15}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ObjectReply) GetOk() bool {
@@ -1042,7 +1154,7 @@ type QueueItem struct {
 
 func (x *QueueItem) Reset() {
 	*x = QueueItem{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1166,7 @@ func (x *QueueItem) String() string {
 func (*QueueItem) ProtoMessage() {}
 
 func (x *QueueItem) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1179,7 @@ func (x *QueueItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueItem.ProtoReflect.Descriptor instead.
 func (*QueueItem) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueueItem) GetQueueId() uint64 {
@@ -1093,7 +1205,7 @@ type PutBatchRequest struct {
 
 func (x *PutBatchRequest) Reset() {
 	*x = PutBatchRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1217,7 @@ func (x *PutBatchRequest) String() string {
 func (*PutBatchRequest) ProtoMessage() {}
 
 func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1230,7 @@ func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
 func (*PutBatchRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PutBatchRequest) GetItems() []*QueueItem {
@@ -1137,7 +1249,7 @@ type PutBatchReply struct {
 
 func (x *PutBatchReply) Reset() {
 	*x = PutBatchReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1261,7 @@ func (x *PutBatchReply) String() string {
 func (*PutBatchReply) ProtoMessage() {}
 
 func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1274,7 @@ func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchReply.ProtoReflect.Descriptor instead.
 func (*PutBatchReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PutBatchReply) GetDropped() map[uint64]int64 {
@@ -1176,7 +1288,14 @@ var File_internal_proto_mphost_proto protoreflect.FileDescriptor
 
 const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\n" +
-	"\x1binternal/proto/mphost.proto\x12\x06mphost\"\a\n" +
+	"\x1binternal/proto/mphost.proto\x12\x06mphost\"5\n" +
+	"\rPluginRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x03R\x03pid\"O\n" +
+	"\vPluginReply\x12\x12\n" +
+	"\x04info\x18\x01 \x01(\fR\x04info\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x16\n" +
+	"\x06ending\x18\x03 \x01(\tR\x06ending\"\a\n" +
 	"\x05Empty\"3\n" +
 	"\vInitRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xcb\x01\n" +
@@ -1264,7 +1383,7 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
-	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xcb\x03\n" +
+	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xbc\x04\n" +
 	"\x04Host\x12*\n" +
 	"\bLifeline\x12\r.mphost.Empty\x1a\r.mphost.Empty0\x01\x124\n" +
 	"\x05Spawn\x12\x14.mphost.SpawnRequest\x1a\x15.mphost.ProcessStatus\x122\n" +
@@ -1275,7 +1394,9 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\n" +
 	"FetchChunk\x12\x10.mphost.ChunkRef\x1a\r.mphost.Chunk\x12,\n" +
 	"\fPublishChunk\x12\r.mphost.Chunk\x1a\r.mphost.Empty\x12=\n" +
-	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReplyB/Z-github.com/mphost/mphost/internal/proto;protob\x06proto3"
+	"\tNewObject\x12\x18.mphost.NewObjectRequest\x1a\x16.mphost.NewObjectReply\x124\n" +
+	"\x06Plugin\x12\x15.mphost.PluginRequest\x1a\x13.mphost.PluginReply\x129\n" +
+	"\vPluginEnded\x12\x15.mphost.PluginRequest\x1a\x13.mphost.PluginReplyB/Z-github.com/mphost/mphost/internal/proto;protob\x06proto3"
 
 var (
 	file_internal_proto_mphost_proto_rawDescOnce sync.Once
@@ -1289,61 +1410,67 @@ func file_internal_proto_mphost_proto_rawDescGZIP() []byte {
 	return file_internal_proto_mphost_proto_rawDescData
 }
 
-var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_internal_proto_mphost_proto_goTypes = []any{
-	(*Empty)(nil),            // 0: mphost.Empty
-	(*InitRequest)(nil),      // 1: mphost.InitRequest
-	(*StartRequest)(nil),     // 2: mphost.StartRequest
-	(*SpawnRequest)(nil),     // 3: mphost.SpawnRequest
-	(*ProcessRef)(nil),       // 4: mphost.ProcessRef
-	(*WaitRequest)(nil),      // 5: mphost.WaitRequest
-	(*SignalRequest)(nil),    // 6: mphost.SignalRequest
-	(*ProcessStatus)(nil),    // 7: mphost.ProcessStatus
-	(*ChunkRef)(nil),         // 8: mphost.ChunkRef
-	(*Chunk)(nil),            // 9: mphost.Chunk
-	(*Wait)(nil),             // 10: mphost.Wait
-	(*Value)(nil),            // 11: mphost.Value
-	(*NewObjectRequest)(nil), // 12: mphost.NewObjectRequest
-	(*NewObjectReply)(nil),   // 13: mphost.NewObjectReply
-	(*ObjectCall)(nil),       // 14: mphost.ObjectCall
-	(*ObjectReply)(nil),      // 15: mphost.ObjectReply
-	(*QueueItem)(nil),        // 16: mphost.QueueItem
-	(*PutBatchRequest)(nil),  // 17: mphost.PutBatchRequest
-	(*PutBatchReply)(nil),    // 18: mphost.PutBatchReply
-	nil,                      // 19: mphost.PutBatchReply.DroppedEntry
+	(*PluginRequest)(nil),    // 0: mphost.PluginRequest
+	(*PluginReply)(nil),      // 1: mphost.PluginReply
+	(*Empty)(nil),            // 2: mphost.Empty
+	(*InitRequest)(nil),      // 3: mphost.InitRequest
+	(*StartRequest)(nil),     // 4: mphost.StartRequest
+	(*SpawnRequest)(nil),     // 5: mphost.SpawnRequest
+	(*ProcessRef)(nil),       // 6: mphost.ProcessRef
+	(*WaitRequest)(nil),      // 7: mphost.WaitRequest
+	(*SignalRequest)(nil),    // 8: mphost.SignalRequest
+	(*ProcessStatus)(nil),    // 9: mphost.ProcessStatus
+	(*ChunkRef)(nil),         // 10: mphost.ChunkRef
+	(*Chunk)(nil),            // 11: mphost.Chunk
+	(*Wait)(nil),             // 12: mphost.Wait
+	(*Value)(nil),            // 13: mphost.Value
+	(*NewObjectRequest)(nil), // 14: mphost.NewObjectRequest
+	(*NewObjectReply)(nil),   // 15: mphost.NewObjectReply
+	(*ObjectCall)(nil),       // 16: mphost.ObjectCall
+	(*ObjectReply)(nil),      // 17: mphost.ObjectReply
+	(*QueueItem)(nil),        // 18: mphost.QueueItem
+	(*PutBatchRequest)(nil),  // 19: mphost.PutBatchRequest
+	(*PutBatchReply)(nil),    // 20: mphost.PutBatchReply
+	nil,                      // 21: mphost.PutBatchReply.DroppedEntry
 }
 var file_internal_proto_mphost_proto_depIdxs = []int32{
-	10, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
-	11, // 1: mphost.NewObjectRequest.value:type_name -> mphost.Value
-	10, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
-	11, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
-	11, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
-	16, // 5: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
-	19, // 6: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
-	1,  // 7: mphost.Worker.Init:input_type -> mphost.InitRequest
-	2,  // 8: mphost.Worker.Start:input_type -> mphost.StartRequest
-	0,  // 9: mphost.Host.Lifeline:input_type -> mphost.Empty
-	3,  // 10: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	5,  // 11: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	4,  // 12: mphost.Host.Status:input_type -> mphost.ProcessRef
-	6,  // 13: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	4,  // 14: mphost.Host.Release:input_type -> mphost.ProcessRef
-	8,  // 15: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	9,  // 16: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	12, // 17: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	0,  // 18: mphost.Worker.Init:output_type -> mphost.Empty
-	0,  // 19: mphost.Worker.Start:output_type -> mphost.Empty
-	0,  // 20: mphost.Host.Lifeline:output_type -> mphost.Empty
-	7,  // 21: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	7,  // 22: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	7,  // 23: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	0,  // 24: mphost.Host.Signal:output_type -> mphost.Empty
-	0,  // 25: mphost.Host.Release:output_type -> mphost.Empty
-	9,  // 26: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	0,  // 27: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	13, // 28: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	18, // [18:29] is the sub-list for method output_type
-	7,  // [7:18] is the sub-list for method input_type
+	12, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
+	13, // 1: mphost.NewObjectRequest.value:type_name -> mphost.Value
+	12, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
+	13, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
+	13, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
+	18, // 5: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
+	21, // 6: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
+	3,  // 7: mphost.Worker.Init:input_type -> mphost.InitRequest
+	4,  // 8: mphost.Worker.Start:input_type -> mphost.StartRequest
+	2,  // 9: mphost.Host.Lifeline:input_type -> mphost.Empty
+	5,  // 10: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	7,  // 11: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	6,  // 12: mphost.Host.Status:input_type -> mphost.ProcessRef
+	8,  // 13: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	6,  // 14: mphost.Host.Release:input_type -> mphost.ProcessRef
+	10, // 15: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	11, // 16: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	14, // 17: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	0,  // 18: mphost.Host.Plugin:input_type -> mphost.PluginRequest
+	0,  // 19: mphost.Host.PluginEnded:input_type -> mphost.PluginRequest
+	2,  // 20: mphost.Worker.Init:output_type -> mphost.Empty
+	2,  // 21: mphost.Worker.Start:output_type -> mphost.Empty
+	2,  // 22: mphost.Host.Lifeline:output_type -> mphost.Empty
+	9,  // 23: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	9,  // 24: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	9,  // 25: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	2,  // 26: mphost.Host.Signal:output_type -> mphost.Empty
+	2,  // 27: mphost.Host.Release:output_type -> mphost.Empty
+	11, // 28: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	2,  // 29: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	15, // 30: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	1,  // 31: mphost.Host.Plugin:output_type -> mphost.PluginReply
+	1,  // 32: mphost.Host.PluginEnded:output_type -> mphost.PluginReply
+	20, // [20:33] is the sub-list for method output_type
+	7,  // [7:20] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
@@ -1360,7 +1487,7 @@ func file_internal_proto_mphost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_mphost_proto_rawDesc), len(file_internal_proto_mphost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

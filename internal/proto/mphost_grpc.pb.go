@@ -189,6 +189,8 @@ const (
 	Host_FetchChunk_FullMethodName   = "/mphost.Host/FetchChunk"
 	Host_PublishChunk_FullMethodName = "/mphost.Host/PublishChunk"
 	Host_NewObject_FullMethodName    = "/mphost.Host/NewObject"
+	Host_Plugin_FullMethodName       = "/mphost.Host/Plugin"
+	Host_PluginEnded_FullMethodName  = "/mphost.Host/PluginEnded"
 )
 
 // HostClient is the client API for Host service.
@@ -212,6 +214,12 @@ type HostClient interface {
 	// ObjectReply) and batches of puts (PutBatchRequest) go over the child's
 	// call socket, not gRPC: see internal/child/calls.go.
 	NewObject(ctx context.Context, in *NewObjectRequest, opts ...grpc.CallOption) (*NewObjectReply, error)
+	// Plugin starts the run's process of a plugin if it is not running, and
+	// says how to reach it; the child calls it on a connection of its own.
+	Plugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginReply, error)
+	// PluginEnded says how the plugin process pid ended, once it is reaped:
+	// the child's call to it broke.
+	PluginEnded(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginReply, error)
 }
 
 type hostClient struct {
@@ -321,6 +329,26 @@ func (c *hostClient) NewObject(ctx context.Context, in *NewObjectRequest, opts .
 	return out, nil
 }
 
+func (c *hostClient) Plugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PluginReply)
+	err := c.cc.Invoke(ctx, Host_Plugin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) PluginEnded(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PluginReply)
+	err := c.cc.Invoke(ctx, Host_PluginEnded_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -342,6 +370,12 @@ type HostServer interface {
 	// ObjectReply) and batches of puts (PutBatchRequest) go over the child's
 	// call socket, not gRPC: see internal/child/calls.go.
 	NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error)
+	// Plugin starts the run's process of a plugin if it is not running, and
+	// says how to reach it; the child calls it on a connection of its own.
+	Plugin(context.Context, *PluginRequest) (*PluginReply, error)
+	// PluginEnded says how the plugin process pid ended, once it is reaped:
+	// the child's call to it broke.
+	PluginEnded(context.Context, *PluginRequest) (*PluginReply, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -378,6 +412,12 @@ func (UnimplementedHostServer) PublishChunk(context.Context, *Chunk) (*Empty, er
 }
 func (UnimplementedHostServer) NewObject(context.Context, *NewObjectRequest) (*NewObjectReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method NewObject not implemented")
+}
+func (UnimplementedHostServer) Plugin(context.Context, *PluginRequest) (*PluginReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Plugin not implemented")
+}
+func (UnimplementedHostServer) PluginEnded(context.Context, *PluginRequest) (*PluginReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PluginEnded not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -555,6 +595,42 @@ func _Host_NewObject_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_Plugin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Plugin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Plugin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Plugin(ctx, req.(*PluginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_PluginEnded_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).PluginEnded(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_PluginEnded_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).PluginEnded(ctx, req.(*PluginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -593,6 +669,14 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NewObject",
 			Handler:    _Host_NewObject_Handler,
+		},
+		{
+			MethodName: "Plugin",
+			Handler:    _Host_Plugin_Handler,
+		},
+		{
+			MethodName: "PluginEnded",
+			Handler:    _Host_PluginEnded_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -64,6 +64,11 @@ func registeredNames() []string {
 	return names
 }
 
+// ModuleFinder finds the Go module name for the VM v (see
+// Options.Modules): its loader, or nil and an error that says where it
+// looked.
+type ModuleFinder func(v *VM, name string) (lua.LGFunction, error)
+
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -75,7 +80,7 @@ func containsString(list []string, s string) bool {
 
 // openGoModules preloads the registered Go modules and puts the finder of
 // Options.Modules last among require's searchers.
-func (vm *VM) openGoModules(finder func(string) (lua.LGFunction, bool)) {
+func (vm *VM) openGoModules(finder ModuleFinder) {
 	L := vm.L
 	vm.finder = finder
 	for _, name := range registeredNames() {
@@ -108,44 +113,51 @@ func (vm *VM) goModuleLoader(name string, loader lua.LGFunction) lua.LGFunction 
 // Options.Modules finds.
 func (vm *VM) searchFinder(L *lua.LState) int {
 	name := L.CheckString(1)
-	if vm.finder != nil {
-		if loader, ok := vm.finder(name); ok {
-			L.Push(L.NewFunction(vm.goModuleLoader(name, loader)))
-			return 1
-		}
+	if vm.finder == nil {
+		L.Push(lua.LString(fmt.Sprintf("\n\tno Go module '%s'", name)))
+		return 1
 	}
-	L.Push(lua.LString(fmt.Sprintf("\n\tno Go module '%s'", name)))
+	loader, err := vm.finder(vm, name)
+	if err != nil {
+		L.Push(lua.LString("\n\t" + err.Error()))
+		return 1
+	}
+	L.Push(L.NewFunction(vm.goModuleLoader(name, loader)))
 	return 1
-}
-
-// knowsGoModule reports whether name is a Go module this VM can load.
-func (vm *VM) knowsGoModule(name string) bool {
-	if _, ok := registered(name); ok {
-		return true
-	}
-	if vm.finder != nil {
-		_, ok := vm.finder(name)
-		return ok
-	}
-	return false
 }
 
 // loadBuiltin resolves the name of a builtin that this VM has not named yet
 // and that belongs to a Go module it knows ("geo.dist" of module "geo", or
-// "a.b.f" of module "a.b"): it requires the module, then looks again.
-// It runs on the VM's goroutine, as decoding does; ok is false when name
-// is of no Go module it knows.
+// "a.b.f" of module "a.b"): it loads the module, then looks again. The
+// module is loaded by its own loader, not by require, which could find a
+// Lua file of the same name first; require then returns it too. It runs on
+// the VM's goroutine, as decoding does; ok is false when name is of no Go
+// module it knows.
 func (vm *VM) loadBuiltin(name string) (v lua.LValue, ok bool, err error) {
 	for i := len(name); i > 0; i = strings.LastIndexByte(name[:i], '.') {
 		module := name[:i]
-		if vm.goModules[module] || !vm.knowsGoModule(module) {
+		if vm.goModules[module] {
 			continue
 		}
-		require := vm.L.GetGlobal("require")
-		if err := vm.L.CallByParam(lua.P{Fn: require, NRet: 1, Protect: true}, lua.LString(module)); err != nil {
+		loader, known := registered(module)
+		if !known && vm.finder != nil {
+			if found, err := vm.finder(vm, module); err == nil && found != nil {
+				loader, known = found, true
+			}
+		}
+		if !known {
+			continue
+		}
+		L := vm.L
+		if err := L.CallByParam(lua.P{Fn: L.NewFunction(vm.goModuleLoader(module, loader)), NRet: 1, Protect: true}); err != nil {
 			return nil, true, fmt.Errorf("loading module %q: %w", module, err)
 		}
-		vm.L.Pop(1)
+		mod := L.Get(-1)
+		L.Pop(1)
+		loaded := L.GetField(L.GetField(L.GetGlobal("package"), "loaded"), module)
+		if loaded == lua.LNil {
+			L.SetField(L.GetField(L.GetGlobal("package"), "loaded"), module, mod)
+		}
 		v, ok := vm.builtins.values[name]
 		return v, ok, nil
 	}

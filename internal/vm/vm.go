@@ -36,11 +36,12 @@ type Options struct {
 	// Limits bound what the codec encodes and decodes; zero fields take the
 	// values of [DefaultLimits].
 	Limits Limits
-	// Modules finds Go modules that are not registered (RegisterModule):
-	// require asks it last, after package.preload and package.path, and the
-	// codec asks it for the module of a builtin it does not know. It returns
-	// the module's loader.
-	Modules func(name string) (lua.LGFunction, bool)
+	// Modules finds Go modules that are not registered (RegisterModule),
+	// such as plugins: require asks it last, after package.preload and
+	// package.path, and the codec asks it for the module of a builtin it
+	// does not know. It returns the module's loader for the VM, or an error
+	// that says where it looked, which require's error lists.
+	Modules ModuleFinder
 }
 
 // Limits of the VM's call stack and data stack, raised from gopher-lua's
@@ -82,10 +83,10 @@ type VM struct {
 	dropped      *collected[droppedBatch] // async results Go collected unsettled, to forget in the host
 	holds        *objectHolds             // what this VM holds of the host's objects (holds.go); nil until used
 	inCallbacks  bool
-	globals      map[*lua.FunctionProto][]string     // globals each prototype reads, memoized
-	finder       func(string) (lua.LGFunction, bool) // Options.Modules
-	goModules    map[string]bool                     // the Go modules loaded here
-	scratch      []byte                              // encodeSent's buffer
+	globals      map[*lua.FunctionProto][]string // globals each prototype reads, memoized
+	finder       ModuleFinder                    // Options.Modules
+	goModules    map[string]bool                 // the Go modules loaded here
+	scratch      []byte                          // encodeSent's buffer
 
 	ctx             context.Context // Options.Context; blocking calls end when it is done
 	cancel          context.CancelFunc
