@@ -5,6 +5,7 @@
 //	mphost run [flags] -e CODE [ARGS...]   run CODE as the main script
 //	mphost check FILE...                   compile scripts without running them
 //	mphost plugins [--plugin-dir DIR]...   list the plugins found, and whether they fit
+//	mphost stubs [--plugin-dir DIR]... DIR write editor definitions for mp and the plugins
 //	mphost version                         print the version (also -V, --version)
 //	mphost help [COMMAND]                  show help
 //
@@ -24,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -66,6 +68,7 @@ func commands() []command {
 			[]synopsis{{"[flags] -e CODE [ARGS...]", "run CODE as the main script"}}},
 		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
 		{"plugins", "[flags]", "list the plugins a run finds: name, version, path, and whether this mphost can use them", pluginFlags, pluginsCommand, nil},
+		{"stubs", "[flags] DIR", "write lua-language-server definitions (---@meta) for mp and for every plugin found into DIR", pluginFlags, stubsCommand, nil},
 		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
 		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
 	}
@@ -123,6 +126,27 @@ func pluginsCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, cmp.Or(p.Version, "-"), p.Path, fits)
 	}
 	w.Flush()
+	return 0
+}
+
+// stubsCommand writes the editor definitions into its one argument, a
+// folder, and says what it wrote.
+func stubsCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "mphost stubs: takes one folder (usage: mphost stubs [--plugin-dir DIR]... DIR)")
+		return exitUsage
+	}
+	dir := fs.Arg(0)
+	dirs, _ := fs.GetStringArray("plugin-dir")
+	written, err := host.WriteStubs(dir, dirs)
+	if err != nil {
+		fmt.Fprintf(stderr, "mphost stubs: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(dir, "mp.lua"))
+	for _, p := range written {
+		fmt.Fprintf(stdout, "%s\n", filepath.Join(dir, p.Name+".lua"))
+	}
 	return 0
 }
 

@@ -93,6 +93,9 @@ type PluginInfo struct {
 	// Problem says why this mphost cannot use the plugin (another protocol
 	// version, a pin it does not match, a failed start); "" when it fits.
 	Problem string
+	// Stubs is the module's lua-language-server definitions, as its
+	// author wrote them (plugins.Module.Stubs).
+	Stubs string
 }
 
 // Plugins lists the plugins that a run with Options.PluginDirs dirs would
@@ -113,7 +116,7 @@ func Plugins(dirs []string) []PluginInfo {
 			list[i].Problem = err.Error()
 			continue
 		}
-		list[i].Version = info.Version
+		list[i].Version, list[i].Stubs = info.Version, info.Stubs
 	}
 	return list
 }
