@@ -218,6 +218,11 @@ func (r *Run) Withdraw(ctx context.Context) error {
 	r.waiting = 0
 	r.mu.Unlock()
 	r.signal()
+	if _, ok := ctx.Deadline(); !ok { // Flush needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
 	// Purge first, so that a worker told below finds no more of the run's tasks to take.
 	err := r.tasks.Purge(ctx, jetstream.WithPurgeSubject(r.taskSubj))
 	if err != nil {

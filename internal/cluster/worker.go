@@ -160,10 +160,12 @@ func (w *Worker) Work(ctx context.Context) error {
 // Stop makes Work take no more tasks and return once those in hand have finished.
 func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
 
-// slot takes one task at a time and runs it, until pulling ends.
+// slot takes one task at a time and runs it, until pulling ends. It looks at ctx too: a
+// parent context is marked done before its children, and a task handed back as ctx ends must
+// not be taken again by this worker.
 func (w *Worker) slot(ctx, pulling context.Context) {
 	failing := false // the last pull failed: log the next failure only once it worked again
-	for pulling.Err() == nil {
+	for ctx.Err() == nil && pulling.Err() == nil {
 		pull, cancel := context.WithTimeout(pulling, pullWait)
 		msg, err := w.consumer.Next(jetstream.FetchContext(pull))
 		cancel()
