@@ -146,7 +146,7 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	r.mu.Lock()
 	if r.withdrawn {
 		r.mu.Unlock()
-		<-r.slots
+		r.release()
 		return 0, ErrWithdrawn
 	}
 	r.lastID++
@@ -163,7 +163,7 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 			if !taken {
 				r.waiting--
 			}
-			<-r.slots
+			r.release()
 		}
 		r.mu.Unlock()
 		return 0, fmt.Errorf("cluster: %s: run %s: cannot submit a task: %w", r.c.where, r.cfg.ID, err)
@@ -182,7 +182,7 @@ func (r *Run) Next(ctx context.Context) (Result, error) {
 			r.queue[0] = Result{}
 			r.queue = r.queue[1:]
 			r.mu.Unlock()
-			<-r.slots
+			r.release()
 			return res, nil
 		}
 		withdrawn := r.withdrawn
@@ -213,7 +213,7 @@ func (r *Run) Withdraw(ctx context.Context) error {
 	close(r.gone)
 	for id := range r.out {
 		delete(r.out, id)
-		<-r.slots
+		r.release()
 	}
 	r.waiting = 0
 	r.mu.Unlock()
@@ -269,6 +269,15 @@ func (r *Run) deleteConsumer() error {
 		return fmt.Errorf("cluster: %s: run %s: cannot delete its results consumer: %w", r.c.where, r.cfg.ID, err)
 	}
 	return nil
+}
+
+// release frees the place of a task in InFlight. Each task out holds one, so the receive
+// does not wait; it never blocks all the same, should a count be wrong.
+func (r *Run) release() {
+	select {
+	case <-r.slots:
+	default:
+	}
 }
 
 // signal wakes a Next waiting for a result.
