@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// connectTimeout bounds each step of Connect: the TCP dial and the first JetStream request.
+const connectTimeout = 5 * time.Second
+
+// resultsMaxAge bounds how long a result that no run reads (its run ended) stays on the
+// server.
+const resultsMaxAge = time.Hour
+
+// ConnectOptions are the credentials and TLS settings of Connect beyond what the URL carries
+// (a token or user:password in nats://TOKEN@HOST:PORT).
+type ConnectOptions struct {
+	Creds    string      // a NATS credentials file (JWT and seed)
+	CAFile   string      // for tls:// URLs: the CA of the server's certificate; the system's roots when empty
+	CertFile string      // a client certificate, with KeyFile, for servers that ask for one
+	KeyFile  string      // the key of CertFile
+	TLS      *tls.Config // for embedders: used instead of CAFile, CertFile and KeyFile
+	Name     string      // the connection's name, shown by the server's monitoring
+}
+
+// Conn is a connection to a cluster, for runs and workers. Make one with Connect; it is safe
+// for concurrent use.
+type Conn struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	where   string // the URL without its credentials, for messages
+	version int    // ProtocolVersion; tests of version mismatch change it
+}
+
+// Connect connects to the cluster at rawURL and checks that it has JetStream. Its errors say
+// what is wrong (the credentials refused, nothing listening, no JetStream) within a few
+// seconds, and never show the URL's credentials.
+func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
+	where := redact(rawURL)
+	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1)}
+	if opt.Name != "" {
+		opts = append(opts, nats.Name(opt.Name))
+	}
+	if opt.Creds != "" {
+		opts = append(opts, nats.UserCredentials(opt.Creds))
+	}
+	switch {
+	case opt.TLS != nil:
+		opts = append(opts, nats.Secure(opt.TLS))
+	default:
+		if opt.CAFile != "" {
+			opts = append(opts, nats.RootCAs(opt.CAFile))
+		}
+		if opt.CertFile != "" || opt.KeyFile != "" {
+			opts = append(opts, nats.ClientCert(opt.CertFile, opt.KeyFile))
+		}
+	}
+	nc, err := nats.Connect(rawURL, opts...)
+	switch {
+	case errors.Is(err, nats.ErrAuthorization):
+		return nil, fmt.Errorf("cluster: %s refused the credentials (authorization violation): give the URL with the token the server printed, or a credentials file", where)
+	case errors.Is(err, nats.ErrNoServers):
+		return nil, fmt.Errorf("cluster: no NATS server answers at %s", where)
+	case err != nil:
+		return nil, fmt.Errorf("cluster: cannot connect to %s: %w", where, err)
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+		_, err = js.AccountInfo(ctx)
+		cancel()
+	}
+	if err != nil {
+		nc.Close()
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("cluster: the NATS server at %s has no JetStream", where)
+		}
+		return nil, fmt.Errorf("cluster: %s: JetStream does not answer: %w", where, err)
+	}
+	return &Conn{nc: nc, js: js, where: where, version: ProtocolVersion}, nil
+}
+
+// Close closes the connection. Runs and workers on it must have ended.
+func (c *Conn) Close() { c.nc.Close() }
+
+// Where is the cluster's URL without its credentials.
+func (c *Conn) Where() string { return c.where }
+
+// redact returns rawURL without its credentials, or the whole list of URLs so treated.
+func redact(rawURL string) string {
+	parts := strings.Split(rawURL, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.Host == "" {
+			parts[i] = "the cluster URL"
+			continue
+		}
+		u.User = nil
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// The kinds of subjects, each followed by a run id: mphost.v<V>.<kind>.<run>.
+const (
+	kindTask      = "task"
+	kindResult    = "result"
+	kindTaken     = "taken"
+	kindWithdrawn = "withdrawn"
+)
+
+// subject is the subject of kind for run ("*" for any run) in c's protocol version.
+func (c *Conn) subject(kind, run string) string {
+	return fmt.Sprintf("mphost.v%d.%s.%s", c.version, kind, run)
+}
+
+// tasksStream and resultsStream are the names of the streams of version v.
+func tasksStream(v int) string   { return fmt.Sprintf("MPHOST_TASKS_V%d", v) }
+func resultsStream(v int) string { return fmt.Sprintf("MPHOST_RESULTS_V%d", v) }
+
+// tasksStreamPrefix starts the name of the tasks stream of every version.
+const tasksStreamPrefix = "MPHOST_TASKS_V"
+
+// streams makes the tasks and results streams of c's version, or checks that they exist as
+// they should, and returns them.
+func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, err error) {
+	tasks, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        tasksStream(c.version),
+		Description: "mphost pool tasks, one subject per run",
+		Subjects:    []string{c.subject(kindTask, ">")},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, tasksStream(c.version), err)
+	}
+	results, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        resultsStream(c.version),
+		Description: "mphost pool results, one subject per run",
+		Subjects:    []string{c.subject(kindResult, ">")},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      resultsMaxAge,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, resultsStream(c.version), err)
+	}
+	return tasks, results, nil
+}

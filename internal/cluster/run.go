@@ -1,0 +1,350 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultIdleAfter is how long a run's tasks wait untaken before RunConfig.Idle is called.
+const DefaultIdleAfter = 10 * time.Second
+
+// runConsumerIdle is how long the server keeps the results consumer of a run that went away
+// without Close.
+const runConsumerIdle = 5 * time.Minute
+
+// Errors of a Run.
+var (
+	// ErrWithdrawn is returned by Submit and Next after Withdraw or Close.
+	ErrWithdrawn = errors.New("cluster: the run's tasks were withdrawn")
+)
+
+// RunConfig is what a Run is made with.
+type RunConfig struct {
+	// ID names the run on the cluster: letters, digits, '-' and '_'. NewRun makes a random one
+	// when it is empty. Two runs on one cluster must not share it.
+	ID string
+	// InFlight bounds the tasks out: submitted and their result not yet returned by Next.
+	// Submit waits while there are that many. At least 1.
+	InFlight int
+	// IdleAfter is how long tasks wait with no worker taking any before Idle is called;
+	// DefaultIdleAfter when 0.
+	IdleAfter time.Duration
+	// Idle, when set, is called once each time the run's tasks have waited IdleAfter with no
+	// worker taking one: waiting is how many wait, waited how long. It runs on a goroutine of
+	// the run and must not call the run's methods.
+	Idle func(waiting int, waited time.Duration)
+}
+
+// Run submits the tasks of one run of a script to the cluster and collects their results.
+// Make one with NewRun; Submit and Next may be called from different goroutines; Close it.
+type Run struct {
+	c        *Conn
+	cfg      RunConfig
+	taskSubj string
+	tasks    jetstream.Stream
+	results  jetstream.Stream
+	consumer string // the name of the run's results consumer
+	consume  jetstream.ConsumeContext
+	taken    *nats.Subscription
+	slots    chan struct{} // one token per task out: Submit puts, Next (or Withdraw) takes
+	stop     chan struct{} // closed by Close: ends the watch goroutine
+	gone     chan struct{} // closed by Withdraw: ends the waits of Submit
+	watched  chan struct{} // closed when the watch goroutine has returned
+	// submitting is held for reading by each Submit from its check of withdrawn to the end
+	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
+	submitting sync.RWMutex
+
+	mu        sync.Mutex
+	lastID    uint64
+	out       map[uint64]bool // tasks out whose result has not come, to whether a worker took them
+	waiting   int             // tasks out that no worker took yet
+	since     time.Time       // when a worker last took a task, or waiting last rose from 0
+	stalled   bool            // Idle was called for this wait
+	queue     []Result        // results come and not yet returned by Next
+	ready     chan struct{}   // signalled (cap 1) when queue grows or the run is withdrawn
+	withdrawn bool
+	closed    bool
+}
+
+var validRunID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// NewRun starts a run on c: it makes the streams if need be, and the run's results consumer.
+func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
+	if cfg.InFlight < 1 {
+		return nil, fmt.Errorf("cluster: a run needs InFlight of at least 1, not %d", cfg.InFlight)
+	}
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = DefaultIdleAfter
+	}
+	if cfg.ID == "" {
+		id, err := randomHex(8)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		cfg.ID = id
+	} else if !validRunID.MatchString(cfg.ID) {
+		return nil, fmt.Errorf("cluster: bad run id %q: letters, digits, '-' and '_', at most 64", cfg.ID)
+	}
+	tasks, results, err := c.streams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{
+		c: c, cfg: cfg, taskSubj: c.subject(kindTask, cfg.ID), tasks: tasks, results: results,
+		consumer: "run-" + cfg.ID, slots: make(chan struct{}, cfg.InFlight),
+		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
+		out: make(map[uint64]bool), ready: make(chan struct{}, 1),
+	}
+	cons, err := results.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:           r.consumer,
+		FilterSubject:     c.subject(kindResult, cfg.ID),
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		InactiveThreshold: runConsumerIdle,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s: run %s: cannot make its results consumer: %w", c.where, cfg.ID, err)
+	}
+	if r.taken, err = c.nc.Subscribe(c.subject(kindTaken, cfg.ID), r.onTaken); err != nil {
+		r.deleteConsumer()
+		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
+	}
+	if r.consume, err = cons.Consume(r.onResult); err != nil {
+		_ = r.taken.Unsubscribe()
+		r.deleteConsumer()
+		return nil, fmt.Errorf("cluster: %s: run %s: cannot read its results: %w", c.where, cfg.ID, err)
+	}
+	go r.watch()
+	return r, nil
+}
+
+// ID is the run's id on the cluster.
+func (r *Run) ID() string { return r.cfg.ID }
+
+// Submit puts a task with payload on the cluster and returns its id; it waits while
+// InFlight tasks are out (ctx bounds the wait). It returns ErrWithdrawn after Withdraw or
+// Close.
+func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
+	if max := r.c.nc.MaxPayload(); int64(len(payload))+64+int64(len(r.cfg.ID)) > max {
+		return 0, fmt.Errorf("cluster: a task of %d bytes is more than the server takes (%d)", len(payload), max)
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-r.gone:
+		return 0, ErrWithdrawn
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	r.submitting.RLock()
+	defer r.submitting.RUnlock()
+	r.mu.Lock()
+	if r.withdrawn {
+		r.mu.Unlock()
+		r.release()
+		return 0, ErrWithdrawn
+	}
+	r.lastID++
+	id := r.lastID
+	r.out[id] = false
+	if r.waiting++; r.waiting == 1 {
+		r.since, r.stalled = time.Now(), false
+	}
+	r.mu.Unlock()
+	if _, err := r.c.js.Publish(ctx, r.taskSubj, appendTask(nil, r.c.version, r.cfg.ID, id, payload)); err != nil {
+		r.mu.Lock()
+		if taken, ok := r.out[id]; ok {
+			delete(r.out, id)
+			if !taken {
+				r.waiting--
+			}
+			r.release()
+		}
+		r.mu.Unlock()
+		return 0, fmt.Errorf("cluster: %s: run %s: cannot submit a task: %w", r.c.where, r.cfg.ID, err)
+	}
+	return id, nil
+}
+
+// Next returns the next result to come (each task's once), waiting as ctx allows, and frees
+// its task's place in InFlight. After Withdraw or Close it returns the results already come,
+// then ErrWithdrawn.
+func (r *Run) Next(ctx context.Context) (Result, error) {
+	for {
+		r.mu.Lock()
+		if len(r.queue) > 0 {
+			res := r.queue[0]
+			r.queue[0] = Result{}
+			r.queue = r.queue[1:]
+			r.mu.Unlock()
+			r.release()
+			return res, nil
+		}
+		withdrawn := r.withdrawn
+		r.mu.Unlock()
+		if withdrawn {
+			return Result{}, ErrWithdrawn
+		}
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+}
+
+// Withdraw deletes the run's tasks that no worker has finished and tells the workers to drop
+// those they run; their results never come. Submit then returns ErrWithdrawn. Withdrawing twice
+// is harmless.
+func (r *Run) Withdraw(ctx context.Context) error {
+	r.submitting.Lock()
+	defer r.submitting.Unlock()
+	r.mu.Lock()
+	if r.withdrawn {
+		r.mu.Unlock()
+		return nil
+	}
+	r.withdrawn = true
+	close(r.gone)
+	for id := range r.out {
+		delete(r.out, id)
+		r.release()
+	}
+	r.waiting = 0
+	r.mu.Unlock()
+	r.signal()
+	if _, ok := ctx.Deadline(); !ok { // Flush needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
+	// Purge first, so that a worker told below finds no more of the run's tasks to take.
+	err := r.tasks.Purge(ctx, jetstream.WithPurgeSubject(r.taskSubj))
+	if err != nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot delete its tasks: %w", r.c.where, r.cfg.ID, err)
+	}
+	if perr := r.c.nc.Publish(r.c.subject(kindWithdrawn, r.cfg.ID), nil); perr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot tell the workers: %w", r.c.where, r.cfg.ID, perr)
+	}
+	if ferr := r.c.nc.FlushWithContext(ctx); ferr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot tell the workers: %w", r.c.where, r.cfg.ID, ferr)
+	}
+	return err
+}
+
+// Close withdraws the run's remaining tasks (Withdraw), stops reading results and deletes what
+// the run left on the server. Closing twice is harmless.
+func (r *Run) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	err := r.Withdraw(ctx)
+	close(r.stop)
+	<-r.watched
+	r.consume.Stop()
+	<-r.consume.Closed()
+	_ = r.taken.Unsubscribe()
+	if derr := r.deleteConsumer(); derr != nil && err == nil {
+		err = derr
+	}
+	if perr := r.results.Purge(ctx, jetstream.WithPurgeSubject(r.c.subject(kindResult, r.cfg.ID))); perr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot delete its results: %w", r.c.where, r.cfg.ID, perr)
+	}
+	return err
+}
+
+func (r *Run) deleteConsumer() error {
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	if err := r.results.DeleteConsumer(ctx, r.consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("cluster: %s: run %s: cannot delete its results consumer: %w", r.c.where, r.cfg.ID, err)
+	}
+	return nil
+}
+
+// release frees the place of a task in InFlight. Each task out holds one, so the receive
+// does not wait; it never blocks all the same, should a count be wrong.
+func (r *Run) release() {
+	select {
+	case <-r.slots:
+	default:
+	}
+}
+
+// signal wakes a Next waiting for a result.
+func (r *Run) signal() {
+	select {
+	case r.ready <- struct{}{}:
+	default:
+	}
+}
+
+// onResult counts a result of the run once: a second result for a task (it ran twice) and a
+// result of a withdrawn task are dropped.
+func (r *Run) onResult(msg jetstream.Msg) {
+	_ = msg.Ack()
+	version, res, err := decodeResult(msg.Data())
+	if err != nil || version != r.c.version {
+		return // not from a worker of this protocol: nothing to count
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	taken, ok := r.out[res.Task]
+	if !ok {
+		return
+	}
+	delete(r.out, res.Task)
+	if !taken {
+		r.waiting--
+	}
+	r.queue = append(r.queue, res)
+	r.signal()
+}
+
+// onTaken notes that a worker took a task, for the idle notice.
+func (r *Run) onTaken(msg *nats.Msg) {
+	id, err := decodeTaken(msg.Data)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if taken, ok := r.out[id]; ok && !taken {
+		r.out[id] = true
+		r.waiting--
+	}
+	r.since, r.stalled = time.Now(), false
+}
+
+// watch calls cfg.Idle when tasks wait untaken for IdleAfter, until Close.
+func (r *Run) watch() {
+	defer close(r.watched)
+	tick := time.NewTicker(r.cfg.IdleAfter / 10)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case now := <-tick.C:
+			r.mu.Lock()
+			waiting, waited := r.waiting, now.Sub(r.since)
+			fire := waiting > 0 && !r.stalled && waited >= r.cfg.IdleAfter
+			if fire {
+				r.stalled = true
+			}
+			r.mu.Unlock()
+			if fire && r.cfg.Idle != nil {
+				r.cfg.Idle(waiting, waited)
+			}
+		}
+	}
+}

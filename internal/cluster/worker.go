@@ -1,0 +1,339 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of WorkerConfig.
+const (
+	// DefaultAckWait is how long a task's claim lasts without a sign of life from its worker:
+	// what a lost worker costs.
+	DefaultAckWait = 5 * time.Second
+	// DefaultMaxDeliveries is how many times a task is handed to a worker before the next
+	// delivery fails it.
+	DefaultMaxDeliveries = 5
+)
+
+const (
+	workersConsumer   = "workers"        // the durable consumer all workers of a version share
+	maxWaitingPulls   = 4096             // pull requests the consumer keeps: one per free slot of every worker
+	pullWait          = 5 * time.Second  // how long one pull request waits for a task
+	versionCheckEvery = 30 * time.Second // how often a worker looks for tasks of other versions
+	withdrawnKept     = 10 * time.Minute // how long a worker remembers a withdrawn run
+	publishTimeout    = 10 * time.Second // bounds the publish of a result
+)
+
+// ErrProcessDied is what a worker's callback returns (wrapped) when the process that ran the
+// task died: the worker hands the task back at once, for another delivery.
+var ErrProcessDied = errors.New("the process running the task died")
+
+// errWithdrawn is the cause of a task's context when its run withdrew it.
+var errWithdrawn = errors.New("cluster: the task's run withdrew it")
+
+// WorkerConfig is what a Worker is made with.
+type WorkerConfig struct {
+	// Name names the worker in results and logs; "HOST:PID" when empty.
+	Name string
+	// Slots is how many tasks the worker runs at once (its pool worker processes); at least 1.
+	Slots int
+	// Run runs a task and returns its result. An error wrapping ErrProcessDied hands the task
+	// back for another delivery; any other error is the task's result (with the data, if
+	// any). Its ctx ends when the run withdraws the task or the worker hands it back.
+	Run func(ctx context.Context, t Task) ([]byte, error)
+	// AckWait is how long a task's claim lasts without a sign of life (the worker renews it
+	// while Run runs); DefaultAckWait when 0. It is a setting of the consumer all workers share:
+	// the last worker started sets it.
+	AckWait time.Duration
+	// MaxDeliveries bounds the deliveries of a task; the delivery after the last fails it
+	// with an error saying so. DefaultMaxDeliveries when 0.
+	MaxDeliveries int
+	// Logf, when set, is given the worker's log lines (tasks handed back, other versions...).
+	Logf func(format string, args ...any)
+
+	versionCheck time.Duration // versionCheckEvery when 0; tests shorten it
+}
+
+// Worker pulls the tasks of every run on a cluster and runs each with WorkerConfig.Run. Make
+// one with NewWorker, then call Work once.
+type Worker struct {
+	c        *Conn
+	cfg      WorkerConfig
+	consumer jetstream.Consumer
+	stopping chan struct{} // closed by Stop
+	stopOnce sync.Once
+
+	mu        sync.Mutex
+	inHand    map[*heldTask]struct{}
+	withdrawn map[string]time.Time // runs withdrawn lately, to when the worker heard of it
+}
+
+// heldTask is a task a worker runs.
+type heldTask struct {
+	run    string
+	cancel context.CancelCauseFunc
+}
+
+// NewWorker joins c as a worker: it makes the streams and the workers' consumer if need be.
+func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) {
+	if cfg.Slots < 1 {
+		return nil, fmt.Errorf("cluster: a worker needs at least 1 slot, not %d", cfg.Slots)
+	}
+	if cfg.Run == nil {
+		return nil, fmt.Errorf("cluster: a worker needs a Run function")
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		cfg.Name = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.MaxDeliveries <= 0 {
+		cfg.MaxDeliveries = DefaultMaxDeliveries
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.versionCheck <= 0 {
+		cfg.versionCheck = versionCheckEvery
+	}
+	tasks, _, err := c.streams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       workersConsumer,
+		FilterSubject: c.subject(kindTask, ">"),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1, // the worker bounds deliveries itself, so that the last one gives a result
+		MaxAckPending: -1,
+		MaxWaiting:    maxWaitingPulls,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
+	}
+	return &Worker{
+		c: c, cfg: cfg, consumer: cons, stopping: make(chan struct{}),
+		inHand: make(map[*heldTask]struct{}), withdrawn: make(map[string]time.Time),
+	}, nil
+}
+
+// Work takes tasks and runs them until Stop or the end of ctx. After Stop it takes no more
+// and returns once the tasks in hand have finished; when ctx ends it hands the tasks in hand
+// back at once (another worker gets them), cancels their Run's context and returns once each
+// Run has returned.
+func (w *Worker) Work(ctx context.Context) error {
+	sub, err := w.c.nc.Subscribe(w.c.subject(kindWithdrawn, "*"), w.onWithdrawn)
+	if err != nil {
+		return fmt.Errorf("cluster: %s: %w", w.c.where, err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	pulling, stopPulling := context.WithCancel(ctx)
+	defer stopPulling()
+	go func() {
+		select {
+		case <-w.stopping:
+			stopPulling()
+		case <-pulling.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	for range w.cfg.Slots {
+		wg.Go(func() { w.slot(ctx, pulling) })
+	}
+	wg.Go(func() { w.watchVersions(pulling) })
+	wg.Wait()
+	return nil
+}
+
+// Stop makes Work take no more tasks and return once those in hand have finished.
+func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
+
+// slot takes one task at a time and runs it, until pulling ends. It looks at ctx too: a
+// parent context is marked done before its children, and a task handed back as ctx ends must
+// not be taken again by this worker.
+func (w *Worker) slot(ctx, pulling context.Context) {
+	failing := false // the last pull failed: log the next failure only once it worked again
+	for ctx.Err() == nil && pulling.Err() == nil {
+		pull, cancel := context.WithTimeout(pulling, pullWait)
+		msg, err := w.consumer.Next(jetstream.FetchContext(pull))
+		cancel()
+		switch {
+		case err == nil:
+			failing = false
+			w.handle(ctx, msg)
+		case pulling.Err() != nil:
+		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoMessages):
+		default:
+			if !failing {
+				w.cfg.Logf("cannot take tasks from %s: %v", w.c.where, err)
+			}
+			failing = true
+			select { // the connection is being restored: do not spin
+			case <-pulling.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// handle runs the task in msg and gives its result, or hands it back.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	version, t, err := decodeTask(msg.Data())
+	if err == nil && version != w.c.version {
+		err = fmt.Errorf("protocol version %d, not %d", version, w.c.version)
+	}
+	var meta *jetstream.MsgMetadata
+	if err == nil {
+		meta, err = msg.Metadata()
+	}
+	if err != nil {
+		w.cfg.Logf("dropped a task on %s that is not one: %v", msg.Subject(), err)
+		_ = msg.Term()
+		return
+	}
+	t.Delivery = int(meta.NumDelivered)
+	if w.isWithdrawn(t.Run) {
+		_ = msg.Ack()
+		return
+	}
+	if t.Delivery > w.cfg.MaxDeliveries {
+		w.cfg.Logf("run %s: task %d failed: delivered %d times", t.Run, t.ID, t.Delivery)
+		w.finish(msg, t, nil, fmt.Errorf("cluster: task %d was handed to a worker %d times and its worker was lost each time; it is not run again", t.ID, t.Delivery-1))
+		return
+	}
+	_ = w.c.nc.Publish(w.c.subject(kindTaken, t.Run), appendTaken(nil, t.ID))
+
+	tctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	held := &heldTask{run: t.Run, cancel: cancel}
+	w.mu.Lock()
+	w.inHand[held] = struct{}{}
+	w.mu.Unlock()
+	if w.isWithdrawn(t.Run) { // withdrawn after the check above: onWithdrawn missed this task
+		cancel(errWithdrawn)
+	}
+	handedBack := make(chan struct{})
+	ran := make(chan struct{})
+	go func() { // keep the claim alive; hand the task back when ctx ends
+		tick := time.NewTicker(w.cfg.AckWait / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ran:
+				return
+			case <-tick.C:
+				_ = msg.InProgress()
+			case <-ctx.Done():
+				_ = msg.Nak()
+				close(handedBack)
+				cancel(ctx.Err())
+				return
+			}
+		}
+	}()
+	data, err := w.cfg.Run(tctx, t)
+	close(ran)
+	w.mu.Lock()
+	delete(w.inHand, held)
+	w.mu.Unlock()
+	select {
+	case <-handedBack:
+		return
+	default:
+	}
+	switch {
+	case context.Cause(tctx) == errWithdrawn:
+		_ = msg.Ack()
+	case errors.Is(err, ErrProcessDied):
+		w.cfg.Logf("run %s: task %d handed back (delivery %d): %v", t.Run, t.ID, t.Delivery, err)
+		_ = msg.Nak()
+	default:
+		w.finish(msg, t, data, err)
+	}
+	cancel(nil)
+}
+
+// finish publishes the result of t, then acks its message; a result that cannot be published
+// hands the task back.
+func (w *Worker) finish(msg jetstream.Msg, t Task, data []byte, taskErr error) {
+	res := Result{Task: t.ID, Data: data, Worker: w.cfg.Name}
+	if taskErr != nil {
+		res.Err = taskErr.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if _, err := w.c.js.Publish(ctx, w.c.subject(kindResult, t.Run), appendResult(nil, w.c.version, res)); err != nil {
+		w.cfg.Logf("run %s: task %d handed back: cannot give its result: %v", t.Run, t.ID, err)
+		_ = msg.Nak()
+		return
+	}
+	_ = msg.Ack()
+}
+
+// onWithdrawn cancels the tasks in hand of a withdrawn run and remembers the run, so that its
+// tasks taken before the purge are not run.
+func (w *Worker) onWithdrawn(msg *nats.Msg) {
+	run := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for r, at := range w.withdrawn {
+		if now.Sub(at) > withdrawnKept {
+			delete(w.withdrawn, r)
+		}
+	}
+	w.withdrawn[run] = now
+	for h := range w.inHand {
+		if h.run == run {
+			h.cancel(errWithdrawn)
+		}
+	}
+}
+
+func (w *Worker) isWithdrawn(run string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.withdrawn[run]
+	return ok
+}
+
+// watchVersions logs, until ctx ends, when the tasks stream of another protocol version holds
+// tasks: this worker does not take them. It logs once each time such a stream fills.
+func (w *Worker) watchVersions(ctx context.Context) {
+	ours := tasksStream(w.c.version)
+	told := map[string]bool{}
+	for {
+		names := w.c.js.StreamNames(ctx)
+		for name := range names.Name() {
+			if !strings.HasPrefix(name, tasksStreamPrefix) || name == ours {
+				continue
+			}
+			s, err := w.c.js.Stream(ctx, name)
+			if err != nil {
+				continue
+			}
+			n := s.CachedInfo().State.Msgs
+			if n > 0 && !told[name] {
+				w.cfg.Logf("%d tasks of protocol version %s wait on %s; this worker speaks version %d and does not take them",
+					n, strings.TrimPrefix(name, tasksStreamPrefix), w.c.where, w.c.version)
+			}
+			told[name] = n > 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.cfg.versionCheck):
+		}
+	}
+}
