@@ -9,11 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // BenchmarkChildMemory: the memory of an idle child process, an mphost
@@ -262,4 +267,58 @@ func floorBinary(b *testing.B, name string) string {
 		b.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
 	return path
+}
+
+// BenchmarkVMHeap: the Go heap that one Lua state keeps live, in kB, as
+// part of an idle child's memory: gopher-lua's lua.NewState with its
+// defaults, without its libraries, with the sizes mphost's VM gives it, and
+// mphost's whole VM (internal/vm.New, the `mp` bindings included). Each is
+// the live heap after a collection, with the state kept, less the one
+// before.
+func BenchmarkVMHeap(b *testing.B) {
+	states := []struct {
+		name string
+		make func() any
+	}{
+		{"lua-defaults", func() any { return lua.NewState() }},
+		{"lua-no-libs", func() any { return lua.NewState(lua.Options{SkipOpenLibs: true}) }},
+		{"lua-vm-sizes", func() any {
+			// internal/vm's lua.Options.
+			return lua.NewState(lua.Options{CallStackSize: 20000, RegistrySize: 1024,
+				RegistryMaxSize: 1024 * 1024 * 16, RegistryGrowStep: 4096, MinimizeStackMemory: true})
+		}},
+		{"vm", func() any {
+			return vm.New(vm.Options{Stdout: io.Discard, Stderr: io.Discard, StopsAtWaitsOnly: true})
+		}},
+	}
+	live := make(map[string][]float64)
+	for b.Loop() {
+		for _, s := range states {
+			before := liveHeap()
+			heapSink = append(heapSink, s.make())
+			live[s.name] = append(live[s.name], float64(liveHeap()-before)/1024)
+		}
+		heapSink = nil
+	}
+	b.ReportMetric(0, "ns/op") // the figures are bytes kept, not time
+	var parts []string
+	for _, s := range states {
+		kB := median(live[s.name])
+		b.ReportMetric(kB, s.name+"-kB")
+		parts = append(parts, fmt.Sprintf("%s %.0f kB", s.name, kB))
+	}
+	b.Logf("live heap of one state: %s", strings.Join(parts, ", "))
+}
+
+// heapSink keeps BenchmarkVMHeap's states live while it measures them.
+var heapSink []any
+
+// liveHeap is the heap in use after two collections (the second frees
+// what the first's finalizers released).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
