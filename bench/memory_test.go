@@ -25,16 +25,16 @@ import (
 // Process waiting in an Event (workloads/child_idle.lua) against a forked
 // Python child doing the same (child_idle.py), read from /proc while each
 // waits. It reports each side's USS (unique set size: Private_Clean +
-// Private_Dirty of /proc/PID/smaps_rollup, the memory the child alone holds)
-// and RSS in MB of 2^20 bytes, its anonymous memory, and ratio, the median of each round's
-// python/mphost USS (above 1: mphost's child is smaller). Beside them, the
-// same of two floor programs (bench/memfloor): floor-bare, a Go program doing
-// nothing, and floor-linked, one that links gRPC, go-plugin and gopher-lua,
-// serves gRPC and makes one Lua state (their anonymous memory and RSS: see
-// reportMemory). It logs, for the mphost and Python
-// children of the last round, where their private memory is by mapping.
-// The environment is passed on, so GOGC and GODEBUG settings apply to
-// mphost's child and to the floors.
+// Private_Dirty of /proc/PID/smaps_rollup, the memory the child alone
+// holds), its anonymous memory and its RSS, in MB of 2^20 bytes, and ratio,
+// the median of each round's python/mphost USS (above 1: mphost's child is
+// smaller). Beside them, the same of two floor programs (bench/memfloor):
+// floor-bare, a Go program doing nothing, and floor-linked, one that links
+// gRPC, go-plugin and gopher-lua, serves gRPC and makes one Lua state (their
+// anonymous memory and RSS: see reportMemory). It logs, for the mphost and
+// Python children of the last round, where their private memory is by
+// mapping. The environment is passed on, so GOMAXPROCS, GOGC and GODEBUG
+// settings reach mphost's host and child and the floors.
 func BenchmarkChildMemory(b *testing.B) {
 	mphost := mphostBinary(b)
 	python, _ := exec.LookPath("python3") // "" when there is none
