@@ -43,4 +43,13 @@
 // since an iteration is whole program runs. The mphost binary is built once,
 // on first use, into a temporary folder. Without python3 the Python side is
 // skipped with a message.
+//
+// Three benchmarks measure whole programs instead. BenchmarkRunWhole times
+// whole runs from outside, start-up and shutdown included: `mphost run -e`
+// against `python3 -c`. BenchmarkChildMemory reads from /proc the memory of
+// an idle child (workloads/child_idle.lua and .py, each printing its child's
+// pid and waiting for a line on stdin) and of the floor programs of
+// bench/memfloor. BenchmarkVMHeap measures in process the heap one Lua state
+// keeps live. bench/README.md has the figures, and tools/perftop.py reads a
+// `perf record -g` profile of one of mphost's processes.
 package bench

@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// wholeRounds is how many times one iteration of BenchmarkRunWhole runs
+// each side of a case: a whole run is short, and its time moves with the
+// machine's load, so more rounds than the workloads take.
+const wholeRounds = 15
+
+// wholeCase is one script of BenchmarkRunWhole, given on the command line
+// to both sides, and the output both must print.
+type wholeCase struct {
+	name, lua, python, output string
+}
+
+// wholeCases are BenchmarkRunWhole's scripts: a one-liner, and one that
+// starts a trivial process and joins it (Python's start method fork).
+var wholeCases = []wholeCase{
+	{name: "print", lua: `print("hello")`, python: `print("hello")`, output: "hello\n"},
+	{name: "process",
+		lua: `local mp = require("mp"); local p = mp.Process{target = function() print("hello") end}; ` +
+			`p:start(); p:join()`,
+		python: `import multiprocessing as mp; p = mp.get_context("fork").Process(target=print, args=("hello",)); ` +
+			`p.start(); p.join()`,
+		output: "hello\n"},
+}
+
+// BenchmarkRunWhole: whole runs timed from outside, start-up and shutdown
+// included, where the other benchmarks leave them out: `mphost run -e CODE`
+// against `python3 -c CODE`, for each of wholeCases. Each iteration runs
+// each side wholeRounds times after one untimed run, alternating which goes
+// first; a case reports the medians as mphost-ms and python-ms, and ratio,
+// the median of each round's python/mphost (above 1: mphost is faster).
+func BenchmarkRunWhole(b *testing.B) {
+	mphost := mphostBinary(b)
+	python, _ := exec.LookPath("python3") // "" when there is none
+	for _, c := range wholeCases {
+		b.Run(c.name, func(b *testing.B) {
+			mphostRun := []string{mphost, "run", "-e", c.lua}
+			pythonRun := []string{python, "-B", "-E", "-s", "-c", c.python}
+			runWhole(b, mphostRun, c.output) // untimed: the page cache, the first start
+			if python != "" {
+				runWhole(b, pythonRun, c.output)
+			}
+			var mphostSecs, pythonSecs, ratios []float64
+			for b.Loop() {
+				for range wholeRounds {
+					var m, p float64
+					runMphost := func() { m = runWhole(b, mphostRun, c.output) }
+					runPython := func() {
+						if python != "" {
+							p = runWhole(b, pythonRun, c.output)
+						}
+					}
+					if len(mphostSecs)%2 == 0 {
+						runMphost()
+						runPython()
+					} else {
+						runPython()
+						runMphost()
+					}
+					mphostSecs = append(mphostSecs, m)
+					if python != "" {
+						pythonSecs = append(pythonSecs, p)
+						ratios = append(ratios, p/m)
+					}
+				}
+			}
+			b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
+			b.ReportMetric(median(mphostSecs)*1e3, "mphost-ms")
+			if python == "" {
+				b.Logf("%s: mphost %s (%d rounds); python3 not found, so the Python side is skipped",
+					c.name, spread(mphostSecs), len(mphostSecs))
+				return
+			}
+			ratio := median(ratios)
+			b.ReportMetric(median(pythonSecs)*1e3, "python-ms")
+			b.ReportMetric(ratio, "ratio")
+			b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)",
+				c.name, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios))
+		})
+	}
+}
+
+// runWhole runs argv, checks that it printed output and nothing on stderr,
+// and returns the seconds it took, start to exit.
+func runWhole(b *testing.B, argv []string, output string) float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	secs := time.Since(t0).Seconds()
+	if err == nil && (stdout.String() != output || stderr.Len() > 0) {
+		err = fmt.Errorf("printed %q, want %q", stdout.String(), output)
+	}
+	if err != nil {
+		b.Fatalf("%q: %v\nstderr:\n%s", argv, err, stderr.String())
+	}
+	return secs
+}
