@@ -38,7 +38,8 @@ func workerProcess(url string) error {
 		return err
 	}
 	defer c.Close()
-	w, err := NewWorker(context.Background(), c, WorkerConfig{Slots: 1, AckWait: time.Second,
+	c.ackWait = time.Second // it makes the consumer: a lost task comes back after a second
+	w, err := NewWorker(context.Background(), c, WorkerConfig{Slots: 1,
 		Run: func(ctx context.Context, t Task) ([]byte, error) {
 			fmt.Printf("took %d\n", t.ID)
 			<-ctx.Done()

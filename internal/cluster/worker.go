@@ -16,9 +16,6 @@ import (
 
 // Defaults of WorkerConfig.
 const (
-	// DefaultAckWait is how long a task's claim lasts without a sign of life from its worker:
-	// what a lost worker costs.
-	DefaultAckWait = 5 * time.Second
 	// DefaultMaxDeliveries is how many times a task is handed to a worker before the next
 	// delivery fails it.
 	DefaultMaxDeliveries = 5
@@ -50,10 +47,6 @@ type WorkerConfig struct {
 	// back for another delivery; any other error is the task's result (with the data, if
 	// any). Its ctx ends when the run withdraws the task or the worker hands it back.
 	Run func(ctx context.Context, t Task) ([]byte, error)
-	// AckWait is how long a task's claim lasts without a sign of life (the worker renews it
-	// while Run runs); DefaultAckWait when 0. It is a setting of the consumer all workers share:
-	// the last worker started sets it.
-	AckWait time.Duration
 	// MaxDeliveries bounds the deliveries of a task; the delivery after the last fails it
 	// with an error saying so. DefaultMaxDeliveries when 0.
 	MaxDeliveries int
@@ -69,6 +62,7 @@ type Worker struct {
 	c        *Conn
 	cfg      WorkerConfig
 	consumer jetstream.Consumer
+	ackWait  time.Duration // the consumer's: the worker renews its claims three times in it
 	stopping chan struct{} // closed by Stop
 	stopOnce sync.Once
 
@@ -95,9 +89,6 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 		host, _ := os.Hostname()
 		cfg.Name = host + ":" + strconv.Itoa(os.Getpid())
 	}
-	if cfg.AckWait <= 0 {
-		cfg.AckWait = DefaultAckWait
-	}
 	if cfg.MaxDeliveries <= 0 {
 		cfg.MaxDeliveries = DefaultMaxDeliveries
 	}
@@ -107,24 +98,15 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if cfg.versionCheck <= 0 {
 		cfg.versionCheck = versionCheckEvery
 	}
-	tasks, _, err := c.streams(ctx)
+	if _, _, err := c.streams(ctx); err != nil {
+		return nil, err
+	}
+	cons, ackWait, err := c.workers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cons, err := tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       workersConsumer,
-		FilterSubject: c.subject(kindTask, ">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1, // the worker bounds deliveries itself, so that the last one gives a result
-		MaxAckPending: -1,
-		MaxWaiting:    maxWaitingPulls,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
-	}
 	return &Worker{
-		c: c, cfg: cfg, consumer: cons, stopping: make(chan struct{}),
+		c: c, cfg: cfg, consumer: cons, ackWait: ackWait, stopping: make(chan struct{}),
 		inHand: make(map[*heldTask]struct{}), withdrawn: make(map[string]time.Time),
 	}, nil
 }
@@ -226,7 +208,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	handedBack := make(chan struct{})
 	ran := make(chan struct{})
 	go func() { // keep the claim alive; hand the task back when ctx ends
-		tick := time.NewTicker(w.cfg.AckWait / 3)
+		tick := time.NewTicker(w.ackWait / 3)
 		defer tick.Stop()
 		for {
 			select {
