@@ -98,7 +98,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	s := startServer(t)
 	c := connect(t, s.URL())
 	r := newRun(t, c, RunConfig{InFlight: 4})
-	cmd, lines := startWorkerProcess(t, s.URL())
+	cmd, lines := startProcess(t, workerProcessEnv, s.URL())
 	id := submit(t, r, "survive")
 	if line := waitFor(t, lines, "task taken by the worker process"); line != fmt.Sprintf("took %d", id) {
 		t.Fatalf("worker process said %q", line)

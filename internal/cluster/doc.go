@@ -26,5 +26,7 @@
 // second result for a task). Workers announce each task they start on mphost.v<V>.taken.<run>
 // (core NATS, for the idle notice) and listen on mphost.v<V>.withdrawn.<run>. A worker of
 // another version never sees these subjects; it notices the other version's stream holding
-// tasks and logs so.
+// tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it lives
+// (liveness.go); a worker drops the tasks of a run whose entry is gone, so the tasks of a run
+// that died without Close are not run once RunTTL has passed, and none waits longer than a day.
 package cluster

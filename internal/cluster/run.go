@@ -52,6 +52,8 @@ type Run struct {
 	results  jetstream.Stream
 	consumer string // the name of the run's results consumer
 	consume  jetstream.ConsumeContext
+	alive    jetstream.KeyValue // the runs bucket, where the run's heartbeat lives (liveness.go)
+	runTTL   time.Duration      // the bucket's: watch renews the heartbeat three times in it
 	taken    *nats.Subscription
 	slots    chan struct{} // one token per task out: Submit puts, Next (or Withdraw) takes
 	stop     chan struct{} // closed by Close: ends the watch goroutine
@@ -96,11 +98,19 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	alive, runTTL, err := c.runs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r := &Run{
 		c: c, cfg: cfg, taskSubj: c.subject(kindTask, cfg.ID), tasks: tasks, results: results,
+		alive: alive, runTTL: runTTL,
 		consumer: "run-" + cfg.ID, slots: make(chan struct{}, cfg.InFlight),
 		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
 		out: make(map[uint64]bool), ready: make(chan struct{}, 1),
+	}
+	if err := r.heartbeat(); err != nil {
+		return nil, fmt.Errorf("cluster: %s: run %s: cannot put its heartbeat: %w", c.where, cfg.ID, err)
 	}
 	cons, err := results.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:           r.consumer,
@@ -259,6 +269,9 @@ func (r *Run) Close(ctx context.Context) error {
 	if perr := r.results.Purge(ctx, jetstream.WithPurgeSubject(r.c.subject(kindResult, r.cfg.ID))); perr != nil && err == nil {
 		err = fmt.Errorf("cluster: %s: run %s: cannot delete its results: %w", r.c.where, r.cfg.ID, perr)
 	}
+	if derr := r.alive.Delete(ctx, r.cfg.ID); derr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot delete its heartbeat: %w", r.c.where, r.cfg.ID, derr)
+	}
 	return err
 }
 
@@ -325,15 +338,20 @@ func (r *Run) onTaken(msg *nats.Msg) {
 	r.since, r.stalled = time.Now(), false
 }
 
-// watch calls cfg.Idle when tasks wait untaken for IdleAfter, until Close.
+// watch calls cfg.Idle when tasks wait untaken for IdleAfter, and renews the run's
+// heartbeat, until Close.
 func (r *Run) watch() {
 	defer close(r.watched)
 	tick := time.NewTicker(r.cfg.IdleAfter / 10)
 	defer tick.Stop()
+	beat := time.NewTicker(r.runTTL / 3)
+	defer beat.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
+		case <-beat.C:
+			_ = r.heartbeat()
 		case now := <-tick.C:
 			r.mu.Lock()
 			waiting, waited := r.waiting, now.Sub(r.since)

@@ -63,12 +63,16 @@ type Worker struct {
 	cfg      WorkerConfig
 	consumer jetstream.Consumer
 	ackWait  time.Duration // the consumer's: the worker renews its claims three times in it
-	stopping chan struct{} // closed by Stop
+	tasks    jetstream.Stream
+	runs     jetstream.KeyValue // the runs' heartbeats (liveness.go)
+	runTTL   time.Duration      // the bucket's
+	stopping chan struct{}      // closed by Stop
 	stopOnce sync.Once
 
 	mu        sync.Mutex
 	inHand    map[*heldTask]struct{}
-	withdrawn map[string]time.Time // runs withdrawn lately, to when the worker heard of it
+	withdrawn map[string]time.Time // runs withdrawn or gone lately, to when the worker heard of it
+	alive     map[string]time.Time // runs seen alive, to when
 }
 
 // heldTask is a task a worker runs.
@@ -98,16 +102,22 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if cfg.versionCheck <= 0 {
 		cfg.versionCheck = versionCheckEvery
 	}
-	if _, _, err := c.streams(ctx); err != nil {
+	tasks, _, err := c.streams(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cons, ackWait, err := c.workers(ctx)
 	if err != nil {
 		return nil, err
 	}
+	runs, runTTL, err := c.runs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return &Worker{
-		c: c, cfg: cfg, consumer: cons, ackWait: ackWait, stopping: make(chan struct{}),
-		inHand: make(map[*heldTask]struct{}), withdrawn: make(map[string]time.Time),
+		c: c, cfg: cfg, consumer: cons, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
+		stopping: make(chan struct{}), inHand: make(map[*heldTask]struct{}),
+		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time),
 	}, nil
 }
 
@@ -186,7 +196,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	t.Delivery = int(meta.NumDelivered)
-	if w.isWithdrawn(t.Run) {
+	if w.runGone(t.Run) {
 		_ = msg.Ack()
 		return
 	}
@@ -216,6 +226,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 				return
 			case <-tick.C:
 				_ = msg.InProgress()
+				w.runGone(t.Run) // cancels the task when the run is gone
 			case <-ctx.Done():
 				_ = msg.Nak()
 				close(handedBack)
@@ -263,10 +274,14 @@ func (w *Worker) finish(msg jetstream.Msg, t Task, data []byte, taskErr error) {
 	_ = msg.Ack()
 }
 
-// onWithdrawn cancels the tasks in hand of a withdrawn run and remembers the run, so that its
-// tasks taken before the purge are not run.
+// onWithdrawn forgets a withdrawn run.
 func (w *Worker) onWithdrawn(msg *nats.Msg) {
-	run := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+	w.forget(msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:])
+}
+
+// forget cancels the tasks in hand of a run withdrawn or gone and remembers the run, so that
+// its tasks taken before their deletion are not run.
+func (w *Worker) forget(run string) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -275,6 +290,12 @@ func (w *Worker) onWithdrawn(msg *nats.Msg) {
 			delete(w.withdrawn, r)
 		}
 	}
+	for r, at := range w.alive {
+		if now.Sub(at) > withdrawnKept {
+			delete(w.alive, r)
+		}
+	}
+	delete(w.alive, run)
 	w.withdrawn[run] = now
 	for h := range w.inHand {
 		if h.run == run {
