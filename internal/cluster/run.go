@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // DefaultIdleAfter is how long a run's tasks wait untaken before RunConfig.Idle is called.
@@ -40,6 +43,13 @@ type RunConfig struct {
 	// worker taking one: waiting is how many wait, waited how long. It runs on a goroutine of
 	// the run and must not call the run's methods.
 	Idle func(waiting int, waited time.Duration)
+	// Chunks, when set, answers the workers' requests for the chunks of source that the
+	// closures of the run's tasks were compiled from, and takes those they send back
+	// (chunks.go). Its methods run on a goroutine of the run.
+	Chunks vm.ChunkStore
+	// Stdout and Stderr, when set, get what the run's tasks print, in whole lines, in order
+	// per task (output.go); they are written from a goroutine of the run.
+	Stdout, Stderr io.Writer
 }
 
 // Run submits the tasks of one run of a script to the cluster and collects their results.
@@ -55,10 +65,11 @@ type Run struct {
 	alive    jetstream.KeyValue // the runs bucket, where the run's heartbeat lives (liveness.go)
 	runTTL   time.Duration      // the bucket's: watch renews the heartbeat three times in it
 	taken    *nats.Subscription
-	slots    chan struct{} // one token per task out: Submit puts, Next (or Withdraw) takes
-	stop     chan struct{} // closed by Close: ends the watch goroutine
-	gone     chan struct{} // closed by Withdraw: ends the waits of Submit
-	watched  chan struct{} // closed when the watch goroutine has returned
+	subs     []*nats.Subscription // the chunk requests' and the output's
+	slots    chan struct{}        // one token per task out: Submit puts, Next (or Withdraw) takes
+	stop     chan struct{}        // closed by Close: ends the watch goroutine
+	gone     chan struct{}        // closed by Withdraw: ends the waits of Submit
+	watched  chan struct{}        // closed when the watch goroutine has returned
 	// submitting is held for reading by each Submit from its check of withdrawn to the end
 	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
 	submitting sync.RWMutex
@@ -125,8 +136,13 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
 	}
+	if err := r.subscribe(); err != nil {
+		r.unsubscribe()
+		r.deleteConsumer()
+		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
+	}
 	if r.consume, err = cons.Consume(r.onResult); err != nil {
-		_ = r.taken.Unsubscribe()
+		r.unsubscribe()
 		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot read its results: %w", c.where, cfg.ID, err)
 	}
@@ -262,7 +278,7 @@ func (r *Run) Close(ctx context.Context) error {
 	<-r.watched
 	r.consume.Stop()
 	<-r.consume.Closed()
-	_ = r.taken.Unsubscribe()
+	r.unsubscribe()
 	if derr := r.deleteConsumer(); derr != nil && err == nil {
 		err = derr
 	}
@@ -273,6 +289,36 @@ func (r *Run) Close(ctx context.Context) error {
 		err = fmt.Errorf("cluster: %s: run %s: cannot delete its heartbeat: %w", r.c.where, r.cfg.ID, derr)
 	}
 	return err
+}
+
+// subscribe listens for the chunk requests and the output of the run's tasks, as cfg asks.
+func (r *Run) subscribe() error {
+	for _, s := range []struct {
+		kind string
+		on   nats.MsgHandler
+		want bool
+	}{
+		{kindChunks, r.onChunks, r.cfg.Chunks != nil},
+		{kindOutput, r.onOutput, r.cfg.Stdout != nil || r.cfg.Stderr != nil},
+	} {
+		if !s.want {
+			continue
+		}
+		sub, err := r.c.nc.Subscribe(r.c.subject(s.kind, r.cfg.ID), s.on)
+		if err != nil {
+			return err
+		}
+		r.subs = append(r.subs, sub)
+	}
+	return nil
+}
+
+// unsubscribe stops what NewRun's subscriptions listen for.
+func (r *Run) unsubscribe() {
+	_ = r.taken.Unsubscribe()
+	for _, sub := range r.subs {
+		_ = sub.Unsubscribe()
+	}
 }
 
 func (r *Run) deleteConsumer() error {
