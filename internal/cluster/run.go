@@ -310,7 +310,7 @@ func (r *Run) subscribe() error {
 		}
 		r.subs = append(r.subs, sub)
 	}
-	return nil
+	return r.c.nc.FlushTimeout(connectTimeout) // the server knows of them before NewRun returns
 }
 
 // unsubscribe stops what NewRun's subscriptions listen for.
