@@ -6,6 +6,7 @@
 //	mphost check FILE...                   compile scripts without running them
 //	mphost plugins [--plugin-dir DIR]...   list the plugins found, and whether they fit
 //	mphost stubs [--plugin-dir DIR]... DIR write editor definitions for mp and the plugins
+//	mphost cluster serve [flags]           serve a NATS JetStream server for a cluster
 //	mphost version                         print the version (also -V, --version)
 //	mphost help [COMMAND]                  show help
 //
@@ -35,6 +36,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mphost/mphost/cluster"
 	"github.com/mphost/mphost/host"
 )
 
@@ -69,6 +71,7 @@ func commands() []command {
 		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
 		{"plugins", "[flags]", "list the plugins a run finds: name, version, path, and whether this mphost can use them", pluginFlags, pluginsCommand, nil},
 		{"stubs", "[flags] DIR", "write lua-language-server definitions (---@meta) for mp and for every plugin found into DIR", pluginFlags, stubsCommand, nil},
+		{"cluster", "serve [flags]", "run a NATS server with JetStream for a cluster in this process, print its URL (with its token) as the first line, and run until SIGINT or SIGTERM", clusterFlags, clusterCommand, nil},
 		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
 		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
 	}
@@ -378,5 +381,56 @@ func versionCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "mphost %s (%s, gopher-lua %s)\n", version, runtime.Version(), lua)
+	return 0
+}
+
+func clusterFlags() *pflag.FlagSet {
+	fs := noFlags()
+	fs.String("listen", cluster.DefaultListen, "listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.String("store", "", "keep JetStream's files in `DIR` (default: $XDG_STATE_HOME/mphost/cluster when XDG_STATE_HOME is set, else a new temporary folder removed at exit)")
+	fs.String("token", "", "the `TOKEN` clients must give (default: a random one)")
+	return fs
+}
+
+// clusterCommand runs `mphost cluster serve`: the server runs until SIGINT or SIGTERM, then
+// shuts down and the command exits 0.
+func clusterCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if fs.NArg() != 1 || fs.Arg(0) != "serve" {
+		fmt.Fprintln(stderr, "mphost cluster: usage: mphost cluster serve [--listen HOST:PORT] [--store DIR] [--token TOKEN]")
+		return exitUsage
+	}
+	listen, _ := fs.GetString("listen")
+	token, _ := fs.GetString("token")
+	store, _ := fs.GetString("store")
+	if store == "" {
+		if state := os.Getenv("XDG_STATE_HOME"); state != "" {
+			store = filepath.Join(state, "mphost", "cluster")
+		} else {
+			temp, err := os.MkdirTemp("", "mphost-cluster-")
+			if err != nil {
+				fmt.Fprintf(stderr, "mphost cluster serve: %v\n", err)
+				return 1
+			}
+			defer os.RemoveAll(temp)
+			store = temp
+		}
+	}
+	if err := os.MkdirAll(store, 0o700); err != nil {
+		fmt.Fprintf(stderr, "mphost cluster serve: %v\n", err)
+		return 1
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	srv, err := cluster.Serve(cluster.ServerConfig{Listen: listen, StoreDir: store, Token: token})
+	if err != nil {
+		fmt.Fprintf(stderr, "mphost %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, srv.URL())
+	fmt.Fprintf(stderr, "mphost cluster serve: storing in %s; stop with Ctrl-C\n", store)
+	sig := <-signals
+	srv.Shutdown()
+	fmt.Fprintf(stderr, "mphost cluster serve: %s: stopped\n", signalName(sig))
 	return 0
 }

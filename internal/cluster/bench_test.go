@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -64,6 +65,76 @@ func BenchmarkFloorPublish(b *testing.B) {
 	payload := []byte("x")
 	for b.Loop() {
 		if _, err := c.js.Publish(ctx, "floor", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// floorStream makes the stream of the floor benchmarks on a new server.
+func floorStream(b *testing.B) (*Conn, jetstream.Stream) {
+	s := startServer(b)
+	c := connect(b, s.URL())
+	stream, err := c.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "FLOOR", Subjects: []string{"floor"},
+		Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, stream
+}
+
+// BenchmarkFloorPublishAsync is the floor with publishes in flight: JetStream publishes to a
+// file stream, up to 256 awaiting their acks.
+func BenchmarkFloorPublishAsync(b *testing.B) {
+	c, _ := floorStream(b)
+	js, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(256))
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte("x")
+	for b.Loop() {
+		if _, err := js.PublishAsync("floor", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(bound):
+		b.Fatal("the publishes' acks did not come")
+	}
+}
+
+// BenchmarkFloorTakeAck is the other half of a task's floor: a worker's pull of a message of a
+// work-queue stream and its ack, in batches of 100.
+func BenchmarkFloorTakeAck(b *testing.B) {
+	c, stream := floorStream(b)
+	js, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(256))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		if _, err := js.PublishAsync("floor", []byte("x")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	ctx := context.Background()
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "take", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for taken := 0; taken < b.N; {
+		batch, err := cons.Fetch(min(100, b.N-taken), jetstream.FetchMaxWait(bound))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for msg := range batch.Messages() {
+			if err := msg.Ack(); err != nil {
+				b.Fatal(err)
+			}
+			taken++
+		}
+		if err := batch.Error(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -98,7 +98,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	s := startServer(t)
 	c := connect(t, s.URL())
 	r := newRun(t, c, RunConfig{InFlight: 4})
-	cmd, lines := startWorkerProcess(t, s.URL())
+	cmd, lines := startProcess(t, workerProcessEnv, s.URL())
 	id := submit(t, r, "survive")
 	if line := waitFor(t, lines, "task taken by the worker process"); line != fmt.Sprintf("took %d", id) {
 		t.Fatalf("worker process said %q", line)
@@ -110,7 +110,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 		t.Fatalf("worker process ended with %v, want killed", err)
 	}
 	deliveries := make(chan int, 4)
-	startWorker(t, connect(t, s.URL()), WorkerConfig{Name: "heir", Slots: 1, AckWait: time.Second,
+	startWorker(t, connect(t, s.URL()), WorkerConfig{Name: "heir", Slots: 1,
 		Run: func(_ context.Context, tk Task) ([]byte, error) {
 			deliveries <- tk.Delivery
 			return tk.Payload, nil
@@ -139,7 +139,8 @@ func TestTaskKillingEveryWorker(t *testing.T) {
 	r := newRun(t, c, RunConfig{InFlight: 1})
 	var mu sync.Mutex
 	var runs []int
-	startWorker(t, c, WorkerConfig{Slots: 1, MaxDeliveries: 3, AckWait: time.Minute,
+	c.ackWait = time.Minute // the worker makes the consumer
+	startWorker(t, c, WorkerConfig{Slots: 1, MaxDeliveries: 3,
 		Run: func(_ context.Context, tk Task) ([]byte, error) {
 			mu.Lock()
 			runs = append(runs, tk.Delivery)
@@ -273,7 +274,9 @@ func TestWorkerHandsBackOnCancel(t *testing.T) {
 	c := connect(t, s.URL())
 	r := newRun(t, c, RunConfig{InFlight: 1})
 	took := make(chan struct{})
-	first, err := NewWorker(context.Background(), connect(t, s.URL()), WorkerConfig{Slots: 1, AckWait: 10 * bound,
+	long := connect(t, s.URL())
+	long.ackWait = 10 * bound
+	first, err := NewWorker(context.Background(), long, WorkerConfig{Slots: 1,
 		Run: func(ctx context.Context, tk Task) ([]byte, error) {
 			close(took)
 			<-ctx.Done()
@@ -289,7 +292,7 @@ func TestWorkerHandsBackOnCancel(t *testing.T) {
 	waitFor(t, took, "task taken by the first worker")
 	cancel()
 	waitFor(t, worked, "end of Work")
-	startWorker(t, c, WorkerConfig{Slots: 1, AckWait: 10 * bound, Run: echo("second")})
+	startWorker(t, c, WorkerConfig{Slots: 1, Run: echo("second")})
 	if res := next(t, r); string(res.Data) != "second:x" {
 		t.Errorf("result %+v", res)
 	}
@@ -377,8 +380,9 @@ func TestLongTaskKeepsClaim(t *testing.T) {
 		<-time.After(4 * ackWait) // the task's own work: longer than the ack wait
 		return []byte("long"), nil
 	}
-	startWorker(t, c, WorkerConfig{Slots: 1, AckWait: ackWait, Run: long})
-	startWorker(t, connect(t, s.URL()), WorkerConfig{Slots: 1, AckWait: ackWait, Run: long})
+	c.ackWait = ackWait
+	startWorker(t, c, WorkerConfig{Slots: 1, Run: long})
+	startWorker(t, connect(t, s.URL()), WorkerConfig{Slots: 1, Run: long})
 	submit(t, r, "x")
 	if res := next(t, r); string(res.Data) != "long" {
 		t.Errorf("result %+v", res)
@@ -389,5 +393,29 @@ func TestLongTaskKeepsClaim(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[1]" {
 		t.Errorf("deliveries %v, want [1]", got)
+	}
+}
+
+// The ack wait is the consumer's, made once: a worker whose connection would make it another
+// does not change it, and renews its claims at the consumer's rate.
+func TestAckWaitIsTheConsumers(t *testing.T) {
+	s := startServer(t)
+	first := connect(t, s.URL())
+	first.ackWait = time.Second
+	startWorker(t, first, WorkerConfig{Slots: 1, Run: echo("first")})
+	later := connect(t, s.URL())
+	later.ackWait = time.Hour
+	w := startWorker(t, later, WorkerConfig{Slots: 1, Run: echo("later")})
+	if w.ackWait != time.Second {
+		t.Errorf("the later worker renews claims for an ack wait of %v, want the consumer's 1s", w.ackWait)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	cons, err := first.js.Consumer(ctx, tasksStream(first.version), workersConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cons.CachedInfo().Config.AckWait; got != time.Second {
+		t.Errorf("the consumer's ack wait is %v after a later worker started, want 1s", got)
 	}
 }

@@ -38,6 +38,9 @@ type Conn struct {
 	js      jetstream.JetStream
 	where   string // the URL without its credentials, for messages
 	version int    // ProtocolVersion; tests of version mismatch change it
+	// ackWait and runTTL are AckWait and RunTTL, which the consumer and the bucket are made
+	// with when this connection makes them; tests shorten them.
+	ackWait, runTTL time.Duration
 }
 
 // Connect connects to the cluster at rawURL and checks that it has JetStream. Its errors say
@@ -85,7 +88,7 @@ func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("cluster: %s: JetStream does not answer: %w", where, err)
 	}
-	return &Conn{nc: nc, js: js, where: where, version: ProtocolVersion}, nil
+	return &Conn{nc: nc, js: js, where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL}, nil
 }
 
 // Close closes the connection. Runs and workers on it must have ended.
@@ -115,6 +118,8 @@ const (
 	kindResult    = "result"
 	kindTaken     = "taken"
 	kindWithdrawn = "withdrawn"
+	kindChunks    = "chunks"
+	kindOutput    = "output"
 )
 
 // subject is the subject of kind for run ("*" for any run) in c's protocol version.
@@ -138,6 +143,7 @@ func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, er
 		Subjects:    []string{c.subject(kindTask, ">")},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
+		MaxAge:      tasksMaxAge,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, tasksStream(c.version), err)
@@ -154,4 +160,30 @@ func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, er
 		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, resultsStream(c.version), err)
 	}
 	return tasks, results, nil
+}
+
+// workers returns the consumer that all workers of c's version share, making it if need be
+// with c.ackWait, and the ack wait it has. A consumer made already is never changed, so
+// that no worker decides the ack wait of the others.
+func (c *Conn) workers(ctx context.Context) (jetstream.Consumer, time.Duration, error) {
+	name := tasksStream(c.version)
+	cons, err := c.js.Consumer(ctx, name, workersConsumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cons, err = c.js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{
+			Durable:       workersConsumer,
+			FilterSubject: c.subject(kindTask, ">"),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       c.ackWait,
+			MaxDeliver:    -1, // the worker bounds deliveries itself, so that the last one gives a result
+			MaxAckPending: -1,
+			MaxWaiting:    maxWaitingPulls,
+		})
+		if errors.Is(err, jetstream.ErrConsumerExists) { // made by another at the same time
+			cons, err = c.js.Consumer(ctx, name, workersConsumer)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
+	}
+	return cons, cons.CachedInfo().Config.AckWait, nil
 }

@@ -20,11 +20,13 @@
 //
 // The protocol. Tasks of protocol version V live on the work-queue stream MPHOST_TASKS_V<V>,
 // subject mphost.v<V>.task.<run>, pulled by one durable consumer that all workers of version V
-// share; results go to the work-queue stream MPHOST_RESULTS_V<V>, subject
+// share, whose ack wait (AckWait) the first to need it sets and no worker changes; results go to the work-queue stream MPHOST_RESULTS_V<V>, subject
 // mphost.v<V>.result.<run>, read by the run's own consumer. Execution is at least once (a
 // task whose worker is lost is delivered again); each result is counted once (the run drops a
 // second result for a task). Workers announce each task they start on mphost.v<V>.taken.<run>
 // (core NATS, for the idle notice) and listen on mphost.v<V>.withdrawn.<run>. A worker of
 // another version never sees these subjects; it notices the other version's stream holding
-// tasks and logs so.
+// tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it lives
+// (liveness.go); a worker drops the tasks of a run whose entry is gone, so the tasks of a run
+// that died without Close are not run once RunTTL has passed, and none waits longer than a day.
 package cluster

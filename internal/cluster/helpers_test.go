@@ -15,19 +15,49 @@ import (
 // bound is how long a test waits for what must happen; generous, the machine is loaded.
 const bound = 60 * time.Second
 
-// workerProcessEnv names the variable that makes the test binary a worker process: its value
-// is the cluster's URL.
-const workerProcessEnv = "MPHOST_CLUSTER_TEST_WORKER"
+// workerProcessEnv and runProcessEnv name the variables that make the test binary a worker
+// process or a run process: their value is the cluster's URL.
+const (
+	workerProcessEnv = "MPHOST_CLUSTER_TEST_WORKER"
+	runProcessEnv    = "MPHOST_CLUSTER_TEST_RUN"
+)
 
 func TestMain(m *testing.M) {
-	if url := os.Getenv(workerProcessEnv); url != "" {
-		if err := workerProcess(url); err != nil {
-			fmt.Fprintln(os.Stderr, "worker process:", err)
-			os.Exit(1)
+	for env, process := range map[string]func(string) error{workerProcessEnv: workerProcess, runProcessEnv: runProcess} {
+		if url := os.Getenv(env); url != "" {
+			if err := process(url); err != nil {
+				fmt.Fprintln(os.Stderr, env, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// runProcessTasks is how many tasks a run process submits.
+const runProcessTasks = 3
+
+// runProcess is a run that submits runProcessTasks tasks, says "run ID" on stdout, then waits
+// for ever: the test kills it. Its heartbeat lives a second.
+func runProcess(url string) error {
+	c, err := Connect(url, ConnectOptions{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.runTTL = time.Second // it makes the runs bucket
+	r, err := NewRun(context.Background(), c, RunConfig{InFlight: runProcessTasks})
+	if err != nil {
+		return err
+	}
+	for i := range runProcessTasks {
+		if _, err := r.Submit(context.Background(), fmt.Appendf(nil, "stale %d", i)); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("run %s\n", r.ID())
+	select {}
 }
 
 // workerProcess is a worker whose tasks say "took ID" on stdout, then never end: the test
@@ -38,7 +68,8 @@ func workerProcess(url string) error {
 		return err
 	}
 	defer c.Close()
-	w, err := NewWorker(context.Background(), c, WorkerConfig{Slots: 1, AckWait: time.Second,
+	c.ackWait = time.Second // it makes the consumer: a lost task comes back after a second
+	w, err := NewWorker(context.Background(), c, WorkerConfig{Slots: 1,
 		Run: func(ctx context.Context, t Task) ([]byte, error) {
 			fmt.Printf("took %d\n", t.ID)
 			<-ctx.Done()
@@ -50,12 +81,13 @@ func workerProcess(url string) error {
 	return w.Work(context.Background())
 }
 
-// startWorkerProcess starts the test binary as a worker process on url and returns it with
-// its stdout's lines; it is killed and reaped at the end of the test.
-func startWorkerProcess(t *testing.T, url string) (*exec.Cmd, <-chan string) {
+// startProcess starts the test binary as the process env names (workerProcessEnv,
+// runProcessEnv) on url and returns it with its stdout's lines; it is killed and reaped at the
+// end of the test.
+func startProcess(t *testing.T, env, url string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), workerProcessEnv+"="+url)
+	cmd.Env = append(os.Environ(), env+"="+url)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mphost/mphost/internal/vm"
 )
 
 // DefaultIdleAfter is how long a run's tasks wait untaken before RunConfig.Idle is called.
@@ -40,6 +43,13 @@ type RunConfig struct {
 	// worker taking one: waiting is how many wait, waited how long. It runs on a goroutine of
 	// the run and must not call the run's methods.
 	Idle func(waiting int, waited time.Duration)
+	// Chunks, when set, answers the workers' requests for the chunks of source that the
+	// closures of the run's tasks were compiled from, and takes those they send back
+	// (chunks.go). Its methods run on a goroutine of the run.
+	Chunks vm.ChunkStore
+	// Stdout and Stderr, when set, get what the run's tasks print, in whole lines, in order
+	// per task (output.go); they are written from a goroutine of the run.
+	Stdout, Stderr io.Writer
 }
 
 // Run submits the tasks of one run of a script to the cluster and collects their results.
@@ -52,11 +62,14 @@ type Run struct {
 	results  jetstream.Stream
 	consumer string // the name of the run's results consumer
 	consume  jetstream.ConsumeContext
+	alive    jetstream.KeyValue // the runs bucket, where the run's heartbeat lives (liveness.go)
+	runTTL   time.Duration      // the bucket's: watch renews the heartbeat three times in it
 	taken    *nats.Subscription
-	slots    chan struct{} // one token per task out: Submit puts, Next (or Withdraw) takes
-	stop     chan struct{} // closed by Close: ends the watch goroutine
-	gone     chan struct{} // closed by Withdraw: ends the waits of Submit
-	watched  chan struct{} // closed when the watch goroutine has returned
+	subs     []*nats.Subscription // the chunk requests' and the output's
+	slots    chan struct{}        // one token per task out: Submit puts, Next (or Withdraw) takes
+	stop     chan struct{}        // closed by Close: ends the watch goroutine
+	gone     chan struct{}        // closed by Withdraw: ends the waits of Submit
+	watched  chan struct{}        // closed when the watch goroutine has returned
 	// submitting is held for reading by each Submit from its check of withdrawn to the end
 	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
 	submitting sync.RWMutex
@@ -96,11 +109,19 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	alive, runTTL, err := c.runs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r := &Run{
 		c: c, cfg: cfg, taskSubj: c.subject(kindTask, cfg.ID), tasks: tasks, results: results,
+		alive: alive, runTTL: runTTL,
 		consumer: "run-" + cfg.ID, slots: make(chan struct{}, cfg.InFlight),
 		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
 		out: make(map[uint64]bool), ready: make(chan struct{}, 1),
+	}
+	if err := r.heartbeat(); err != nil {
+		return nil, fmt.Errorf("cluster: %s: run %s: cannot put its heartbeat: %w", c.where, cfg.ID, err)
 	}
 	cons, err := results.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:           r.consumer,
@@ -115,8 +136,13 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
 	}
+	if err := r.subscribe(); err != nil {
+		r.unsubscribe()
+		r.deleteConsumer()
+		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
+	}
 	if r.consume, err = cons.Consume(r.onResult); err != nil {
-		_ = r.taken.Unsubscribe()
+		r.unsubscribe()
 		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot read its results: %w", c.where, cfg.ID, err)
 	}
@@ -252,14 +278,47 @@ func (r *Run) Close(ctx context.Context) error {
 	<-r.watched
 	r.consume.Stop()
 	<-r.consume.Closed()
-	_ = r.taken.Unsubscribe()
+	r.unsubscribe()
 	if derr := r.deleteConsumer(); derr != nil && err == nil {
 		err = derr
 	}
 	if perr := r.results.Purge(ctx, jetstream.WithPurgeSubject(r.c.subject(kindResult, r.cfg.ID))); perr != nil && err == nil {
 		err = fmt.Errorf("cluster: %s: run %s: cannot delete its results: %w", r.c.where, r.cfg.ID, perr)
 	}
+	if derr := r.alive.Delete(ctx, r.cfg.ID); derr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot delete its heartbeat: %w", r.c.where, r.cfg.ID, derr)
+	}
 	return err
+}
+
+// subscribe listens for the chunk requests and the output of the run's tasks, as cfg asks.
+func (r *Run) subscribe() error {
+	for _, s := range []struct {
+		kind string
+		on   nats.MsgHandler
+		want bool
+	}{
+		{kindChunks, r.onChunks, r.cfg.Chunks != nil},
+		{kindOutput, r.onOutput, r.cfg.Stdout != nil || r.cfg.Stderr != nil},
+	} {
+		if !s.want {
+			continue
+		}
+		sub, err := r.c.nc.Subscribe(r.c.subject(s.kind, r.cfg.ID), s.on)
+		if err != nil {
+			return err
+		}
+		r.subs = append(r.subs, sub)
+	}
+	return r.c.nc.FlushTimeout(connectTimeout) // the server knows of them before NewRun returns
+}
+
+// unsubscribe stops what NewRun's subscriptions listen for.
+func (r *Run) unsubscribe() {
+	_ = r.taken.Unsubscribe()
+	for _, sub := range r.subs {
+		_ = sub.Unsubscribe()
+	}
 }
 
 func (r *Run) deleteConsumer() error {
@@ -325,15 +384,20 @@ func (r *Run) onTaken(msg *nats.Msg) {
 	r.since, r.stalled = time.Now(), false
 }
 
-// watch calls cfg.Idle when tasks wait untaken for IdleAfter, until Close.
+// watch calls cfg.Idle when tasks wait untaken for IdleAfter, and renews the run's
+// heartbeat, until Close.
 func (r *Run) watch() {
 	defer close(r.watched)
 	tick := time.NewTicker(r.cfg.IdleAfter / 10)
 	defer tick.Stop()
+	beat := time.NewTicker(r.runTTL / 3)
+	defer beat.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
+		case <-beat.C:
+			_ = r.heartbeat()
 		case now := <-tick.C:
 			r.mu.Lock()
 			waiting, waited := r.waiting, now.Sub(r.since)

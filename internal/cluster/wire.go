@@ -4,11 +4,27 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ProtocolVersion is the version of the task protocol: the names of the streams and subjects
 // and the layout of tasks and results. Workers take only the tasks of their own version.
 const ProtocolVersion = 1
+
+// AckWait is how long a task's claim lasts without a sign of life from its worker: what a
+// lost worker costs. It is part of the protocol, a setting of the consumer that all workers
+// of a version share, made by the first to need it; workers keep their claims alive at the
+// rate the consumer says.
+const AckWait = 5 * time.Second
+
+// RunTTL is how long a run's heartbeat entry lives without being renewed: a run that ends
+// without Close (killed, machine gone) is known as gone that long after its last heartbeat,
+// and workers then drop its tasks. Part of the protocol, as AckWait.
+const RunTTL = 30 * time.Second
+
+// tasksMaxAge bounds how long a task waits on the server: the backstop for the tasks of a run
+// gone when no worker was there to drop them.
+const tasksMaxAge = 24 * time.Hour
 
 // maxPayload is the largest message the embedded server takes.
 const maxPayload = 8 << 20

@@ -16,9 +16,6 @@ import (
 
 // Defaults of WorkerConfig.
 const (
-	// DefaultAckWait is how long a task's claim lasts without a sign of life from its worker:
-	// what a lost worker costs.
-	DefaultAckWait = 5 * time.Second
 	// DefaultMaxDeliveries is how many times a task is handed to a worker before the next
 	// delivery fails it.
 	DefaultMaxDeliveries = 5
@@ -50,10 +47,6 @@ type WorkerConfig struct {
 	// back for another delivery; any other error is the task's result (with the data, if
 	// any). Its ctx ends when the run withdraws the task or the worker hands it back.
 	Run func(ctx context.Context, t Task) ([]byte, error)
-	// AckWait is how long a task's claim lasts without a sign of life (the worker renews it
-	// while Run runs); DefaultAckWait when 0. It is a setting of the consumer all workers share:
-	// the last worker started sets it.
-	AckWait time.Duration
 	// MaxDeliveries bounds the deliveries of a task; the delivery after the last fails it
 	// with an error saying so. DefaultMaxDeliveries when 0.
 	MaxDeliveries int
@@ -69,12 +62,17 @@ type Worker struct {
 	c        *Conn
 	cfg      WorkerConfig
 	consumer jetstream.Consumer
-	stopping chan struct{} // closed by Stop
+	ackWait  time.Duration // the consumer's: the worker renews its claims three times in it
+	tasks    jetstream.Stream
+	runs     jetstream.KeyValue // the runs' heartbeats (liveness.go)
+	runTTL   time.Duration      // the bucket's
+	stopping chan struct{}      // closed by Stop
 	stopOnce sync.Once
 
 	mu        sync.Mutex
 	inHand    map[*heldTask]struct{}
-	withdrawn map[string]time.Time // runs withdrawn lately, to when the worker heard of it
+	withdrawn map[string]time.Time // runs withdrawn or gone lately, to when the worker heard of it
+	alive     map[string]time.Time // runs seen alive, to when
 }
 
 // heldTask is a task a worker runs.
@@ -95,9 +93,6 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 		host, _ := os.Hostname()
 		cfg.Name = host + ":" + strconv.Itoa(os.Getpid())
 	}
-	if cfg.AckWait <= 0 {
-		cfg.AckWait = DefaultAckWait
-	}
 	if cfg.MaxDeliveries <= 0 {
 		cfg.MaxDeliveries = DefaultMaxDeliveries
 	}
@@ -111,21 +106,18 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	cons, err := tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       workersConsumer,
-		FilterSubject: c.subject(kindTask, ">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1, // the worker bounds deliveries itself, so that the last one gives a result
-		MaxAckPending: -1,
-		MaxWaiting:    maxWaitingPulls,
-	})
+	cons, ackWait, err := c.workers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
+		return nil, err
+	}
+	runs, runTTL, err := c.runs(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return &Worker{
-		c: c, cfg: cfg, consumer: cons, stopping: make(chan struct{}),
-		inHand: make(map[*heldTask]struct{}), withdrawn: make(map[string]time.Time),
+		c: c, cfg: cfg, consumer: cons, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
+		stopping: make(chan struct{}), inHand: make(map[*heldTask]struct{}),
+		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time),
 	}, nil
 }
 
@@ -204,7 +196,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	t.Delivery = int(meta.NumDelivered)
-	if w.isWithdrawn(t.Run) {
+	if w.runGone(t.Run) {
 		_ = msg.Ack()
 		return
 	}
@@ -226,7 +218,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	handedBack := make(chan struct{})
 	ran := make(chan struct{})
 	go func() { // keep the claim alive; hand the task back when ctx ends
-		tick := time.NewTicker(w.cfg.AckWait / 3)
+		tick := time.NewTicker(w.ackWait / 3)
 		defer tick.Stop()
 		for {
 			select {
@@ -234,6 +226,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 				return
 			case <-tick.C:
 				_ = msg.InProgress()
+				w.runGone(t.Run) // cancels the task when the run is gone
 			case <-ctx.Done():
 				_ = msg.Nak()
 				close(handedBack)
@@ -281,10 +274,14 @@ func (w *Worker) finish(msg jetstream.Msg, t Task, data []byte, taskErr error) {
 	_ = msg.Ack()
 }
 
-// onWithdrawn cancels the tasks in hand of a withdrawn run and remembers the run, so that its
-// tasks taken before the purge are not run.
+// onWithdrawn forgets a withdrawn run.
 func (w *Worker) onWithdrawn(msg *nats.Msg) {
-	run := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+	w.forget(msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:])
+}
+
+// forget cancels the tasks in hand of a run withdrawn or gone and remembers the run, so that
+// its tasks taken before their deletion are not run.
+func (w *Worker) forget(run string) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -293,6 +290,12 @@ func (w *Worker) onWithdrawn(msg *nats.Msg) {
 			delete(w.withdrawn, r)
 		}
 	}
+	for r, at := range w.alive {
+		if now.Sub(at) > withdrawnKept {
+			delete(w.alive, r)
+		}
+	}
+	delete(w.alive, run)
 	w.withdrawn[run] = now
 	for h := range w.inHand {
 		if h.run == run {
