@@ -19,24 +19,20 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
-	"github.com/mphost/mphost/cluster"
 	"github.com/mphost/mphost/host"
 )
 
@@ -93,64 +89,6 @@ func runFlags() *pflag.FlagSet {
 	addPluginDir(fs)
 	fs.StringP("execute", "e", "", "run `CODE` as the main script, named "+commandLineChunk+" in errors; every argument after it is the script's")
 	return fs
-}
-
-// addPluginDir adds the --plugin-dir flag to fs.
-func addPluginDir(fs *pflag.FlagSet) {
-	fs.StringArray("plugin-dir", nil, "look for plugins (mphost-plugin-NAME) in `DIR` first, before $MPHOST_PLUGIN_PATH and ~/.config/mphost/plugins; may be repeated")
-}
-
-func pluginFlags() *pflag.FlagSet {
-	fs := noFlags()
-	addPluginDir(fs)
-	return fs
-}
-
-// pluginsCommand lists the plugins found, starting each briefly: a plugin
-// that does not fit shows why instead of "ok".
-func pluginsCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
-	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "mphost plugins: takes no arguments (usage: mphost plugins [--plugin-dir DIR]...)")
-		return exitUsage
-	}
-	dirs, _ := fs.GetStringArray("plugin-dir")
-	list := host.Plugins(dirs)
-	if len(list) == 0 {
-		fmt.Fprintln(stderr, "mphost plugins: no plugins found")
-		return 0
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tVERSION\tPATH\tFITS")
-	for _, p := range list {
-		fits := "ok"
-		if p.Problem != "" {
-			fits = "no: " + p.Problem
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, cmp.Or(p.Version, "-"), p.Path, fits)
-	}
-	w.Flush()
-	return 0
-}
-
-// stubsCommand writes the editor definitions into its one argument, a
-// folder, and says what it wrote.
-func stubsCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "mphost stubs: takes one folder (usage: mphost stubs [--plugin-dir DIR]... DIR)")
-		return exitUsage
-	}
-	dir := fs.Arg(0)
-	dirs, _ := fs.GetStringArray("plugin-dir")
-	written, err := host.WriteStubs(dir, dirs)
-	if err != nil {
-		fmt.Fprintf(stderr, "mphost stubs: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s\n", filepath.Join(dir, "mp.lua"))
-	for _, p := range written {
-		fmt.Fprintf(stdout, "%s\n", filepath.Join(dir, p.Name+".lua"))
-	}
-	return 0
 }
 
 // run is main without os.Exit, for tests.
@@ -381,56 +319,5 @@ func versionCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "mphost %s (%s, gopher-lua %s)\n", version, runtime.Version(), lua)
-	return 0
-}
-
-func clusterFlags() *pflag.FlagSet {
-	fs := noFlags()
-	fs.String("listen", cluster.DefaultListen, "listen on `HOST:PORT` (port 0 picks a free one)")
-	fs.String("store", "", "keep JetStream's files in `DIR` (default: $XDG_STATE_HOME/mphost/cluster when XDG_STATE_HOME is set, else a new temporary folder removed at exit)")
-	fs.String("token", "", "the `TOKEN` clients must give (default: a random one)")
-	return fs
-}
-
-// clusterCommand runs `mphost cluster serve`: the server runs until SIGINT or SIGTERM, then
-// shuts down and the command exits 0.
-func clusterCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
-	if fs.NArg() != 1 || fs.Arg(0) != "serve" {
-		fmt.Fprintln(stderr, "mphost cluster: usage: mphost cluster serve [--listen HOST:PORT] [--store DIR] [--token TOKEN]")
-		return exitUsage
-	}
-	listen, _ := fs.GetString("listen")
-	token, _ := fs.GetString("token")
-	store, _ := fs.GetString("store")
-	if store == "" {
-		if state := os.Getenv("XDG_STATE_HOME"); state != "" {
-			store = filepath.Join(state, "mphost", "cluster")
-		} else {
-			temp, err := os.MkdirTemp("", "mphost-cluster-")
-			if err != nil {
-				fmt.Fprintf(stderr, "mphost cluster serve: %v\n", err)
-				return 1
-			}
-			defer os.RemoveAll(temp)
-			store = temp
-		}
-	}
-	if err := os.MkdirAll(store, 0o700); err != nil {
-		fmt.Fprintf(stderr, "mphost cluster serve: %v\n", err)
-		return 1
-	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	srv, err := cluster.Serve(cluster.ServerConfig{Listen: listen, StoreDir: store, Token: token})
-	if err != nil {
-		fmt.Fprintf(stderr, "mphost %v\n", err)
-		return 1
-	}
-	fmt.Fprintln(stdout, srv.URL())
-	fmt.Fprintf(stderr, "mphost cluster serve: storing in %s; stop with Ctrl-C\n", store)
-	sig := <-signals
-	srv.Shutdown()
-	fmt.Fprintf(stderr, "mphost cluster serve: %s: stopped\n", signalName(sig))
 	return 0
 }
