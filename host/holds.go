@@ -57,3 +57,15 @@ func (h *Host) undelivered(payload []byte, pool *objects.Pool) {
 		h.dropCarried(payload)
 	}
 }
+
+// freed is the Registry's OnFree, run under its lock before id's index is
+// handed out again: the index's slot starts clear for the next object (a
+// tally counts from 0), and a freed pool is forgotten.
+func (h *Host) freed(id uint64) {
+	if h.values != nil {
+		if w := h.values.Word(id); w != nil {
+			w.Store(0)
+		}
+	}
+	h.poolFreed(id)
+}

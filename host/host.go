@@ -120,6 +120,7 @@ func New(opts Options) *Host {
 		pluginDirs: opts.PluginDirs,
 	}
 	h.objects.OnDrop(h.dropCarried)
+	h.objects.OnFree(h.freed)
 	command := workerCommand()
 	if len(opts.Worker) > 0 {
 		command = append(append([]string(nil), opts.Worker...), child.WorkerArg)
@@ -131,13 +132,6 @@ func New(opts Options) *Host {
 	if values, err := slots.New(); err == nil {
 		h.values = values
 		runtime.AddCleanup(h, func(v *slots.Slots) { v.Close() }, values)
-		// A freed object's index comes back for another object, whose slot
-		// starts clear (a tally counts from 0).
-		h.objects.OnFree(func(id uint64) {
-			if w := values.Word(id); w != nil {
-				w.Store(0)
-			}
-		})
 	}
 	h.children = &supervisor{
 		command:   command,

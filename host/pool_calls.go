@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 
 	"github.com/mphost/mphost/internal/objects"
@@ -49,6 +50,7 @@ func (s *poolSpawner) KillWorker(w objects.Owner) {
 type hostPool struct {
 	*objects.Pool
 	spawner *poolSpawner
+	id      uint64
 }
 
 func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) {
@@ -60,11 +62,22 @@ func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
+	// Freed as other objects are, once closed or terminated (its workers,
+	// which hold it, then end) and dropped by its owner.
 	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}}
+	hp.id = h.objects.AddHeld(hp, owner)
 	h.mu.Lock()
 	h.pools = append(h.pools, hp)
 	h.mu.Unlock()
-	return h.objects.Add(hp), nil
+	return hp.id, nil
+}
+
+// poolFreed forgets the pool with the given id, if id is a pool's: the
+// Registry has freed it. It runs under the Registry's lock (OnFree).
+func (h *Host) poolFreed(id uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pools = slices.DeleteFunc(h.pools, func(p *hostPool) bool { return p.id == id })
 }
 
 // ownerDied terminates the pools of a process that has ended, as Python's
@@ -92,7 +105,12 @@ func (h *Host) ownerDied(owner objects.Owner) {
 func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
 	switch call.Op {
 	case "start":
+		// The payload stands for as long as the pool: it holds what the
+		// initializer and initargs carry until the pool is freed, but not
+		// the pool itself, whose handle it carries too.
 		p.spawner.payload = call.Value.Data
+		p.Hold(call.Value.Data)
+		p.spawner.h.objects.Adjust(owner, []objects.Change{{ID: p.id, Transit: -1}})
 		return vm.ObjectReply{}, p.Start(p.spawner)
 	case "batch": // Value: the function of the call; N: the batch, M: the function's id
 		fn := p.AddFunction(call.Value.Data)

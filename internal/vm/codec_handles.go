@@ -8,12 +8,16 @@ import (
 
 // HandleIDs lists the ids of the host objects whose handles data holds,
 // once per copy written, without a VM: data is what [VM.Encode] gave (a
-// process's arguments, a queue item, a pipe message, a Value's content).
+// process's arguments, a queue item, a pipe message, a Value's content, a
+// pool task's result), or a pool task's arguments after their header.
 // Each copy holds its object while it travels (holds.go); the host lets go
 // of what a message it drops undecoded holds, and holds the objects of a
 // process's arguments for the process as it hands them over. Malformed bytes
 // give an error and the ids read until then.
 func HandleIDs(data []byte) ([]uint64, error) {
+	if _, _, items, ok := splitTask(data); ok {
+		data = items
+	}
 	if len(data) == 0 || data[0] != codecVersion {
 		return nil, fmt.Errorf("handles: not a version %d message", codecVersion)
 	}

@@ -33,6 +33,19 @@ const (
 // taskRoots name a task's items in errors, by mode.
 var taskRoots = map[byte]string{taskMap: "items", taskStar: "arglists", taskApply: "args"}
 
+// splitTask reads a task's bytes (see taskMap): its mode, its batch's id and
+// the encoded items after them; ok is false when data is not a task.
+func splitTask(data []byte) (mode byte, batch uint64, items []byte, ok bool) {
+	if len(data) == 0 || taskRoots[data[0]] == "" {
+		return 0, 0, nil, false
+	}
+	batch, n := binary.Uvarint(data[1:])
+	if n <= 0 {
+		return 0, 0, nil, false
+	}
+	return data[0], batch, data[1+n:], true
+}
+
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
 	processes int

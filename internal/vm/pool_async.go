@@ -125,6 +125,7 @@ func (vm *VM) settle(L *lua.LState, a *asyncResult, wait Wait) bool {
 // raises leaves the others pending, for the next call.
 func (vm *VM) runCallbacks(L *lua.LState, wait Wait) {
 	vm.forgetDropped()
+	vm.forgetProcs()
 	if len(vm.pendingAsync) == 0 || vm.inCallbacks {
 		return
 	}

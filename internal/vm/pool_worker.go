@@ -2,7 +2,6 @@ package vm
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
@@ -115,16 +114,10 @@ func makeRoom[V any](m map[int64]V, k int64) {
 // returns their first results and the errors of the items that raised, or
 // errText when the task could not run or its worker must stop.
 func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) (results []lua.LValue, failures []workerFailure, errText string) {
-	data := task.Value.Data
-	if len(data) == 0 {
+	mode, batch, data, ok := splitTask(task.Value.Data)
+	if !ok {
 		return nil, nil, "malformed pool task"
 	}
-	mode := data[0]
-	batch, n := binary.Uvarint(data[1:])
-	if n <= 0 {
-		return nil, nil, "malformed pool task"
-	}
-	data = data[1+n:]
 	fn, err := fns.get(L, task.M, batch, task.Aux)
 	if err != nil {
 		return nil, nil, "pool worker: " + err.Error()

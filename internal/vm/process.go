@@ -78,7 +78,7 @@ func (vm *VM) processConstruct(L *lua.LState) int {
 	if own := vm.runtime.Self().Identity; own != "" {
 		identity = own + ":" + identity
 	}
-	vm.procs[obj] = &procState{name: "Process-" + identity, identity: identity, target: lua.LNil, args: lua.LNil, kwargs: lua.LNil}
+	vm.addProc(obj, &procState{name: "Process-" + identity, identity: identity, target: lua.LNil, args: lua.LNil, kwargs: lua.LNil})
 	L.Push(L.GetField(cls, "init"))
 	L.Push(obj)
 	for i := 2; i <= nargs+1; i++ {
@@ -146,7 +146,7 @@ func (vm *VM) processInit(L *lua.LState) int {
 // Process object, and at most nargs arguments follow it.
 func (vm *VM) method(L *lua.LState, name string, nargs int) *procState {
 	obj, _ := L.Get(1).(*lua.LTable)
-	st, ok := vm.procs[obj]
+	st, ok := vm.procOf(obj)
 	if !ok {
 		L.RaiseError("Process.%s: a Process object expected as self (call p:%s(...)), got %s", name, name, aType(L.Get(1)))
 	}
@@ -162,7 +162,7 @@ func (vm *VM) method(L *lua.LState, name string, nargs int) *procState {
 // state returns the state of the Process object at argument n.
 func (vm *VM) state(L *lua.LState, n int) *procState {
 	obj := L.CheckTable(n)
-	st, ok := vm.procs[obj]
+	st, ok := vm.procOf(obj)
 	if !ok {
 		L.ArgError(n, "Process object expected")
 	}
@@ -202,7 +202,7 @@ func (vm *VM) processStart(L *lua.LState) int {
 		L.RaiseError("Process.start: %v", err)
 	}
 	st.started, st.id, st.pid = true, status.ID, status.Pid
-	vm.started = append(vm.started, L.CheckTable(1))
+	vm.addStarted(L.CheckTable(1))
 	return 0
 }
 
@@ -237,6 +237,9 @@ func (vm *VM) processJoin(L *lua.LState) int {
 		vm.raiseRuntime(L, "Process.join", err)
 	}
 	st.update(status)
+	if st.ended {
+		vm.endedStarted(L.CheckTable(1))
+	}
 	L.Push(lua.LBool(st.ended))
 	return 1
 }
@@ -315,6 +318,7 @@ func (vm *VM) processClose(L *lua.LState) int {
 		vm.raiseRuntime(L, "Process.close", err)
 	}
 	st.closed = true
+	vm.endedStarted(L.CheckTable(1))
 	return 0
 }
 
@@ -363,7 +367,7 @@ func (vm *VM) processExtend(L *lua.LState) int {
 func (vm *VM) processIndex(L *lua.LState) int {
 	obj := L.CheckTable(1)
 	key := L.Get(2)
-	if st, ok := vm.procs[obj]; ok {
+	if st, ok := vm.procOf(obj); ok {
 		if k, ok := key.(lua.LString); ok {
 			if v, ok := vm.liveField(L, st, string(k)); ok {
 				L.Push(v)
@@ -408,7 +412,7 @@ func (vm *VM) liveField(L *lua.LState, st *procState, key string) (lua.LValue, b
 func (vm *VM) processNewIndex(L *lua.LState) int {
 	obj := L.CheckTable(1)
 	key, value := L.Get(2), L.Get(3)
-	st, ok := vm.procs[obj]
+	st, ok := vm.procOf(obj)
 	k, isString := key.(lua.LString)
 	if !ok || !isString {
 		L.RawSet(obj, key, value)
@@ -467,7 +471,7 @@ func (vm *VM) mpActiveChildren(L *lua.LState) int {
 	list := L.NewTable()
 	alive := vm.started[:0]
 	for _, obj := range vm.started {
-		st := vm.procs[obj]
+		st, _ := vm.procOf(obj)
 		vm.refresh(L, st)
 		if !st.ended && !st.closed {
 			alive = append(alive, obj)
@@ -498,10 +502,10 @@ func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
 	}
 	self := vm.runtime.Self()
 	parentID, _ := spec.RawGetString("parent").(lua.LNumber)
-	vm.procs[obj] = &procState{
+	vm.addProc(obj, &procState{
 		name: self.Name, identity: self.Identity, self: true, started: true, pid: self.Pid, parentID: uint64(parentID),
 		target: spec.RawGetString("target"), args: spec.RawGetString("args"), kwargs: spec.RawGetString("kwargs"),
-	}
+	})
 	vm.selfObj = obj
 	if memory, _ := spec.RawGetString("memory_limit").(lua.LNumber); limit != nil {
 		limit(int64(memory))
@@ -519,13 +523,13 @@ func (vm *VM) Finish() {
 	}
 	var daemons []uint64
 	for _, obj := range vm.started {
-		if st := vm.procs[obj]; st.daemon && !st.ended && !st.closed {
+		if st, _ := vm.procOf(obj); st.daemon && !st.ended && !st.closed {
 			daemons = append(daemons, st.id)
 		}
 	}
 	EndProcesses(ctx, vm.runtime, daemons)
 	for _, obj := range vm.started {
-		if st := vm.procs[obj]; !st.ended && !st.closed {
+		if st, _ := vm.procOf(obj); !st.ended && !st.closed {
 			if status, err := vm.runtime.Wait(ctx, st.id, 0, true); err == nil {
 				st.update(status)
 			}

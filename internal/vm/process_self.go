@@ -33,7 +33,8 @@ func (vm *VM) mpParentProcess(L *lua.LState) int {
 			L.Push(lua.LNil)
 			return 1
 		}
-		parentID := vm.procs[vm.currentObject()].parentID
+		self, _ := vm.procOf(vm.currentObject())
+		parentID := self.parentID
 		vm.parentObj = vm.newProcessObject(&procState{name: info.Name, pid: info.Pid, parent: true, id: parentID})
 	}
 	L.Push(vm.parentObj)
@@ -46,7 +47,7 @@ func (vm *VM) newProcessObject(st *procState) *lua.LTable {
 	obj := vm.L.NewTable()
 	vm.L.SetMetatable(obj, vm.processClass)
 	st.started, st.target, st.args, st.kwargs = true, lua.LNil, lua.LNil, lua.LNil
-	vm.procs[obj] = st
+	vm.addProc(obj, st)
 	return obj
 }
 

@@ -70,9 +70,11 @@ type VM struct {
 	builtins builtins
 	handles  map[string]HandleKind
 
-	procs        map[*lua.LTable]*procState // Process objects made or run here
-	started      []*lua.LTable              // the processes this VM started, in order
-	childCount   int                        // numbers this VM's children
+	procs        map[procKey]*procState // Process objects made or run here (process_table.go)
+	droppedProcs *collected[procKey]    // Process objects Go collected, to forget
+	started      []*lua.LTable          // the processes this VM started and may not have ended, in order
+	startedCheck int                    // the length of started at which addStarted drops the ended
+	childCount   int                    // numbers this VM's children
 	processClass *lua.LTable
 	processMeta  *lua.LTable
 	selfObj      *lua.LTable // mp.current_process(), once made
@@ -120,18 +122,19 @@ func New(opts Options) *VM {
 			RegistryGrowStep:    registryGrowStep,
 			MinimizeStackMemory: true,
 		}),
-		chunks:      opts.Chunks,
-		runtime:     opts.Runtime,
-		limits:      opts.Limits.withDefaults(),
-		handles:     make(map[string]HandleKind),
-		procs:       make(map[*lua.LTable]*procState),
-		objectKinds: make(map[string]*objectKind),
-		pools:       make(map[uint64]poolInfo),
-		dropped:     new(collected[droppedBatch]),
-		globals:     make(map[*lua.FunctionProto][]string),
-		goModules:   make(map[string]bool),
-		ctx:         ctx,
-		cancel:      cancel,
+		chunks:       opts.Chunks,
+		runtime:      opts.Runtime,
+		limits:       opts.Limits.withDefaults(),
+		handles:      make(map[string]HandleKind),
+		procs:        make(map[procKey]*procState),
+		droppedProcs: new(collected[procKey]),
+		objectKinds:  make(map[string]*objectKind),
+		pools:        make(map[uint64]poolInfo),
+		dropped:      new(collected[droppedBatch]),
+		globals:      make(map[*lua.FunctionProto][]string),
+		goModules:    make(map[string]bool),
+		ctx:          ctx,
+		cancel:       cancel,
 	}
 	if vm.chunks == nil {
 		vm.chunks = NewChunks(nil)
