@@ -29,7 +29,7 @@ type letting struct {
 	left     []interface{ died(Owner) } // objects an owner left that others still hold
 	reopened []*PipeEnd                 // ends an owner that had closed them holds again
 	released []any                      // objects nothing holds any more
-	ids      []uint64                   // ids to hand out again
+	freed    []freed                    // objects forgotten, whose ids go out again
 }
 
 // Adjust applies owner's changes, in order, and frees the objects that nothing holds any more.
@@ -115,7 +115,7 @@ func (r *Registry) settle(l *letting, id uint64, e *entry) {
 	}
 	if len(e.closers) == 0 {
 		delete(r.objects, id)
-		l.ids = append(l.ids, id)
+		l.freed = append(l.freed, freed{id, e.obj})
 	}
 }
 
@@ -128,7 +128,7 @@ func (l *letting) finish(r *Registry, owner Owner) {
 		p.reopenFor(owner)
 	}
 	r.release(l.released)
-	r.recycle(l.ids)
+	r.reuse(l.freed)
 }
 
 // letGo drops owner, which has died, from the holders of every object, and frees the objects
@@ -143,7 +143,7 @@ func (r *Registry) letGo(owner Owner) {
 	}
 	r.mu.Unlock()
 	r.release(l.released)
-	r.recycle(l.ids)
+	r.reuse(l.freed)
 }
 
 // Holds reports the processes that hold the object with the given id and the copies of its
@@ -177,7 +177,7 @@ func (r *Registry) ownerLeft(m interface{ died(Owner) }, owner Owner) {
 // release lets go of what released objects hold: a queue's items, a Value's content and a
 // pool's functions are dropped (OnDrop); a pipe end is closed for every process (its sockets go
 // once both ends are), and the ids of its tallies are removed. It runs before their ids are
-// recycled: a closing end writes to its slot.
+// recycled: a closing end writes to its slot (and to its peer's, whose id waits: see reuse).
 func (r *Registry) release(objs []any) {
 	for _, obj := range objs {
 		if d, ok := obj.(interface{ discard() }); ok {

@@ -28,6 +28,7 @@ type PipeEnd struct {
 	gate     atomic.Uint64 // the socket's gate until Share moves it
 	shared   bool
 	peer     *PipeEnd
+	pair     *pair // shared with peer
 	readable bool
 	writable bool
 	waiting  atomic.Int32 // Recv and Poll calls that wait on the socket, for tests
@@ -77,7 +78,40 @@ func NewPipe(duplex bool, capacity int64) (a, b *PipeEnd, err error) {
 	a.sock.Bound(capacity, pipeBudget)
 	b.sock.Bound(capacity, pipeBudget)
 	a.peer, b.peer = b, a
+	a.pair = &pair{}
+	b.pair = a.pair
 	return a, b, nil
+}
+
+// pair is what the two ends of a pipe share: the release of their sockets, and the ids of the
+// ends the Registry has freed, whose indexes wait for it. Until both ends are closed and the
+// sockets let go, the host still writes to each end's gate (the other end's close marks it, the
+// backlog's writer takes its messages off it), so an index handed out earlier would give the
+// next object a slot that a dead pipe still writes to.
+type pair struct {
+	release  sync.Once
+	mu       sync.Mutex
+	released bool         // the sockets are closed: no gate is written to any more
+	retired  []retiredEnd // ends freed before that
+}
+
+// retiredEnd is the id of a freed end and the Registry that hands its index out again.
+type retiredEnd struct {
+	r  *Registry
+	id uint64
+}
+
+// retire hands id, the freed id of this end, to r to be used again once the pipe's sockets are
+// released (at once if they are).
+func (e *PipeEnd) retire(r *Registry, id uint64) {
+	e.pair.mu.Lock()
+	if !e.pair.released {
+		e.pair.retired = append(e.pair.retired, retiredEnd{r, id})
+		e.pair.mu.Unlock()
+		return
+	}
+	e.pair.mu.Unlock()
+	r.recycle([]uint64{id})
 }
 
 // Share moves the end's gate into word, in memory that children map, so that a child may use
@@ -335,17 +369,28 @@ func (e *PipeEnd) close() {
 	}
 }
 
-// Release closes both ends and lets their sockets go: the host calls it when it stops.
+// Release closes both ends and lets their sockets go: the host calls it when it stops. Then
+// the ids of the ends that the Registry freed are handed out again. Releasing twice is harmless.
 func (e *PipeEnd) Release() {
-	ends := []*PipeEnd{e, e.peer}
-	for _, end := range ends {
-		end.mu.Lock()
-		end.closed = true
-		end.mu.Unlock()
-		end.sock.Shut()
-	}
-	for _, end := range ends {
-		end.sock.Close()
+	e.pair.release.Do(func() {
+		ends := []*PipeEnd{e, e.peer}
+		for _, end := range ends {
+			end.mu.Lock()
+			end.closed = true
+			end.mu.Unlock()
+			end.sock.Shut()
+		}
+		for _, end := range ends {
+			end.sock.Close() // and its backlog's writer is done
+		}
+	})
+	e.pair.mu.Lock()
+	e.pair.released = true
+	retired := e.pair.retired
+	e.pair.retired = nil
+	e.pair.mu.Unlock()
+	for _, re := range retired {
+		re.r.recycle([]uint64{re.id})
 	}
 }
 
@@ -365,7 +410,10 @@ func (e *PipeEnd) died(owner Owner) {
 		// Its calls have all been served: what it counted on the gate
 		// and did not hand over (it was killed in between) never will be.
 		delete(e.tallies, owner)
-		e.sock.Discount(t.word.Swap(0))
+		n := t.word.Swap(0)
+		if !e.closed { // a closed end's gate refuses every send, and may be freed
+			e.sock.Discount(n)
+		}
 	}
 	e.mu.Unlock()
 }

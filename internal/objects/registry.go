@@ -11,8 +11,9 @@ import (
 // An id's low 32 bits are its index, which names the object's slot in the memory shared with
 // children (package slots); its high bits are the index's generation. An object added with
 // AddHeld is freed once nothing holds it (see holds.go): its index goes back to be used again
-// with the next generation, so an id is never used twice and a stale id finds nothing. An object
-// added with Add stays until Remove. An object belongs to at most one Registry.
+// with the next generation (a pipe end's once both ends are closed), so an id is never used
+// twice, a stale id finds nothing, and nothing writes to a slot for an object it no longer
+// has. An object added with Add stays until Remove. An object belongs to at most one Registry.
 type Registry struct {
 	mu      sync.RWMutex
 	next    uint64   // the highest index handed out
@@ -103,18 +104,36 @@ func noObject(id uint64) error {
 // Remove forgets the object with the given id; blocked calls on it are not disturbed.
 func (r *Registry) Remove(id uint64) error {
 	r.mu.Lock()
-	_, ok := r.objects[id]
+	e, ok := r.objects[id]
 	delete(r.objects, id)
 	r.mu.Unlock()
 	if !ok {
 		return noObject(id)
 	}
-	r.recycle([]uint64{id})
+	r.reuse([]freed{{id, e.obj}})
 	return nil
 }
 
+// freed is an object the Registry has forgotten, and its id.
+type freed struct {
+	id  uint64
+	obj any
+}
+
+// reuse hands the indexes of objects forgotten and let go of out again: at once, or for a pipe
+// end, once its pipe's sockets are released and nothing writes to the end's slot any more.
+func (r *Registry) reuse(objs []freed) {
+	for _, f := range objs {
+		if e, ok := f.obj.(*PipeEnd); ok {
+			e.retire(r, f.id)
+			continue
+		}
+		r.recycle([]uint64{f.id})
+	}
+}
+
 // recycle hands the indexes of ids, forgotten and let go of, out again with their next
-// generation.
+// generation (see reuse).
 func (r *Registry) recycle(ids []uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
