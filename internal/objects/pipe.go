@@ -60,7 +60,7 @@ func NewPipe(duplex bool, capacity int64) (a, b *PipeEnd, err error) {
 	}
 	fa, fb, err := pipesock.Pair()
 	if errors.Is(err, syscall.EMFILE) {
-		return nil, nil, fmt.Errorf("%w: the host holds two for each pipe until both its ends are closed; close the pipes you no longer use", err)
+		return nil, nil, fmt.Errorf("%w: the host holds a file for each pipe end until it is closed; close the pipes you no longer use", err)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -351,8 +351,9 @@ func (e *PipeEnd) Closed() bool {
 }
 
 // close closes this end once, for every process: messages not yet received here are dropped,
-// sends to it fail, and the other end receives what is left, then ErrClosed. Once both ends are
-// closed, the host's sockets are released.
+// sends to it fail, and the other end receives what is left, then ErrClosed. The host's socket
+// of this end is closed once what is left is written; once both ends are closed, the pipe is
+// released.
 func (e *PipeEnd) close() {
 	e.mu.Lock()
 	already := e.closed
@@ -366,7 +367,9 @@ func (e *PipeEnd) close() {
 	e.peer.sock.Drop() // what the other end sent here
 	if e.peer.Closed() {
 		e.Release()
+		return
 	}
+	e.sock.CloseWhenWritten() // the host keeps one file for the pipe while its peer is open
 }
 
 // Release closes both ends and lets their sockets go: the host calls it when it stops. Then

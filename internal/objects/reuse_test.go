@@ -2,6 +2,7 @@ package objects
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/mphost/mphost/internal/pipesock"
@@ -139,4 +140,54 @@ func TestBacklogOfFreedEndLeavesReusedIndexAlone(t *testing.T) {
 		t.Errorf("Value made after the end was freed holds %+v, want 42", got)
 	}
 	untouched(t, mem, c, d, idc, idd)
+}
+
+// openFiles is the number of files this process has open.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(fds)
+}
+
+// The host keeps a file for a closed end only while it writes what the end sent before it
+// closed; a pipe whose one end is closed holds one file.
+func TestClosedEndGivesBackItsFile(t *testing.T) {
+	r, mem := sharedRegistry(t)
+	const owner Owner = 1
+	before := openFiles(t)
+	_, b, ida, _ := sharedPipe(t, r, mem, owner)
+	if n := openFiles(t); n != before+2 {
+		t.Fatalf("%d files with a pipe open, want %d", n, before+2)
+	}
+	r.Adjust(owner, []Change{{ID: ida, Held: -1}})
+	if n := openFiles(t); n != before+1 {
+		t.Fatalf("%d files once one end is closed, want %d", n, before+1)
+	}
+	if _, err := b.Recv(bg, owner, DontWait); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv on the open end = %v, want ErrClosed", err)
+	}
+	// An end closed with a backlog keeps its file until the other end has read it.
+	c, d, idc, _ := sharedPipe(t, r, mem, owner)
+	msg := make([]byte, 1000)
+	sent := 0
+	for held, _ := c.sock.Holding(); held == 0; held, _ = c.sock.Holding() {
+		mustSend(t, c, string(msg))
+		sent++
+	}
+	r.Adjust(owner, []Change{{ID: idc, Held: -1}})
+	if n := openFiles(t); n != before+3 {
+		t.Fatalf("%d files while a closed end's backlog waits, want %d", n, before+3)
+	}
+	for range sent {
+		if _, err := d.Recv(bg, owner, Wait{Block: true, Forever: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the closed end's file is closed", func() bool { return openFiles(t) == before+2 })
+	if _, err := d.Recv(bg, owner, Wait{Block: true, Forever: true}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Recv after the backlog = %v, want ErrClosed", err)
+	}
 }

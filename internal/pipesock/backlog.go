@@ -116,7 +116,11 @@ func (c *Conn) writeBacklog() {
 			if c.shut {
 				c.shutdown(unix.SHUT_WR)
 			}
+			retired := c.retired
 			c.mu.Unlock()
+			if retired {
+				c.file.Close() // outside the lock: it waits for the socket's other users
+			}
 			return
 		}
 		p := c.backlog[0]
@@ -149,7 +153,11 @@ func (c *Conn) writeBacklog() {
 				c.shutdown(unix.SHUT_WR) // the reader sees the end after what went in
 			}
 			c.writing = false
+			retired := c.retired
 			c.unlockDropping(lost)
+			if retired {
+				c.file.Close()
+			}
 			return
 		}
 		c.mu.Unlock()

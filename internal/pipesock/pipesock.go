@@ -105,6 +105,7 @@ type Conn struct {
 	held     map[uint64][]byte
 	lastHeld uint64
 	shut     bool // shut for writing once the backlog is written
+	retired  bool // the socket closes once the backlog is written (CloseWhenWritten)
 	onDrop   func(msg []byte)
 
 	capacity int64   // what the host holds for the end at most (see Bound)
@@ -318,6 +319,20 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time, events int16) error
 		case ready:
 			return nil
 		}
+	}
+}
+
+// CloseWhenWritten closes this process's socket of the end once the backlog is written, at once
+// if it is empty: the end is shut, so only its backlog's writer still needs the socket, and the
+// host need not keep a file for a closed end whose other end is still open. Close still waits
+// for the writer.
+func (c *Conn) CloseWhenWritten() {
+	c.mu.Lock()
+	c.retired = true
+	now := !c.writing
+	c.mu.Unlock()
+	if now {
+		c.file.Close()
 	}
 }
 
