@@ -1,10 +1,10 @@
 // Package pipesock carries a Pipe's messages between processes over
 // sockets of the pipe's own, as Python's Connection does: a SOCK_SEQPACKET
 // socketpair, one socket per end. Every process that uses an end has that
-// end's socket (the host keeps one of each, and hands a duplicate to each
-// child that asks for it), sends by writing one packet into it and
-// receives by reading one, with no call to the host: a ping pong is one
-// write and one read on each side.
+// end's socket (the host keeps one of each until the end is closed, and
+// hands a duplicate to each child that asks for it), sends by writing one
+// packet into it and receives by reading one, with no call to the host: a
+// ping pong is one write and one read on each side.
 //
 // The host still owns the pipe. A send waits only when the pipe holds more
 // than its capacity (see Bound), so a message that cannot go into the socket
