@@ -340,3 +340,11 @@ func setOf(pids []int) map[int]bool {
 	}
 	return m
 }
+
+// bigTestsEnv names the environment variable that asks the tests to run at
+// the sizes their issues name (a 4 GB pipe flood, a million objects) rather
+// than at the smaller sizes of the normal run, which test the same behaviour.
+const bigTestsEnv = "MPHOST_BIG_TESTS"
+
+// bigTests reports whether the environment asks for the big sizes.
+func bigTests() bool { return os.Getenv(bigTestsEnv) == "1" }
