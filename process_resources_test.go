@@ -99,15 +99,15 @@ print("done")
 		t.Logf("after round %d: %d live children of the host, %d descriptors", round, len(live), fds)
 	}
 	s.answer(t)
-	s.nextLine(t, 10*time.Second, "done")
-	if code := s.wait(t, 10*time.Second); code != 0 {
+	s.nextLine(t, 60*time.Second, "done")
+	if code := s.wait(t, 60*time.Second); code != 0 {
 		t.Errorf("exit = %d, want 0", code)
 	}
 	// 75 processes failed, each printing its name, pid and traceback.
 	if n := strings.Count(s.stderr(), "failing on purpose\nstack traceback:\n"); n != rounds*perRound/4 {
 		t.Errorf("stderr has %d tracebacks, want %d:\n%s", n, rounds*perRound/4, s.stderr())
 	}
-	if left := stillRunning(seen, 2*time.Second); len(left) > 0 {
+	if left := stillRunning(seen, 20*time.Second); len(left) > 0 {
 		t.Errorf("after the run, workers %v are still running", left)
 	}
 	if entries, err := os.ReadDir(tmp); err != nil || len(entries) > 0 {
