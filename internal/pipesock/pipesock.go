@@ -305,5 +305,10 @@ func (c *Conn) wait(ctx context.Context, deadline time.Time, events int16) error
 func (c *Conn) Close() error {
 	err := c.file.Close()
 	c.writer.Wait()
+	// What the end still holds can no longer go: its bytes go back to the
+	// budget, which every end of this process shares.
+	c.mu.Lock()
+	c.dropLocked(false)
+	c.mu.Unlock()
 	return err
 }
