@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -339,4 +341,25 @@ func setOf(pids []int) map[int]bool {
 		m[pid] = true
 	}
 	return m
+}
+
+// bigTestsEnv names the environment variable that asks the tests to run at
+// the sizes their issues name (a 4 GB pipe flood, a million objects) rather
+// than at the smaller sizes of the normal run, which test the same behaviour.
+const bigTestsEnv = "MPHOST_BIG_TESTS"
+
+// bigTests reports whether the environment asks for the big sizes.
+func bigTests() bool { return os.Getenv(bigTestsEnv) == "1" }
+
+// raiseParallel lets 4 tests per CPU run at once, unless -parallel says
+// otherwise: the tests here spend their time waiting for the processes
+// they start (a timeout, a host's idle children let go), not computing,
+// and go test's default of one per CPU leaves the CPUs idle.
+func raiseParallel() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+	}
 }

@@ -24,6 +24,7 @@ var binary string
 const runTimeout = 30 * time.Second
 
 func TestMain(m *testing.M) {
+	raiseParallel()
 	os.Exit(buildAndRun(m))
 }
 

@@ -82,6 +82,7 @@ end
 // every process, are all freed: the host's open files come back within a
 // few of where they were, and their ids are all handed out again.
 func TestCrossedObjectsAreFreed(t *testing.T) {
+	t.Parallel()
 	n := 6000 // pipes: up to two files each in the host, which may have 20 000
 	if raceEnabled() {
 		n = 2000

@@ -45,6 +45,20 @@ func (r *poolReader) until(t *testing.T, timeout time.Duration, prefix string) s
 	}
 }
 
+// untilAll reads lines until, for each prefix, it has read a line that
+// starts with it: what children print reaches stdout through the host, in
+// no set order with what the main script prints. It fails the test if they
+// do not all come within timeout.
+func (r *poolReader) untilAll(t *testing.T, timeout time.Duration, prefixes ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for _, prefix := range prefixes {
+		if !slices.ContainsFunc(r.lines, func(line string) bool { return strings.HasPrefix(line, prefix) }) {
+			r.until(t, time.Until(deadline), prefix)
+		}
+	}
+}
+
 // find returns the line read that starts with prefix and when it was read;
 // it fails the test if there is none.
 func (r *poolReader) find(t *testing.T, prefix string) (string, time.Time) {
@@ -125,7 +139,7 @@ func TestPoolWorkerDeathFailsOnlyItsTask(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"death.lua": poolDeathScript})
 	s := startSession(t, dir, nil, false, "run", "death.lua")
 	r := &poolReader{s: s}
-	r.until(t, 30*time.Second, "waiting for item 3")
+	r.untilAll(t, 30*time.Second, "waiting for item 3", "victim ", "exiting ")
 	victim, _ := r.find(t, "victim ")
 	victimName, victimPid := poolWorkerLine(t, victim)
 	exiting, _ := r.find(t, "exiting ")

@@ -98,7 +98,7 @@ func TestStoppedChildDoesNotHoldTheRun(t *testing.T) {
 			if code := s.wait(t, 20*time.Second); code != tt.code {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tt.code, s.stderr())
 			}
-			if left := stillRunning(setOf(workers), 5*time.Second); len(left) > 0 {
+			if left := stillRunning(setOf(workers), 20*time.Second); len(left) > 0 {
 				t.Errorf("children %v of the host still run after it exited", left)
 			}
 		})

@@ -23,9 +23,12 @@ func TestMain(m *testing.M) {
 // syncBuffer is a bytes.Buffer that the host's writers may share.
 type syncBuffer struct{ bytes.Buffer }
 
+// runScript runs src in h, bounded at 2 minutes: a bound against a hang,
+// not a speed (packages test side by side on a loaded machine). A run cut
+// short stops h's processes, which a deferred Close would wait for.
 func runScript(t *testing.T, h *Host, src string) error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := h.RunString(ctx, "job.lua", src)
 	return err

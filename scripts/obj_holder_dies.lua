@@ -12,7 +12,7 @@ local mp = require("mp")
 local function hold(o, how)
   o.lock:acquire() o.rlock:acquire() o.rlock:acquire() o.sem:acquire() o.sem:acquire() o.bsem:acquire()
   o.value:with(function()
-    o.ready:set()
+    o.ready:set() o.go:wait(60) -- until the main script has peeked (or killed)
     if how == "exit" then os.exit(7) end
     if how == "error" then error("dying on purpose") end
     mp.sleep(60) -- until killed
@@ -61,7 +61,7 @@ end
 
 local function objects()
   return {lock = mp.Lock(), rlock = mp.RLock(), sem = mp.Semaphore(2), bsem = mp.BoundedSemaphore(1),
-    value = mp.Value(0), ready = mp.Event()}
+    value = mp.Value(0), ready = mp.Event(), go = mp.Event()}
 end
 
 local function start(f, ...)
@@ -89,7 +89,7 @@ for _, how in ipairs({"kill", "exit", "error"}) do
     print(how, "other process", taker:join(10), taker.exitcode)
     print(how, "main takes", take(o))
   else
-    print(how, "main peeks", peek(o))
+    print(how, "main peeks", peek(o)) o.go:set()
     print(how, "holder", holder:join(10), holder.exitcode)
     print(how, "main takes", take(o))
     local report = mp.Queue()

@@ -6,7 +6,7 @@
 -- results are right, and stays small for a loaded machine.)
 local mp = require("mp")
 
-local CHUNKS, POINTS = 8, 20000
+local CHUNKS, POINTS = 8, 5000
 
 -- inside counts the points of chunk k that fall inside the unit circle.
 local function inside(k)

@@ -343,5 +343,10 @@ func (c *Conn) CloseWhenWritten() {
 func (c *Conn) Close() error {
 	err := c.file.Close()
 	c.writer.Wait()
+	// What the end still holds can no longer go: its bytes go back to the
+	// budget, which every end of this process shares.
+	c.mu.Lock()
+	c.dropLocked(false)
+	c.mu.Unlock()
 	return err
 }
