@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/wire"
 )
@@ -177,8 +178,8 @@ func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (serve
 			return served{object: PutsFailed, what: "call"}, fmt.Errorf("malformed call: %w", err)
 		}
 		reply, err := h.Invoke(ctx, call)
-		what := call.Op
-		if what == "relay" {
+		what := ops.Op(call.Op).Decl().Name
+		if ops.Op(call.Op) == ops.TransportRelay {
 			what = "send" // one the pipe's socket could not take (see sendOnPipe)
 		}
 		return served{replyInvoke, reply, call.Id, what}, err
