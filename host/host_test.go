@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mphost/mphost/internal/ops"
 	"github.com/mphost/mphost/internal/vm"
 )
 
@@ -168,7 +169,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	before := settledOpenFiles(t)
 	for range 100 {
 		for _, id := range pipe() {
-			if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: id, Op: "close"}); err != nil {
+			if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: id, Op: ops.ConnectionClose}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -177,7 +178,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 		t.Fatalf("%d file descriptors open after 100 pipes were made and closed, %d before", now, before)
 	}
 	open := pipe()
-	if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: open[0], Op: "close"}); err != nil {
+	if _, err := (mainRuntime{h}).Invoke(context.Background(), vm.ObjectCall{ID: open[0], Op: ops.ConnectionClose}); err != nil {
 		t.Fatal(err)
 	}
 	if now := openFiles(t); now != before+2 {

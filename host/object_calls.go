@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mphost/mphost/internal/child"
 	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/internal/vm"
 )
 
 // The host owns every shared object of a run in one registry. This file
-// turns the script package's calls (from the main script directly, from
-// children over RPC) into operations on them, and their errors into what
-// Lua sees: a status ("full", "empty", "closed", "abandoned") for outcomes a
-// script handles, an error for mistakes, which the script raises.
+// makes them and holds what the handlers of their operations share (see
+// op_handlers.go).
 
 // NewObject implements vm.Runtime for the main script.
 func (h mainRuntime) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
@@ -23,7 +20,7 @@ func (h mainRuntime) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error
 
 // Invoke implements vm.Runtime for the main script.
 func (h mainRuntime) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply, error) {
-	return h.invoke(ctx, objects.MainScript, call)
+	return h.invoke(ctx, objects.MainScript, call, nil)
 }
 
 func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) ([]uint64, error) {
@@ -68,12 +65,6 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 			return nil, err
 		}
 		return []uint64{id}, nil
-	case "Progress": // a child's pool work: the host draws it
-		bar := mainRuntime{h}.StartProgress(string(args.Data.Data), int(args.N), args.Flag)
-		if bar == vm.NoProgress {
-			return nil, nil // nothing to draw: the child draws nothing either
-		}
-		return []uint64{h.objects.Add(&childProgress{bar})}, nil
 	case "Connection":
 		a, b, err := objects.NewPipe(args.Flag, args.N)
 		if err != nil {
@@ -117,120 +108,38 @@ func (h *Host) adjustHolds(owner objects.Owner, changes []vm.HoldChange) {
 	h.objects.Adjust(owner, adjusted)
 }
 
-// invoke performs one operation for owner.
-func (h *Host) invoke(ctx context.Context, owner objects.Owner, call vm.ObjectCall) (vm.ObjectReply, error) {
-	if call.Op == child.HoldsOp && call.ID == 0 {
-		changes, err := child.ParseHoldChanges(call.Value.Data)
-		if err != nil {
-			return vm.ObjectReply{}, err
-		}
-		h.adjustHolds(owner, changes)
-		return vm.ObjectReply{}, nil
-	}
-	obj, err := h.objects.Get(call.ID)
-	if err != nil {
-		return vm.ObjectReply{}, err
-	}
-	w := objects.Wait(call.Wait)
-	switch o := obj.(type) {
-	case objects.Locker:
-		return lockerCall(ctx, owner, o, call.ID, call.Op, w)
-	case *objects.Semaphore:
-		if call.Op == "get_value" {
-			return vm.ObjectReply{N: int64(o.Value())}, nil
-		}
-		return lockerCall(ctx, owner, o, 0, call.Op, w)
-	case *objects.Event:
-		return eventCall(ctx, o, call.Op, w)
-	case *hostCondition:
-		return conditionCall(ctx, owner, o, call, w)
-	case *objects.Barrier:
-		return barrierCall(ctx, owner, o, call.Op, w)
-	case *objects.JoinableQueue:
-		switch call.Op {
-		case "task_done":
-			if err := o.TaskDone(); errors.Is(err, objects.ErrTooManyTaskDone) {
-				return vm.ObjectReply{}, errors.New("task_done() called too many times (more than items put)")
-			} else if err != nil {
-				return vm.ObjectReply{}, err
-			}
-			return vm.ObjectReply{}, nil
-		case "join":
-			return vm.ObjectReply{}, o.Join(ctx)
-		}
-		return queueCall(ctx, owner, &o.Queue, call, w)
-	case *objects.Queue:
-		return queueCall(ctx, owner, o, call, w)
-	case *objects.PipeEnd:
-		if call.Op == "close" {
-			h.objects.Close(owner, call.ID)
-			return vm.ObjectReply{}, nil
-		}
-		return pipeCall(ctx, owner, o, call, w)
-	case *objects.Value:
-		return valueCall(ctx, owner, o, call, w)
-	case *hostPool:
-		return poolCall(ctx, owner, o, call, w)
-	case *childProgress:
-		return o.call(h, call)
-	}
-	return vm.ObjectReply{}, fmt.Errorf("object %d has no operation %q", call.ID, call.Op)
-}
-
 // semaphoreLike is what Lock, RLock and Semaphore share.
 type semaphoreLike interface {
 	Acquire(ctx context.Context, owner objects.Owner, w objects.Wait) (ok, abandoned bool, err error)
 	Release(owner objects.Owner) error
 }
 
-// lockerCall performs an operation of a lock or a semaphore. lock is the
-// id of the Lock or RLock that l is (a Condition's may be another object's,
-// a Value's its own), 0 for a semaphore: a successful acquire or release
-// replies it as N, so that a child can count what it holds of each lock and
-// post the releases that cannot fail (see child.Remote).
-func lockerCall(ctx context.Context, owner objects.Owner, l semaphoreLike, lock uint64, op string, w objects.Wait) (vm.ObjectReply, error) {
-	switch op {
-	case "acquire":
-		ok, abandoned, err := l.Acquire(ctx, owner, w)
-		r := vm.ObjectReply{OK: ok}
-		if ok {
-			r.N = int64(lock)
-		}
-		if abandoned {
-			r.Status = "abandoned"
-		}
-		return r, err
-	case "release":
-		err := l.Release(owner)
-		if errors.Is(err, objects.ErrNotHeld) {
-			err = errors.New("cannot release what this process does not hold")
-		} else if errors.Is(err, objects.ErrTooManyReleases) {
-			err = errors.New("released more times than acquired")
-		}
-		return vm.ObjectReply{N: int64(lock)}, err
-	case "locked":
-		if locker, ok := l.(objects.Locker); ok {
-			return vm.ObjectReply{OK: locker.Locked()}, nil
-		}
+// acquire acquires l for the caller. lock is the id of the Lock or RLock
+// that l is (a Condition's may be another object's, a Value's its own), 0
+// for a semaphore: a successful acquire replies it as Lock, so that a child
+// can count what it holds of each lock and post the releases that cannot
+// fail (ops.WhenHeld).
+func acquire(c *opCall, l semaphoreLike, lock uint64) (vm.ObjectReply, error) {
+	ok, abandoned, err := l.Acquire(c.ctx, c.owner, c.w)
+	r := vm.ObjectReply{OK: ok}
+	if ok {
+		r.Lock = lock
 	}
-	return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
+	if abandoned {
+		r.Status = "abandoned"
+	}
+	return r, err
 }
 
-func eventCall(ctx context.Context, e *objects.Event, op string, w objects.Wait) (vm.ObjectReply, error) {
-	switch op {
-	case "set":
-		e.Set()
-	case "clear":
-		e.Clear()
-	case "is_set":
-		return vm.ObjectReply{OK: e.IsSet()}, nil
-	case "wait":
-		ok, err := e.Wait(ctx, w)
-		return vm.ObjectReply{OK: ok}, err
-	default:
-		return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
+// release releases l for the caller; lock is as for acquire.
+func release(c *opCall, l semaphoreLike, lock uint64) (vm.ObjectReply, error) {
+	err := l.Release(c.owner)
+	if errors.Is(err, objects.ErrNotHeld) {
+		err = errors.New("cannot release what this process does not hold")
+	} else if errors.Is(err, objects.ErrTooManyReleases) {
+		err = errors.New("released more times than acquired")
 	}
-	return vm.ObjectReply{}, nil
+	return vm.ObjectReply{Lock: lock}, err
 }
 
 // hostCondition is a Condition and the id of its lock: the Lock or RLock it
@@ -240,81 +149,25 @@ type hostCondition struct {
 	lockID uint64
 }
 
-func conditionCall(ctx context.Context, owner objects.Owner, c *hostCondition, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
-	var err error
-	switch call.Op {
-	case "acquire", "release":
-		return lockerCall(ctx, owner, c.Locker(), c.lockID, call.Op, w)
-	case "wait":
-		var ok bool
-		ok, err = c.Wait(ctx, owner, w)
-		if err == nil {
-			return vm.ObjectReply{OK: ok}, nil
-		}
-	case "notify":
-		err = c.Notify(owner, int(call.N))
-	case "notify_all":
-		err = c.NotifyAll(owner)
-	default:
-		return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
-	}
+// conditionError is a Condition's error as a script sees it.
+func conditionError(err error) error {
 	if errors.Is(err, objects.ErrNotHeld) {
-		err = errors.New("the condition's lock is not held by this process")
+		return errors.New("the condition's lock is not held by this process")
 	}
-	return vm.ObjectReply{}, err
+	return err
 }
 
-func barrierCall(ctx context.Context, owner objects.Owner, b *objects.Barrier, op string, w objects.Wait) (vm.ObjectReply, error) {
-	switch op {
-	case "wait":
-		index, err := b.Wait(ctx, owner, w)
-		if errors.Is(err, objects.ErrBroken) {
-			err = errors.New("the barrier is broken")
-		}
-		return vm.ObjectReply{N: int64(index)}, err
-	case "reset":
-		b.Reset()
-	case "abort":
-		b.Abort()
-	case "parties":
-		return vm.ObjectReply{N: int64(b.Parties())}, nil
-	case "n_waiting":
-		return vm.ObjectReply{N: int64(b.NWaiting())}, nil
-	case "broken":
-		return vm.ObjectReply{OK: b.Broken()}, nil
-	default:
-		return vm.ObjectReply{}, fmt.Errorf("no operation %q", op)
+// queuePut puts an item; the reply's Maxsize tells a child that the queue is
+// unbounded, so that it batches its puts (ops.Batched).
+func queuePut(c *opCall, q *objects.Queue) (vm.ObjectReply, error) {
+	err := q.Put(c.ctx, c.owner, c.call.Value.Data, c.w)
+	switch {
+	case errors.Is(err, objects.ErrFull):
+		return vm.ObjectReply{Status: "full", Maxsize: int64(q.Maxsize())}, nil
+	case errors.Is(err, objects.ErrClosed):
+		return vm.ObjectReply{}, errClosedQueue
 	}
-	return vm.ObjectReply{}, nil
-}
-
-func queueCall(ctx context.Context, owner objects.Owner, q *objects.Queue, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
-	switch call.Op {
-	case "put":
-		// N tells the caller the queue's maxsize: a child batches its puts
-		// into an unbounded queue (see PutBatch).
-		err := q.Put(ctx, owner, call.Value.Data, w)
-		switch {
-		case errors.Is(err, objects.ErrFull):
-			return vm.ObjectReply{Status: "full", N: int64(q.Maxsize())}, nil
-		case errors.Is(err, objects.ErrClosed):
-			return vm.ObjectReply{}, errClosedQueue
-		}
-		return vm.ObjectReply{OK: err == nil, N: int64(q.Maxsize())}, err
-	case "get":
-		item, err := q.Get(ctx, w)
-		return itemReply(item, err)
-	case "qsize":
-		return vm.ObjectReply{N: int64(q.Qsize())}, nil
-	case "empty":
-		return vm.ObjectReply{OK: q.Empty()}, nil
-	case "full":
-		return vm.ObjectReply{OK: q.Full()}, nil
-	case "close":
-		q.Close()
-		return vm.ObjectReply{}, nil
-	}
-	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+	return vm.ObjectReply{OK: err == nil, Maxsize: int64(q.Maxsize())}, err
 }
 
 var errClosedQueue = errors.New("the queue is closed")
@@ -360,32 +213,6 @@ func itemReply(item []byte, err error) (vm.ObjectReply, error) {
 	return vm.ObjectReply{OK: true, Value: vm.Value{Data: item}}, nil
 }
 
-func pipeCall(ctx context.Context, owner objects.Owner, e *objects.PipeEnd, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
-	switch call.Op {
-	case "send":
-		return vm.ObjectReply{}, pipeError(true, e.Send(ctx, owner, call.Value.Data))
-	case "recv":
-		item, err := e.Recv(ctx, owner, w)
-		if errors.Is(err, objects.ErrClosed) {
-			return itemReply(item, err)
-		}
-		return itemReply(item, pipeError(false, err))
-	case "poll":
-		ok, err := e.Poll(ctx, owner, w)
-		if errors.Is(err, objects.ErrClosed) {
-			err = errors.New("this end of the connection is closed")
-		}
-		return vm.ObjectReply{OK: ok}, pipeError(false, err)
-	case "relay":
-		// A child's send that its socket could not take (see package pipesock).
-		return vm.ObjectReply{}, pipeError(true, e.Relay(ctx, owner, call.Value.Data))
-	case "fetch":
-		// A large message, which a child's receive found held here.
-		return itemReply(e.Take(uint64(call.N)))
-	}
-	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
-}
-
 // pipeError is the error of a pipe operation (a send, or a receive or poll) as a script sees
 // it.
 func pipeError(sends bool, err error) error {
@@ -400,23 +227,4 @@ func pipeError(sends bool, err error) error {
 		return errors.New("this end of a one-way pipe only sends")
 	}
 	return err
-}
-
-func valueCall(ctx context.Context, owner objects.Owner, v *objects.Value, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
-	switch call.Op {
-	case "get":
-		return vm.ObjectReply{OK: true, Value: fromContent(v.Get())}, nil
-	case "set":
-		v.Set(content(call.Value))
-		return vm.ObjectReply{}, nil
-	case "add":
-		n, err := v.Add(owner, call.Value.Number)
-		if errors.Is(err, objects.ErrNotNumber) {
-			err = errors.New("the value is not a number")
-		}
-		return vm.ObjectReply{Value: vm.Value{Number: n, IsNumber: true}}, err
-	case "acquire", "release":
-		return lockerCall(ctx, owner, v.Lock(), call.ID, call.Op, w)
-	}
-	return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
 }

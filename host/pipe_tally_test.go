@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mphost/mphost/internal/objects"
+	"github.com/mphost/mphost/internal/ops"
 	"github.com/mphost/mphost/internal/pipesock"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
@@ -37,19 +38,19 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 	b, _ := objects.Lookup[*objects.PipeEnd](h.objects, ids[1])
 	const P objects.Owner = 7
 	svc := &service{h: h, childProc: &childProc{files: fds[0]}}
-	r1, err := svc.openPipe(P, ids[1])
+	r1, err := h.invoke(context.Background(), P, vm.ObjectCall{ID: ids[1], Op: ops.TransportOpen}, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := svc.openPipe(P, ids[1])
+	r2, err := h.invoke(context.Background(), P, vm.ObjectCall{ID: ids[1], Op: ops.TransportOpen}, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.M != r2.M {
-		t.Errorf("first open: tally id %d; second open: tally id %d; want the same", r1.M, r2.M)
+	if r1.Tally != r2.Tally {
+		t.Errorf("first open: tally id %d; second open: tally id %d; want the same", r1.Tally, r2.Tally)
 	}
 	gate := h.values.Word(ids[1])
-	tally := h.values.Word(uint64(r2.M)) // what the child was told last
+	tally := h.values.Word(r2.Tally) // what the child was told last
 	for i := 0; i < 3; i++ {
 		gate.Add(1) // sendOnPipe: Count, then tally.Add(1), then post "relay"
 		tally.Add(1)
@@ -61,7 +62,7 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 		}
 	}
 	t.Logf("before death: gate %#x, kept tally %#x, told tally %#x", gate.Load(),
-		h.values.Word(uint64(r1.M)).Load(), tally.Load())
+		h.values.Word(r1.Tally).Load(), tally.Load())
 	h.objects.Died(P)
 	if g := gate.Load(); g&^gateFlags != 0 {
 		t.Errorf("gate %#x after every relayed message was written and the sender died, want 0", g)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"syscall"
 
 	"github.com/mphost/mphost/internal/objects"
@@ -46,11 +47,75 @@ func (s *poolSpawner) KillWorker(w objects.Owner) {
 	s.h.procs.signal(uint64(w), syscall.SIGKILL)
 }
 
-// hostPool is what the registry holds for a Pool: the engine and its spawner.
+// hostPool is what the registry holds for a Pool: the engine, its
+// spawner, and the progress bars of its batches.
 type hostPool struct {
 	*objects.Pool
-	spawner *poolSpawner
-	id      uint64
+	spawner  *poolSpawner
+	id       uint64
+	progress bool // mp.Pool{progress = true}
+
+	mu    sync.Mutex
+	bars  map[uint64]*barProgress // batch -> its bar, for the batches drawn
+	shown map[uint64]shownTask    // task -> what it adds to its batch's bar
+}
+
+// shownTask is a task of a batch whose progress is drawn.
+type shownTask struct {
+	bar   *barProgress
+	items int
+}
+
+// showBatch draws the progress of a new batch of items, if it is to be
+// drawn (see Host.startProgress).
+func (p *hostPool) showBatch(h *Host, batch uint64, label string, items int) {
+	bar := h.startProgress(label, items, p.progress)
+	if bar == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bars == nil {
+		p.bars, p.shown = make(map[uint64]*barProgress), make(map[uint64]shownTask)
+	}
+	p.bars[batch] = bar
+}
+
+// showTask counts a task's items on its batch's bar when it finishes.
+func (p *hostPool) showTask(batch, task uint64, items int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bar := p.bars[batch]; bar != nil {
+		p.shown[task] = shownTask{bar, items}
+	}
+}
+
+// taskFinished advances the bar of a finished task's batch.
+func (p *hostPool) taskFinished(task uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.shown[task]; ok {
+		delete(p.shown, task)
+		t.bar.bar.Add(t.items)
+	}
+}
+
+// endBars ends the bars of batch, or of every batch when all is true.
+func (p *hostPool) endBars(batch uint64, all bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for b, bar := range p.bars {
+		if !all && b != batch {
+			continue
+		}
+		bar.bar.Finish()
+		delete(p.bars, b)
+		for task, t := range p.shown {
+			if t.bar == bar {
+				delete(p.shown, task)
+			}
+		}
+	}
 }
 
 func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) {
@@ -64,7 +129,7 @@ func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) 
 	}
 	// Freed as other objects are, once closed or terminated (its workers,
 	// which hold it, then end) and dropped by its owner.
-	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}}
+	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}, progress: args.Flag}
 	hp.id = h.objects.AddHeld(hp, owner)
 	h.mu.Lock()
 	h.pools = append(h.pools, hp)
@@ -97,90 +162,101 @@ func (h *Host) ownerDied(owner objects.Owner) {
 	h.mu.Unlock()
 	for _, p := range mine {
 		p.Terminate()
+		p.endBars(0, true)
 	}
 }
 
-// poolCall performs one operation on a pool: the owner's (start, map's
-// tasks and results, close, ...) and its workers' (next, done).
-func poolCall(ctx context.Context, owner objects.Owner, p *hostPool, call vm.ObjectCall, w objects.Wait) (vm.ObjectReply, error) {
-	switch call.Op {
-	case "start":
-		// The payload stands for as long as the pool: it holds what the
-		// initializer and initargs carry until the pool is freed, but not
-		// the pool itself, whose handle it carries too.
-		p.spawner.payload = call.Value.Data
-		p.Hold(call.Value.Data)
-		p.spawner.h.objects.Adjust(owner, []objects.Change{{ID: p.id, Transit: -1}})
-		return vm.ObjectReply{}, p.Start(p.spawner)
-	case "batch": // Value: the function of the call; N: the batch, M: the function's id
-		fn := p.AddFunction(call.Value.Data)
-		batch, err := p.NewBatch(fn) // takes over AddFunction's hold
-		if errors.Is(err, objects.ErrClosed) {
-			err = errors.New("the pool is closed")
-		}
-		return vm.ObjectReply{N: int64(batch), M: int64(fn)}, err
-	case "function_bytes": // a worker's, for a function it no longer keeps
-		data, ok := p.Function(uint64(call.N))
-		return vm.ObjectReply{OK: ok, Aux: data}, nil
-	case "submit":
-		task, err := p.Submit(uint64(call.N), uint64(call.M), call.Value.Data)
-		if errors.Is(err, objects.ErrClosed) {
-			err = errors.New("the pool is closed")
-		}
-		return vm.ObjectReply{N: int64(task)}, err
-	case "result":
-		r, err := p.Result(ctx, uint64(call.N), w)
-		return taskReply(uint64(call.N), r, err)
-	case "next_done":
-		task, r, err := p.NextDone(ctx, uint64(call.N), w)
-		return taskReply(task, r, err)
-	case "ready":
-		return vm.ObjectReply{OK: p.Ready(uint64(call.N))}, nil
-	case "finished": // Value: batch ids (uvarints); the reply's, those finished
-		var finished []byte
-		for data := call.Value.Data; len(data) > 0; {
-			batch, n := binary.Uvarint(data)
-			if n <= 0 {
-				return vm.ObjectReply{}, errors.New("finished: malformed batch ids")
-			}
-			if p.Finished(batch) {
-				finished = binary.AppendUvarint(finished, batch)
-			}
-			data = data[n:]
-		}
-		return vm.ObjectReply{OK: true, Value: vm.Value{Data: finished}}, nil
-	case "forget":
-		p.Forget(uint64(call.N))
-	case "close":
-		p.Close()
-	case "terminate":
-		p.Terminate()
-	case "join":
-		return vm.ObjectReply{}, p.Join(ctx)
-	case "next":
-		return nextTask(ctx, owner, p, w)
-	case "done_next": // a worker's result and its next task in one call
-		if err := p.Done(owner, uint64(call.N), call.Value.Data, call.Text); err != nil && !errors.Is(err, objects.ErrNoTask) {
-			return vm.ObjectReply{}, err // ErrNoTask: the task timed out meanwhile
-		}
-		return nextTask(ctx, owner, p, w)
-	default:
-		return vm.ObjectReply{}, fmt.Errorf("no operation %q", call.Op)
+// poolStart starts the pool's workers. The payload stands for as long as
+// the pool: it holds what the initializer and initargs carry until the pool
+// is freed, but not the pool itself, whose handle it carries too.
+func poolStart(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	p.spawner.payload = c.call.Value.Data
+	p.Hold(c.call.Value.Data)
+	c.h.objects.Adjust(c.owner, []objects.Change{{ID: p.id, Transit: -1}})
+	return done(p.Start(p.spawner))
+}
+
+// poolBatch opens a batch of tasks for the function in the call's Value.
+func poolBatch(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	fn := p.AddFunction(c.call.Value.Data)
+	batch, err := p.NewBatch(fn) // takes over AddFunction's hold
+	if errors.Is(err, objects.ErrClosed) {
+		err = errors.New("the pool is closed")
 	}
-	return vm.ObjectReply{}, nil
+	if err == nil && c.call.Count > 0 {
+		p.showBatch(c.h, batch, c.call.Method, int(c.call.Count))
+	}
+	return vm.ObjectReply{Batch: batch, Func: fn}, err
+}
+
+// poolSubmit adds a task to a batch.
+func poolSubmit(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	task, err := p.Submit(c.call.Batch, c.call.Func, c.call.Value.Data)
+	if errors.Is(err, objects.ErrClosed) {
+		err = errors.New("the pool is closed")
+	}
+	if err == nil {
+		p.showTask(c.call.Batch, task, int(c.call.Count))
+	}
+	return vm.ObjectReply{Task: task}, err
+}
+
+// poolResult waits for a task's outcome.
+func poolResult(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	r, err := p.Result(c.ctx, c.call.Task, c.w)
+	return taskReply(c.call.Task, r, err)
+}
+
+// poolNextDone waits for the next task of a batch to finish.
+func poolNextDone(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	task, r, err := p.NextDone(c.ctx, c.call.Batch, c.w)
+	return taskReply(task, r, err)
+}
+
+// poolFinished replies, of the batch ids in the call's Value (uvarints),
+// those finished.
+func poolFinished(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	var finished []byte
+	for data := c.call.Value.Data; len(data) > 0; {
+		batch, n := binary.Uvarint(data)
+		if n <= 0 {
+			return vm.ObjectReply{}, errors.New("finished: malformed batch ids")
+		}
+		if p.Finished(batch) {
+			finished = binary.AppendUvarint(finished, batch)
+		}
+		data = data[n:]
+	}
+	return vm.ObjectReply{OK: true, Value: vm.Value{Data: finished}}, nil
+}
+
+// poolDoneNext is a worker's result and its next task in one call.
+func poolDoneNext(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	if err := p.Done(c.owner, c.call.Task, c.call.Value.Data, c.call.ErrText); err == nil {
+		p.taskFinished(c.call.Task)
+	} else if !errors.Is(err, objects.ErrNoTask) {
+		return vm.ObjectReply{}, err // ErrNoTask: the task timed out meanwhile
+	}
+	return nextTask(c, p)
+}
+
+// poolFunctionBytes is a worker's, for a function it no longer keeps.
+func poolFunctionBytes(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	data, ok := p.Function(c.call.Func)
+	return vm.ObjectReply{OK: ok, FuncCode: data}, nil
 }
 
 // nextTask waits for a worker's next task; Status "exit" tells the worker
 // to end (the pool retires it, or is closed or terminated).
-func nextTask(ctx context.Context, owner objects.Owner, p *hostPool, w objects.Wait) (vm.ObjectReply, error) {
-	t, err := p.Next(ctx, owner, w)
+func nextTask(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	t, err := p.Next(c.ctx, c.owner, c.w)
 	if err != nil {
-		if ctx.Err() != nil {
+		if c.ctx.Err() != nil {
 			return vm.ObjectReply{}, err
 		}
 		return vm.ObjectReply{Status: "exit"}, nil
 	}
-	return vm.ObjectReply{OK: true, N: int64(t.ID), M: int64(t.FuncID), Aux: t.Func, Value: vm.Value{Data: t.Args}}, nil
+	return vm.ObjectReply{OK: true, Task: t.ID, Func: t.FuncID, FuncCode: t.Func, Value: vm.Value{Data: t.Args}}, nil
 }
 
 // taskReply is a task's outcome as Lua sees it: its results, its error, or
@@ -193,7 +269,7 @@ func taskReply(task uint64, r objects.TaskResult, err error) (vm.ObjectReply, er
 		return vm.ObjectReply{}, err
 	case r.Err != "":
 		// Data, when the worker sent it, holds each item's outcome.
-		return vm.ObjectReply{N: int64(task), Status: "error", Text: r.Err, Value: vm.Value{Data: r.Data}}, nil
+		return vm.ObjectReply{Task: task, Status: "error", ErrText: r.Err, Value: vm.Value{Data: r.Data}}, nil
 	}
-	return vm.ObjectReply{OK: true, N: int64(task), Value: vm.Value{Data: r.Data}}, nil
+	return vm.ObjectReply{OK: true, Task: task, Value: vm.Value{Data: r.Data}}, nil
 }

@@ -35,7 +35,7 @@ func ServeChild() {
 	started.Store(true)
 	if child.IsWorker() {
 		serving.Store(true)
-		child.ServeWorker() // never returns
+		child.ServeChild() // never returns
 	}
 }
 

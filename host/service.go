@@ -101,34 +101,31 @@ func (s *service) Invoke(ctx context.Context, req *pb.ObjectCall) (*pb.ObjectRep
 	if err != nil {
 		return nil, err
 	}
-	if req.Op == "open" {
-		return s.openPipe(owner, req.Id)
-	}
-	reply, err := s.h.invoke(ctx, owner, child.CallFromProto(req))
+	reply, err := s.h.invoke(ctx, owner, child.CallFromProto(req), s)
 	if err != nil {
 		return nil, err
 	}
 	return child.ReplyToProto(reply), nil
 }
 
-// openPipe hands the child the socket of pipe end id (which it holds), so
+// openPipe hands a child the socket of pipe end e (which it holds), so
 // that it sends and receives on it itself; the reply says which ways the
-// end goes (N: child.PipeReadable, child.PipeWritable) and the id of
-// the child's tally (M).
-func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, error) {
-	e, err := objects.Lookup[*objects.PipeEnd](s.h.objects, id)
-	if err != nil {
-		return nil, err
+// end goes (Ways: child.PipeReadable, child.PipeWritable) and the id of
+// the child's tally (Tally).
+func openPipe(c *opCall, e *objects.PipeEnd) (vm.ObjectReply, error) {
+	if c.svc == nil {
+		return vm.ObjectReply{}, errors.New("only a child process opens a pipe's socket")
 	}
+	h, id := c.h, c.call.ID
 	// The child's tally of what it counts on the end's gate is a word of
 	// its own in the shared memory, so an id of its own.
 	newTally := func() (uint64, *atomic.Uint64) {
-		tallyID := s.h.objects.Add(pipeTally{})
-		return tallyID, s.h.values.Word(tallyID)
+		tallyID := h.objects.Add(pipeTally{})
+		return tallyID, h.values.Word(tallyID)
 	}
-	tallyID, err := e.Socket(owner, newTally, func(fd int) error { return s.childProc.sendSocket(id, fd) })
+	tallyID, err := e.Socket(c.owner, newTally, func(fd int) error { return c.svc.childProc.sendSocket(id, fd) })
 	if err != nil {
-		return nil, err
+		return vm.ObjectReply{}, err
 	}
 	var ways int64
 	if e.Readable() {
@@ -137,7 +134,7 @@ func (s *service) openPipe(owner objects.Owner, id uint64) (*pb.ObjectReply, err
 	if e.Writable() {
 		ways |= child.PipeWritable
 	}
-	return &pb.ObjectReply{Ok: true, N: ways, M: int64(tallyID)}, nil
+	return vm.ObjectReply{OK: true, Ways: ways, Tally: tallyID}, nil
 }
 
 // pipeTally holds, in the registry, the id whose slot is a child's tally

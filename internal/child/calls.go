@@ -12,16 +12,16 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/wire"
 )
 
 // The hot calls of a child, object operations and batches of puts, go to
 // the host over a socket of their own: a socketpair made when the child is
-// started, the child's end its file descriptor CallFD. A gRPC call costs
-// about 100 µs here, a call on this socket about 25 (the floor, one unix
-// round trip, is 13); a pipe's ping pong or a pool worker asking for its
-// next task is a call or two. The messages are the gRPC service's own
+// started, the child's end its file descriptor CallFD. A call here costs a
+// fraction of a gRPC call (bench/README.md has the figures), and a pipe's
+// ping pong or a pool worker asking for its next task is a call or two. The messages are the gRPC service's own
 // (pb.ObjectCall, pb.PutBatchRequest and their replies), each in a frame
 // of package wire, of kind callInvoke, callPost, callPuts or callPostPuts;
 // the replies of kind replyInvoke, replyPuts, replyError (the message is
@@ -125,9 +125,9 @@ func ServeCalls(ctx context.Context, conn io.ReadWriter, h CallHandler) error {
 				}
 				// A post has no reply to write: let the goroutine it woke
 				// (the main script waiting in recv or get) run now, on this
-				// thread, rather than wait for another to start. Pipe ping
-				// pong: ~54 -> ~49 µs a round trip. (After a call, not: a
-				// pool's chunksize-1 map went 0.18 -> 0.27 s.)
+				// thread, rather than wait for another to start. After a
+				// call, not: the child is waiting for the reply, and a pool's
+				// small tasks pay for the switch (bench/README.md).
 				runtime.Gosched()
 				continue
 			}
@@ -178,8 +178,8 @@ func serveCall(ctx context.Context, h CallHandler, kind byte, msg []byte) (serve
 			return served{object: PutsFailed, what: "call"}, fmt.Errorf("malformed call: %w", err)
 		}
 		reply, err := h.Invoke(ctx, call)
-		what := call.Op
-		if what == "relay" {
+		what := ops.Op(call.Op).Decl().Name
+		if ops.Op(call.Op) == ops.TransportRelay {
 			what = "send" // one the pipe's socket could not take (see sendOnPipe)
 		}
 		return served{replyInvoke, reply, call.Id, what}, err

@@ -19,13 +19,24 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/wire"
 )
 
-// fakeHost is the CallHandler of these tests. Invoke answers by Op: "fail",
-// and "send" with a Text, fail with the call's Text; "add" adds N to a sum and replies the sum;
-// "block" reports on started, then replies when given a token on release,
+// The operations the fake host tells apart: real ops, for their names in
+// the errors of failed posts.
+var (
+	opFail  = uint32(ops.EventClear)
+	opSend  = uint32(ops.ConnectionSend)
+	opAdd   = uint32(ops.ValueAdd)
+	opBlock = uint32(ops.QueueJoin)
+	opEcho  = uint32(ops.QueueQsize)
+)
+
+// fakeHost is the CallHandler of these tests. Invoke answers by Op: opFail,
+// and opSend with an ErrText, fail with the call's ErrText; opAdd adds Count
+// to a sum and replies the sum; opBlock reports on started, then replies when given a token on release,
 // or reports ctx.Err() on ended when its context ends; anything else echoes.
 // PutBatch counts the items of each queue, and fails on an empty one.
 type fakeHost struct {
@@ -42,11 +53,11 @@ func newFakeHost() *fakeHost {
 
 func (h *fakeHost) Invoke(ctx context.Context, c *pb.ObjectCall) (*pb.ObjectReply, error) {
 	switch {
-	case c.Op == "fail", c.Op == "send" && c.Text != "":
-		return nil, errors.New(c.Text)
-	case c.Op == "add":
-		return &pb.ObjectReply{Ok: true, N: h.sum.Add(c.N)}, nil
-	case c.Op == "block":
+	case c.Op == opFail, c.Op == opSend && c.ErrText != "":
+		return nil, errors.New(c.ErrText)
+	case c.Op == opAdd:
+		return &pb.ObjectReply{Ok: true, Result: h.sum.Add(c.Count)}, nil
+	case c.Op == opBlock:
 		h.started <- struct{}{}
 		select {
 		case <-h.release:
@@ -56,7 +67,8 @@ func (h *fakeHost) Invoke(ctx context.Context, c *pb.ObjectCall) (*pb.ObjectRepl
 			return nil, ctx.Err()
 		}
 	}
-	return &pb.ObjectReply{Ok: true, Status: c.Op, N: c.N + 1, Text: c.Text, Value: c.Value, Aux: []byte(c.Op)}, nil
+	name := ops.Op(c.Op).Decl().Name
+	return &pb.ObjectReply{Ok: true, Status: name, Result: c.Count + 1, ErrText: c.ErrText, Value: c.Value, FuncCode: []byte(name)}, nil
 }
 
 func (h *fakeHost) PutBatch(ctx context.Context, req *pb.PutBatchRequest) (*pb.PutBatchReply, error) {
@@ -155,11 +167,11 @@ func readFrame(t *testing.T, r io.Reader) (kind byte, seq uint64, msg []byte) {
 func TestCallRoundTrip(t *testing.T) {
 	c := NewCallClient(serveCalls(t, newFakeHost()).child)
 	ctx := context.Background()
-	got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "echo", N: 41, Text: "hé", Value: &pb.Value{Data: []byte{0, 1}, Number: 2.5}})
+	got, err := c.Invoke(ctx, &pb.ObjectCall{Op: opEcho, Count: 41, ErrText: "hé", Value: &pb.Value{Data: []byte{0, 1}, Number: 2.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Ok || got.Status != "echo" || got.N != 42 || got.Text != "hé" || string(got.Aux) != "echo" ||
+	if !got.Ok || got.Status != "qsize" || got.Result != 42 || got.ErrText != "hé" || string(got.FuncCode) != "qsize" ||
 		string(got.Value.GetData()) != "\x00\x01" || got.Value.GetNumber() != 2.5 {
 		t.Errorf("Invoke reply = %v", got)
 	}
@@ -172,7 +184,7 @@ func TestCallRoundTrip(t *testing.T) {
 	}
 
 	const text = "queue.lua:12: Queue.get: timed out after 0.5s"
-	if _, err := c.Invoke(ctx, &pb.ObjectCall{Op: "fail", Text: text}); err == nil || err.Error() != text {
+	if _, err := c.Invoke(ctx, &pb.ObjectCall{Op: opFail, ErrText: text}); err == nil || err.Error() != text {
 		t.Errorf("Invoke error = %v, want %q", err, text)
 	}
 	if _, err := c.PutBatch(ctx, &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 9}}}); err == nil || err.Error() != "queue 9: an empty item" {
@@ -180,27 +192,27 @@ func TestCallRoundTrip(t *testing.T) {
 	}
 
 	for _, n := range []int64{1, 10} {
-		if err := c.Post(&pb.ObjectCall{Op: "add", N: n}); err != nil {
+		if err := c.Post(&pb.ObjectCall{Op: opAdd, Count: n}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "add", N: 100}); err != nil || got.N != 111 {
+	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: opAdd, Count: 100}); err != nil || got.Result != 111 {
 		t.Errorf("a call after two posts: %v, %v; want N 111 (the posts ran first)", got, err)
 	}
 	if err := c.Settle(); err != nil {
 		t.Errorf("Settle after posts that succeeded: %v", err)
 	}
-	if err := c.Post(&pb.ObjectCall{Id: 5, Op: "send", Text: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
+	if err := c.Post(&pb.ObjectCall{Id: 5, Op: opSend, ErrText: "pipe.lua:3: Pipe.send: the pipe is closed"}); err != nil {
 		t.Fatal(err)
 	}
 	// A failed post does not stop the next calls: it is kept for its object.
-	if err := c.Post(&pb.ObjectCall{Id: 6, Op: "add", N: 1000}); err != nil {
+	if err := c.Post(&pb.ObjectCall{Id: 6, Op: opAdd, Count: 1000}); err != nil {
 		t.Errorf("a post after a failed one: %v", err)
 	}
 	if err := c.Settle(); err != nil {
 		t.Errorf("Settle after a failed post: %v, want nil (the failure is its object's)", err)
 	}
-	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: "add"}); err != nil || got.N != 1111 {
+	if got, err := c.Invoke(ctx, &pb.ObjectCall{Op: opAdd}); err != nil || got.Result != 1111 {
 		t.Errorf("a call after a failed post: %v, %v; want N 1111 (the post after it ran)", got, err)
 	}
 	if err := c.Failed(6); err != nil {
@@ -261,16 +273,16 @@ func TestCallGarbage(t *testing.T) {
 
 	// After a post that succeeds, the next frame is the reply to the next
 	// call: nothing else was answered.
-	call, _ := proto.Marshal(&pb.ObjectCall{Op: "echo", N: 1})
+	call, _ := proto.Marshal(&pb.ObjectCall{Op: opEcho, Count: 1})
 	writeFrame(t, s.child, callPost, 108, call)
 	writeFrame(t, s.child, callInvoke, 109, call)
 	kind, seq, msg := readFrame(t, s.child)
 	reply := new(pb.ObjectReply)
-	if err := proto.Unmarshal(msg, reply); kind != replyInvoke || seq != 109 || err != nil || reply.N != 2 {
+	if err := proto.Unmarshal(msg, reply); kind != replyInvoke || seq != 109 || err != nil || reply.Result != 2 {
 		t.Fatalf("after the garbage: got frame %q seq %d %q, want the reply to call 109", kind, seq, msg)
 	}
-	got, err := NewCallClient(s.child).Invoke(context.Background(), &pb.ObjectCall{Op: "echo", N: 9})
-	if err != nil || got.N != 10 {
+	got, err := NewCallClient(s.child).Invoke(context.Background(), &pb.ObjectCall{Op: opEcho, Count: 9})
+	if err != nil || got.Result != 10 {
 		t.Fatalf("a CallClient after the garbage: %v, %v", got, err)
 	}
 }
@@ -286,21 +298,21 @@ func TestCallContext(t *testing.T) {
 	c := NewCallClient(s.child)
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.Invoke(ended, &pb.ObjectCall{Op: "add", N: 1}); !errors.Is(err, context.Canceled) {
+	if _, err := c.Invoke(ended, &pb.ObjectCall{Op: opAdd, Count: 1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Invoke with an ended context returned %v, want context.Canceled", err)
 	}
 	if _, err := c.PutBatch(ended, &pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("PutBatch with an ended context returned %v, want context.Canceled", err)
 	}
 	// The host runs calls in order: had they been sent, they would have run.
-	if got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: "add"}); err != nil || got.N != 0 || h.items.Load() != 0 {
+	if got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: opAdd}); err != nil || got.Result != 0 || h.items.Load() != 0 {
 		t.Errorf("calls with an ended context reached the handler: sum %v, %v, items %d", got, err, h.items.Load())
 	}
 
 	block := func(ctx context.Context) <-chan string { // "status, error"
 		done := make(chan string, 1)
 		go func() {
-			r, err := c.Invoke(ctx, &pb.ObjectCall{Op: "block"})
+			r, err := c.Invoke(ctx, &pb.ObjectCall{Op: opBlock})
 			done <- fmt.Sprintf("%s, %v", r.GetStatus(), err)
 		}()
 		return done
@@ -338,7 +350,7 @@ func TestCallServerEnd(t *testing.T) {
 
 	h := newFakeHost()
 	s = serveCalls(t, h)
-	call, _ := proto.Marshal(&pb.ObjectCall{Op: "block"})
+	call, _ := proto.Marshal(&pb.ObjectCall{Op: opBlock})
 	writeFrame(t, s.child, callInvoke, 1, call)
 	await(t, h.started, "the handler to start")
 	s.child.Close()
@@ -364,8 +376,8 @@ func TestCallConcurrent(t *testing.T) {
 			for i := range 50 {
 				n := int64(g*1000 + i)
 				text := fmt.Sprint("call ", n)
-				got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: "echo", N: n, Text: text})
-				if err != nil || got.N != n+1 || got.Text != text {
+				got, err := c.Invoke(context.Background(), &pb.ObjectCall{Op: opEcho, Count: n, ErrText: text})
+				if err != nil || got.Result != n+1 || got.ErrText != text {
 					t.Errorf("Invoke %d: %v, %v", n, got, err)
 					return
 				}
@@ -374,7 +386,7 @@ func TestCallConcurrent(t *testing.T) {
 					t.Errorf("PutBatch %d: %v, %v", n, puts, err)
 					return
 				}
-				if err := c.Post(&pb.ObjectCall{Op: "add", N: 1}); err != nil {
+				if err := c.Post(&pb.ObjectCall{Op: opAdd, Count: 1}); err != nil {
 					t.Errorf("Post %d: %v", n, err)
 					return
 				}
@@ -401,7 +413,7 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; i < 20000; i++ {
-			if err := c.Post(&pb.ObjectCall{Id: uint64(3 + i%2), Op: "send", Text: fmt.Sprint("end ", 3+i%2, " is closed")}); err != nil {
+			if err := c.Post(&pb.ObjectCall{Id: uint64(3 + i%2), Op: opSend, ErrText: fmt.Sprint("end ", 3+i%2, " is closed")}); err != nil {
 				done <- err
 				return
 			}
@@ -420,12 +432,12 @@ func TestCallFailedPostsDoNotFillTheSocket(t *testing.T) {
 	if err := c.Failures(); err != nil {
 		t.Errorf("Failures after each was taken: %v, want nil", err)
 	}
-	c.Post(&pb.ObjectCall{Id: 8, Op: "send", Text: "a"})
-	c.Post(&pb.ObjectCall{Id: 9, Op: "fail", Text: "b"})
+	c.Post(&pb.ObjectCall{Id: 8, Op: opSend, ErrText: "a"})
+	c.Post(&pb.ObjectCall{Id: 9, Op: opFail, ErrText: "b"})
 	if err := c.Settle(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Failures(); err == nil || !strings.Contains(err.Error(), "an earlier send failed: a") || !strings.Contains(err.Error(), "an earlier fail failed: b") {
+	if err := c.Failures(); err == nil || !strings.Contains(err.Error(), "an earlier send failed: a") || !strings.Contains(err.Error(), "an earlier clear failed: b") {
 		t.Errorf("Failures = %v, want both posts' errors", err)
 	}
 	if err := c.Failures(); err != nil {
@@ -442,9 +454,9 @@ func TestCallsOfAGoneChild(t *testing.T) {
 	h := newFakeHost()
 	s := serveCalls(t, h)
 	s.stop()
-	add, _ := proto.Marshal(&pb.ObjectCall{Op: "add", N: 1})
+	add, _ := proto.Marshal(&pb.ObjectCall{Op: opAdd, Count: 1})
 	puts, _ := proto.Marshal(&pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}})
-	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: "send", Text: "closed"})
+	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: opSend, ErrText: "closed"})
 	writeFrame(t, s.child, callInvoke, 1, add)
 	writeFrame(t, s.child, callPost, 2, fail) // its failure is not told, and stops nothing
 	writeFrame(t, s.child, callPost, 3, add)
@@ -569,8 +581,8 @@ func TestCallsAfterAFailedWrite(t *testing.T) {
 	}
 	host, child := os.NewFile(uintptr(fds[0]), "host"), os.NewFile(uintptr(fds[1]), "child")
 	defer host.Close()
-	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: "send", Text: "closed"})
-	add, _ := proto.Marshal(&pb.ObjectCall{Id: 6, Op: "add", N: 1})
+	fail, _ := proto.Marshal(&pb.ObjectCall{Id: 5, Op: opSend, ErrText: "closed"})
+	add, _ := proto.Marshal(&pb.ObjectCall{Id: 6, Op: opAdd, Count: 1})
 	puts, _ := proto.Marshal(&pb.PutBatchRequest{Items: []*pb.QueueItem{{QueueId: 1, Data: []byte("x")}}})
 	writeFrame(t, child, callPost, 1, fail)
 	writeFrame(t, child, callPost, 2, add)

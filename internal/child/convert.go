@@ -3,6 +3,7 @@ package child
 import (
 	"time"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/vm"
 )
@@ -38,22 +39,26 @@ func ValueFromProto(v *pb.Value) vm.Value {
 
 // CallToProto converts an ObjectCall for the wire.
 func CallToProto(c vm.ObjectCall) *pb.ObjectCall {
-	return &pb.ObjectCall{Id: c.ID, Op: c.Op, Wait: WaitToProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueToProto(c.Value)}
+	return &pb.ObjectCall{Id: c.ID, Op: uint32(c.Op), Wait: WaitToProto(c.Wait), Value: ValueToProto(c.Value),
+		Count: c.Count, Method: c.Method, Batch: c.Batch, Task: c.Task, Func: c.Func, ErrText: c.ErrText, Message: c.Message}
 }
 
 // CallFromProto converts an ObjectCall off the wire.
 func CallFromProto(c *pb.ObjectCall) vm.ObjectCall {
-	return vm.ObjectCall{ID: c.Id, Op: c.Op, Wait: WaitFromProto(c.Wait), N: c.N, M: c.M, Text: c.Text, Value: ValueFromProto(c.Value)}
+	return vm.ObjectCall{ID: c.Id, Op: ops.Op(c.Op), Wait: WaitFromProto(c.Wait), Value: ValueFromProto(c.Value),
+		Count: c.Count, Method: c.Method, Batch: c.Batch, Task: c.Task, Func: c.Func, ErrText: c.ErrText, Message: c.Message}
 }
 
 // ReplyToProto converts an ObjectReply for the wire.
 func ReplyToProto(r vm.ObjectReply) *pb.ObjectReply {
-	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueToProto(r.Value), Aux: r.Aux}
+	return &pb.ObjectReply{Ok: r.OK, Status: r.Status, Value: ValueToProto(r.Value), Result: r.Result, Lock: r.Lock, Maxsize: r.Maxsize,
+		Batch: r.Batch, Task: r.Task, Func: r.Func, FuncCode: r.FuncCode, ErrText: r.ErrText, Ways: r.Ways, Tally: r.Tally}
 }
 
 // ReplyFromProto converts an ObjectReply off the wire.
 func ReplyFromProto(r *pb.ObjectReply) vm.ObjectReply {
-	return vm.ObjectReply{OK: r.Ok, Status: r.Status, N: r.N, M: r.M, Text: r.Text, Value: ValueFromProto(r.Value), Aux: r.Aux}
+	return vm.ObjectReply{OK: r.Ok, Status: r.Status, Value: ValueFromProto(r.Value), Result: r.Result, Lock: r.Lock, Maxsize: r.Maxsize,
+		Batch: r.Batch, Task: r.Task, Func: r.Func, FuncCode: r.FuncCode, ErrText: r.ErrText, Ways: r.Ways, Tally: r.Tally}
 }
 
 // statusFromProto converts a status off the wire.

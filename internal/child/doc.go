@@ -3,7 +3,7 @@
 // committed), the worker that a child runs, and the child's side of the
 // script.Runtime seam, which turns every `mp` call into a call to the host.
 //
-// A child is the mphost binary (or any program that calls [ServeWorker]
+// A child is the mphost binary (or any program that calls [ServeChild]
 // first thing when [IsWorker] says so) re-executed with the argument
 // [WorkerArg]. The host dispenses the "worker" plugin, calls Init with the
 // broker id of the child's own connection back to the host, and Start with

@@ -4,12 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/mphost/mphost/internal/ops"
 	"github.com/mphost/mphost/internal/vm"
 )
-
-// HoldsOp is the operation of the call that reports what a child holds
-// (vm.Holder): posted, with the changes in its Value's data.
-const HoldsOp = "holds"
 
 // AppendHoldChanges appends changes to b in their wire form: for each, the
 // id, then Held and Transit zigzag-encoded, as varints.
@@ -63,7 +60,7 @@ func (r *Remote) Hold(changes []vm.HoldChange) error {
 	if err := r.Flush(); err != nil {
 		return err
 	}
-	return r.calls.Post(CallToProto(vm.ObjectCall{Op: HoldsOp, Value: vm.Value{Data: AppendHoldChanges(nil, changes)}}))
+	return r.calls.Post(CallToProto(vm.ObjectCall{Op: ops.TransportHolds, Value: vm.Value{Data: AppendHoldChanges(nil, changes)}}))
 }
 
 // forgetObject drops what this process learnt of object id, and closes its

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
@@ -253,26 +254,31 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 	return true, nil
 }
 
-// learn records, from a call's reply, that a queue is unbounded (a put
-// returned at once), that sends on a pipe end can be posted (a send
+// learn records, from a call's reply, what the call's posting rule
+// (ops.Post) needs: that a queue is unbounded (a put returned at once, and
+// the queue has no maxsize), that sends on a pipe end can be posted (a send
 // succeeded: later ones can fail only if the pipe is closed meanwhile), or
 // what this process holds of a lock: the host names, in the reply to an
-// acquire or release of a Lock or RLock (also a Condition's or a Value's),
-// the lock it was (see host lockerCall). Semaphores are not counted: other
-// processes may release them.
+// operation with a Hold (an acquire or release of a Lock or RLock, also a
+// Condition's or a Value's), the lock it was. Semaphores are not counted:
+// other processes may release them.
 func (r *Remote) learn(call vm.ObjectCall, reply vm.ObjectReply) {
+	d := call.Op.Decl()
+	if d.Post == ops.Never && d.Hold == 0 {
+		return
+	}
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch lock := uint64(reply.N); {
-	case call.Op == "put" && reply.OK && reply.N == 0:
+	switch lock := reply.Lock; {
+	case d.Post == ops.Batched && reply.OK && reply.Maxsize == 0:
 		b.unbounded = setIn(b.unbounded, call.ID, true)
-	case call.Op == "send":
+	case d.Post == ops.AfterSuccess:
 		b.posting = setIn(b.posting, call.ID, true)
-	case call.Op == "acquire" && reply.OK && lock != 0:
+	case d.Hold > 0 && reply.OK && lock != 0:
 		b.lockOf = setIn(b.lockOf, call.ID, lock)
 		b.held = setIn(b.held, lock, b.held[lock]+1)
-	case call.Op == "release" && lock != 0:
+	case d.Hold < 0 && lock != 0:
 		b.lockOf = setIn(b.lockOf, call.ID, lock)
 		b.held = setIn(b.held, lock, max(b.held[lock]-1, 0))
 	}
@@ -288,30 +294,33 @@ func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
 }
 
 // postable reports whether a call can be posted, as it cannot fail and
-// returns nothing: a send on a pipe end whose sends are posted; a release of
-// a lock that this process holds (the host checks only that, for a Lock or
-// an RLock); an Event's set, and a Value's when its numbers are not in
-// memory.
+// returns nothing, by its operation's ops.Post rule: a send on a pipe end
+// whose sends are posted; a release of a lock that this process holds (the
+// host checks only that, for a Lock or an RLock); an Event's set; a Value's
+// set when its numbers are not in memory (a get or add there right after
+// must see the set done).
 func (r *Remote) postable(call vm.ObjectCall) bool {
+	rule := call.Op.Decl().Post
+	if rule == ops.Never || rule == ops.Batched {
+		return false
+	}
 	b := &r.puts
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch call.Op {
-	case "send":
+	switch rule {
+	case ops.AfterSuccess:
 		return b.posting[call.ID]
-	case "release":
+	case ops.WhenHeld:
 		lock := b.lockOf[call.ID]
 		if lock == 0 || b.held[lock] == 0 {
 			return false
 		}
 		b.held[lock]--
 		return true
-	case "advance": // a progress bar's: nothing waits for it
+	case ops.Always:
 		return true
-	case "set":
-		// Not a Value's when its number is in memory: a get or add there
-		// right after must see the set done.
-		return call.Kind != "Value" || r.values == nil
+	case ops.WithoutSlot:
+		return r.values == nil
 	}
 	return false
 }
@@ -428,7 +437,7 @@ func (r *Remote) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply
 			return reply, err
 		}
 	}
-	if call.Op == "put" {
+	if call.Op.Decl().Post == ops.Batched {
 		if err := r.calls.Failed(PutsFailed); err != nil {
 			return vm.ObjectReply{}, err
 		}
@@ -439,7 +448,7 @@ func (r *Remote) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply
 			return vm.ObjectReply{OK: true}, err
 		}
 	}
-	if call.Op == "close" {
+	if call.Op == ops.QueueClose || call.Op == ops.ConnectionClose {
 		r.forgetQueue(call.ID)
 	}
 	if err := r.Flush(); err != nil {
@@ -476,15 +485,15 @@ func (r *Remote) valueInMemory(call vm.ObjectCall) (reply vm.ObjectReply, done b
 		return reply, false // the call to the host will say what is wrong
 	}
 	switch call.Op {
-	case "get":
+	case ops.ValueGet:
 		n, ok := slot.Load()
 		return vm.ObjectReply{OK: true, Value: vm.Value{Number: n, IsNumber: true}}, ok
-	case "set":
+	case ops.ValueSet:
 		if call.Value.IsNumber && slots.Holds(call.Value.Number) {
 			slot.Store(call.Value.Number)
 			return reply, true
 		}
-	case "add":
+	case ops.ValueAdd:
 		sum, ok := slot.Add(call.Value.Number)
 		return vm.ObjectReply{Value: vm.Value{Number: sum, IsNumber: true}}, ok
 	}
@@ -506,29 +515,4 @@ func (r *Remote) forgetQueue(id uint64) {
 	delete(r.puts.unbounded, id)
 	r.puts.posting = nil
 	r.puts.mu.Unlock()
-}
-
-// StartProgress implements vm.Runtime: a child's stderr is not a
-// terminal, so the host draws the bar, when it draws one (it says so by
-// making the object).
-func (r *Remote) StartProgress(label string, total int, requested bool) vm.Progress {
-	ids, err := r.NewObject("Progress", vm.ObjectArgs{N: int64(total), Flag: requested, Data: vm.Value{Data: []byte(label)}})
-	if err != nil || len(ids) != 1 {
-		return vm.NoProgress
-	}
-	return &remoteProgress{r: r, id: ids[0]}
-}
-
-// remoteProgress advances a bar that the host draws.
-type remoteProgress struct {
-	r  *Remote
-	id uint64
-}
-
-func (p *remoteProgress) Add(n int) {
-	p.r.Invoke(context.Background(), vm.ObjectCall{ID: p.id, Kind: "Progress", Op: "advance", N: int64(n)})
-}
-
-func (p *remoteProgress) Done() {
-	p.r.Invoke(context.Background(), vm.ObjectCall{ID: p.id, Kind: "Progress", Op: "done"})
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/vm"
 )
@@ -61,7 +62,7 @@ func TestBatchBuffersAcrossProcesses(t *testing.T) {
 			for j := range data {
 				data[j] = byte(p*7 + i)
 			}
-			if _, err := r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: "put", Value: vm.Value{Data: data}}); err != nil {
+			if _, err := r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: ops.QueuePut, Value: vm.Value{Data: data}}); err != nil {
 				t.Fatal(err)
 			}
 			want++

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mphost/mphost/internal/ops"
 	"github.com/mphost/mphost/internal/pipesock"
-	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/vm"
 )
 
@@ -131,7 +131,7 @@ func (r *Remote) openPipe(ctx context.Context, id uint64) *pipeSocket {
 	if gate == nil || files < 0 {
 		return nil
 	}
-	reply, err := r.calls.Invoke(ctx, &pb.ObjectCall{Id: id, Op: "open"})
+	reply, err := r.calls.Invoke(ctx, CallToProto(vm.ObjectCall{ID: id, Op: ops.TransportOpen}))
 	if err != nil {
 		return nil // the host says why at the call that goes to it
 	}
@@ -139,7 +139,7 @@ func (r *Remote) openPipe(ctx context.Context, id uint64) *pipeSocket {
 	if err != nil {
 		return nil
 	}
-	tally := r.values.Word(uint64(reply.M))
+	tally := r.values.Word(reply.Tally)
 	if tally == nil {
 		f.Close()
 		return nil
@@ -148,7 +148,7 @@ func (r *Remote) openPipe(ctx context.Context, id uint64) *pipeSocket {
 	if err != nil {
 		return nil
 	}
-	return &pipeSocket{sock: sock, tally: tally, readable: reply.N&PipeReadable != 0, writable: reply.N&PipeWritable != 0}
+	return &pipeSocket{sock: sock, tally: tally, readable: reply.Ways&PipeReadable != 0, writable: reply.Ways&PipeWritable != 0}
 }
 
 // closePipe closes this process's socket of pipe end id, which is closed
@@ -186,8 +186,8 @@ func (r *Remote) closePipes() {
 // host says how).
 func (r *Remote) pipeInSocket(ctx context.Context, call vm.ObjectCall) (reply vm.ObjectReply, done bool, err error) {
 	switch call.Op {
-	case "send", "recv", "poll":
-	case "close":
+	case ops.ConnectionSend, ops.ConnectionRecv, ops.ConnectionPoll:
+	case ops.ConnectionClose:
 		r.closePipe(call.ID)
 		return reply, false, nil
 	default:
@@ -202,9 +202,9 @@ func (r *Remote) pipeInSocket(ctx context.Context, call vm.ObjectCall) (reply vm
 	}
 	deadline := pipesock.Deadline(call.Wait.Block, call.Wait.Forever, call.Wait.Timeout)
 	switch {
-	case call.Op == "send" && ps.writable:
+	case call.Op == ops.ConnectionSend && ps.writable:
 		return r.sendOnPipe(ps, call)
-	case call.Op == "recv" && ps.readable && !ps.sock.Closed():
+	case call.Op == ops.ConnectionRecv && ps.readable && !ps.sock.Closed():
 		msg, held, err := ps.sock.Recv(ctx, deadline)
 		switch {
 		case errors.Is(err, pipesock.ErrTimeout):
@@ -216,14 +216,14 @@ func (r *Remote) pipeInSocket(ctx context.Context, call vm.ObjectCall) (reply vm
 			return reply, true, err
 		case held != 0:
 			// A large message, which the host holds.
-			pbReply, err := r.calls.Invoke(ctx, &pb.ObjectCall{Id: call.ID, Op: "fetch", N: int64(held)})
+			pbReply, err := r.calls.Invoke(ctx, CallToProto(vm.ObjectCall{ID: call.ID, Op: ops.TransportFetch, Message: held}))
 			if err != nil {
 				return reply, true, remoteError(err)
 			}
 			return ReplyFromProto(pbReply), true, nil
 		}
 		return vm.ObjectReply{OK: true, Value: vm.Value{Data: msg}}, true, nil
-	case call.Op == "poll" && ps.readable && !ps.sock.Closed():
+	case call.Op == ops.ConnectionPoll && ps.readable && !ps.sock.Closed():
 		ok, err := ps.sock.Poll(ctx, deadline)
 		return vm.ObjectReply{OK: ok}, true, err
 	}
@@ -258,7 +258,7 @@ func (r *Remote) sendOnPipe(ps *pipeSocket, call vm.ObjectCall) (reply vm.Object
 	// the host: slower, still in order), never taken off twice.
 	ps.sock.Count()
 	ps.tally.Add(1)
-	if err := r.calls.Post(CallToProto(vm.ObjectCall{ID: call.ID, Op: "relay", Value: call.Value})); err != nil {
+	if err := r.calls.Post(CallToProto(vm.ObjectCall{ID: call.ID, Op: ops.TransportRelay, Value: call.Value})); err != nil {
 		ps.tally.Add(^uint64(0))
 		ps.sock.Uncount()
 		return reply, true, err

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mphost/mphost/internal/ops"
 	pb "github.com/mphost/mphost/internal/proto"
 	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/vm"
@@ -17,56 +18,56 @@ import (
 func TestRemotePostsWhatCannotFail(t *testing.T) {
 	r := &Remote{}
 	acquire := func(id, lock uint64) {
-		r.learn(vm.ObjectCall{ID: id, Op: "acquire"}, vm.ObjectReply{OK: true, N: int64(lock)})
+		r.learn(vm.ObjectCall{ID: id, Op: ops.LockAcquire}, vm.ObjectReply{OK: true, Lock: lock})
 	}
 	released := func(id, lock uint64) {
-		r.learn(vm.ObjectCall{ID: id, Op: "release"}, vm.ObjectReply{N: int64(lock)})
+		r.learn(vm.ObjectCall{ID: id, Op: ops.LockRelease}, vm.ObjectReply{Lock: lock})
 	}
-	posts := func(id uint64, op string) bool { return r.postable(vm.ObjectCall{ID: id, Op: op}) }
+	posts := func(id uint64, op ops.Op) bool { return r.postable(vm.ObjectCall{ID: id, Op: op}) }
 
 	// Condition 5 made with Lock 3.
 	acquire(5, 3)
-	if !posts(5, "release") {
+	if !posts(5, ops.LockRelease) {
 		t.Error("the release of a condition's lock this process acquired is not posted")
 	}
-	if posts(5, "release") || posts(3, "release") {
+	if posts(5, ops.LockRelease) || posts(3, ops.LockRelease) {
 		t.Error("a second release was posted: it would fail in the host")
 	}
 	acquire(5, 3)
 	released(3, 3) // by the Lock's own id, waiting for the host
-	if posts(5, "release") {
+	if posts(5, ops.LockRelease) {
 		t.Error("a release by the condition after the lock's own release was posted: it would fail")
 	}
 	acquire(3, 3)
-	if !posts(5, "release") {
+	if !posts(5, ops.LockRelease) {
 		t.Error("the condition's release of a lock acquired by its own id is not posted")
 	}
 
 	// An RLock, twice.
 	acquire(7, 7)
 	acquire(7, 7)
-	if !posts(7, "release") || !posts(7, "release") || posts(7, "release") {
+	if !posts(7, ops.LockRelease) || !posts(7, ops.LockRelease) || posts(7, ops.LockRelease) {
 		t.Error("an RLock acquired twice: want two posted releases, then none")
 	}
 
 	// A semaphore: the host names no lock, as others may release it too.
 	acquire(9, 0)
-	if posts(9, "release") {
+	if posts(9, ops.LockRelease) {
 		t.Error("a semaphore's release was posted")
 	}
-	r.learn(vm.ObjectCall{ID: 9, Op: "acquire"}, vm.ObjectReply{OK: false, N: 0})
-	if posts(9, "release") {
+	r.learn(vm.ObjectCall{ID: 9, Op: ops.LockAcquire}, vm.ObjectReply{OK: false})
+	if posts(9, ops.LockRelease) {
 		t.Error("a release after a failed acquire was posted")
 	}
 
-	if !posts(11, "set") {
+	if !posts(11, ops.EventSet) {
 		t.Error("a set is not posted")
 	}
-	if posts(12, "send") {
+	if posts(12, ops.ConnectionSend) {
 		t.Error("the first send on an end was posted")
 	}
-	r.learn(vm.ObjectCall{ID: 12, Op: "send"}, vm.ObjectReply{})
-	if !posts(12, "send") {
+	r.learn(vm.ObjectCall{ID: 12, Op: ops.ConnectionSend}, vm.ObjectReply{})
+	if !posts(12, ops.ConnectionSend) {
 		t.Error("a send after one succeeded is not posted")
 	}
 }
@@ -79,7 +80,7 @@ func TestRemoteBatchesOnlySmallPuts(t *testing.T) {
 	r := &Remote{calls: NewCallClient(serveCalls(t, h).child)}
 	r.puts.unbounded = map[uint64]bool{1: true}
 	put := func(size int) (vm.ObjectReply, error) {
-		return r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: "put", Value: vm.Value{Data: []byte(strings.Repeat("x", size))}})
+		return r.Invoke(context.Background(), vm.ObjectCall{ID: 1, Op: ops.QueuePut, Value: vm.Value{Data: []byte(strings.Repeat("x", size))}})
 	}
 	for range 3 {
 		if _, err := put(10); err != nil {
@@ -116,17 +117,17 @@ func TestRemoteValueInMemory(t *testing.T) {
 	defer mem.Close()
 	h := newFakeHost()
 	r := &Remote{calls: NewCallClient(serveCalls(t, h).child), values: mem}
-	value := func(op string, id uint64, n float64) (vm.ObjectReply, error) {
+	value := func(op ops.Op, id uint64, n float64) (vm.ObjectReply, error) {
 		return r.Invoke(context.Background(), vm.ObjectCall{ID: id, Kind: "Value", Op: op, Value: vm.Value{Number: n, IsNumber: true}})
 	}
 	mem.Slot(4).Store(40)
-	if reply, err := value("add", 4, 2); err != nil || reply.Value.Number != 42 {
+	if reply, err := value(ops.ValueAdd, 4, 2); err != nil || reply.Value.Number != 42 {
 		t.Errorf("add = %+v, %v; want 42", reply, err)
 	}
-	if _, err := value("set", 4, 7); err != nil {
+	if _, err := value(ops.ValueSet, 4, 7); err != nil {
 		t.Fatal(err)
 	}
-	if reply, err := value("get", 4, 0); err != nil || reply.Value.Number != 7 || !reply.OK {
+	if reply, err := value(ops.ValueGet, 4, 0); err != nil || reply.Value.Number != 7 || !reply.OK {
 		t.Errorf("get = %+v, %v; want 7", reply, err)
 	}
 	if n := h.sum.Load(); n != 0 {
@@ -134,18 +135,18 @@ func TestRemoteValueInMemory(t *testing.T) {
 	}
 	// A posted add (standing in for a send or a release) runs in the host
 	// before the next memory operation returns.
-	if err := r.calls.Post(&pb.ObjectCall{Op: "add", N: 5}); err != nil {
+	if err := r.calls.Post(&pb.ObjectCall{Op: uint32(ops.ValueAdd), Count: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := value("get", 4, 0); err != nil || h.sum.Load() != 5 {
+	if _, err := value(ops.ValueGet, 4, 0); err != nil || h.sum.Load() != 5 {
 		t.Errorf("a get after a post: %v, and the host had run %d of the post; want it run", err, h.sum.Load())
 	}
 	// Text in the host: the fake host echoes, with Status "get".
 	mem.Slot(4).StoreOther()
-	if reply, err := value("get", 4, 0); err != nil || reply.Status != "get" {
+	if reply, err := value(ops.ValueGet, 4, 0); err != nil || reply.Status != "get" {
 		t.Errorf("a get of a Value holding text: %+v, %v; want the host's reply", reply, err)
 	}
-	if reply, err := value("get", slots.Count, 0); err != nil || reply.Status != "get" {
+	if reply, err := value(ops.ValueGet, slots.Count, 0); err != nil || reply.Status != "get" {
 		t.Errorf("a get of a Value with no slot: %+v, %v; want the host's reply", reply, err)
 	}
 }

@@ -960,15 +960,21 @@ func (x *NewObjectReply) GetIds() []uint64 {
 	return nil
 }
 
+// ObjectCall is one operation on a host-owned object, or a transport
+// operation; internal/ops declares which fields each op reads.
 type ObjectCall struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	Op            uint32                 `protobuf:"varint,2,opt,name=op,proto3" json:"op,omitempty"` // an ops.Op
 	Wait          *Wait                  `protobuf:"bytes,3,opt,name=wait,proto3" json:"wait,omitempty"`
-	N             int64                  `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
-	Value         *Value                 `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
-	M             int64                  `protobuf:"varint,6,opt,name=m,proto3" json:"m,omitempty"`
-	Text          string                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	Value         *Value                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	Count         int64                  `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`                   // Condition.notify's n
+	Batch         uint64                 `protobuf:"varint,6,opt,name=batch,proto3" json:"batch,omitempty"`                   // a pool's batch of tasks
+	Task          uint64                 `protobuf:"varint,7,opt,name=task,proto3" json:"task,omitempty"`                     // a pool's task
+	Func          uint64                 `protobuf:"varint,8,opt,name=func,proto3" json:"func,omitempty"`                     // a pool's function id
+	ErrText       string                 `protobuf:"bytes,9,opt,name=err_text,json=errText,proto3" json:"err_text,omitempty"` // a task's error
+	Message       uint64                 `protobuf:"varint,10,opt,name=message,proto3" json:"message,omitempty"`              // a held pipe message's number
+	Method        string                 `protobuf:"bytes,11,opt,name=method,proto3" json:"method,omitempty"`                 // the Lua method a pool batch serves: "Pool.map"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1010,11 +1016,11 @@ func (x *ObjectCall) GetId() uint64 {
 	return 0
 }
 
-func (x *ObjectCall) GetOp() string {
+func (x *ObjectCall) GetOp() uint32 {
 	if x != nil {
 		return x.Op
 	}
-	return ""
+	return 0
 }
 
 func (x *ObjectCall) GetWait() *Wait {
@@ -1024,13 +1030,6 @@ func (x *ObjectCall) GetWait() *Wait {
 	return nil
 }
 
-func (x *ObjectCall) GetN() int64 {
-	if x != nil {
-		return x.N
-	}
-	return 0
-}
-
 func (x *ObjectCall) GetValue() *Value {
 	if x != nil {
 		return x.Value
@@ -1038,29 +1037,72 @@ func (x *ObjectCall) GetValue() *Value {
 	return nil
 }
 
-func (x *ObjectCall) GetM() int64 {
+func (x *ObjectCall) GetCount() int64 {
 	if x != nil {
-		return x.M
+		return x.Count
 	}
 	return 0
 }
 
-func (x *ObjectCall) GetText() string {
+func (x *ObjectCall) GetBatch() uint64 {
 	if x != nil {
-		return x.Text
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetTask() uint64 {
+	if x != nil {
+		return x.Task
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetFunc() uint64 {
+	if x != nil {
+		return x.Func
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetErrText() string {
+	if x != nil {
+		return x.ErrText
 	}
 	return ""
 }
 
+func (x *ObjectCall) GetMessage() uint64 {
+	if x != nil {
+		return x.Message
+	}
+	return 0
+}
+
+func (x *ObjectCall) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+// ObjectReply is an operation's reply; internal/ops declares which fields
+// each op fills.
 type ObjectReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	N             int64                  `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
-	Value         *Value                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
-	M             int64                  `protobuf:"varint,5,opt,name=m,proto3" json:"m,omitempty"`
-	Text          string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
-	Aux           []byte                 `protobuf:"bytes,7,opt,name=aux,proto3" json:"aux,omitempty"`
+	Value         *Value                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Result        int64                  `protobuf:"varint,4,opt,name=result,proto3" json:"result,omitempty"`   // the integer result: qsize, parties, a barrier's index
+	Lock          uint64                 `protobuf:"varint,5,opt,name=lock,proto3" json:"lock,omitempty"`       // the Lock or RLock acquired or released
+	Maxsize       int64                  `protobuf:"varint,6,opt,name=maxsize,proto3" json:"maxsize,omitempty"` // a queue's maxsize, in a put's reply
+	Batch         uint64                 `protobuf:"varint,7,opt,name=batch,proto3" json:"batch,omitempty"`
+	Task          uint64                 `protobuf:"varint,8,opt,name=task,proto3" json:"task,omitempty"`
+	Func          uint64                 `protobuf:"varint,9,opt,name=func,proto3" json:"func,omitempty"`
+	FuncCode      []byte                 `protobuf:"bytes,10,opt,name=func_code,json=funcCode,proto3" json:"func_code,omitempty"` // a pool function's encoded closure
+	ErrText       string                 `protobuf:"bytes,11,opt,name=err_text,json=errText,proto3" json:"err_text,omitempty"`
+	Ways          int64                  `protobuf:"varint,12,opt,name=ways,proto3" json:"ways,omitempty"`   // which ways a pipe end goes (child.PipeReadable, PipeWritable)
+	Tally         uint64                 `protobuf:"varint,13,opt,name=tally,proto3" json:"tally,omitempty"` // the id of a child's tally of a pipe end
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1109,13 +1151,6 @@ func (x *ObjectReply) GetStatus() string {
 	return ""
 }
 
-func (x *ObjectReply) GetN() int64 {
-	if x != nil {
-		return x.N
-	}
-	return 0
-}
-
 func (x *ObjectReply) GetValue() *Value {
 	if x != nil {
 		return x.Value
@@ -1123,25 +1158,74 @@ func (x *ObjectReply) GetValue() *Value {
 	return nil
 }
 
-func (x *ObjectReply) GetM() int64 {
+func (x *ObjectReply) GetResult() int64 {
 	if x != nil {
-		return x.M
+		return x.Result
 	}
 	return 0
 }
 
-func (x *ObjectReply) GetText() string {
+func (x *ObjectReply) GetLock() uint64 {
 	if x != nil {
-		return x.Text
+		return x.Lock
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetMaxsize() int64 {
+	if x != nil {
+		return x.Maxsize
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetBatch() uint64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetTask() uint64 {
+	if x != nil {
+		return x.Task
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetFunc() uint64 {
+	if x != nil {
+		return x.Func
+	}
+	return 0
+}
+
+func (x *ObjectReply) GetFuncCode() []byte {
+	if x != nil {
+		return x.FuncCode
+	}
+	return nil
+}
+
+func (x *ObjectReply) GetErrText() string {
+	if x != nil {
+		return x.ErrText
 	}
 	return ""
 }
 
-func (x *ObjectReply) GetAux() []byte {
+func (x *ObjectReply) GetWays() int64 {
 	if x != nil {
-		return x.Aux
+		return x.Ways
 	}
-	return nil
+	return 0
+}
+
+func (x *ObjectReply) GetTally() uint64 {
+	if x != nil {
+		return x.Tally
+	}
+	return 0
 }
 
 type QueueItem struct {
@@ -1353,24 +1437,36 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\x05value\x18\x06 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
 	"\x01m\x18\a \x01(\x03R\x01m\"\"\n" +
 	"\x0eNewObjectReply\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\xa3\x01\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\x94\x02\n" +
 	"\n" +
 	"ObjectCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x0e\n" +
-	"\x02op\x18\x02 \x01(\tR\x02op\x12 \n" +
-	"\x04wait\x18\x03 \x01(\v2\f.mphost.WaitR\x04wait\x12\f\n" +
-	"\x01n\x18\x04 \x01(\x03R\x01n\x12#\n" +
-	"\x05value\x18\x05 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
-	"\x01m\x18\x06 \x01(\x03R\x01m\x12\x12\n" +
-	"\x04text\x18\a \x01(\tR\x04text\"\x9c\x01\n" +
+	"\x02op\x18\x02 \x01(\rR\x02op\x12 \n" +
+	"\x04wait\x18\x03 \x01(\v2\f.mphost.WaitR\x04wait\x12#\n" +
+	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x14\n" +
+	"\x05batch\x18\x06 \x01(\x04R\x05batch\x12\x12\n" +
+	"\x04task\x18\a \x01(\x04R\x04task\x12\x12\n" +
+	"\x04func\x18\b \x01(\x04R\x04func\x12\x19\n" +
+	"\berr_text\x18\t \x01(\tR\aerrText\x12\x18\n" +
+	"\amessage\x18\n" +
+	" \x01(\x04R\amessage\x12\x16\n" +
+	"\x06method\x18\v \x01(\tR\x06method\"\xc0\x02\n" +
 	"\vObjectReply\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
-	"\x06status\x18\x02 \x01(\tR\x06status\x12\f\n" +
-	"\x01n\x18\x03 \x01(\x03R\x01n\x12#\n" +
-	"\x05value\x18\x04 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
-	"\x01m\x18\x05 \x01(\x03R\x01m\x12\x12\n" +
-	"\x04text\x18\x06 \x01(\tR\x04text\x12\x10\n" +
-	"\x03aux\x18\a \x01(\fR\x03aux\":\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12#\n" +
+	"\x05value\x18\x03 \x01(\v2\r.mphost.ValueR\x05value\x12\x16\n" +
+	"\x06result\x18\x04 \x01(\x03R\x06result\x12\x12\n" +
+	"\x04lock\x18\x05 \x01(\x04R\x04lock\x12\x18\n" +
+	"\amaxsize\x18\x06 \x01(\x03R\amaxsize\x12\x14\n" +
+	"\x05batch\x18\a \x01(\x04R\x05batch\x12\x12\n" +
+	"\x04task\x18\b \x01(\x04R\x04task\x12\x12\n" +
+	"\x04func\x18\t \x01(\x04R\x04func\x12\x1b\n" +
+	"\tfunc_code\x18\n" +
+	" \x01(\fR\bfuncCode\x12\x19\n" +
+	"\berr_text\x18\v \x01(\tR\aerrText\x12\x12\n" +
+	"\x04ways\x18\f \x01(\x03R\x04ways\x12\x14\n" +
+	"\x05tally\x18\r \x01(\x04R\x05tally\":\n" +
 	"\tQueueItem\x12\x19\n" +
 	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\":\n" +

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // A host frees the objects that no process can reach any more. A VM tells
@@ -125,13 +127,12 @@ func (vm *VM) unsent(mark int) {
 	}
 }
 
-// receives are the operations that only take what others sent (Queue.get,
-// Connection.recv, Value.get). Before one, the holds of the handles this
+// Before an operation that only takes what others sent (ops.Decl.Receives:
+// Queue.get, Connection.recv, Value.get), the holds of the handles this
 // process decoded may wait, up to maxWaitingHolds of them: the tokens of
 // received handles keep their objects meanwhile, so a loop of gets costs no
 // report per item. Every other call, a send and the process's end report
 // them first, in order.
-var receives = map[string]bool{"get": true, "recv": true}
 
 // maxWaitingHolds bounds the changes that wait for a call other than a
 // receive.
@@ -139,8 +140,8 @@ const maxWaitingHolds = 256
 
 // reportHoldsBefore reports what changed before operation op, unless op is
 // a receive and few changes wait.
-func (vm *VM) reportHoldsBefore(op string) {
-	if h := vm.holds; h != nil && receives[op] && len(h.changes) < maxWaitingHolds {
+func (vm *VM) reportHoldsBefore(op ops.Op) {
+	if h := vm.holds; h != nil && op.Decl().Receives && len(h.changes) < maxWaitingHolds {
 		return
 	}
 	vm.reportHolds()

@@ -29,5 +29,3 @@ func (loneRuntime) NewObject(string, ObjectArgs) ([]uint64, error) { return nil,
 func (loneRuntime) Invoke(context.Context, ObjectCall) (ObjectReply, error) {
 	return ObjectReply{}, errNoHost
 }
-
-func (loneRuntime) StartProgress(string, int, bool) Progress { return NoProgress }

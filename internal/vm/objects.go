@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mphost/mphost/internal/ops"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -37,29 +39,40 @@ type Value struct {
 	IsNumber bool
 }
 
-// ObjectCall is one operation on a host-owned object: its Lua method name
-// and arguments.
+// ObjectCall is one operation on a host-owned object: ops.Table declares,
+// per Op, which of the fields after Op it reads.
 type ObjectCall struct {
-	ID    uint64
-	Kind  string // "Lock", "Value", ...: the object's kind, when the script knows it
-	Op    string // "acquire", "put", "recv", ...
-	Wait  Wait
-	N     int64
-	M     int64
-	Text  string
-	Value Value
+	ID      uint64
+	Kind    string // "Lock", "Value", ...: the object's kind, when the script knows it
+	Op      ops.Op
+	Wait    Wait   // how long it may block
+	Value   Value  // the item, message or value sent
+	Count   int64  // how many: Condition.notify's n, a pool task's items, a batch's items shown
+	Method  string // the Lua method a pool batch serves ("Pool.map"), a progress bar's label
+	Batch   uint64 // a pool's batch of tasks
+	Task    uint64 // a pool's task
+	Func    uint64 // a pool's function id
+	ErrText string // a pool task's error, from its worker
+	Message uint64 // a pipe message held by the host
 }
 
-// ObjectReply is an operation's result. Status carries the second result
-// Lua sees: "abandoned", "timeout", "full", "empty", "closed".
+// ObjectReply is an operation's result: ops.Table declares, per Op, which
+// fields it fills. Status carries the second result Lua sees: "abandoned",
+// "timeout", "full", "empty", "closed".
 type ObjectReply struct {
-	OK     bool
-	Status string
-	N      int64
-	M      int64
-	Text   string
-	Value  Value
-	Aux    []byte
+	OK       bool
+	Status   string
+	Value    Value  // the item, message or value received
+	Result   int64  // the integer result: qsize, parties, a barrier's index
+	Lock     uint64 // the Lock or RLock acquired or released
+	Maxsize  int64  // a queue's maxsize, in a put's reply
+	Batch    uint64 // a pool's batch of tasks
+	Task     uint64 // a pool's task
+	Func     uint64 // a pool's function id
+	FuncCode []byte // a pool function's encoded closure
+	ErrText  string // a pool task's error
+	Ways     int64  // which ways a pipe end goes, in a child (see child.PipeReadable)
+	Tally    uint64 // the id of a child's tally of a pipe end
 }
 
 // objectRef is the Go value of an object's userdata.
@@ -79,15 +92,10 @@ type objectKind struct {
 	build func() *lua.LTable
 }
 
-// Live fields are read from the host at each access (Barrier.parties, ...).
-const (
-	numberField = iota
-	boolField
-)
-
 // defineObjectKind declares a kind and registers it so that handles of
-// that kind can be rebuilt here.
-func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]int) {
+// that kind can be rebuilt here. fields are its live fields, each read from
+// the host with an operation at each access (Barrier.parties, ...).
+func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, fields map[string]ops.Op) {
 	vm.objectKinds[name] = &objectKind{build: func() *lua.LTable { return vm.kindMetatable(name, methods, fields) }}
 	vm.RegisterHandleKind(name, func(L *lua.LState, id uint64) (lua.LValue, error) {
 		return vm.newObjectUserdata(name, id), nil // the decoder watches it
@@ -96,21 +104,15 @@ func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, f
 
 // kindMetatable builds the metatable of a kind: its methods, and its live
 // fields read from the host.
-func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fields map[string]int) *lua.LTable {
+func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fields map[string]ops.Op) *lua.LTable {
 	L := vm.L
 	mt := L.NewTable()
 	methodTable := L.SetFuncs(L.NewTable(), methods)
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		ref := vm.checkObject(L, name, "index")
 		key := L.CheckString(2)
-		if kind, ok := fields[key]; ok {
-			r := vm.invoke(L, name, ObjectCall{ID: ref.id, Op: key})
-			if kind == boolField {
-				L.Push(lua.LBool(r.OK))
-			} else {
-				L.Push(lua.LNumber(r.N))
-			}
-			return 1
+		if op, ok := fields[key]; ok {
+			return pushResult(L, op, vm.invoke(L, name, ObjectCall{ID: ref.id, Op: op}))
 		}
 		L.Push(methodTable.RawGetString(key))
 		return 1
@@ -176,7 +178,7 @@ func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
 	call.Kind = kind
 	reply, err := vm.runtime.Invoke(vm.ctx, call)
 	if err != nil {
-		vm.raiseRuntime(L, kind+"."+call.Op, err)
+		vm.raiseRuntime(L, kind+"."+call.Op.Decl().Name, err)
 	}
 	return reply
 }
@@ -199,6 +201,29 @@ func checkBlockWait(L *lua.LState, n int, fname string) Wait {
 func checkTimeoutWait(L *lua.LState, n int, fname string) Wait {
 	d, limited := checkTimeout(L, n, fname)
 	return Wait{Block: true, Forever: !limited, Timeout: d}
+}
+
+// simpleOp is a method with no arguments, which returns what its operation
+// declares: a boolean (ops.OK), a number (ops.Result) or nothing.
+func (vm *VM) simpleOp(kind, name string) lua.LGFunction {
+	op := ops.Of(kind, name)
+	return func(L *lua.LState) int {
+		return pushResult(L, op, vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, name).id, Op: op}))
+	}
+}
+
+// pushResult pushes the result that op declares of r: its integer result
+// (ops.Result), its boolean (ops.OK), or nothing.
+func pushResult(L *lua.LState, op ops.Op, r ObjectReply) int {
+	switch reply := op.Decl().Reply; {
+	case reply.Has(ops.Result):
+		L.Push(lua.LNumber(r.Result))
+	case reply.Has(ops.OK):
+		L.Push(lua.LBool(r.OK))
+	default:
+		return 0
+	}
+	return 1
 }
 
 // pushOK pushes true or false, and a status when there is one.

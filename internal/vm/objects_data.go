@@ -2,6 +2,8 @@ package vm
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // openDataObjects adds the queues, pipes and shared values to the mp module.
@@ -10,8 +12,8 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 	for _, kind := range []string{"Queue", "JoinableQueue"} {
 		methods := vm.queueMethods(kind)
 		if kind == "JoinableQueue" {
-			methods["task_done"] = vm.actionOp(kind, "task_done")
-			methods["join"] = vm.actionOp(kind, "join")
+			methods["task_done"] = vm.simpleOp(kind, "task_done")
+			methods["join"] = vm.simpleOp(kind, "join")
 		}
 		vm.defineObjectKind(kind, methods, nil)
 		mp.RawSetString(kind, L.NewFunction(func(L *lua.LState) int {
@@ -30,19 +32,19 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 
 	vm.defineObjectKind("Value", map[string]lua.LGFunction{
 		"get": func(L *lua.LState) int {
-			r := vm.invoke(L, "Value", ObjectCall{ID: vm.checkObject(L, "Value", "get").id, Op: "get"})
+			r := vm.invoke(L, "Value", ObjectCall{ID: vm.checkObject(L, "Value", "get").id, Op: ops.ValueGet})
 			L.Push(vm.decodeValue(L, "Value.get", shared, r.Value))
 			return 1
 		},
 		"set": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Value", "set")
-			vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: "set", Value: vm.encodeValue(L, "Value.set", "value", L.Get(2))})
+			vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueSet, Value: vm.encodeValue(L, "Value.set", "value", L.Get(2))})
 			return 0
 		},
 		"add": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Value", "add")
 			n := L.CheckNumber(2)
-			r := vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: "add", Value: Value{Number: float64(n), IsNumber: true}})
+			r := vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueAdd, Value: Value{Number: float64(n), IsNumber: true}})
 			L.Push(lua.LNumber(r.Value.Number))
 			return 1
 		},
@@ -50,9 +52,9 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 			ref := vm.checkObject(L, "Value", "with")
 			return vm.withHeld(L,
 				func() {
-					vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: "acquire", Wait: Wait{Block: true, Forever: true}})
+					vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueAcquire, Wait: Wait{Block: true, Forever: true}})
 				},
-				func() { vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: "release"}) })
+				func() { vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueRelease}) })
 		},
 	}, nil)
 	mp.RawSetString("Value", L.NewFunction(func(L *lua.LState) int {
@@ -68,11 +70,11 @@ func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
 			L.RaiseError("%s.put: cannot put nil", kind)
 		}
 		v := vm.encodeItem(L, kind+".put", "item", item)
-		return pushOK(L, vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "put", Wait: wait, Value: v}))
+		return pushOK(L, vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.QueuePut, Wait: wait, Value: v}))
 	}
 	get := func(L *lua.LState, wait Wait) int {
 		ref := vm.checkObject(L, kind, "get")
-		r := vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "get", Wait: wait})
+		r := vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.QueueGet, Wait: wait})
 		if !r.OK {
 			L.Push(lua.LNil)
 			L.Push(lua.LString(r.Status))
@@ -86,19 +88,10 @@ func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
 		"put_nowait": func(L *lua.LState) int { return put(L, Wait{}) },
 		"get":        func(L *lua.LState) int { return get(L, checkBlockWait(L, 2, kind+".get")) },
 		"get_nowait": func(L *lua.LState) int { return get(L, Wait{}) },
-		"qsize":      vm.countOp(kind, "qsize"),
-		"empty":      vm.queryOp(kind, "empty"),
-		"full":       vm.queryOp(kind, "full"),
-		"close":      vm.actionOp(kind, "close"),
-	}
-}
-
-// countOp is a method with no arguments and a number result.
-func (vm *VM) countOp(kind, op string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
-		L.Push(lua.LNumber(r.N))
-		return 1
+		"qsize":      vm.simpleOp(kind, "qsize"),
+		"empty":      vm.simpleOp(kind, "empty"),
+		"full":       vm.simpleOp(kind, "full"),
+		"close":      vm.simpleOp(kind, "close"),
 	}
 }
 
@@ -134,11 +127,11 @@ func checkPipeOptions(L *lua.LState) ObjectArgs {
 func (vm *VM) pipeMethods() map[string]lua.LGFunction {
 	const kind = "Connection"
 	send := func(L *lua.LState, v Value) int {
-		vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "send").id, Op: "send", Value: v})
+		vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "send").id, Op: ops.ConnectionSend, Value: v})
 		return 0
 	}
 	recv := func(L *lua.LState, raw bool) int {
-		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "recv").id, Op: "recv", Wait: Wait{Block: true, Forever: true}})
+		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "recv").id, Op: ops.ConnectionRecv, Wait: Wait{Block: true, Forever: true}})
 		switch {
 		case !r.OK:
 			L.Push(lua.LNil)
@@ -165,9 +158,9 @@ func (vm *VM) pipeMethods() map[string]lua.LGFunction {
 			if L.Get(2) != lua.LNil {
 				wait = checkTimeoutWait(L, 2, kind+".poll")
 			}
-			L.Push(lua.LBool(vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "poll", Wait: wait}).OK))
+			L.Push(lua.LBool(vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.ConnectionPoll, Wait: wait}).OK))
 			return 1
 		},
-		"close": vm.actionOp(kind, "close"),
+		"close": vm.simpleOp(kind, "close"),
 	}
 }

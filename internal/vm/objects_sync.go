@@ -4,6 +4,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // openSyncObjects adds the locks, semaphores, events, conditions and
@@ -26,12 +28,12 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	}
 
 	vm.defineObjectKind("Event", map[string]lua.LGFunction{
-		"set":    vm.actionOp("Event", "set"),
-		"clear":  vm.actionOp("Event", "clear"),
-		"is_set": vm.queryOp("Event", "is_set"),
+		"set":    vm.simpleOp("Event", "set"),
+		"clear":  vm.simpleOp("Event", "clear"),
+		"is_set": vm.simpleOp("Event", "is_set"),
 		"wait": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Event", "wait")
-			L.Push(lua.LBool(vm.invoke(L, "Event", ObjectCall{ID: ref.id, Op: "wait", Wait: checkTimeoutWait(L, 2, "Event.wait")}).OK))
+			L.Push(lua.LBool(vm.invoke(L, "Event", ObjectCall{ID: ref.id, Op: ops.EventWait, Wait: checkTimeoutWait(L, 2, "Event.wait")}).OK))
 			return 1
 		},
 	}, nil)
@@ -40,16 +42,16 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	condition := vm.lockMethods("Condition")
 	condition["wait"] = func(L *lua.LState) int {
 		ref := vm.checkObject(L, "Condition", "wait")
-		L.Push(lua.LBool(vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "wait", Wait: checkTimeoutWait(L, 2, "Condition.wait")}).OK))
+		L.Push(lua.LBool(vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: ops.ConditionWait, Wait: checkTimeoutWait(L, 2, "Condition.wait")}).OK))
 		return 1
 	}
 	condition["wait_for"] = vm.conditionWaitFor
 	condition["notify"] = func(L *lua.LState) int {
 		ref := vm.checkObject(L, "Condition", "notify")
-		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "notify", N: L.OptInt64(2, 1)})
+		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: ops.ConditionNotify, Count: L.OptInt64(2, 1)})
 		return 0
 	}
-	condition["notify_all"] = vm.actionOp("Condition", "notify_all")
+	condition["notify_all"] = vm.simpleOp("Condition", "notify_all")
 	vm.defineObjectKind("Condition", condition, nil)
 	mp.RawSetString("Condition", L.NewFunction(func(L *lua.LState) int {
 		var lockID uint64
@@ -72,12 +74,11 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 			ref := vm.checkObject(L, "Barrier", "wait")
 			// Forever (no timeout given) means the barrier's own timeout.
 			wait := checkTimeoutWait(L, 2, "Barrier.wait")
-			L.Push(lua.LNumber(vm.invoke(L, "Barrier", ObjectCall{ID: ref.id, Op: "wait", Wait: wait}).N))
-			return 1
+			return pushResult(L, ops.BarrierWait, vm.invoke(L, "Barrier", ObjectCall{ID: ref.id, Op: ops.BarrierWait, Wait: wait}))
 		},
-		"reset": vm.actionOp("Barrier", "reset"),
-		"abort": vm.actionOp("Barrier", "abort"),
-	}, map[string]int{"parties": numberField, "n_waiting": numberField, "broken": boolField})
+		"reset": vm.simpleOp("Barrier", "reset"),
+		"abort": vm.simpleOp("Barrier", "abort"),
+	}, map[string]ops.Op{"parties": ops.BarrierParties, "n_waiting": ops.BarrierNWaiting, "broken": ops.BarrierBroken})
 	mp.RawSetString("Barrier", L.NewFunction(func(L *lua.LState) int {
 		parties := L.CheckInt64(1)
 		if parties < 1 {
@@ -90,11 +91,12 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 // lockMethods are the methods of the lock-like kinds: acquire, release,
 // with, and locked or get_value.
 func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
+	acquireOp, releaseOp := ops.Of(kind, "acquire"), ops.Of(kind, "release")
 	acquire := func(L *lua.LState, ref *objectRef, wait Wait) ObjectReply {
-		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "acquire", Wait: wait})
+		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: acquireOp, Wait: wait})
 	}
 	release := func(L *lua.LState, ref *objectRef) {
-		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "release"})
+		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: releaseOp})
 	}
 	methods := map[string]lua.LGFunction{
 		"acquire": func(L *lua.LState) int {
@@ -114,32 +116,11 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 	}
 	switch kind {
 	case "Lock", "RLock":
-		methods["locked"] = vm.queryOp(kind, "locked")
+		methods["locked"] = vm.simpleOp(kind, "locked")
 	case "Semaphore", "BoundedSemaphore":
-		methods["get_value"] = func(L *lua.LState) int {
-			ref := vm.checkObject(L, kind, "get_value")
-			L.Push(lua.LNumber(vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: "get_value"}).N))
-			return 1
-		}
+		methods["get_value"] = vm.simpleOp(kind, "get_value")
 	}
 	return methods
-}
-
-// actionOp is a method with no arguments and no results.
-func (vm *VM) actionOp(kind, op string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
-		return 0
-	}
-}
-
-// queryOp is a method with no arguments and a boolean result.
-func (vm *VM) queryOp(kind, op string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, op).id, Op: op})
-		L.Push(lua.LBool(r.OK))
-		return 1
-	}
 }
 
 // conditionWaitFor is cond:wait_for(pred [, timeout]): wait until pred()
@@ -164,7 +145,7 @@ func (vm *VM) conditionWaitFor(L *lua.LState) int {
 				break
 			}
 		}
-		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: "wait", Wait: wait})
+		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: ops.ConditionWait, Wait: wait})
 		result = check()
 	}
 	L.Push(result)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // A Pool is a host-owned object: the host keeps its task queue, hands tasks
@@ -49,7 +51,6 @@ func splitTask(data []byte) (mode byte, batch uint64, items []byte, ok bool) {
 // poolInfo is what the creating VM knows of a pool.
 type poolInfo struct {
 	processes int
-	progress  bool // mp.Pool{progress = true}
 }
 
 func (vm *VM) openPool(mp *lua.LTable) {
@@ -62,10 +63,10 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"apply":          vm.poolApply,
 		"apply_async":    vm.poolApplyAsync,
 		"map_async":      vm.poolMapAsync,
-		"close":          vm.actionOp("Pool", "close"),
-		"terminate":      vm.actionOp("Pool", "terminate"),
+		"close":          vm.simpleOp("Pool", "close"),
+		"terminate":      vm.simpleOp("Pool", "terminate"),
 		"join": func(L *lua.LState) int {
-			vm.actionOp("Pool", "join")(L)
+			vm.simpleOp("Pool", "join")(L)
 			// The pool's results are all in now, so their callbacks run; those
 			// of other pools run if theirs are, without waiting for them.
 			vm.runCallbacks(L, Wait{})
@@ -85,7 +86,6 @@ var poolOptions = map[string]bool{"processes": true, "initializer": true, "inita
 // maxtasksperchild, task_timeout, progress, memory_limit}.
 func (vm *VM) newPool(L *lua.LState) int {
 	args := ObjectArgs{N: int64(mpCPUCountValue())}
-	progress := false
 	var memory int64 // each worker's limit in bytes; 0: the run's
 	var init, initargs lua.LValue = lua.LNil, lua.LNil
 	switch opt := L.Get(1).(type) {
@@ -109,7 +109,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 		}
 		switch p := opt.RawGetString("progress").(type) {
 		case lua.LBool:
-			progress = bool(p)
+			args.Flag = bool(p)
 		case *lua.LNilType:
 		default:
 			L.RaiseError("mp.Pool: progress must be a boolean, not %s", aType(p))
@@ -134,7 +134,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 	}
 	pool := vm.newObjectUserdata("Pool", ids[0])
 	vm.watchObject(pool, ids[0], delivered)
-	vm.pools[ids[0]] = poolInfo{processes: int(args.N), progress: progress}
+	vm.pools[ids[0]] = poolInfo{processes: int(args.N)}
 
 	// Every worker is a process running mp._pool_worker(pool, initializer, initargs).
 	workerArgs := L.CreateTable(3, 0)
@@ -145,7 +145,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 	L.SetMetatable(obj, vm.processClass)
 	st := &procState{target: vm.builtins.values["mp._pool_worker"], args: workerArgs, kwargs: lua.LNil, memory: memory}
 	payload := vm.processPayload(L, "mp.Pool", obj, st)
-	vm.invoke(L, "Pool", ObjectCall{ID: ids[0], Op: "start", Value: Value{Data: payload}})
+	vm.invoke(L, "Pool", ObjectCall{ID: ids[0], Op: ops.PoolStart, Value: Value{Data: payload}})
 	L.Push(pool)
 	return 1
 }
@@ -158,7 +158,7 @@ type poolBatch struct {
 	mode   byte
 	root   string // what the items are called in errors: "items", "arglists", "args"
 	sent   int    // items submitted so far
-	fnID   int64
+	fnID   uint64
 	id     uint64
 	chunk  int
 	tasks  []uint64
@@ -166,8 +166,10 @@ type poolBatch struct {
 }
 
 // newBatch ships fn to the host and opens a batch, which holds the
-// function in the host until the batch is forgotten.
-func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk int) *poolBatch {
+// function in the host until the batch is forgotten. shown is the number
+// of items whose progress the host may draw as their tasks finish (see
+// mp.Pool's progress option); 0 for none.
+func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, fn lua.LValue, chunk, shown int) *poolBatch {
 	b := &poolBatch{vm: vm, ref: ref, fname: "Pool." + method, mode: mode, chunk: chunk, counts: map[uint64]int{}}
 	b.root = taskRoots[mode]
 	fnData, err := vm.Encode("function", fn)
@@ -175,8 +177,8 @@ func (vm *VM) newBatch(L *lua.LState, ref *objectRef, method string, mode byte, 
 		L.RaiseError("%s: %v", b.fname, err)
 	}
 	vm.runCallbacks(L, Wait{}) // a pool method is an mp call too
-	r := b.call(L, ObjectCall{Op: "batch", Value: Value{Data: fnData}})
-	b.id, b.fnID = uint64(r.N), r.M
+	r := b.call(L, ObjectCall{Op: ops.PoolBatch, Value: Value{Data: fnData}, Method: b.fname, Count: int64(shown)})
+	b.id, b.fnID = r.Batch, r.Func
 	return b
 }
 
@@ -208,9 +210,9 @@ func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
 			b.forget(L) // the tasks submitted before this one are of no use
 			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
 		}
-		r := b.call(L, ObjectCall{Op: "submit", N: int64(b.id), M: b.fnID, Value: Value{Data: data}})
-		b.tasks = append(b.tasks, uint64(r.N))
-		b.counts[uint64(r.N)] = len(part)
+		r := b.call(L, ObjectCall{Op: ops.PoolSubmit, Batch: b.id, Func: b.fnID, Value: Value{Data: data}, Count: int64(len(part))})
+		b.tasks = append(b.tasks, r.Task)
+		b.counts[r.Task] = len(part)
 	}
 	b.sent += len(items)
 }
@@ -248,7 +250,7 @@ func (b *poolBatch) errorText(task uint64, text string) string {
 // result waits for task i of the batch; ok is false on timeout.
 func (b *poolBatch) result(L *lua.LState, i int, wait Wait) (o taskOutcome, ok bool) {
 	task := b.tasks[i]
-	r := b.call(L, ObjectCall{Op: "result", N: int64(task), Wait: wait})
+	r := b.call(L, ObjectCall{Op: ops.PoolResult, Task: task, Wait: wait})
 	if !r.OK && r.Status != "error" {
 		return taskOutcome{}, false
 	}
@@ -257,13 +259,13 @@ func (b *poolBatch) result(L *lua.LState, i int, wait Wait) (o taskOutcome, ok b
 
 // nextDone waits for the next task of the batch to finish, in any order.
 func (b *poolBatch) nextDone(L *lua.LState) (uint64, taskOutcome) {
-	r := b.call(L, ObjectCall{Op: "next_done", N: int64(b.id), Wait: Wait{Block: true, Forever: true}})
-	return uint64(r.N), b.outcome(L, uint64(r.N), r)
+	r := b.call(L, ObjectCall{Op: ops.PoolNextDone, Batch: b.id, Wait: Wait{Block: true, Forever: true}})
+	return r.Task, b.outcome(L, r.Task, r)
 }
 
 // forget lets the host drop the batch's results.
 func (b *poolBatch) forget(L *lua.LState) {
-	b.call(L, ObjectCall{Op: "forget", N: int64(b.id)})
+	b.call(L, ObjectCall{Op: ops.PoolForget, Batch: b.id})
 }
 
 // positiveInt is the integer v, at least 1, or def when v is nil; anything
@@ -358,11 +360,15 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, fname string, coun
 }
 
 // mapBatch submits the tasks of pool:METHOD(f, items [, chunksize]).
-func (vm *VM) mapBatch(L *lua.LState, method string, mode byte) (*poolBatch, int) {
+func (vm *VM) mapBatch(L *lua.LState, method string, mode byte, shown bool) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
 	items := sequence(L, 3, "Pool."+method, taskRoots[mode], mode)
-	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)))
+	n := 0
+	if shown {
+		n = len(items)
+	}
+	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)), n)
 	b.submit(L, items)
 	return b, len(items)
 }
@@ -375,16 +381,14 @@ func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	if args == nil {
 		args = L.NewTable()
 	}
-	b := vm.newBatch(L, ref, method, taskApply, fn, 1)
+	b := vm.newBatch(L, ref, method, taskApply, fn, 1, 0)
 	b.submit(L, []lua.LValue{args})
 	return b
 }
 
 // poolMap is pool:map(f, items [, chunksize]) and pool:starmap.
 func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
-	b, count := vm.mapBatch(L, method, mode)
-	bar := vm.runtime.StartProgress(b.fname, count, vm.pools[b.ref.id].progress)
-	defer bar.Done()
+	b, count := vm.mapBatch(L, method, mode, true)
 	out := L.CreateTable(count, 0)
 	n := 0
 	for i := range b.tasks {
@@ -397,7 +401,6 @@ func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
 			n++
 			out.RawSetInt(n, v)
 		}
-		bar.Add(len(o.values))
 	}
 	b.forget(L)
 	L.Push(out)
@@ -434,14 +437,13 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	if L.Get(4) == lua.LNil {
 		chunk = min(chunk, imapChunk)
 	}
-	b := vm.newBatch(L, ref, method, taskMap, fn, chunk)
+	b := vm.newBatch(L, ref, method, taskMap, fn, chunk, len(items))
 	window := 2 * max(vm.pools[ref.id].processes, 1) * b.chunk
 	submitted, taken := 0, 0 // items submitted; tasks whose results were taken
 	finished := false
 	var cur taskOutcome // the outcome of the task taken last
 	var curTask uint64
 	pos := 0 // the item of cur the next step gives
-	bar := vm.runtime.StartProgress(b.fname, len(items), vm.pools[ref.id].progress)
 	next := L.NewFunction(func(L *lua.LState) int {
 		for pos == len(cur.values) {
 			if finished {
@@ -455,7 +457,6 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 			if taken == len(b.tasks) {
 				finished = true
 				b.forget(L)
-				bar.Done()
 				return 0
 			}
 			if ordered {
@@ -465,7 +466,6 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 				curTask, cur = b.nextDone(L)
 			}
 			pos = 0
-			bar.Add(len(cur.values))
 			taken++
 		}
 		// An item that failed raises at its step; the next step goes on.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // asyncResult is what apply_async and map_async return. It lives in the
@@ -163,7 +165,7 @@ func (vm *VM) finishedAsync(L *lua.LState, pending []*asyncResult) []*asyncResul
 		for _, a := range results {
 			ids = binary.AppendUvarint(ids, a.batch.id)
 		}
-		r := results[0].batch.call(L, ObjectCall{Op: "finished", Value: Value{Data: ids}})
+		r := results[0].batch.call(L, ObjectCall{Op: ops.PoolFinished, Value: Value{Data: ids}})
 		done := map[uint64]bool{}
 		for data := r.Value.Data; len(data) > 0; {
 			id, n := binary.Uvarint(data)
@@ -209,7 +211,7 @@ type droppedBatch struct {
 func (vm *VM) forgetDropped() {
 	batches := vm.dropped.take()
 	for _, b := range batches {
-		vm.runtime.Invoke(vm.ctx, ObjectCall{ID: b.pool.id, Kind: "Pool", Op: "forget", N: int64(b.batch)})
+		vm.runtime.Invoke(vm.ctx, ObjectCall{ID: b.pool.id, Kind: "Pool", Op: ops.PoolForget, Batch: b.batch})
 	}
 }
 
@@ -225,6 +227,6 @@ func (vm *VM) poolApplyAsync(L *lua.LState) int {
 func (vm *VM) poolMapAsync(L *lua.LState) int {
 	callback := optionalCallback(L, 5, "Pool.map_async", "callback")
 	errback := optionalCallback(L, 6, "Pool.map_async", "error_callback")
-	b, _ := vm.mapBatch(L, "map_async", taskMap)
+	b, _ := vm.mapBatch(L, "map_async", taskMap, false)
 	return vm.pushAsync(L, &asyncResult{batch: b, callback: callback, errback: errback})
 }

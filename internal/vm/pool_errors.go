@@ -98,7 +98,7 @@ func (b *poolBatch) outcome(L *lua.LState, task uint64, r ObjectReply) taskOutco
 		o.values[i] = lua.LNil
 	}
 	if r.Status == "error" && len(r.Value.Data) == 0 {
-		o.failAll(r.Text)
+		o.failAll(r.ErrText)
 		return o
 	}
 	list, err := b.vm.decodeList(r.Value.Data)
@@ -126,7 +126,7 @@ func (b *poolBatch) outcome(L *lua.LState, task uint64, r ObjectReply) taskOutco
 		o.errs[int(k)-1] = e
 	}
 	if len(o.errs) == 0 {
-		o.failAll(r.Text)
+		o.failAll(r.ErrText)
 	}
 	return o
 }

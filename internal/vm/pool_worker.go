@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // poolWorker is mp._pool_worker(pool, initializer, initargs), the target of
@@ -30,21 +32,21 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 		}
 		L.Call(n, 0)
 	}
-	fns := workerFunctions{vm: vm, pool: ref.id, data: map[int64][]byte{}, copies: map[int64]functionCopy{}}
+	fns := workerFunctions{vm: vm, pool: ref.id, data: map[uint64][]byte{}, copies: map[uint64]functionCopy{}}
 	forever := Wait{Block: true, Forever: true}
-	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: "next", Wait: forever})
+	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: ops.PoolNext, Wait: forever})
 	for {
 		if task.Status != "" { // "exit": retired, or the pool is closed
 			return 0
 		}
 		results, failures, errText := vm.runTask(L, &fns, task)
-		done := ObjectCall{ID: ref.id, Op: "done_next", N: task.N, Text: errText, Wait: forever}
+		done := ObjectCall{ID: ref.id, Op: ops.PoolDoneNext, Task: task.Task, ErrText: errText, Wait: forever}
 		if errText == "" {
 			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })
 			if err != nil {
-				done.Text = err.Error()
+				done.ErrText = err.Error()
 			} else if len(failures) > 0 {
-				done.Text = failures[0].text // the host knows the task failed; the caller reads each item's error from data
+				done.ErrText = failures[0].text // the host knows the task failed; the caller reads each item's error from data
 			}
 			done.Value = Value{Data: data}
 		}
@@ -61,8 +63,8 @@ func (vm *VM) poolWorker(L *lua.LState) int {
 type workerFunctions struct {
 	vm     *VM
 	pool   uint64
-	data   map[int64][]byte       // by function id
-	copies map[int64]functionCopy // by function id
+	data   map[uint64][]byte       // by function id
+	copies map[uint64]functionCopy // by function id
 }
 
 // functionCopy is a function decoded for one call.
@@ -75,7 +77,7 @@ const keptFunctions = 64
 
 // get returns batch's copy of function id; shipped is its bytes when the
 // host sent them with this task.
-func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []byte) (lua.LValue, error) {
+func (f *workerFunctions) get(L *lua.LState, id uint64, batch uint64, shipped []byte) (lua.LValue, error) {
 	if shipped != nil {
 		makeRoom(f.data, id)
 		f.data[id] = bytes.Clone(shipped) // the reply's buffer may be reused
@@ -85,11 +87,11 @@ func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []b
 	}
 	data, ok := f.data[id]
 	if !ok {
-		r := f.vm.invoke(L, "Pool", ObjectCall{ID: f.pool, Op: "function_bytes", N: id})
+		r := f.vm.invoke(L, "Pool", ObjectCall{ID: f.pool, Op: ops.PoolFunctionBytes, Func: id})
 		if !r.OK {
 			return nil, fmt.Errorf("the host no longer has function %d", id)
 		}
-		data = bytes.Clone(r.Aux)
+		data = bytes.Clone(r.FuncCode)
 		makeRoom(f.data, id)
 		f.data[id] = data
 	}
@@ -104,7 +106,7 @@ func (f *workerFunctions) get(L *lua.LState, id int64, batch uint64, shipped []b
 
 // makeRoom empties m when it is full (keptFunctions) and k is not in it:
 // what is dropped is decoded or fetched again when needed.
-func makeRoom[V any](m map[int64]V, k int64) {
+func makeRoom[V any](m map[uint64]V, k uint64) {
 	if _, ok := m[k]; !ok && len(m) >= keptFunctions {
 		clear(m)
 	}
@@ -118,7 +120,7 @@ func (vm *VM) runTask(L *lua.LState, fns *workerFunctions, task ObjectReply) (re
 	if !ok {
 		return nil, nil, "malformed pool task"
 	}
-	fn, err := fns.get(L, task.M, batch, task.Aux)
+	fn, err := fns.get(L, task.Func, batch, task.FuncCode)
 	if err != nil {
 		return nil, nil, "pool worker: " + err.Error()
 	}

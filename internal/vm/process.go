@@ -11,6 +11,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // Process objects are Lua tables whose metatable is their class: mp.Process
@@ -519,7 +521,7 @@ func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
 func (vm *VM) Finish() {
 	ctx := vm.ctx
 	for id := range vm.pools { // as a Python pool is terminated when collected
-		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: "terminate"})
+		vm.runtime.Invoke(ctx, ObjectCall{ID: id, Op: ops.PoolTerminate})
 	}
 	var daemons []uint64
 	for _, obj := range vm.started {

@@ -37,28 +37,7 @@ type Runtime interface {
 	// Invoke performs an operation on a host-owned object on behalf of
 	// this process. A blocking operation ends early when ctx is done.
 	Invoke(ctx context.Context, call ObjectCall) (ObjectReply, error)
-
-	// StartProgress shows the progress of total items of pool work under a
-	// label, when asked (requested: mp.Pool{progress = true}) or when the
-	// run was started with --progress, and stderr is a terminal. The
-	// result is told of items done and of the end.
-	StartProgress(label string, total int, requested bool) Progress
 }
-
-// Progress is told how pool work advances; see Runtime.StartProgress.
-type Progress interface {
-	Add(n int)
-	Done()
-}
-
-// noProgress shows nothing.
-type noProgress struct{}
-
-func (noProgress) Add(int) {}
-func (noProgress) Done()   {}
-
-// NoProgress is the Progress of a runtime that draws none.
-var NoProgress Progress = noProgress{}
 
 // ProcessInfo names a process as `mp.current_process()` shows it.
 type ProcessInfo struct {

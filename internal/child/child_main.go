@@ -30,9 +30,9 @@ const (
 	exitBadStart = 71 // the host's start request could not be used
 )
 
-// ServeWorker is the main function of a child process. It never returns:
+// ServeChild is the main function of a child process. It never returns:
 // the child exits when its process ends or the host goes away.
-func ServeWorker() {
+func ServeChild() {
 	// Ctrl-C reaches the whole process group; the host decides what the
 	// children do about it.
 	signal.Ignore(syscall.SIGINT)
@@ -130,7 +130,7 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 }
 
 // The child's output pipe, call socket and Values' memory, opened by
-// ServeWorker.
+// ServeChild.
 var (
 	output *os.File
 	calls  *CallClient
