@@ -457,8 +457,10 @@ func TestPoolInterruptDuringMap(t *testing.T) {
 			if code != 130 {
 				t.Errorf("exit = %d, want 130", code)
 			}
-			if took > time.Second { // the bound; it takes 20-90 ms here
-				t.Errorf("exited %v after SIGINT, want a second at most", took)
+			// A quiet machine takes 20-90 ms; the bound stops a hang and
+			// leaves room for a loaded one (the race suite, 4 tests a CPU).
+			if took > 5*time.Second {
+				t.Errorf("exited %v after SIGINT, want a few seconds at most", took)
 			}
 			if n := strings.Count(s.stderr(), "\n"); n > 1 || n == 0 && s.stderr() != "" {
 				t.Errorf("stderr has %d lines, want at most one:\n%s", n, s.stderr())
