@@ -155,8 +155,7 @@ func TestCloseLeavesNoDescriptor(t *testing.T) {
 }
 
 // A pipe end's socket is let go once the end is closed (and its backlog
-// written), and at
-// Close for a pipe still open.
+// written), and at Close for a pipe still open.
 func TestPipeSocketsAreReleased(t *testing.T) {
 	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
 	defer h.Close()
