@@ -59,3 +59,32 @@ func TestReadmeEmbeddingBuildsAndRuns(t *testing.T) {
 		t.Errorf("README's example printed %q, its comment says %q", got, want)
 	}
 }
+
+// The README's two plugin lines work as written: the first builds the
+// example plugin into a folder, the second runs mphost with that folder and
+// prints what its comment says.
+func TestReadmePluginLines(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSpace(readmeBlock(t, "## Plugins", "")), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "go build ") || !strings.HasPrefix(lines[1], "mphost run ") {
+		t.Fatalf("README's plugin block is not the two lines this test knows:\n%s", strings.Join(lines, "\n"))
+	}
+	command, want, _ := strings.Cut(lines[1], "# ")
+	want = strings.TrimSpace(want)
+	// ~/plugins is a folder of the test's; mphost is the binary under test.
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a bound against a hang
+	defer cancel()
+	script := strings.ReplaceAll(lines[0]+"\n"+command, "~/", home+"/")
+	script = strings.Replace(script, "\nmphost run ", "\n"+binary+" run ", 1)
+	cmd := exec.CommandContext(ctx, "bash", "-euc", script)
+	cmd.Env = append(os.Environ(), "MPHOST_PLUGIN_PATH=", "XDG_CONFIG_HOME="+home)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README's plugin lines: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("README's plugin lines printed %q, the comment says %q", got, want)
+	}
+}
