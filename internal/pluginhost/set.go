@@ -41,6 +41,7 @@ type Set struct {
 	socketDir func() (string, error)
 
 	forks spawn.Thread // the plugins are forked from it, and die with the host
+	calls *Remote      // the host's own calls, with the set as its Host
 
 	mu      sync.Mutex
 	plugins map[string]*entry
@@ -61,7 +62,6 @@ type instance struct {
 	name, path string
 	client     *plugin.Client
 	runner     *spawn.Runner
-	conn       *Conn
 	info       *pb.InfoReply
 	lifeline   context.CancelFunc
 }
@@ -84,6 +84,7 @@ func New(opts Options) *Set {
 	if s.socketDir == nil {
 		s.socketDir = s.makeDir
 	}
+	s.calls = NewRemote(s)
 	return s
 }
 
@@ -194,18 +195,12 @@ func (s *Set) PluginEnded(_ context.Context, name string, pid int64) (string, er
 }
 
 // Call calls function of the plugin name with encoded arguments, starting
-// the plugin if it is not running. When the plugin process ends before the
-// reply, the error names the plugin and how it ended.
+// the plugin if it is not running, over the plugin's call socket as a
+// child does ([Remote.Call]): when the plugin process ends before the
+// reply, the error names the plugin and how it ended; when ctx ends first,
+// the plugin cancels the call.
 func (s *Set) Call(ctx context.Context, name, function string, args [][]byte) (*pb.CallReply, error) {
-	inst, err := s.get(name)
-	if err != nil {
-		return nil, err
-	}
-	reply, err := inst.conn.Call(ctx, function, args)
-	if errors.Is(err, ErrBroken) {
-		return nil, endedError(name, inst.pid(), inst.ending(), function)
-	}
-	return reply, err
+	return s.calls.Call(ctx, name, function, args)
 }
 
 // protocolRE finds the plugin's version in go-plugin's refusal of it.
@@ -277,9 +272,6 @@ func (s *Set) start(name string) (*instance, error) {
 	if _, err := client.Lifeline(lifeCtx, &pb.Empty{}); err != nil {
 		return fail(err)
 	}
-	if inst.conn, err = newConn(client, nil); err != nil {
-		return fail(err)
-	}
 	return inst, nil
 }
 
@@ -290,12 +282,10 @@ func (inst *instance) pid() int {
 	return inst.runner.Pid()
 }
 
-// ended reports whether the process has exited or its connection broken.
+// ended reports whether the process has exited.
 func (inst *instance) ended() bool {
 	select {
 	case <-inst.runner.Exited():
-		return true
-	case <-inst.conn.done:
 		return true
 	default:
 		return false
@@ -336,9 +326,6 @@ func (inst *instance) stop() {
 			}
 		}
 	}
-	if inst.conn != nil {
-		inst.conn.Close()
-	}
 	killed := make(chan struct{})
 	go func() {
 		defer close(killed)
@@ -355,6 +342,9 @@ func (inst *instance) stop() {
 func (s *Set) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.mu.Unlock()
+	s.calls.Close()
+	s.mu.Lock()
 	entries := make([]*entry, 0, len(s.plugins))
 	for _, e := range s.plugins {
 		entries = append(entries, e)
