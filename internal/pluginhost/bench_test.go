@@ -24,7 +24,7 @@ func BenchmarkPluginCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("stream", func(b *testing.B) {
+	b.Run("set", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := s.Call(b.Context(), "hello", "add", args); err != nil {
 				b.Fatal(err)

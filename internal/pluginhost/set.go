@@ -27,8 +27,9 @@ type Options struct {
 	// SocketDir gives the run's private folder for the plugins' sockets,
 	// at the first start of a plugin; nil makes one, which Close removes.
 	SocketDir func() (string, error)
-	// Stderr receives the plugins' stderr and what their Lua prints.
-	// nil means os.Stderr.
+	// Stderr receives the plugins' stderr and what their Lua prints, in
+	// whole lines, each named: "[plugin hello pid 4242] text". nil means
+	// os.Stderr.
 	Stderr io.Writer
 }
 
@@ -64,6 +65,7 @@ type instance struct {
 	runner     *spawn.Runner
 	info       *pb.InfoReply
 	lifeline   context.CancelFunc
+	stderr     [3]*lineWriter // the process's stderr file; its os.Stdout and os.Stderr after go-plugin's Serve
 }
 
 // Bounds of a plugin's start and end: generous, for a loaded machine.
@@ -220,14 +222,17 @@ func (s *Set) start(name string) (*instance, error) {
 		return nil, fmt.Errorf("plugin %s: its socket folder: %w", name, err)
 	}
 	inst := &instance{name: name, path: path}
+	for i := range inst.stderr {
+		inst.stderr[i] = &lineWriter{out: s.stderr, name: name, pid: inst.pid}
+	}
 	inst.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pb.Handshake,
 		Plugins:          pb.Plugins(nil),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
-		Stderr:           s.stderr,
-		SyncStdout:       s.stderr,
-		SyncStderr:       s.stderr,
+		Stderr:           inst.stderr[0], // the file: a Go panic, output before Serve, Lua's print
+		SyncStdout:       inst.stderr[1], // os.Stdout after Serve
+		SyncStderr:       inst.stderr[2], // os.Stderr after Serve
 		StartTimeout:     startTimeout,
 		GRPCDialOptions:  pb.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: dir},
@@ -334,6 +339,9 @@ func (inst *instance) stop() {
 	select {
 	case <-killed:
 	case <-time.After(killTimeout):
+	}
+	for _, w := range inst.stderr {
+		w.Flush()
 	}
 }
 
