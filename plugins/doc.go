@@ -48,7 +48,7 @@
 //     long or blocks should watch L.Context().Done().
 //   - Output. Nothing may write to stdout before Serve (it carries go-plugin's
 //     handshake); print and io.write in the module, and the process's
-//     stderr, go to mphost's stderr.
+//     stderr, go to mphost's stderr, each line named: [plugin NAME pid N].
 //   - Lifetime. The plugin exits when mphost ends the run or dies; Serve never
 //     returns.
 //   - Stubs is the text of a lua-language-server definition file for the
