@@ -42,9 +42,13 @@
 //     error()) reaches the calling script as that error, with the plugin
 //     named. A plugin process that crashes or exits fails the calls it was
 //     running, and mphost starts it again at the next call.
+//   - Cancellation. When the caller stops waiting (its run is cancelled,
+//     Ctrl-C, its process is stopped), the call's Lua state is cancelled
+//     through its context: Lua code stops at once, and Go code that runs
+//     long or blocks should watch L.Context().Done().
 //   - Output. Nothing may write to stdout before Serve (it carries go-plugin's
 //     handshake); print and io.write in the module, and the process's
-//     stderr, go to mphost's stderr.
+//     stderr, go to mphost's stderr, each line named: [plugin NAME pid N].
 //   - Lifetime. The plugin exits when mphost ends the run or dies; Serve never
 //     returns.
 //   - Stubs is the text of a lua-language-server definition file for the

@@ -195,6 +195,8 @@ func (s *server) call(ctx context.Context, req *pb.CallRequest) *pb.CallReply {
 	L := st.vm.L
 	top := L.GetTop()
 	defer L.SetTop(top)
+	L.SetContext(ctx) // the call stops when its caller stops waiting
+	defer L.SetContext(st.vm.Context())
 	if err := L.CallByParam(lua.P{Fn: fn, NRet: lua.MultRet, Protect: true}, args...); err != nil {
 		if apiErr, ok := err.(*lua.ApiError); ok && apiErr.Object != nil {
 			return s.fail(st, apiErr.Object)

@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -16,8 +17,9 @@ import (
 )
 
 // pluginDir holds the test plugins, built once per test binary:
-// mphost-plugin-hello (plugins/examples/hello) and mphost-plugin-old (a
-// plugin of another protocol version).
+// mphost-plugin-hello (plugins/examples/hello), mphost-plugin-old (a
+// plugin of another protocol version) and mphost-plugin-probe
+// (testdata/probe: a call that runs until cancelled, a Go panic, stderr).
 var pluginDir string
 
 // hostEnv makes the test binary a host for TestHostKilled: it starts the
@@ -48,6 +50,7 @@ func run(m *testing.M) (int, error) {
 	for pkg, name := range map[string]string{
 		"../../plugins/examples/hello": "hello",
 		"./testdata/oldproto":          "old",
+		"./testdata/probe":             "probe",
 	} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, Prefix+name), pkg)
 		cmd.Dir = filepath.Dir(here)
@@ -88,13 +91,20 @@ func newSet(t testing.TB, dirs ...string) *Set {
 // luaVM is a lone VM with the module hello of c as the global hello.
 func luaVM(t testing.TB, c Caller) *vm.VM {
 	t.Helper()
-	v := vm.New(vm.Options{Stdout: io.Discard, Stderr: io.Discard})
+	return moduleVM(t, c, "hello", context.Background())
+}
+
+// moduleVM is a lone VM with the module name of c as a global of that
+// name, whose calls end when ctx is done.
+func moduleVM(t testing.TB, c Caller, name string, ctx context.Context) *vm.VM {
+	t.Helper()
+	v := vm.New(vm.Options{Stdout: io.Discard, Stderr: io.Discard, Context: ctx})
 	t.Cleanup(v.Close)
-	mod, err := Open(c, v, "hello")
+	mod, err := Open(c, v, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.L.SetGlobal("hello", mod)
+	v.L.SetGlobal(name, mod)
 	return v
 }
 

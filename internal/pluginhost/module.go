@@ -23,7 +23,7 @@ type Caller interface {
 
 // CallFunc is Call with the VM's context: the call ends when the VM stops.
 func (s *Set) CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.CallReply, error) {
-	return s.Call(v.Context(), name, function, args)
+	return s.calls.CallFunc(v, name, function, args)
 }
 
 // Finder gives a VM the plugins that c reaches, as Go modules

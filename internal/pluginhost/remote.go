@@ -22,21 +22,25 @@ type Host interface {
 	PluginEnded(ctx context.Context, name string, pid int64) (string, error)
 }
 
-// Remote is a child process's way to the plugins of its run: it asks the
-// host for each plugin (which starts it if needed) and calls it over a
-// connection of its own to the plugin's call socket. It is a [Caller] for
-// [Open] and [Finder]. It serves one VM, whose goroutine calls it.
+// Remote reaches the plugins of a run for a process of it: it asks the
+// host for each plugin (which starts it if needed) and calls it over
+// connections of its own to the plugin's call socket, one per call at a
+// time, kept for the next calls. A child process's VM uses one through
+// the Host service; the host's [Set] uses one with itself as the Host, so
+// that the main script's calls take the same way. It is a [Caller] for
+// [Open] and [Finder]. Its methods are safe for concurrent use.
 type Remote struct {
 	host Host
 
 	mu      sync.Mutex
 	plugins map[string]*reached
+	closed  bool
 }
 
 // reached is a plugin process that a Remote called.
 type reached struct {
 	info *pb.InfoReply
-	conn *SocketConn // nil until the first call
+	idle []*SocketConn // connections between calls
 }
 
 // NewRemote returns a Remote that asks host.
@@ -82,26 +86,28 @@ func (r *Remote) Info(name string) (*pb.InfoReply, error) {
 	return p.info, nil
 }
 
-// CallFunc calls function of the plugin name with the VM's context. When
-// the plugin's process ends during the call, the error names the plugin
-// and says how it ended (the host is asked); the next call reaches the
-// process the host starts again.
+// CallFunc is Call with the VM's context: the call ends when the VM stops.
 func (r *Remote) CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.CallReply, error) {
-	ctx := v.Context()
+	return r.Call(v.Context(), name, function, args)
+}
+
+// Call calls function of the plugin name with encoded arguments. When the
+// plugin's process ends during the call, the error names the plugin and
+// says how it ended (the host is asked); a call the process never read
+// goes to the process the host starts again, and so does the next call.
+// When ctx ends first, the call's connection is closed, which cancels the
+// call in the plugin.
+func (r *Remote) Call(ctx context.Context, name, function string, args [][]byte) (*pb.CallReply, error) {
 	for retried := false; ; retried = true {
 		p, err := r.reach(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		if p.conn == nil {
-			p.conn, err = DialSocket(p.info.CallsAddr)
-			if err != nil {
-				err = fmt.Errorf("%w: %w", errNotSent, err)
-			}
-		}
 		var reply *pb.CallReply
+		conn, err := r.take(p)
 		if err == nil {
-			reply, err = p.conn.Call(ctx, function, args)
+			reply, err = conn.Call(ctx, function, args)
+			r.give(name, p, conn)
 		}
 		switch {
 		case errors.Is(err, errNotSent) && !retried:
@@ -118,15 +124,48 @@ func (r *Remote) CallFunc(v *vm.VM, name, function string, args [][]byte) (*pb.C
 	}
 }
 
+// take returns a connection to p between calls, or dials one.
+func (r *Remote) take(p *reached) (*SocketConn, error) {
+	r.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		conn := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		r.mu.Unlock()
+		return conn, nil
+	}
+	r.mu.Unlock()
+	conn, err := DialSocket(p.info.CallsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotSent, err)
+	}
+	return conn, nil
+}
+
+// give keeps conn for the next call after a call that left it whole, and
+// closes it otherwise.
+func (r *Remote) give(name string, p *reached, conn *SocketConn) {
+	r.mu.Lock()
+	if conn.broken == nil && !r.closed && r.plugins[name] == p {
+		p.idle = append(p.idle, conn)
+		conn = nil
+	}
+	r.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
+
 // forget drops a plugin process whose connection broke.
 func (r *Remote) forget(name string, p *reached) {
 	r.mu.Lock()
 	if r.plugins[name] == p {
 		delete(r.plugins, name)
 	}
+	idle := p.idle
+	p.idle = nil
 	r.mu.Unlock()
-	if p.conn != nil {
-		p.conn.Close()
+	for _, conn := range idle {
+		conn.Close()
 	}
 }
 
@@ -145,15 +184,16 @@ func endedError(name string, pid int, ending, function string) error {
 	return fmt.Errorf("plugin %s (pid %d) %s during the call of %s.%s", name, pid, ending, name, function)
 }
 
-// Close closes the connections.
+// Close closes the connections; those of calls running close as the calls
+// end.
 func (r *Remote) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for name, p := range r.plugins {
-		if p.conn != nil {
-			p.conn.Close()
-		}
-		delete(r.plugins, name)
+	r.closed = true
+	ps := r.plugins
+	r.plugins = make(map[string]*reached)
+	r.mu.Unlock()
+	for name, p := range ps {
+		r.forget(name, p)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestRemoteKilledUnread(t *testing.T) {
 	}
 	waitFor(t, "the plugin to stop", func() bool { return procState(pid) == "T" })
 	r.mu.Lock()
-	conn := r.plugins["hello"].conn // dialled by the first call
+	conn := r.plugins["hello"].idle[0] // dialled by the first call
 	r.mu.Unlock()
 	failed := make(chan error, 1)
 	again := make(chan string, 1)

@@ -27,8 +27,9 @@ type Options struct {
 	// SocketDir gives the run's private folder for the plugins' sockets,
 	// at the first start of a plugin; nil makes one, which Close removes.
 	SocketDir func() (string, error)
-	// Stderr receives the plugins' stderr and what their Lua prints.
-	// nil means os.Stderr.
+	// Stderr receives the plugins' stderr and what their Lua prints, in
+	// whole lines, each named: "[plugin hello pid 4242] text". nil means
+	// os.Stderr.
 	Stderr io.Writer
 }
 
@@ -41,6 +42,7 @@ type Set struct {
 	socketDir func() (string, error)
 
 	forks spawn.Thread // the plugins are forked from it, and die with the host
+	calls *Remote      // the host's own calls, with the set as its Host
 
 	mu      sync.Mutex
 	plugins map[string]*entry
@@ -61,9 +63,9 @@ type instance struct {
 	name, path string
 	client     *plugin.Client
 	runner     *spawn.Runner
-	conn       *Conn
 	info       *pb.InfoReply
 	lifeline   context.CancelFunc
+	stderr     [3]*lineWriter // the process's stderr file; its os.Stdout and os.Stderr after go-plugin's Serve
 }
 
 // Bounds of a plugin's start and end: generous, for a loaded machine.
@@ -84,6 +86,7 @@ func New(opts Options) *Set {
 	if s.socketDir == nil {
 		s.socketDir = s.makeDir
 	}
+	s.calls = NewRemote(s)
 	return s
 }
 
@@ -194,18 +197,12 @@ func (s *Set) PluginEnded(_ context.Context, name string, pid int64) (string, er
 }
 
 // Call calls function of the plugin name with encoded arguments, starting
-// the plugin if it is not running. When the plugin process ends before the
-// reply, the error names the plugin and how it ended.
+// the plugin if it is not running, over the plugin's call socket as a
+// child does ([Remote.Call]): when the plugin process ends before the
+// reply, the error names the plugin and how it ended; when ctx ends first,
+// the plugin cancels the call.
 func (s *Set) Call(ctx context.Context, name, function string, args [][]byte) (*pb.CallReply, error) {
-	inst, err := s.get(name)
-	if err != nil {
-		return nil, err
-	}
-	reply, err := inst.conn.Call(ctx, function, args)
-	if errors.Is(err, ErrBroken) {
-		return nil, endedError(name, inst.pid(), inst.ending(), function)
-	}
-	return reply, err
+	return s.calls.Call(ctx, name, function, args)
 }
 
 // protocolRE finds the plugin's version in go-plugin's refusal of it.
@@ -225,14 +222,17 @@ func (s *Set) start(name string) (*instance, error) {
 		return nil, fmt.Errorf("plugin %s: its socket folder: %w", name, err)
 	}
 	inst := &instance{name: name, path: path}
+	for i := range inst.stderr {
+		inst.stderr[i] = &lineWriter{out: s.stderr, name: name, pid: inst.pid}
+	}
 	inst.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pb.Handshake,
 		Plugins:          pb.Plugins(nil),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
-		Stderr:           s.stderr,
-		SyncStdout:       s.stderr,
-		SyncStderr:       s.stderr,
+		Stderr:           inst.stderr[0], // the file: a Go panic, output before Serve, Lua's print
+		SyncStdout:       inst.stderr[1], // os.Stdout after Serve
+		SyncStderr:       inst.stderr[2], // os.Stderr after Serve
 		StartTimeout:     startTimeout,
 		GRPCDialOptions:  pb.DialOptions,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: dir},
@@ -277,9 +277,6 @@ func (s *Set) start(name string) (*instance, error) {
 	if _, err := client.Lifeline(lifeCtx, &pb.Empty{}); err != nil {
 		return fail(err)
 	}
-	if inst.conn, err = newConn(client, nil); err != nil {
-		return fail(err)
-	}
 	return inst, nil
 }
 
@@ -290,12 +287,10 @@ func (inst *instance) pid() int {
 	return inst.runner.Pid()
 }
 
-// ended reports whether the process has exited or its connection broken.
+// ended reports whether the process has exited.
 func (inst *instance) ended() bool {
 	select {
 	case <-inst.runner.Exited():
-		return true
-	case <-inst.conn.done:
 		return true
 	default:
 		return false
@@ -336,9 +331,6 @@ func (inst *instance) stop() {
 			}
 		}
 	}
-	if inst.conn != nil {
-		inst.conn.Close()
-	}
 	killed := make(chan struct{})
 	go func() {
 		defer close(killed)
@@ -348,6 +340,9 @@ func (inst *instance) stop() {
 	case <-killed:
 	case <-time.After(killTimeout):
 	}
+	for _, w := range inst.stderr {
+		w.Flush()
+	}
 }
 
 // Close ends every plugin process of the set, each within a bounded time,
@@ -355,6 +350,9 @@ func (inst *instance) stop() {
 func (s *Set) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.mu.Unlock()
+	s.calls.Close()
+	s.mu.Lock()
 	entries := make([]*entry, 0, len(s.plugins))
 	for _, e := range s.plugins {
 		entries = append(entries, e)

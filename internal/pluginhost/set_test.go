@@ -1,7 +1,9 @@
 package pluginhost
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -100,43 +102,62 @@ func TestConcurrentCallers(t *testing.T) {
 	}
 }
 
-// TestKilledMidCall stops the plugin, makes a call, kills the plugin with
-// SIGKILL while the call waits, and calls again.
+// TestKilledMidCall kills the plugin with SIGKILL during a call it runs,
+// from the main script's way and from a child's: the call fails naming the
+// plugin and how it ended, and the next call starts it again.
 func TestKilledMidCall(t *testing.T) {
 	s := newSet(t)
-	v := luaVM(t, s)
-	pid, _ := strconv.Atoi(mustEval(t, v, `return hello.pid()`))
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	// The signal stops the process's threads one by one, after kill returns.
-	waitFor(t, "the plugin to stop", func() bool { return procState(pid) == "T" })
-	failed := make(chan error, 1)
-	go func() {
-		_, err := eval(v, `return hello.greet("x")`)
-		failed <- err
-	}()
-	waitFor(t, "the call to be sent", func() bool {
-		select {
-		case err := <-failed:
-			t.Fatalf("the call ended before the kill: %v", err)
-		default:
+	r := NewRemote(s)
+	t.Cleanup(func() { r.Close() })
+	for _, c := range []Caller{s, r} {
+		info, err := c.Info("probe")
+		if err != nil {
+			t.Fatal(err)
 		}
-		inst, _ := s.get("hello")
-		inst.conn.mu.Lock()
-		defer inst.conn.mu.Unlock()
-		return len(inst.conn.pending) > 0
-	})
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+		v, watch := moduleVM(t, c, "probe", context.Background()), moduleVM(t, c, "probe", context.Background())
+		failed := make(chan error, 1)
+		go func() {
+			_, err := eval(v, `probe.spin()`)
+			failed <- err
+		}()
+		waitFor(t, "the call to run", func() bool { return mustEval(t, watch, `return probe.spinning()`) == "1" })
+		if err := syscall.Kill(int(info.Pid), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("<string>:1: plugin probe (pid %d) was killed by signal 9 (killed) during the call of probe.spin", info.Pid)
+		if err := <-failed; err == nil || err.Error() != want {
+			t.Errorf("call: %v, want %q", err, want)
+		}
+		if got := mustEval(t, watch, `return probe.spinning()`); got != "0" {
+			t.Errorf("spinning in the new process: %s", got)
+		}
+		if again, _ := c.Info("probe"); again == nil || again.Pid == info.Pid {
+			t.Errorf("after the kill: %v, before pid %d: want a new process", again, info.Pid)
+		}
 	}
-	want := "<string>:1: plugin hello (pid " + strconv.Itoa(pid) + ") was killed by signal 9 (killed) during the call of hello.greet"
-	if err := <-failed; err == nil || err.Error() != want {
-		t.Errorf("call: %v, want %q", err, want)
-	}
-	again, _ := strconv.Atoi(mustEval(t, v, `return hello.pid()`))
-	if again == pid || again == 0 {
-		t.Errorf("pid after the kill %d, before %d: want a new process", again, pid)
+}
+
+// TestCancelStopsCall ends the caller's context during a call that loops
+// in the plugin, from the main script's way and from a child's: the call
+// returns at once, and the plugin stops running it.
+func TestCancelStopsCall(t *testing.T) {
+	s := newSet(t)
+	r := NewRemote(s)
+	t.Cleanup(func() { r.Close() })
+	for _, c := range []Caller{s, r} {
+		ctx, cancel := context.WithCancel(context.Background())
+		v, watch := moduleVM(t, c, "probe", ctx), moduleVM(t, c, "probe", context.Background())
+		failed := make(chan error, 1)
+		go func() {
+			_, err := eval(v, `probe.spin()`)
+			failed <- err
+		}()
+		waitFor(t, "the call to run", func() bool { return mustEval(t, watch, `return probe.spinning()`) == "1" })
+		cancel()
+		if err := <-failed; err == nil || !strings.Contains(err.Error(), "context canceled") {
+			t.Errorf("cancelled call: %v", err)
+		}
+		waitFor(t, "the plugin to stop the call", func() bool { return mustEval(t, watch, `return probe.spinning()`) == "0" })
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 )
 
 // SocketConn calls a plugin process on its call socket (InfoReply's
-// CallsAddr), one call at a time: a child process's connection of its own,
-// a round trip of a unix socket per call.
+// CallsAddr), one call at a time, a round trip of a unix socket per call:
+// the plugin runs the calls of one connection in turn, and those of
+// different connections at once.
 type SocketConn struct {
 	mu      sync.Mutex // one call at a time
 	conn    net.Conn
@@ -29,6 +30,10 @@ type SocketConn struct {
 	broken  error       // set once a call broke the connection
 	waiting atomic.Bool // a call is sent and waits for its reply
 }
+
+// ErrBroken is in the error of a call whose connection to the plugin
+// ended before its reply came.
+var ErrBroken = errors.New("the connection to the plugin ended")
 
 // errNotSent is in the error of a call that the plugin never read, which
 // can go to the plugin's next process: a unix socket refuses a write once
@@ -48,7 +53,8 @@ func DialSocket(addr string) (*SocketConn, error) {
 // Call calls a function of the plugin with encoded arguments and returns
 // its reply. The error is for the call itself (ctx done; the connection
 // ended, wrapping [ErrBroken]); an error the function raised is in the
-// reply. A call that ctx ends breaks the connection.
+// reply. A call that ctx ends breaks the connection, which the caller
+// then closes: the plugin cancels the call when its connection closes.
 func (c *SocketConn) Call(ctx context.Context, function string, args [][]byte) (*pb.CallReply, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
