@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"google.golang.org/grpc"
@@ -141,32 +140,6 @@ func (s *server) get(ctx context.Context) (*state, error) {
 
 // Info describes the module.
 func (s *server) Info(context.Context, *pb.Empty) (*pb.InfoReply, error) { return s.info, nil }
-
-// Call runs one call.
-func (s *server) Call(ctx context.Context, req *pb.CallRequest) (*pb.CallReply, error) {
-	return s.call(ctx, req), nil
-}
-
-// Calls runs each call of the stream on a goroutine of its own and sends
-// each reply as it is ready; it returns once every reply is sent.
-func (s *server) Calls(stream grpc.BidiStreamingServer[pb.CallRequest, pb.CallReply]) error {
-	var sending sync.Mutex
-	var running sync.WaitGroup
-	defer running.Wait()
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			return nil // the caller closed the stream, or is gone
-		}
-		running.Go(func() {
-			reply := s.call(stream.Context(), req)
-			reply.Id = req.Id
-			sending.Lock()
-			defer sending.Unlock()
-			stream.Send(reply) // fails only when the caller is gone
-		})
-	}
-}
 
 // Lifeline blocks until the host that opened it is gone; then the plugin
 // exits.

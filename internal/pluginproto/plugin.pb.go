@@ -313,11 +313,9 @@ const file_internal_pluginproto_plugin_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x18\n" +
 	"\aresults\x18\x02 \x03(\fR\aresults\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\fR\x05error\x12\x18\n" +
-	"\afailure\x18\x04 \x01(\tR\afailure2\xf3\x01\n" +
+	"\afailure\x18\x04 \x01(\tR\afailure2v\n" +
 	"\x06Module\x124\n" +
-	"\x04Info\x12\x13.mphostplugin.Empty\x1a\x17.mphostplugin.InfoReply\x12:\n" +
-	"\x04Call\x12\x19.mphostplugin.CallRequest\x1a\x17.mphostplugin.CallReply\x12?\n" +
-	"\x05Calls\x12\x19.mphostplugin.CallRequest\x1a\x17.mphostplugin.CallReply(\x010\x01\x126\n" +
+	"\x04Info\x12\x13.mphostplugin.Empty\x1a\x17.mphostplugin.InfoReply\x126\n" +
 	"\bLifeline\x12\x13.mphostplugin.Empty\x1a\x13.mphostplugin.Empty0\x01B;Z9github.com/mphost/mphost/internal/pluginproto;pluginprotob\x06proto3"
 
 var (
@@ -341,15 +339,11 @@ var file_internal_pluginproto_plugin_proto_goTypes = []any{
 }
 var file_internal_pluginproto_plugin_proto_depIdxs = []int32{
 	0, // 0: mphostplugin.Module.Info:input_type -> mphostplugin.Empty
-	2, // 1: mphostplugin.Module.Call:input_type -> mphostplugin.CallRequest
-	2, // 2: mphostplugin.Module.Calls:input_type -> mphostplugin.CallRequest
-	0, // 3: mphostplugin.Module.Lifeline:input_type -> mphostplugin.Empty
-	1, // 4: mphostplugin.Module.Info:output_type -> mphostplugin.InfoReply
-	3, // 5: mphostplugin.Module.Call:output_type -> mphostplugin.CallReply
-	3, // 6: mphostplugin.Module.Calls:output_type -> mphostplugin.CallReply
-	0, // 7: mphostplugin.Module.Lifeline:output_type -> mphostplugin.Empty
-	4, // [4:8] is the sub-list for method output_type
-	0, // [0:4] is the sub-list for method input_type
+	0, // 1: mphostplugin.Module.Lifeline:input_type -> mphostplugin.Empty
+	1, // 2: mphostplugin.Module.Info:output_type -> mphostplugin.InfoReply
+	0, // 3: mphostplugin.Module.Lifeline:output_type -> mphostplugin.Empty
+	2, // [2:4] is the sub-list for method output_type
+	0, // [0:2] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

@@ -30,8 +30,6 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Module_Info_FullMethodName     = "/mphostplugin.Module/Info"
-	Module_Call_FullMethodName     = "/mphostplugin.Module/Call"
-	Module_Calls_FullMethodName    = "/mphostplugin.Module/Calls"
 	Module_Lifeline_FullMethodName = "/mphostplugin.Module/Lifeline"
 )
 
@@ -43,11 +41,8 @@ const (
 type ModuleClient interface {
 	// Info describes the plugin's module.
 	Info(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*InfoReply, error)
-	// Call runs one function of the module.
-	Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallReply, error)
-	// Calls carries many calls at once, each reply tagged with its request's
-	// id; the plugin runs them concurrently and answers in any order.
-	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallReply], error)
+	// Calls (CallRequest, CallReply) go over the plugin's call socket, not
+	// gRPC: see plugins/calls.go and internal/pluginhost/socket.go.
 	// Lifeline is held open by the host for its whole life; the plugin never
 	// answers on it. When it breaks, the host is gone and the plugin exits.
 	Lifeline(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Empty], error)
@@ -71,32 +66,9 @@ func (c *moduleClient) Info(ctx context.Context, in *Empty, opts ...grpc.CallOpt
 	return out, nil
 }
 
-func (c *moduleClient) Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallReply, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CallReply)
-	err := c.cc.Invoke(ctx, Module_Call_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *moduleClient) Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallReply], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Module_ServiceDesc.Streams[0], Module_Calls_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[CallRequest, CallReply]{ClientStream: stream}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Module_CallsClient = grpc.BidiStreamingClient[CallRequest, CallReply]
-
 func (c *moduleClient) Lifeline(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Empty], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Module_ServiceDesc.Streams[1], Module_Lifeline_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Module_ServiceDesc.Streams[0], Module_Lifeline_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +93,8 @@ type Module_LifelineClient = grpc.ServerStreamingClient[Empty]
 type ModuleServer interface {
 	// Info describes the plugin's module.
 	Info(context.Context, *Empty) (*InfoReply, error)
-	// Call runs one function of the module.
-	Call(context.Context, *CallRequest) (*CallReply, error)
-	// Calls carries many calls at once, each reply tagged with its request's
-	// id; the plugin runs them concurrently and answers in any order.
-	Calls(grpc.BidiStreamingServer[CallRequest, CallReply]) error
+	// Calls (CallRequest, CallReply) go over the plugin's call socket, not
+	// gRPC: see plugins/calls.go and internal/pluginhost/socket.go.
 	// Lifeline is held open by the host for its whole life; the plugin never
 	// answers on it. When it breaks, the host is gone and the plugin exits.
 	Lifeline(*Empty, grpc.ServerStreamingServer[Empty]) error
@@ -141,12 +110,6 @@ type UnimplementedModuleServer struct{}
 
 func (UnimplementedModuleServer) Info(context.Context, *Empty) (*InfoReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Info not implemented")
-}
-func (UnimplementedModuleServer) Call(context.Context, *CallRequest) (*CallReply, error) {
-	return nil, status.Errorf(codes.Unimplemented, "method Call not implemented")
-}
-func (UnimplementedModuleServer) Calls(grpc.BidiStreamingServer[CallRequest, CallReply]) error {
-	return status.Errorf(codes.Unimplemented, "method Calls not implemented")
 }
 func (UnimplementedModuleServer) Lifeline(*Empty, grpc.ServerStreamingServer[Empty]) error {
 	return status.Errorf(codes.Unimplemented, "method Lifeline not implemented")
@@ -190,31 +153,6 @@ func _Module_Info_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Module_Call_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CallRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(ModuleServer).Call(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Module_Call_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ModuleServer).Call(ctx, req.(*CallRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Module_Calls_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(ModuleServer).Calls(&grpc.GenericServerStream[CallRequest, CallReply]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Module_CallsServer = grpc.BidiStreamingServer[CallRequest, CallReply]
-
 func _Module_Lifeline_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(Empty)
 	if err := stream.RecvMsg(m); err != nil {
@@ -237,18 +175,8 @@ var Module_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Info",
 			Handler:    _Module_Info_Handler,
 		},
-		{
-			MethodName: "Call",
-			Handler:    _Module_Call_Handler,
-		},
 	},
 	Streams: []grpc.StreamDesc{
-		{
-			StreamName:    "Calls",
-			Handler:       _Module_Calls_Handler,
-			ServerStreams: true,
-			ClientStreams: true,
-		},
 		{
 			StreamName:    "Lifeline",
 			Handler:       _Module_Lifeline_Handler,
