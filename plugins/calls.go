@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/protobuf/proto"
@@ -51,31 +53,19 @@ func (s *server) serveCalls(l net.Listener) {
 }
 
 // serveConn runs the calls of one connection until the caller closes it.
-// A caller closes its connection when it stops waiting for a call: the
-// connection's context, which the running call's Lua state watches, ends
-// when a read finds it closed.
 func (s *server) serveConn(conn net.Conn) {
 	defer conn.Close()
-	ctx, gone := context.WithCancel(context.Background())
-	defer gone()
-	calls := make(chan incoming)
-	go func() {
-		defer gone()
-		readCalls(ctx, conn, calls)
-	}()
-	var out []byte
+	r := bufio.NewReaderSize(conn, 64<<10)
+	var buf, out []byte
 	for {
-		var in incoming
-		select {
-		case in = <-calls:
-		case <-ctx.Done():
+		in, err := readCall(r, &buf)
+		if err != nil {
 			return
 		}
 		reply := in.reply
 		if reply == nil {
-			reply = s.call(ctx, in.req)
+			reply = s.callWatched(conn, r, in.req)
 		}
-		var err error
 		if out, err = wire.AppendFrame(wire.TrimBuffer(out), pb.FrameReply, in.seq, reply); err != nil {
 			out, _ = wire.AppendFrame(out, pb.FrameReply, in.seq, &pb.CallReply{Failure: err.Error()})
 		}
@@ -83,6 +73,46 @@ func (s *server) serveConn(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// watchAfter is how long a call runs before its connection is watched.
+const watchAfter = 5 * time.Millisecond
+
+// callWatched runs req with a context that ends when the caller closes the
+// connection, which a caller does when it stops waiting for the call. A
+// caller sends nothing while its call runs, so a call that runs past
+// watchAfter has a goroutine peek at the connection (without taking what it
+// reads) until the call ends; a short call pays for no goroutine.
+func (s *server) callWatched(conn net.Conn, r *bufio.Reader, req *pb.CallRequest) *pb.CallReply {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var done, watching bool
+	var watcher sync.WaitGroup
+	timer := time.AfterFunc(watchAfter, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		watching = true
+		watcher.Go(func() {
+			if _, err := r.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				cancel() // the caller closed the connection
+			}
+		})
+	})
+	reply := s.call(ctx, req)
+	timer.Stop()
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	if watching {
+		conn.SetReadDeadline(time.Now()) // ends the peek; the reader forgets its error
+		watcher.Wait()
+		conn.SetReadDeadline(time.Time{})
+	}
+	return reply
 }
 
 // incoming is a call read from a connection: its request, or the reply of
@@ -93,32 +123,24 @@ type incoming struct {
 	reply *pb.CallReply
 }
 
-// readCalls reads the calls of conn and hands each to calls, until the
-// connection ends or ctx is done.
-func readCalls(ctx context.Context, conn net.Conn, calls chan<- incoming) {
-	r := bufio.NewReaderSize(conn, 64<<10)
-	var buf []byte
-	for {
-		kind, seq, msg, err := wire.ReadFrame(r, &buf)
-		in := incoming{seq: seq}
-		switch {
-		case err != nil && !errors.Is(err, wire.ErrTooLong):
-			return
-		case err != nil:
-			in.reply = &pb.CallReply{Failure: err.Error()}
-		case kind != pb.FrameCall:
-			in.reply = &pb.CallReply{Failure: "not a call"}
-		default:
-			in.req = &pb.CallRequest{}
-			if err := proto.Unmarshal(msg, in.req); err != nil {
-				in.reply = &pb.CallReply{Failure: "a call that does not parse: " + err.Error()}
-			}
-		}
-		buf = wire.TrimBuffer(buf)
-		select {
-		case calls <- in:
-		case <-ctx.Done():
-			return
+// readCall reads the next call of a connection; an error means the
+// connection ended.
+func readCall(r *bufio.Reader, buf *[]byte) (incoming, error) {
+	kind, seq, msg, err := wire.ReadFrame(r, buf)
+	in := incoming{seq: seq}
+	switch {
+	case err != nil && !errors.Is(err, wire.ErrTooLong):
+		return in, err
+	case err != nil:
+		in.reply = &pb.CallReply{Failure: err.Error()}
+	case kind != pb.FrameCall:
+		in.reply = &pb.CallReply{Failure: "not a call"}
+	default:
+		in.req = &pb.CallRequest{}
+		if err := proto.Unmarshal(msg, in.req); err != nil {
+			in.reply = &pb.CallReply{Failure: "a call that does not parse: " + err.Error()}
 		}
 	}
+	*buf = wire.TrimBuffer(*buf)
+	return in, nil
 }
