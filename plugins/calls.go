@@ -43,19 +43,26 @@ func listenCalls() (net.Listener, error) {
 
 // serveCalls serves every connection to the call socket until it is closed.
 func (s *server) serveCalls(l net.Listener) {
+	var watches watchList
+	stop := make(chan struct{})
+	defer close(stop)
+	go watches.watch(stop)
 	for {
 		conn, err := l.Accept()
 		if err != nil {
 			return
 		}
-		go s.serveConn(conn)
+		go s.serveConn(conn, &watches)
 	}
 }
 
 // serveConn runs the calls of one connection until the caller closes it.
-func (s *server) serveConn(conn net.Conn) {
+func (s *server) serveConn(conn net.Conn, watches *watchList) {
 	defer conn.Close()
 	r := bufio.NewReaderSize(conn, 64<<10)
+	w := &callWatch{conn: conn, r: r}
+	watches.add(w)
+	defer watches.remove(w)
 	var buf, out []byte
 	for {
 		in, err := readCall(r, &buf)
@@ -64,7 +71,9 @@ func (s *server) serveConn(conn net.Conn) {
 		}
 		reply := in.reply
 		if reply == nil {
-			reply = s.callWatched(conn, r, in.req)
+			ctx := w.start()
+			reply = s.call(ctx, in.req)
+			w.end()
 		}
 		if out, err = wire.AppendFrame(wire.TrimBuffer(out), pb.FrameReply, in.seq, reply); err != nil {
 			out, _ = wire.AppendFrame(out, pb.FrameReply, in.seq, &pb.CallReply{Failure: err.Error()})
@@ -75,44 +84,105 @@ func (s *server) serveConn(conn net.Conn) {
 	}
 }
 
-// watchAfter is how long a call runs before its connection is watched.
-const watchAfter = 5 * time.Millisecond
+// watchAfter is how long a call runs before its connection is watched, and
+// how often the watch list is looked at.
+const watchAfter = 10 * time.Millisecond
 
-// callWatched runs req with a context that ends when the caller closes the
-// connection, which a caller does when it stops waiting for the call. A
-// caller sends nothing while its call runs, so a call that runs past
-// watchAfter has a goroutine peek at the connection (without taking what it
-// reads) until the call ends; a short call pays for no goroutine.
-func (s *server) callWatched(conn net.Conn, r *bufio.Reader, req *pb.CallRequest) *pb.CallReply {
+// callWatch lets a running call end when its caller closes the connection,
+// which a caller does when it stops waiting. A caller sends nothing while
+// its call runs, so a call that runs past watchAfter gets a goroutine that
+// peeks at the connection (without taking what it reads) until the call
+// ends. A short call pays for no goroutine and no timer of its own: one
+// ticker per plugin (watchList) finds the long ones.
+type callWatch struct {
+	conn net.Conn
+	r    *bufio.Reader
+
+	mu      sync.Mutex
+	running bool
+	since   time.Time
+	cancel  context.CancelFunc
+	peeking bool
+	peeker  sync.WaitGroup
+}
+
+// start marks a call as running and returns its context.
+func (w *callWatch) start() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	var done, watching bool
-	var watcher sync.WaitGroup
-	timer := time.AfterFunc(watchAfter, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
+	w.mu.Lock()
+	w.running, w.since, w.cancel = true, time.Now(), cancel
+	w.mu.Unlock()
+	return ctx
+}
+
+// end marks the call as ended, and stops the peek if one began.
+func (w *callWatch) end() {
+	w.mu.Lock()
+	peeking, cancel := w.peeking, w.cancel
+	w.running, w.peeking, w.cancel = false, false, nil
+	w.mu.Unlock()
+	cancel()
+	if peeking {
+		w.conn.SetReadDeadline(time.Now()) // ends the peek; the reader forgets its error
+		w.peeker.Wait()
+		w.conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// check starts the peek of a call that has run past watchAfter.
+func (w *callWatch) check(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running || w.peeking || now.Sub(w.since) < watchAfter {
+		return
+	}
+	w.peeking = true
+	cancel := w.cancel
+	w.peeker.Go(func() {
+		if _, err := w.r.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			cancel() // the caller closed the connection
+		}
+	})
+}
+
+// watchList is a plugin's connections, which one goroutine looks at every
+// watchAfter for calls that run long.
+type watchList struct {
+	mu    sync.Mutex
+	conns map[*callWatch]struct{}
+}
+
+func (l *watchList) add(w *callWatch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conns == nil {
+		l.conns = make(map[*callWatch]struct{})
+	}
+	l.conns[w] = struct{}{}
+}
+
+func (l *watchList) remove(w *callWatch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.conns, w)
+}
+
+// watch looks at the connections every watchAfter until stop is closed.
+func (l *watchList) watch(stop <-chan struct{}) {
+	tick := time.NewTicker(watchAfter)
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			l.mu.Lock()
+			for w := range l.conns {
+				w.check(now)
+			}
+			l.mu.Unlock()
+		case <-stop:
 			return
 		}
-		watching = true
-		watcher.Go(func() {
-			if _, err := r.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				cancel() // the caller closed the connection
-			}
-		})
-	})
-	reply := s.call(ctx, req)
-	timer.Stop()
-	mu.Lock()
-	done = true
-	mu.Unlock()
-	if watching {
-		conn.SetReadDeadline(time.Now()) // ends the peek; the reader forgets its error
-		watcher.Wait()
-		conn.SetReadDeadline(time.Time{})
 	}
-	return reply
 }
 
 // incoming is a call read from a connection: its request, or the reply of
