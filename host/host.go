@@ -203,6 +203,12 @@ func (h *Host) spawn(ctx context.Context, parent *process, req vm.SpawnRequest) 
 	return h.spawnFor(ctx, parent, req, nil)
 }
 
+// startKinds are the wire's names of the kinds of start.
+var startKinds = map[vm.StartKind]pb.StartKind{
+	vm.StartProcess:    pb.StartKind_START_PROCESS,
+	vm.StartPoolWorker: pb.StartKind_START_POOL_WORKER,
+}
+
 // spawnFor is spawn, for a process that is a pool worker of pool when pool
 // is not nil: the pool learns of its end.
 func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool) (vm.ProcessStatus, error) {
@@ -231,7 +237,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 	c.current = p
 	c.mu.Unlock()
 	_, err = c.rpc.Start(ctx, &pb.StartRequest{
-		Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
+		Id: p.id, Name: p.name, Identity: p.identity, Kind: startKinds[req.Kind], Payload: req.Payload,
 		ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
 	})
 	if err != nil {

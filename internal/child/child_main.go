@@ -200,7 +200,11 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	}
 	var watch *memoryWatch
 	defer func() { watch.end() }() // once its children are waited for too
-	err := machine.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
+	kind := vm.StartProcess
+	if req.Kind == pb.StartKind_START_POOL_WORKER {
+		kind = vm.StartPoolWorker
+	}
+	err := machine.RunProcess(kind, req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
 	var exit *vm.ExitError
 	code := 0
 	switch {
