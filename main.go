@@ -233,7 +233,7 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}()
 
 	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress,
-		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs})
+		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs, PrintErrors: true})
 	defer h.Close()
 	var err error
 	if fs.Changed("execute") {
@@ -271,7 +271,8 @@ func signalName(sig os.Signal) string {
 	return "SIGINT"
 }
 
-// reportScriptError prints what ended a script and returns the exit status.
+// reportScriptError prints what ended a script and returns the exit status;
+// the host printed an uncaught Lua error already (Options.PrintErrors).
 func reportScriptError(err error, stderr io.Writer) int {
 	var exit *host.ExitError
 	var luaErr *host.Error
@@ -281,7 +282,6 @@ func reportScriptError(err error, stderr io.Writer) int {
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &luaErr):
-		fmt.Fprintln(stderr, host.Text(luaErr))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)

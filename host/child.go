@@ -115,6 +115,13 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 			cmd.Args = s.command
 			cmd.Stdin = nil // /dev/null, as Python gives a child: the main script keeps stdin
 			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", child.EnvMemoryLimit, s.memory))
+			if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+				// A child runs one VM on one goroutine; set before it starts,
+				// the Go runtime makes no Ps, and no memory for them, that it
+				// would drop at once. The child takes it out of its
+				// environment again (child.EnvOneCore).
+				cmd.Env = append(cmd.Env, "GOMAXPROCS=1", child.EnvOneCore+"=1")
+			}
 			// child.OutputFD, CallFD, ValuesFD, FilesFD
 			cmd.ExtraFiles = []*os.File{outW, childCalls, nil, childFiles}
 			if s.values != nil {

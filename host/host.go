@@ -71,6 +71,11 @@ type Options struct {
 	// starts at the first require of its module in a run, serves every
 	// process of the run, and ends with the run.
 	PluginDirs []string
+	// PrintErrors prints a main script's uncaught error ([Text]) on Stderr
+	// as soon as the script raises it, before the run waits for the
+	// script's non-daemon processes, as Python prints a traceback before it
+	// joins its children; the run still returns the error (mphost run).
+	PrintErrors bool
 }
 
 // Host runs scripts, one main script at a time, one after another; call
@@ -84,6 +89,7 @@ type Host struct {
 	objects  *objects.Registry // every shared object of the run
 	values   *slots.Slots      // the numbers of Values, shared with children; nil if none
 	progress bool
+	printErr bool // Options.PrintErrors
 
 	spawning    sync.WaitGroup // spawns in progress, which stop waits for
 	poolWorkers atomic.Int64   // numbers this Host's pool workers, for their names
@@ -115,6 +121,7 @@ func New(opts Options) *Host {
 		chunks:     vm.NewChunks(nil),
 		objects:    objects.NewRegistry(),
 		progress:   opts.Progress,
+		printErr:   opts.PrintErrors,
 		globals:    opts.Globals,
 		timeout:    opts.Timeout,
 		pluginDirs: opts.PluginDirs,
@@ -203,6 +210,12 @@ func (h *Host) spawn(ctx context.Context, parent *process, req vm.SpawnRequest) 
 	return h.spawnFor(ctx, parent, req, nil)
 }
 
+// startKinds are the wire's names of the kinds of start.
+var startKinds = map[vm.StartKind]pb.StartKind{
+	vm.StartProcess:    pb.StartKind_START_PROCESS,
+	vm.StartPoolWorker: pb.StartKind_START_POOL_WORKER,
+}
+
 // spawnFor is spawn, for a process that is a pool worker of pool when pool
 // is not nil: the pool learns of its end.
 func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool) (vm.ProcessStatus, error) {
@@ -231,7 +244,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 	c.current = p
 	c.mu.Unlock()
 	_, err = c.rpc.Start(ctx, &pb.StartRequest{
-		Id: p.id, Name: p.name, Identity: p.identity, Payload: req.Payload,
+		Id: p.id, Name: p.name, Identity: p.identity, Kind: startKinds[req.Kind], Payload: req.Payload,
 		ParentName: parentInfo.Name, ParentPid: int64(parentInfo.Pid), PackagePath: packagePath,
 	})
 	if err != nil {

@@ -15,8 +15,9 @@ import (
 
 // A Pool is a shared object like the others, with one more duty for the
 // host: starting its worker processes. poolSpawner does it for one pool:
-// every worker is a daemonic child of the pool's owner running the payload
-// the owner's VM encoded (mp._pool_worker with the initializer).
+// every worker is a daemonic child of the pool's owner, a start of kind
+// vm.StartPoolWorker with the payload the owner's VM encoded (the pool, its
+// initializer and initargs).
 type poolSpawner struct {
 	h       *Host
 	owner   objects.Owner
@@ -35,7 +36,7 @@ func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
 		parent = p
 	}
 	name := fmt.Sprintf("PoolWorker-%d", s.h.poolWorkers.Add(1))
-	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Payload: s.payload}, s.pool)
+	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Kind: vm.StartPoolWorker, Payload: s.payload}, s.pool)
 	if err != nil {
 		return 0, "", err
 	}

@@ -106,6 +106,13 @@ func (h *Host) run(ctx context.Context, c vm.Chunk, args []string) ([]any, error
 	if err == nil {
 		rets, err = v.Call(fn, luaArgs...)
 	}
+	var luaErr *Error
+	if errors.As(err, &luaErr) && ctx.Err() == nil {
+		luaErr.Message = vm.ErrorMessage(luaErr) // a table raised reads as its fields
+		if h.printErr {
+			fmt.Fprintln(lockedWriter{h.out, h.out.stderr}, Text(luaErr))
+		}
+	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		// os.exit stops the VM; its processes are still waited for, as
@@ -119,10 +126,6 @@ func (h *Host) run(ctx context.Context, c vm.Chunk, args []string) ([]any, error
 	}
 	if exit != nil && exit.Code == 0 {
 		err = nil
-	}
-	var luaErr *Error
-	if errors.As(err, &luaErr) {
-		luaErr.Message = vm.ErrorMessage(luaErr) // a table raised reads as its fields
 	}
 	if err != nil {
 		return nil, err

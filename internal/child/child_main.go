@@ -30,6 +30,11 @@ const (
 	exitBadStart = 71 // the host's start request could not be used
 )
 
+// EnvOneCore names the environment variable with which the host says that
+// it set GOMAXPROCS=1 in a child's environment, so that the Go runtime
+// starts with one P: a child runs one VM on one goroutine.
+const EnvOneCore = "MPHOST_ONE_CORE"
+
 // ServeChild is the main function of a child process. It never returns:
 // the child exits when its process ends or the host goes away.
 func ServeChild() {
@@ -41,6 +46,12 @@ func ServeChild() {
 	// cores instead of from its own VM.
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(1)
+	}
+	if os.Getenv(EnvOneCore) != "" {
+		// The runtime has read it; the programs the script runs get the
+		// host's environment, without it.
+		os.Unsetenv("GOMAXPROCS")
+		os.Unsetenv(EnvOneCore)
 	}
 	vm.TuneGC(vm.DefaultGCFloor)
 	// The output pipe and the call socket are the host's: a program that
@@ -200,7 +211,11 @@ func runProcess(p prepared, req *pb.StartRequest) int {
 	}
 	var watch *memoryWatch
 	defer func() { watch.end() }() // once its children are waited for too
-	err := machine.RunProcess(req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
+	kind := vm.StartProcess
+	if req.Kind == pb.StartKind_START_POOL_WORKER {
+		kind = vm.StartPoolWorker
+	}
+	err := machine.RunProcess(kind, req.Payload, func(limit int64) { watch = watchMemory(limit, req.Name, stderr) })
 	var exit *vm.ExitError
 	code := 0
 	switch {

@@ -30,6 +30,53 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// StartKind is what a started process runs.
+type StartKind int32
+
+const (
+	StartKind_START_PROCESS     StartKind = 0 // an mp.Process object's run method: payload {instance, target, args, kwargs, ...}
+	StartKind_START_POOL_WORKER StartKind = 1 // a pool's worker loop: payload {pool, initializer, initargs, ...}
+)
+
+// Enum value maps for StartKind.
+var (
+	StartKind_name = map[int32]string{
+		0: "START_PROCESS",
+		1: "START_POOL_WORKER",
+	}
+	StartKind_value = map[string]int32{
+		"START_PROCESS":     0,
+		"START_POOL_WORKER": 1,
+	}
+)
+
+func (x StartKind) Enum() *StartKind {
+	p := new(StartKind)
+	*p = x
+	return p
+}
+
+func (x StartKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StartKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_internal_proto_mphost_proto_enumTypes[0].Descriptor()
+}
+
+func (StartKind) Type() protoreflect.EnumType {
+	return &file_internal_proto_mphost_proto_enumTypes[0]
+}
+
+func (x StartKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StartKind.Descriptor instead.
+func (StartKind) EnumDescriptor() ([]byte, []int) {
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{0}
+}
+
 type PluginRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -227,10 +274,11 @@ type StartRequest struct {
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // the process's id in the host's table
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"` // e.g. "3" or "3:1": names this process's own children
-	Payload       []byte                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`   // the encoded {instance, target, args, kwargs}
+	Payload       []byte                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`   // the encoded payload of the kind (see StartKind)
 	ParentName    string                 `protobuf:"bytes,5,opt,name=parent_name,json=parentName,proto3" json:"parent_name,omitempty"`
 	ParentPid     int64                  `protobuf:"varint,6,opt,name=parent_pid,json=parentPid,proto3" json:"parent_pid,omitempty"`
 	PackagePath   string                 `protobuf:"bytes,7,opt,name=package_path,json=packagePath,proto3" json:"package_path,omitempty"` // the host script's package.path, for require
+	Kind          StartKind              `protobuf:"varint,8,opt,name=kind,proto3,enum=mphost.StartKind" json:"kind,omitempty"`           // what the payload is and how the child runs it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -312,6 +360,13 @@ func (x *StartRequest) GetPackagePath() string {
 		return x.PackagePath
 	}
 	return ""
+}
+
+func (x *StartRequest) GetKind() StartKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StartKind_START_PROCESS
 }
 
 type SpawnRequest struct {
@@ -1382,7 +1437,7 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\x06ending\x18\x03 \x01(\tR\x06ending\"\a\n" +
 	"\x05Empty\"3\n" +
 	"\vInitRequest\x12$\n" +
-	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xcb\x01\n" +
+	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xf2\x01\n" +
 	"\fStartRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -1392,7 +1447,8 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"parentName\x12\x1d\n" +
 	"\n" +
 	"parent_pid\x18\x06 \x01(\x03R\tparentPid\x12!\n" +
-	"\fpackage_path\x18\a \x01(\tR\vpackagePath\"p\n" +
+	"\fpackage_path\x18\a \x01(\tR\vpackagePath\x12%\n" +
+	"\x04kind\x18\b \x01(\x0e2\x11.mphost.StartKindR\x04kind\"p\n" +
 	"\fSpawnRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06daemon\x18\x02 \x01(\bR\x06daemon\x12\x1a\n" +
@@ -1476,7 +1532,10 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\adropped\x18\x01 \x03(\v2\".mphost.PutBatchReply.DroppedEntryR\adropped\x1a:\n" +
 	"\fDroppedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012b\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01*5\n" +
+	"\tStartKind\x12\x11\n" +
+	"\rSTART_PROCESS\x10\x00\x12\x15\n" +
+	"\x11START_POOL_WORKER\x10\x012b\n" +
 	"\x06Worker\x12*\n" +
 	"\x04Init\x12\x13.mphost.InitRequest\x1a\r.mphost.Empty\x12,\n" +
 	"\x05Start\x12\x14.mphost.StartRequest\x1a\r.mphost.Empty2\xbc\x04\n" +
@@ -1506,70 +1565,73 @@ func file_internal_proto_mphost_proto_rawDescGZIP() []byte {
 	return file_internal_proto_mphost_proto_rawDescData
 }
 
+var file_internal_proto_mphost_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_internal_proto_mphost_proto_goTypes = []any{
-	(*PluginRequest)(nil),    // 0: mphost.PluginRequest
-	(*PluginReply)(nil),      // 1: mphost.PluginReply
-	(*Empty)(nil),            // 2: mphost.Empty
-	(*InitRequest)(nil),      // 3: mphost.InitRequest
-	(*StartRequest)(nil),     // 4: mphost.StartRequest
-	(*SpawnRequest)(nil),     // 5: mphost.SpawnRequest
-	(*ProcessRef)(nil),       // 6: mphost.ProcessRef
-	(*WaitRequest)(nil),      // 7: mphost.WaitRequest
-	(*SignalRequest)(nil),    // 8: mphost.SignalRequest
-	(*ProcessStatus)(nil),    // 9: mphost.ProcessStatus
-	(*ChunkRef)(nil),         // 10: mphost.ChunkRef
-	(*Chunk)(nil),            // 11: mphost.Chunk
-	(*Wait)(nil),             // 12: mphost.Wait
-	(*Value)(nil),            // 13: mphost.Value
-	(*NewObjectRequest)(nil), // 14: mphost.NewObjectRequest
-	(*NewObjectReply)(nil),   // 15: mphost.NewObjectReply
-	(*ObjectCall)(nil),       // 16: mphost.ObjectCall
-	(*ObjectReply)(nil),      // 17: mphost.ObjectReply
-	(*QueueItem)(nil),        // 18: mphost.QueueItem
-	(*PutBatchRequest)(nil),  // 19: mphost.PutBatchRequest
-	(*PutBatchReply)(nil),    // 20: mphost.PutBatchReply
-	nil,                      // 21: mphost.PutBatchReply.DroppedEntry
+	(StartKind)(0),           // 0: mphost.StartKind
+	(*PluginRequest)(nil),    // 1: mphost.PluginRequest
+	(*PluginReply)(nil),      // 2: mphost.PluginReply
+	(*Empty)(nil),            // 3: mphost.Empty
+	(*InitRequest)(nil),      // 4: mphost.InitRequest
+	(*StartRequest)(nil),     // 5: mphost.StartRequest
+	(*SpawnRequest)(nil),     // 6: mphost.SpawnRequest
+	(*ProcessRef)(nil),       // 7: mphost.ProcessRef
+	(*WaitRequest)(nil),      // 8: mphost.WaitRequest
+	(*SignalRequest)(nil),    // 9: mphost.SignalRequest
+	(*ProcessStatus)(nil),    // 10: mphost.ProcessStatus
+	(*ChunkRef)(nil),         // 11: mphost.ChunkRef
+	(*Chunk)(nil),            // 12: mphost.Chunk
+	(*Wait)(nil),             // 13: mphost.Wait
+	(*Value)(nil),            // 14: mphost.Value
+	(*NewObjectRequest)(nil), // 15: mphost.NewObjectRequest
+	(*NewObjectReply)(nil),   // 16: mphost.NewObjectReply
+	(*ObjectCall)(nil),       // 17: mphost.ObjectCall
+	(*ObjectReply)(nil),      // 18: mphost.ObjectReply
+	(*QueueItem)(nil),        // 19: mphost.QueueItem
+	(*PutBatchRequest)(nil),  // 20: mphost.PutBatchRequest
+	(*PutBatchReply)(nil),    // 21: mphost.PutBatchReply
+	nil,                      // 22: mphost.PutBatchReply.DroppedEntry
 }
 var file_internal_proto_mphost_proto_depIdxs = []int32{
-	12, // 0: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
-	13, // 1: mphost.NewObjectRequest.value:type_name -> mphost.Value
-	12, // 2: mphost.ObjectCall.wait:type_name -> mphost.Wait
-	13, // 3: mphost.ObjectCall.value:type_name -> mphost.Value
-	13, // 4: mphost.ObjectReply.value:type_name -> mphost.Value
-	18, // 5: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
-	21, // 6: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
-	3,  // 7: mphost.Worker.Init:input_type -> mphost.InitRequest
-	4,  // 8: mphost.Worker.Start:input_type -> mphost.StartRequest
-	2,  // 9: mphost.Host.Lifeline:input_type -> mphost.Empty
-	5,  // 10: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	7,  // 11: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	6,  // 12: mphost.Host.Status:input_type -> mphost.ProcessRef
-	8,  // 13: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	6,  // 14: mphost.Host.Release:input_type -> mphost.ProcessRef
-	10, // 15: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	11, // 16: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	14, // 17: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	0,  // 18: mphost.Host.Plugin:input_type -> mphost.PluginRequest
-	0,  // 19: mphost.Host.PluginEnded:input_type -> mphost.PluginRequest
-	2,  // 20: mphost.Worker.Init:output_type -> mphost.Empty
-	2,  // 21: mphost.Worker.Start:output_type -> mphost.Empty
-	2,  // 22: mphost.Host.Lifeline:output_type -> mphost.Empty
-	9,  // 23: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	9,  // 24: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	9,  // 25: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	2,  // 26: mphost.Host.Signal:output_type -> mphost.Empty
-	2,  // 27: mphost.Host.Release:output_type -> mphost.Empty
-	11, // 28: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	2,  // 29: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	15, // 30: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	1,  // 31: mphost.Host.Plugin:output_type -> mphost.PluginReply
-	1,  // 32: mphost.Host.PluginEnded:output_type -> mphost.PluginReply
-	20, // [20:33] is the sub-list for method output_type
-	7,  // [7:20] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 0: mphost.StartRequest.kind:type_name -> mphost.StartKind
+	13, // 1: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
+	14, // 2: mphost.NewObjectRequest.value:type_name -> mphost.Value
+	13, // 3: mphost.ObjectCall.wait:type_name -> mphost.Wait
+	14, // 4: mphost.ObjectCall.value:type_name -> mphost.Value
+	14, // 5: mphost.ObjectReply.value:type_name -> mphost.Value
+	19, // 6: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
+	22, // 7: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
+	4,  // 8: mphost.Worker.Init:input_type -> mphost.InitRequest
+	5,  // 9: mphost.Worker.Start:input_type -> mphost.StartRequest
+	3,  // 10: mphost.Host.Lifeline:input_type -> mphost.Empty
+	6,  // 11: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	8,  // 12: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	7,  // 13: mphost.Host.Status:input_type -> mphost.ProcessRef
+	9,  // 14: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	7,  // 15: mphost.Host.Release:input_type -> mphost.ProcessRef
+	11, // 16: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	12, // 17: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	15, // 18: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	1,  // 19: mphost.Host.Plugin:input_type -> mphost.PluginRequest
+	1,  // 20: mphost.Host.PluginEnded:input_type -> mphost.PluginRequest
+	3,  // 21: mphost.Worker.Init:output_type -> mphost.Empty
+	3,  // 22: mphost.Worker.Start:output_type -> mphost.Empty
+	3,  // 23: mphost.Host.Lifeline:output_type -> mphost.Empty
+	10, // 24: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	10, // 25: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	10, // 26: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	3,  // 27: mphost.Host.Signal:output_type -> mphost.Empty
+	3,  // 28: mphost.Host.Release:output_type -> mphost.Empty
+	12, // 29: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	3,  // 30: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	16, // 31: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	2,  // 32: mphost.Host.Plugin:output_type -> mphost.PluginReply
+	2,  // 33: mphost.Host.PluginEnded:output_type -> mphost.PluginReply
+	21, // [21:34] is the sub-list for method output_type
+	8,  // [8:21] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_mphost_proto_init() }
@@ -1582,13 +1644,14 @@ func file_internal_proto_mphost_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_mphost_proto_rawDesc), len(file_internal_proto_mphost_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_internal_proto_mphost_proto_goTypes,
 		DependencyIndexes: file_internal_proto_mphost_proto_depIdxs,
+		EnumInfos:         file_internal_proto_mphost_proto_enumTypes,
 		MessageInfos:      file_internal_proto_mphost_proto_msgTypes,
 	}.Build()
 	File_internal_proto_mphost_proto = out.File

@@ -26,3 +26,10 @@ func (c *collected[T]) take() []T {
 	c.mu.Unlock()
 	return items
 }
+
+// any reports whether something was added since the last take.
+func (c *collected[T]) any() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items) > 0
+}

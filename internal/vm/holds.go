@@ -139,9 +139,12 @@ func (vm *VM) unsent(mark int) {
 const maxWaitingHolds = 256
 
 // reportHoldsBefore reports what changed before operation op, unless op is
-// a receive and few changes wait.
+// a receive, few changes wait and Go has collected no object's userdata: a
+// drop goes at once, so that a process that only receives (a loop of gets)
+// lets go of what it dropped, a pipe end's socket among it, after each
+// collection.
 func (vm *VM) reportHoldsBefore(op ops.Op) {
-	if h := vm.holds; h != nil && op.Decl().Receives && len(h.changes) < maxWaitingHolds {
+	if h := vm.holds; h != nil && op.Decl().Receives && len(h.changes) < maxWaitingHolds && !h.dropped.any() {
 		return
 	}
 	vm.reportHolds()

@@ -75,7 +75,6 @@ func (vm *VM) openPool(mp *lua.LTable) {
 	}, nil)
 	vm.openAsyncResult()
 	mp.RawSetString("Pool", L.NewFunction(vm.newPool))
-	mp.RawSetString("_pool_worker", L.NewFunction(vm.poolWorker))
 }
 
 // poolOptions are the keys of mp.Pool's options table.
@@ -136,15 +135,13 @@ func (vm *VM) newPool(L *lua.LState) int {
 	vm.watchObject(pool, ids[0], delivered)
 	vm.pools[ids[0]] = poolInfo{processes: int(args.N)}
 
-	// Every worker is a process running mp._pool_worker(pool, initializer, initargs).
-	workerArgs := L.CreateTable(3, 0)
-	workerArgs.RawSetInt(1, pool)
-	workerArgs.RawSetInt(2, init)
-	workerArgs.RawSetInt(3, initargs)
-	obj := L.NewTable()
-	L.SetMetatable(obj, vm.processClass)
-	st := &procState{target: vm.builtins.values["mp._pool_worker"], args: workerArgs, kwargs: lua.LNil, memory: memory}
-	payload := vm.processPayload(L, "mp.Pool", obj, st)
+	// Every worker is a process that runs the pool's worker loop (see
+	// runPoolWorker) with this payload.
+	spec := L.CreateTable(0, 5)
+	spec.RawSetString("pool", pool)
+	spec.RawSetString("initializer", init)
+	spec.RawSetString("initargs", initargs)
+	payload := vm.startPayload(L, "mp.Pool", spec, memory)
 	vm.invoke(L, "Pool", ObjectCall{ID: ids[0], Op: ops.PoolStart, Value: Value{Data: payload}})
 	L.Push(pool)
 	return 1

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
@@ -9,29 +10,39 @@ import (
 	"github.com/mphost/mphost/internal/ops"
 )
 
-// poolWorker is mp._pool_worker(pool, initializer, initargs), the target of
-// every pool worker process: run the initializer, then take tasks from the
-// host until the pool closes or retires this worker. A task's error (with
-// its traceback) goes back as the task's result; it does not end the worker.
-func (vm *VM) poolWorker(L *lua.LState) int {
-	ud, ok := L.Get(1).(*lua.LUserData)
+// runPoolWorker runs a pool worker process (see StartPoolWorker), with the
+// payload its pool's creator encoded: {pool, initializer, initargs}. It
+// runs the initializer, then takes tasks from the host until the pool
+// closes or retires this worker.
+func (vm *VM) runPoolWorker(spec *lua.LTable) error {
+	ud, ok := spec.RawGetString("pool").(*lua.LUserData)
 	ref, isRef := (*objectRef)(nil), false
 	if ok {
 		ref, isRef = ud.Value.(*objectRef)
 	}
 	if !isRef || ref.kind != "Pool" {
-		L.ArgError(1, "mp._pool_worker: Pool expected")
+		return errors.New("pool worker payload has no Pool")
 	}
-	if init := L.Get(2); init != lua.LNil {
-		L.Push(init)
-		n := 0
-		if args, ok := L.Get(3).(*lua.LTable); ok {
-			for ; n < args.Len(); n++ {
-				L.Push(args.RawGetInt(n + 1))
+	// The initializer runs from a Go frame as a Process's target does, so
+	// that its errors read the same.
+	_, err := vm.Call(vm.L.NewFunction(func(L *lua.LState) int {
+		if init := spec.RawGetString("initializer"); init != lua.LNil {
+			L.Push(init)
+			n := 0
+			if args, ok := spec.RawGetString("initargs").(*lua.LTable); ok {
+				n = pushList(L, args)
 			}
+			L.Call(n, 0)
 		}
-		L.Call(n, 0)
-	}
+		return vm.poolWorker(L, ref)
+	}))
+	return err
+}
+
+// poolWorker takes tasks of ref's pool from the host and runs them until
+// the pool closes or retires this worker. A task's error (with its
+// traceback) goes back as the task's result; it does not end the worker.
+func (vm *VM) poolWorker(L *lua.LState, ref *objectRef) int {
 	fns := workerFunctions{vm: vm, pool: ref.id, data: map[uint64][]byte{}, copies: map[uint64]functionCopy{}}
 	forever := Wait{Block: true, Forever: true}
 	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: ops.PoolNext, Wait: forever})

@@ -198,7 +198,7 @@ func (vm *VM) processStart(L *lua.LState) int {
 	case st.started || st.self:
 		L.RaiseError("Process.start: a process can only be started once")
 	}
-	payload := vm.processPayload(L, "Process.start", L.CheckTable(1), st)
+	payload := vm.processPayload(L, L.CheckTable(1), st)
 	status, err := vm.runtime.Spawn(vm.ctx, SpawnRequest{Name: st.name, Daemon: st.daemon, Identity: st.identity, Payload: payload})
 	if err != nil {
 		L.RaiseError("Process.start: %v", err)
@@ -210,15 +210,22 @@ func (vm *VM) processStart(L *lua.LState) int {
 
 // processPayload encodes what a child needs to run a Process object: the
 // object itself, its target and arguments (see RunProcess).
-func (vm *VM) processPayload(L *lua.LState, fname string, obj *lua.LTable, st *procState) []byte {
+func (vm *VM) processPayload(L *lua.LState, obj *lua.LTable, st *procState) []byte {
 	spec := L.CreateTable(0, 6)
 	spec.RawSetString("instance", obj)
 	spec.RawSetString("target", st.target)
 	spec.RawSetString("args", st.args)
 	spec.RawSetString("kwargs", st.kwargs)
+	return vm.startPayload(L, "Process.start", spec, st.memory)
+}
+
+// startPayload encodes spec, the payload of a start of any kind, with what
+// every kind carries: the parent's id and the memory limit in bytes (0: the
+// run's).
+func (vm *VM) startPayload(L *lua.LState, fname string, spec *lua.LTable, memory int64) []byte {
 	spec.RawSetString("parent", lua.LNumber(vm.runtime.Self().ID))
-	if st.memory > 0 {
-		spec.RawSetString("memory_limit", lua.LNumber(st.memory))
+	if memory > 0 {
+		spec.RawSetString("memory_limit", lua.LNumber(memory))
 	}
 	payload, err := vm.Encode("", spec)
 	if err != nil {
@@ -485,10 +492,11 @@ func (vm *VM) mpActiveChildren(L *lua.LState) int {
 	return 1
 }
 
-// RunProcess runs, in a child, the process a parent's start() sent: it
-// rebuilds the object, its target and arguments, tells limit the process's
-// memory_limit in bytes (0: none of its own), and calls obj:run().
-func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
+// RunProcess runs, in a child, what a start of kind sent: a Process object
+// its parent started (it rebuilds the object, its target and arguments and
+// calls obj:run()), or a pool's worker loop (see runPoolWorker). It tells limit
+// the process's memory_limit in bytes (0: none of its own) first.
+func (vm *VM) RunProcess(kind StartKind, payload []byte, limit func(memoryLimit int64)) error {
 	v, err := vm.decodeAs(delivered, payload) // the host made this process their holder
 	if err != nil {
 		return err
@@ -498,18 +506,25 @@ func (vm *VM) RunProcess(payload []byte, limit func(memoryLimit int64)) error {
 	if !ok {
 		return errors.New("process payload is not a table")
 	}
+	self := vm.runtime.Self()
+	parentID, _ := spec.RawGetString("parent").(lua.LNumber)
+	st := &procState{name: self.Name, identity: self.Identity, self: true, started: true, pid: self.Pid, parentID: uint64(parentID)}
+	memory, _ := spec.RawGetString("memory_limit").(lua.LNumber)
+	if kind == StartPoolWorker {
+		vm.selfObj = vm.newProcessObject(st)
+		if limit != nil {
+			limit(int64(memory))
+		}
+		return vm.runPoolWorker(spec)
+	}
 	obj, ok := spec.RawGetString("instance").(*lua.LTable)
 	if !ok {
 		return errors.New("process payload has no instance")
 	}
-	self := vm.runtime.Self()
-	parentID, _ := spec.RawGetString("parent").(lua.LNumber)
-	vm.addProc(obj, &procState{
-		name: self.Name, identity: self.Identity, self: true, started: true, pid: self.Pid, parentID: uint64(parentID),
-		target: spec.RawGetString("target"), args: spec.RawGetString("args"), kwargs: spec.RawGetString("kwargs"),
-	})
+	st.target, st.args, st.kwargs = spec.RawGetString("target"), spec.RawGetString("args"), spec.RawGetString("kwargs")
+	vm.addProc(obj, st)
 	vm.selfObj = obj
-	if memory, _ := spec.RawGetString("memory_limit").(lua.LNumber); limit != nil {
+	if limit != nil {
 		limit(int64(memory))
 	}
 	_, err = vm.Call(vm.L.GetField(obj, "run"), obj)

@@ -55,8 +55,24 @@ type SpawnRequest struct {
 	Name     string
 	Daemon   bool
 	Identity string // the new process's identity (see ProcessInfo)
-	Payload  []byte // the encoded {instance, target, args, kwargs}
+	Kind     StartKind
+	// Payload is what the kind runs, encoded: {instance, target, args,
+	// kwargs, ...} for a process, {pool, initializer, initargs, ...} for a
+	// pool worker (see VM.RunProcess).
+	Payload []byte
 }
+
+// StartKind says what a started process runs.
+type StartKind int
+
+const (
+	// StartProcess runs an mp.Process object's run method.
+	StartProcess StartKind = iota
+	// StartPoolWorker runs a pool's worker loop: it takes the pool's tasks
+	// until the pool closes or retires it. Only the host starts these, for
+	// the pools it owns.
+	StartPoolWorker
+)
 
 // ProcessStatus is a process's state as its owner sees it.
 type ProcessStatus struct {
