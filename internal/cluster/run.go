@@ -203,6 +203,16 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	return id, nil
 }
 
+// Flush waits until the server has stored, or refused, each task submitted so far.
+func (r *Run) Flush(ctx context.Context) error {
+	select {
+	case <-r.pub.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: %s: run %s: its tasks in flight were not stored in time: %w", r.c.where, r.cfg.ID, ctx.Err())
+	}
+}
+
 // Next returns the next result to come (each task's once), waiting as ctx allows, and frees
 // its task's place in InFlight. After Withdraw or Close it returns the results already come,
 // then ErrWithdrawn.
@@ -256,12 +266,7 @@ func (r *Run) Withdraw(ctx context.Context) error {
 		defer cancel()
 	}
 	// The tasks published must be stored before the purge, or they would land after it.
-	var err error
-	select {
-	case <-r.pub.PublishAsyncComplete():
-	case <-ctx.Done():
-		err = fmt.Errorf("cluster: %s: run %s: its tasks in flight were not stored in time: %w", r.c.where, r.cfg.ID, ctx.Err())
-	}
+	err := r.Flush(ctx)
 	// Purge first, so that a worker told below finds no more of the run's tasks to take.
 	if perr := r.tasks.Purge(ctx, jetstream.WithPurgeSubject(r.taskSubj)); perr != nil && err == nil {
 		err = fmt.Errorf("cluster: %s: run %s: cannot delete its tasks: %w", r.c.where, r.cfg.ID, perr)
