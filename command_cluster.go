@@ -1,34 +1,72 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/cluster"
 )
 
-// clusterFlags are the flags of mphost cluster serve.
+// The usage lines of the cluster commands.
+const (
+	clusterServeUsage  = "mphost cluster serve [--listen HOST:PORT] [--store DIR] [--token TOKEN]"
+	clusterWorkerUsage = "mphost cluster worker URL [--processes N] [--creds FILE]"
+)
+
+// serveFlags and workerFlags name the flags of each cluster command; clusterFlags has both.
+var (
+	serveFlags  = []string{"listen", "store", "token"}
+	workerFlags = []string{"processes", "creds"}
+)
+
+// clusterFlags are the flags of mphost cluster serve and mphost cluster worker.
 func clusterFlags() *pflag.FlagSet {
 	fs := noFlags()
-	fs.String("listen", cluster.DefaultListen, "listen on `HOST:PORT` (port 0 picks a free one)")
-	fs.String("store", "", "keep JetStream's files in `DIR` (default: $XDG_STATE_HOME/mphost/cluster when XDG_STATE_HOME is set, else a new temporary folder removed at exit)")
-	fs.String("token", "", "the `TOKEN` clients must give (default: a random one)")
+	fs.String("listen", cluster.DefaultListen, "serve: listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.String("store", "", "serve: keep JetStream's files in `DIR` (default: $XDG_STATE_HOME/mphost/cluster when XDG_STATE_HOME is set, else a new temporary folder removed at exit)")
+	fs.String("token", "", "serve: the `TOKEN` clients must give (default: a random one)")
+	fs.Int("processes", runtime.NumCPU(), "worker: run `N` tasks at once")
+	fs.String("creds", "", "worker: connect with the NATS credentials `FILE`")
 	return fs
 }
 
-// clusterCommand runs `mphost cluster serve`: the server runs until SIGINT or SIGTERM, then
-// shuts down and the command exits 0.
+// clusterCommand runs `mphost cluster serve` or `mphost cluster worker`.
 func clusterCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
-	if fs.NArg() != 1 || fs.Arg(0) != "serve" {
-		fmt.Fprintln(stderr, "mphost cluster: usage: mphost cluster serve [--listen HOST:PORT] [--store DIR] [--token TOKEN]")
+	usage := func() int {
+		fmt.Fprintf(stderr, "mphost cluster: usage: %s\n       %s\n", clusterServeUsage, clusterWorkerUsage)
 		return exitUsage
 	}
+	changed := func(names []string) bool {
+		for _, n := range names {
+			if fs.Changed(n) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "serve" && !changed(workerFlags):
+		return clusterServe(fs, stdout, stderr)
+	case fs.NArg() == 2 && fs.Arg(0) == "worker" && !changed(serveFlags):
+		return clusterWorker(fs, stderr)
+	}
+	return usage()
+}
+
+// clusterServe runs `mphost cluster serve`: the server runs until SIGINT or SIGTERM, then
+// shuts down and the command exits 0.
+func clusterServe(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	listen, _ := fs.GetString("listen")
 	token, _ := fs.GetString("token")
 	store, _ := fs.GetString("store")
@@ -62,5 +100,74 @@ func clusterCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	sig := <-signals
 	srv.Shutdown()
 	fmt.Fprintf(stderr, "mphost cluster serve: %s: stopped\n", signalName(sig))
+	return 0
+}
+
+// clusterTask runs a task that a cluster worker took: the wiring of pools to the cluster
+// replaces it. Until then no task is understood.
+var clusterTask = func(ctx context.Context, t cluster.Task) ([]byte, error) {
+	return nil, errors.New("this worker cannot run mphost tasks yet")
+}
+
+// clusterWorker runs `mphost cluster worker URL`: it takes tasks with --processes slots and
+// logs each to stderr, until SIGINT or SIGTERM; then it takes no more, finishes the tasks in
+// hand within AckWait (or at once on a second signal) and hands back the rest, and exits 0.
+func clusterWorker(fs *pflag.FlagSet, stderr io.Writer) int {
+	processes, _ := fs.GetInt("processes")
+	creds, _ := fs.GetString("creds")
+	if processes < 1 {
+		fmt.Fprintf(stderr, "mphost cluster worker: --processes %d: want at least 1\n", processes)
+		return exitUsage
+	}
+	logger := log.New(stderr, "mphost cluster worker: ", log.LstdFlags)
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	w, err := cluster.NewWorker(context.Background(), fs.Arg(1), cluster.WorkerConfig{
+		Creds: creds, Slots: processes, Logf: logger.Printf,
+		Run: func(ctx context.Context, t cluster.Task) ([]byte, error) {
+			logger.Printf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
+			data, err := clusterTask(ctx, t)
+			switch {
+			case errors.Is(err, cluster.ErrProcessDied):
+			case err != nil:
+				logger.Printf("run %s: task %d done: failed: %v", t.Run, t.ID, err)
+			default:
+				logger.Printf("run %s: task %d done", t.Run, t.ID)
+			}
+			return data, err
+		}})
+	if err != nil {
+		fmt.Fprintf(stderr, "mphost cluster worker: %v\n", err)
+		return 1
+	}
+	defer w.Close()
+	logger.Printf("taking tasks from %s with %d processes; stop with Ctrl-C", w.Where(), processes)
+	ctx, handBack := context.WithCancel(context.Background())
+	defer handBack()
+	worked := make(chan error, 1)
+	go func() { worked <- w.Work(ctx) }()
+	select {
+	case err = <-worked:
+	case sig := <-signals:
+		logger.Printf("%s: taking no more tasks; finishing those in hand", signalName(sig))
+		w.Stop()
+		select {
+		case err = <-worked:
+		case sig := <-signals:
+			logger.Printf("%s: handing back the tasks in hand", signalName(sig))
+			handBack()
+			err = <-worked
+		case <-time.After(cluster.AckWait):
+			logger.Printf("handing back the tasks in hand, unfinished after %v", cluster.AckWait)
+			handBack()
+			err = <-worked
+		}
+	}
+	if err != nil {
+		logger.Printf("%v", err)
+		return 1
+	}
+	logger.Printf("stopped")
 	return 0
 }

@@ -67,7 +67,7 @@ func commands() []command {
 		{"check", "FILE...", "compile scripts without running them", noFlags, checkCommand, nil},
 		{"plugins", "[flags]", "list the plugins a run finds: name, version, path, and whether this mphost can use them", pluginFlags, pluginsCommand, nil},
 		{"stubs", "[flags] DIR", "write lua-language-server definitions (---@meta) for mp and for every plugin found into DIR", pluginFlags, stubsCommand, nil},
-		{"cluster", "serve [flags]", "run a NATS server with JetStream for a cluster in this process, print its URL (with its token) as the first line, and run until SIGINT or SIGTERM", clusterFlags, clusterCommand, nil},
+		{"cluster", "serve [flags]", "run a NATS server with JetStream for a cluster in this process, print its URL (with its token) as the first line, and run until SIGINT or SIGTERM", clusterFlags, clusterCommand, []synopsis{{"worker URL [flags]", "join the cluster at URL: run its tasks, --processes at once, until SIGINT or SIGTERM"}}},
 		{"version", "", "print the version (also mphost -V, mphost --version)", noFlags, versionCommand, nil},
 		{"help", "[COMMAND]", "show help for mphost or a command", noFlags, nil, nil},
 	}

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -137,5 +139,47 @@ func BenchmarkFloorTakeAck(b *testing.B) {
 		if err := batch.Error(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkMap is one map of the wiring phase's goal: 10 000 trivial items in chunks of 100,
+// so 100 tasks of about 1 KB (and results as large), on two workers of one slot in this
+// process; one op is the whole map, from the first Submit to the last result. InFlight is the
+// pool's bound on the tasks out: 2 as a Pool(2) would, or more to cover the round trips.
+func BenchmarkMap(b *testing.B) {
+	const tasks, size = 100, 1 << 10
+	for _, inFlight := range []int{2, 8} {
+		b.Run(fmt.Sprintf("inflight=%d", inFlight), func(b *testing.B) {
+			s := startServer(b)
+			c := connect(b, s.URL())
+			for range 2 {
+				startWorker(b, connect(b, s.URL()), WorkerConfig{Slots: 1,
+					Run: func(_ context.Context, t Task) ([]byte, error) { return t.Payload, nil }})
+			}
+			r := newRun(b, c, RunConfig{InFlight: inFlight})
+			ctx := context.Background()
+			payload := bytes.Repeat([]byte("x"), size)
+			for b.Loop() {
+				submitted := make(chan error, 1)
+				go func() {
+					for range tasks {
+						if _, err := r.Submit(ctx, payload); err != nil {
+							submitted <- err
+							return
+						}
+					}
+					submitted <- nil
+				}()
+				for range tasks {
+					res, err := r.Next(ctx)
+					if err != nil || res.Err != "" || len(res.Data) != size {
+						b.Fatalf("Next: %v %q, %d bytes", err, res.Err, len(res.Data))
+					}
+				}
+				if err := <-submitted; err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

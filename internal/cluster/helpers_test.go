@@ -56,6 +56,9 @@ func runProcess(url string) error {
 			return err
 		}
 	}
+	if err := r.Flush(context.Background()); err != nil {
+		return err
+	}
 	fmt.Printf("run %s\n", r.ID())
 	select {}
 }

@@ -58,6 +58,10 @@ type Run struct {
 	c        *Conn
 	cfg      RunConfig
 	taskSubj string
+	// pub publishes the run's tasks without waiting for each one's ack, so that a task in
+	// flight does not hold the next; a task the server did not take comes back from Next as
+	// a result with Err (onSubmitFailed).
+	pub      jetstream.JetStream
 	tasks    jetstream.Stream
 	results  jetstream.Stream
 	consumer string // the name of the run's results consumer
@@ -120,6 +124,10 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
 		out: make(map[uint64]bool), ready: make(chan struct{}, 1),
 	}
+	if r.pub, err = jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(cfg.InFlight),
+		jetstream.WithPublishAsyncTimeout(publishTimeout), jetstream.WithPublishAsyncErrHandler(r.onSubmitFailed)); err != nil {
+		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
+	}
 	if err := r.heartbeat(); err != nil {
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot put its heartbeat: %w", c.where, cfg.ID, err)
 	}
@@ -155,7 +163,9 @@ func (r *Run) ID() string { return r.cfg.ID }
 
 // Submit puts a task with payload on the cluster and returns its id; it waits while
 // InFlight tasks are out (ctx bounds the wait). It returns ErrWithdrawn after Withdraw or
-// Close.
+// Close. It does not wait for the server to store the task: a task the server does not take
+// (the connection lost, no ack within a while) has a result all the same, from Next, whose
+// Err says so.
 func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	if max := r.c.nc.MaxPayload(); int64(len(payload))+64+int64(len(r.cfg.ID)) > max {
 		return 0, fmt.Errorf("cluster: a task of %d bytes is more than the server takes (%d)", len(payload), max)
@@ -182,19 +192,25 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 		r.since, r.stalled = time.Now(), false
 	}
 	r.mu.Unlock()
-	if _, err := r.c.js.Publish(ctx, r.taskSubj, appendTask(nil, r.c.version, r.cfg.ID, id, payload)); err != nil {
+	if _, err := r.pub.PublishAsync(r.taskSubj, appendTask(nil, r.c.version, r.cfg.ID, id, payload)); err != nil {
 		r.mu.Lock()
-		if taken, ok := r.out[id]; ok {
-			delete(r.out, id)
-			if !taken {
-				r.waiting--
-			}
+		if r.drop(id) {
 			r.release()
 		}
 		r.mu.Unlock()
 		return 0, fmt.Errorf("cluster: %s: run %s: cannot submit a task: %w", r.c.where, r.cfg.ID, err)
 	}
 	return id, nil
+}
+
+// Flush waits until the server has stored, or refused, each task submitted so far.
+func (r *Run) Flush(ctx context.Context) error {
+	select {
+	case <-r.pub.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: %s: run %s: its tasks in flight were not stored in time: %w", r.c.where, r.cfg.ID, ctx.Err())
+	}
 }
 
 // Next returns the next result to come (each task's once), waiting as ctx allows, and frees
@@ -249,10 +265,11 @@ func (r *Run) Withdraw(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
 		defer cancel()
 	}
+	// The tasks published must be stored before the purge, or they would land after it.
+	err := r.Flush(ctx)
 	// Purge first, so that a worker told below finds no more of the run's tasks to take.
-	err := r.tasks.Purge(ctx, jetstream.WithPurgeSubject(r.taskSubj))
-	if err != nil {
-		err = fmt.Errorf("cluster: %s: run %s: cannot delete its tasks: %w", r.c.where, r.cfg.ID, err)
+	if perr := r.tasks.Purge(ctx, jetstream.WithPurgeSubject(r.taskSubj)); perr != nil && err == nil {
+		err = fmt.Errorf("cluster: %s: run %s: cannot delete its tasks: %w", r.c.where, r.cfg.ID, perr)
 	}
 	if perr := r.c.nc.Publish(r.c.subject(kindWithdrawn, r.cfg.ID), nil); perr != nil && err == nil {
 		err = fmt.Errorf("cluster: %s: run %s: cannot tell the workers: %w", r.c.where, r.cfg.ID, perr)
@@ -278,6 +295,7 @@ func (r *Run) Close(ctx context.Context) error {
 	<-r.watched
 	r.consume.Stop()
 	<-r.consume.Closed()
+	r.pub.CleanupPublisher()
 	r.unsubscribe()
 	if derr := r.deleteConsumer(); derr != nil && err == nil {
 		err = derr
@@ -357,16 +375,37 @@ func (r *Run) onResult(msg jetstream.Msg) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	taken, ok := r.out[res.Task]
-	if !ok {
+	if r.drop(res.Task) {
+		r.queue = append(r.queue, res)
+		r.signal()
+	}
+}
+
+// onSubmitFailed makes the result of a task that the server did not take.
+func (r *Run) onSubmitFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
+	_, t, derr := decodeTask(msg.Data)
+	if derr != nil {
 		return
 	}
-	delete(r.out, res.Task)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.drop(t.ID) {
+		r.queue = append(r.queue, Result{Task: t.ID, Err: fmt.Sprintf("cluster: %s: run %s: cannot submit task %d: %v", r.c.where, r.cfg.ID, t.ID, err)})
+		r.signal()
+	}
+}
+
+// drop forgets task id, out until now, and reports whether it was out. r.mu is held.
+func (r *Run) drop(id uint64) bool {
+	taken, ok := r.out[id]
+	if !ok {
+		return false
+	}
+	delete(r.out, id)
 	if !taken {
 		r.waiting--
 	}
-	r.queue = append(r.queue, res)
-	r.signal()
+	return true
 }
 
 // onTaken notes that a worker took a task, for the idle notice.

@@ -59,15 +59,17 @@ type WorkerConfig struct {
 // Worker pulls the tasks of every run on a cluster and runs each with WorkerConfig.Run. Make
 // one with NewWorker, then call Work once.
 type Worker struct {
-	c        *Conn
-	cfg      WorkerConfig
-	consumer jetstream.Consumer
-	ackWait  time.Duration // the consumer's: the worker renews its claims three times in it
-	tasks    jetstream.Stream
-	runs     jetstream.KeyValue // the runs' heartbeats (liveness.go)
-	runTTL   time.Duration      // the bucket's
-	stopping chan struct{}      // closed by Stop
-	stopOnce sync.Once
+	c       *Conn
+	cfg     WorkerConfig
+	ackWait time.Duration // the consumer's: the worker renews its claims three times in it
+	tasks   jetstream.Stream
+	runs    jetstream.KeyValue  // the runs' heartbeats (liveness.go)
+	runTTL  time.Duration       // the bucket's
+	pub     jetstream.JetStream // publishes results without waiting (finish)
+	// finishing counts the results published whose task is not acked yet.
+	finishing sync.WaitGroup
+	stopping  chan struct{} // closed by Stop
+	stopOnce  sync.Once
 
 	mu        sync.Mutex
 	inHand    map[*heldTask]struct{}
@@ -106,7 +108,7 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	cons, ackWait, err := c.workers(ctx)
+	_, ackWait, err := c.workers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +116,12 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
+	pub, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(cfg.Slots*4), jetstream.WithPublishAsyncTimeout(publishTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s: %w", c.where, err)
+	}
 	return &Worker{
-		c: c, cfg: cfg, consumer: cons, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
+		c: c, cfg: cfg, pub: pub, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
 		stopping: make(chan struct{}), inHand: make(map[*heldTask]struct{}),
 		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time),
 	}, nil
@@ -140,12 +146,18 @@ func (w *Worker) Work(ctx context.Context) error {
 		case <-pulling.Done():
 		}
 	}()
+	p, err := newPuller(w)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
+	wg.Go(func() { p.run(pulling.Done()) })
 	for range w.cfg.Slots {
-		wg.Go(func() { w.slot(ctx, pulling) })
+		wg.Go(func() { w.slot(ctx, pulling, p) })
 	}
 	wg.Go(func() { w.watchVersions(pulling) })
 	wg.Wait()
+	w.finishing.Wait()
 	return nil
 }
 
@@ -155,43 +167,26 @@ func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
 // slot takes one task at a time and runs it, until pulling ends. It looks at ctx too: a
 // parent context is marked done before its children, and a task handed back as ctx ends must
 // not be taken again by this worker.
-func (w *Worker) slot(ctx, pulling context.Context) {
-	failing := false // the last pull failed: log the next failure only once it worked again
+func (w *Worker) slot(ctx, pulling context.Context, p *puller) {
 	for ctx.Err() == nil && pulling.Err() == nil {
-		pull, cancel := context.WithTimeout(pulling, pullWait)
-		msg, err := w.consumer.Next(jetstream.FetchContext(pull))
-		cancel()
-		switch {
-		case err == nil:
-			failing = false
+		if msg := p.next(pulling.Done()); msg != nil {
 			w.handle(ctx, msg)
-		case pulling.Err() != nil:
-		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoMessages):
-		default:
-			if !failing {
-				w.cfg.Logf("cannot take tasks from %s: %v", w.c.where, err)
-			}
-			failing = true
-			select { // the connection is being restored: do not spin
-			case <-pulling.Done():
-			case <-time.After(time.Second):
-			}
 		}
 	}
 }
 
 // handle runs the task in msg and gives its result, or hands it back.
-func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	version, t, err := decodeTask(msg.Data())
+func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
+	version, t, err := decodeTask(msg.Data)
 	if err == nil && version != w.c.version {
 		err = fmt.Errorf("protocol version %d, not %d", version, w.c.version)
 	}
-	var meta *jetstream.MsgMetadata
+	var meta *nats.MsgMetadata
 	if err == nil {
 		meta, err = msg.Metadata()
 	}
 	if err != nil {
-		w.cfg.Logf("dropped a task on %s that is not one: %v", msg.Subject(), err)
+		w.cfg.Logf("dropped a task on %s that is not one: %v", msg.Subject, err)
 		_ = msg.Term()
 		return
 	}
@@ -257,21 +252,31 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	cancel(nil)
 }
 
-// finish publishes the result of t, then acks its message; a result that cannot be published
-// hands the task back.
-func (w *Worker) finish(msg jetstream.Msg, t Task, data []byte, taskErr error) {
+// finish publishes the result of t, then acks its message once the server has stored the
+// result; a result that cannot be published hands the task back. It does not wait for the
+// server: the slot takes its next task meanwhile, and Work waits for the acks to be sent.
+func (w *Worker) finish(msg *nats.Msg, t Task, data []byte, taskErr error) {
 	res := Result{Task: t.ID, Data: data, Worker: w.cfg.Name}
 	if taskErr != nil {
 		res.Err = taskErr.Error()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	if _, err := w.c.js.Publish(ctx, w.c.subject(kindResult, t.Run), appendResult(nil, w.c.version, res)); err != nil {
+	handBack := func(err error) {
 		w.cfg.Logf("run %s: task %d handed back: cannot give its result: %v", t.Run, t.ID, err)
 		_ = msg.Nak()
+	}
+	stored, err := w.pub.PublishAsync(w.c.subject(kindResult, t.Run), appendResult(nil, w.c.version, res))
+	if err != nil {
+		handBack(err)
 		return
 	}
-	_ = msg.Ack()
+	w.finishing.Go(func() {
+		select {
+		case <-stored.Ok():
+			_ = msg.Ack()
+		case err := <-stored.Err():
+			handBack(err)
+		}
+	})
 }
 
 // onWithdrawn forgets a withdrawn run.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+
+	icluster "github.com/mphost/mphost/internal/cluster"
+)
+
+// stderrLine returns the next line of s's stderr that holds want, failing the test if none
+// comes within clusterBound.
+func stderrLine(t *testing.T, s *session, want string) string {
+	t.Helper()
+	for {
+		line, ok := s.errBuf.next(clusterBound, s.exited)
+		if !ok {
+			t.Fatalf("no line holding %q on stderr within %v\nstderr:\n%s", want, clusterBound, s.stderr())
+		}
+		if strings.Contains(line, want) {
+			return line
+		}
+	}
+}
+
+// `mphost cluster worker URL` joins a cluster served by `mphost cluster serve`: a task
+// submitted to the cluster is taken, answered with the error that says this worker cannot
+// run mphost tasks yet, and logged; SIGTERM stops both commands, which exit 0 and leave no
+// process behind.
+func TestClusterWorker(t *testing.T) {
+	t.Parallel()
+	srv := startSession(t, t.TempDir(), nil, false, "cluster", "serve", "--listen", "127.0.0.1:0", "--store", t.TempDir())
+	url := srv.nextLine(t, clusterBound, "nats://")
+	w := startSession(t, t.TempDir(), nil, false, "cluster", "worker", url, "--processes", "2")
+	stderrLine(t, w, "with 2 processes")
+
+	c, err := icluster.Connect(url, icluster.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), clusterBound)
+	defer cancel()
+	r, err := icluster.NewRun(ctx, c, icluster.RunConfig{InFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := r.Submit(ctx, []byte("not an mphost task"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Task != id || res.Err != "this worker cannot run mphost tasks yet" || res.Worker == "" {
+		t.Errorf("result %+v, want task %d failed saying the worker cannot run it, and the worker named", res, id)
+	}
+	if err := r.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	stderrLine(t, w, "task 1 taken (delivery 1)")
+	stderrLine(t, w, "task 1 done: failed: this worker cannot run mphost tasks yet")
+
+	for _, s := range []*session{w, srv} {
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := s.wait(t, clusterBound); code != 0 {
+			t.Fatalf("%v: exit status %d after SIGTERM, want 0\nstderr:\n%s", s.cmd.Args, code, s.stderr())
+		}
+		if live, zombies := childrenOf(s.cmd.Process.Pid); len(live)+len(zombies) > 0 {
+			t.Errorf("%v: processes left: %v %v", s.cmd.Args, live, zombies)
+		}
+	}
+	stderrLine(t, w, "stopped")
+}
+
+// A bad use of cluster worker is a usage error; a URL without the token is refused at once.
+func TestClusterWorkerUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"cluster", "worker"},
+		{"cluster", "worker", "nats://127.0.0.1:1", "--listen", "127.0.0.1:0"},
+		{"cluster", "serve", "--processes", "2"},
+	} {
+		if r := mphost(t, "", args...); r.code != exitUsage || !strings.Contains(r.stderr, "usage: mphost cluster serve") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := mphost(t, "", "cluster", "worker", "nats://127.0.0.1:1", "--processes", "0"); r.code != exitUsage {
+		t.Errorf("--processes 0: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := mphost(t, "", "cluster", "worker", "nats://127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "no NATS server answers at nats://127.0.0.1:1") {
+		t.Errorf("nothing listening: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
