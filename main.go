@@ -7,6 +7,7 @@
 //	mphost plugins [--plugin-dir DIR]...   list the plugins found, and whether they fit
 //	mphost stubs [--plugin-dir DIR]... DIR write editor definitions for mp and the plugins
 //	mphost cluster serve [flags]           serve a NATS JetStream server for a cluster
+//	mphost cluster worker URL [flags]      join a cluster and take its tasks
 //	mphost version                         print the version (also -V, --version)
 //	mphost help [COMMAND]                  show help
 //
