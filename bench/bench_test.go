@@ -158,6 +158,25 @@ type medians struct{ mphost, python float64 }
 // rounds is how many times one benchmark iteration runs each side.
 const rounds = 3
 
+// round runs each side once, alternating which goes first from one round to
+// the next, and appends their seconds and the ratio python/mphost;
+// runPython is nil when there is no python3.
+func round(runMphost, runPython func() float64, mphostSecs, pythonSecs, ratios *[]float64) {
+	var m, p float64
+	if runPython != nil && len(*mphostSecs)%2 == 1 {
+		p = runPython()
+	}
+	m = runMphost()
+	if runPython != nil && len(*mphostSecs)%2 == 0 {
+		p = runPython()
+	}
+	*mphostSecs = append(*mphostSecs, m)
+	if runPython != nil {
+		*pythonSecs = append(*pythonSecs, p)
+		*ratios = append(*ratios, p/m)
+	}
+}
+
 // runTimeout bounds one run of a workload program, so that a hang fails the
 // benchmark instead of stalling the run.
 const runTimeout = 60 * time.Second
@@ -184,25 +203,12 @@ func sideBySide(b *testing.B, w workload) medians {
 	var mphostSecs, pythonSecs, ratios []float64
 	for b.Loop() {
 		for range rounds {
-			var m, p float64
-			runMphost := func() { m = runWorkload(b, mphostRun, w.reps, w.args) }
-			runPython := func() {
-				if python != "" {
-					p = runWorkload(b, pythonRun, pythonReps, w.args)
-				}
-			}
-			if len(mphostSecs)%2 == 0 {
-				runMphost()
-				runPython()
-			} else {
-				runPython()
-				runMphost()
-			}
-			mphostSecs = append(mphostSecs, m)
+			var runPython func() float64
 			if python != "" {
-				pythonSecs = append(pythonSecs, p)
-				ratios = append(ratios, p/m)
+				runPython = func() float64 { return runWorkload(b, pythonRun, pythonReps, w.args) }
 			}
+			round(func() float64 { return runWorkload(b, mphostRun, w.reps, w.args) }, runPython,
+				&mphostSecs, &pythonSecs, &ratios)
 		}
 	}
 

@@ -52,25 +52,12 @@ func BenchmarkRunWhole(b *testing.B) {
 			var mphostSecs, pythonSecs, ratios []float64
 			for b.Loop() {
 				for range wholeRounds {
-					var m, p float64
-					runMphost := func() { m = runWhole(b, mphostRun, c.output) }
-					runPython := func() {
-						if python != "" {
-							p = runWhole(b, pythonRun, c.output)
-						}
-					}
-					if len(mphostSecs)%2 == 0 {
-						runMphost()
-						runPython()
-					} else {
-						runPython()
-						runMphost()
-					}
-					mphostSecs = append(mphostSecs, m)
+					var runPython func() float64
 					if python != "" {
-						pythonSecs = append(pythonSecs, p)
-						ratios = append(ratios, p/m)
+						runPython = func() float64 { return runWhole(b, pythonRun, c.output) }
 					}
+					round(func() float64 { return runWhole(b, mphostRun, c.output) }, runPython,
+						&mphostSecs, &pythonSecs, &ratios)
 				}
 			}
 			b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
