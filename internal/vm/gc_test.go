@@ -43,9 +43,12 @@ func TestTuneGC(t *testing.T) {
 	sample := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
 	// The floor, or twice the live heap when other tests left it larger.
+	// Go counts stacks and globals in the goal too, times the percent, so
+	// a few MB of them add more than a quarter when other tests left a
+	// live heap: the bound tells the floor from a multiple of it.
 	goal, live := int64(sample[0].Value.Uint64()), int64(sample[1].Value.Uint64())
 	want := max(DefaultGCFloor, 2*live)
-	if goal < want/2 || goal > want*5/4 {
+	if goal < want/2 || goal > want*3/2 {
 		t.Errorf("heap goal after TuneGC: %d MB, want about %d MB (the floor, %d MB, or twice the %d MB live)", goal>>20, want>>20, DefaultGCFloor>>20, live>>20)
 	}
 }
