@@ -182,6 +182,9 @@ func TestWithdraw(t *testing.T) {
 	for i := range 5 {
 		submit(t, r, fmt.Sprint(i))
 	}
+	if err := r.Flush(context.Background()); err != nil { // Submit publishes without waiting
+		t.Fatal(err)
+	}
 	if n := runMessages(t, c, r.ID()); n != 5 {
 		t.Fatalf("%d tasks on the stream, want 5", n)
 	}
