@@ -98,7 +98,6 @@ type Host struct {
 	pools       []*hostPool // pools whose owner is alive
 	closed      bool        // no process starts from here on
 	closeOnce   sync.Once
-	stopped     int // how many processes Close ended
 	globals     map[string]any
 	timeout     time.Duration
 	pluginDirs  []string
@@ -298,7 +297,7 @@ func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
 // that. It may be called more than once; every call returns once all is
 // gone.
 func (h *Host) Close() error {
-	h.closeOnce.Do(func() { h.stopped = h.stop() })
+	h.closeOnce.Do(func() { h.stop() })
 	return nil
 }
 

@@ -103,7 +103,7 @@ func (h mainRuntime) Hold(changes []vm.HoldChange) error {
 func (h *Host) adjustHolds(owner objects.Owner, changes []vm.HoldChange) {
 	adjusted := make([]objects.Change, len(changes))
 	for i, c := range changes {
-		adjusted[i] = objects.Change{ID: c.ID, Held: c.Held, Transit: c.Transit}
+		adjusted[i] = objects.Change(c) // the same fields: a hold change as the registry counts it
 	}
 	h.objects.Adjust(owner, adjusted)
 }

@@ -163,8 +163,14 @@ func (h *Host) ownerDied(owner objects.Owner) {
 	h.mu.Unlock()
 	for _, p := range mine {
 		p.Terminate()
-		p.endBars(0, true)
 	}
+}
+
+// Terminate ends the pool's workers and tasks, as objects.Pool's does, and
+// the progress bars of its batches.
+func (p *hostPool) Terminate() {
+	p.Pool.Terminate()
+	p.endBars(0, true)
 }
 
 // poolStart starts the pool's workers. The payload stands for as long as

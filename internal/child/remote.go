@@ -146,10 +146,7 @@ func (r *Remote) takeDropped() {
 // if the host cannot be reached, the child is of no further use anyway.
 func (r *Remote) End() error {
 	defer r.closePipes()
-	err := r.Flush()
-	if err == nil {
-		err = r.calls.Settle()
-	}
+	err := r.Sync()
 	r.puts.keepBuffers()
 	return errors.Join(err, r.calls.Failures(), r.dropped())
 }

@@ -162,10 +162,10 @@ func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, er
 	return tasks, results, nil
 }
 
-// workers returns the consumer that all workers of c's version share, making it if need be
-// with c.ackWait, and the ack wait it has. A consumer made already is never changed, so
+// workers makes the consumer that all workers of c's version share, if need be, with
+// c.ackWait, and returns the ack wait it has. A consumer made already is never changed, so
 // that no worker decides the ack wait of the others.
-func (c *Conn) workers(ctx context.Context) (jetstream.Consumer, time.Duration, error) {
+func (c *Conn) workers(ctx context.Context) (time.Duration, error) {
 	name := tasksStream(c.version)
 	cons, err := c.js.Consumer(ctx, name, workersConsumer)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -183,7 +183,7 @@ func (c *Conn) workers(ctx context.Context) (jetstream.Consumer, time.Duration, 
 		}
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
+		return 0, fmt.Errorf("cluster: %s: cannot make the workers' consumer: %w", c.where, err)
 	}
-	return cons, cons.CachedInfo().Config.AckWait, nil
+	return cons.CachedInfo().Config.AckWait, nil
 }

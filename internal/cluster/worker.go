@@ -108,7 +108,7 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	_, ackWait, err := c.workers(ctx)
+	ackWait, err := c.workers(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -75,16 +75,6 @@ func (m *Module) Class(name string) (*Class, bool) {
 	return nil, false
 }
 
-// Func returns the module function named name, and whether there is one.
-func (m *Module) Func(name string) (*Func, bool) {
-	for i := range m.Funcs {
-		if m.Funcs[i].Name == name {
-			return &m.Funcs[i], true
-		}
-	}
-	return nil, false
-}
-
 // Record returns the options table named name, and whether there is one.
 func (m *Module) Record(name string) (*Record, bool) {
 	for i := range m.Records {

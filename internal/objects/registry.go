@@ -224,9 +224,6 @@ func (r *Registry) Release() {
 	}
 }
 
-// IsDead reports whether Died has been called for owner.
-func (r *Registry) IsDead(owner Owner) bool { return r.dead.has(owner) }
-
 // graveyard is the set of dead owners of one Registry. Deaths are rare and lookups happen on
 // every acquire, so it is a sync.Map (lock-free reads) behind a count that skips it entirely
 // while nobody has died.

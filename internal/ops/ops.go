@@ -282,8 +282,5 @@ func (op Op) String() string {
 	return d.Kind + "." + d.Name
 }
 
-// Transport reports whether op is a transport operation.
-func (op Op) Transport() bool { return op.Decl().Kind == "transport" }
-
 // Has reports whether f holds every field of g.
 func (f Fields) Has(g Fields) bool { return f&g == g }

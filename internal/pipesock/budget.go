@@ -29,13 +29,6 @@ func NewBudget(max int64) *Budget {
 	return &Budget{max: max, room: make(chan struct{})}
 }
 
-// Used is the number of bytes held now.
-func (b *Budget) Used() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
-
 // take adds n bytes if they fit (or nothing is held); otherwise it returns
 // a channel closed when there may be room.
 func (b *Budget) take(n int64) (ok bool, room <-chan struct{}) {

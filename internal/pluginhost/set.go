@@ -104,9 +104,6 @@ func (s *Set) makeDir() (string, error) {
 	return s.ownDir, nil
 }
 
-// Path is where the set looks for plugins, in order.
-func (s *Set) Path() []Folder { return s.path }
-
 // ErrClosed is the error of a use of a closed Set.
 var ErrClosed = errors.New("the run's plugins are closed")
 
@@ -300,17 +297,27 @@ func (inst *instance) ended() bool {
 // ending waits until the process is reaped and says how it ended. A
 // process still there after its connection broke is killed first.
 func (inst *instance) ending() string {
-	select {
-	case <-inst.runner.Exited():
-	case <-time.After(reapTimeout):
-		inst.runner.Kill(context.Background())
-		select {
-		case <-inst.runner.Exited():
-		case <-time.After(reapTimeout):
-			return "stopped answering and could not be reaped"
-		}
+	if !exitOrKill(inst.runner, reapTimeout) {
+		return "stopped answering and could not be reaped"
 	}
 	return inst.runner.Ending()
+}
+
+// exitOrKill waits up to grace for r's process to exit, then kills it and
+// waits up to reapTimeout more; it reports whether the process was reaped.
+func exitOrKill(r *spawn.Runner, grace time.Duration) bool {
+	select {
+	case <-r.Exited():
+		return true
+	case <-time.After(grace):
+	}
+	r.Kill(context.Background())
+	select {
+	case <-r.Exited():
+		return true
+	case <-time.After(reapTimeout):
+		return false
+	}
 }
 
 // stop ends the process, bounded: SIGTERM, then SIGKILL, then go-plugin's
@@ -321,15 +328,7 @@ func (inst *instance) stop() {
 	}
 	if r := inst.runner; r != nil && r.Pid() != 0 {
 		r.Signal(syscall.SIGTERM)
-		select {
-		case <-r.Exited():
-		case <-time.After(termTimeout):
-			r.Kill(context.Background())
-			select {
-			case <-r.Exited():
-			case <-time.After(reapTimeout):
-			}
-		}
+		exitOrKill(r, termTimeout)
 	}
 	killed := make(chan struct{})
 	go func() {

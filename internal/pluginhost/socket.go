@@ -86,7 +86,7 @@ func (c *SocketConn) Call(ctx context.Context, function string, args [][]byte) (
 func (c *SocketConn) roundTrip(function string, args [][]byte) (*pb.CallReply, error) {
 	c.seq++
 	var err error
-	c.out, err = wire.AppendFrame(wire.TrimBuffer(c.out), pb.FrameCall, c.seq, &pb.CallRequest{Id: c.seq, Function: function, Args: args})
+	c.out, err = wire.AppendFrame(wire.TrimBuffer(c.out), pb.FrameCall, c.seq, &pb.CallRequest{Function: function, Args: args})
 	if err != nil {
 		return nil, err
 	}

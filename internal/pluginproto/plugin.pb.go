@@ -162,9 +162,10 @@ func (x *InfoReply) GetCallsAddr() string {
 	return ""
 }
 
+// A call and its reply travel in frames of the call socket, whose sequence
+// number matches them.
 type CallRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // in Calls: echoed in the reply
 	Function      string                 `protobuf:"bytes,2,opt,name=function,proto3" json:"function,omitempty"`
 	Args          [][]byte               `protobuf:"bytes,3,rep,name=args,proto3" json:"args,omitempty"` // each encoded by the caller's VM; nil keeps its place
 	unknownFields protoimpl.UnknownFields
@@ -201,13 +202,6 @@ func (*CallRequest) Descriptor() ([]byte, []int) {
 	return file_internal_pluginproto_plugin_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *CallRequest) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
 func (x *CallRequest) GetFunction() string {
 	if x != nil {
 		return x.Function
@@ -224,7 +218,6 @@ func (x *CallRequest) GetArgs() [][]byte {
 
 type CallReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Results       [][]byte               `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"` // each encoded by the plugin's VM
 	Error         []byte                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`     // the encoded Lua error value, when the call raised one
 	Failure       string                 `protobuf:"bytes,4,opt,name=failure,proto3" json:"failure,omitempty"` // the error's text, when it is not data that can cross
@@ -262,13 +255,6 @@ func (*CallReply) Descriptor() ([]byte, []int) {
 	return file_internal_pluginproto_plugin_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *CallReply) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
 func (x *CallReply) GetResults() [][]byte {
 	if x != nil {
 		return x.Results
@@ -304,16 +290,14 @@ const file_internal_pluginproto_plugin_proto_rawDesc = "" +
 	"\x06values\x18\x05 \x01(\fR\x06values\x12\x10\n" +
 	"\x03pid\x18\x06 \x01(\x03R\x03pid\x12\x1d\n" +
 	"\n" +
-	"calls_addr\x18\a \x01(\tR\tcallsAddr\"M\n" +
-	"\vCallRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"calls_addr\x18\a \x01(\tR\tcallsAddr\"C\n" +
+	"\vCallRequest\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12\x12\n" +
-	"\x04args\x18\x03 \x03(\fR\x04args\"e\n" +
-	"\tCallReply\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x18\n" +
+	"\x04args\x18\x03 \x03(\fR\x04argsJ\x04\b\x01\x10\x02\"[\n" +
+	"\tCallReply\x12\x18\n" +
 	"\aresults\x18\x02 \x03(\fR\aresults\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\fR\x05error\x12\x18\n" +
-	"\afailure\x18\x04 \x01(\tR\afailure2v\n" +
+	"\afailure\x18\x04 \x01(\tR\afailureJ\x04\b\x01\x10\x022v\n" +
 	"\x06Module\x124\n" +
 	"\x04Info\x12\x13.mphostplugin.Empty\x1a\x17.mphostplugin.InfoReply\x126\n" +
 	"\bLifeline\x12\x13.mphostplugin.Empty\x1a\x13.mphostplugin.Empty0\x01B;Z9github.com/mphost/mphost/internal/pluginproto;pluginprotob\x06proto3"

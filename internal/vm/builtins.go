@@ -57,10 +57,3 @@ func collectBuiltins(L *lua.LState, mp *lua.LTable) builtins {
 	b.addTable("mp", mp)
 	return b
 }
-
-// RegisterBuiltin names a value (a Go function, a table or a userdata) that
-// is to travel between processes by name, as a module written in Go does with
-// its members. Every process must register the same name.
-func (vm *VM) RegisterBuiltin(name string, v lua.LValue) {
-	vm.builtins.add(name, v)
-}
