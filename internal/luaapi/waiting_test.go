@@ -228,7 +228,7 @@ func TestWaitingMatchesBindings(t *testing.T) {
 			case w.Waits && w.Timeout && (waited[0].Wait.Forever || waited[0].Wait.Timeout <= 0 ||
 				waited[0].Wait.Timeout > time.Duration(testTimeout*float64(time.Second))):
 				t.Errorf("%s(timeout=%v) waited %+v: its timeout does not bound the wait", name, testTimeout, waited[0].Wait)
-			case w.Waits && !w.Timeout && waitsForever(waited[0]) == false:
+			case w.Waits && !w.Timeout && !waitsForever(waited[0]):
 				t.Errorf("%s has no timeout, yet its wait is bounded: %+v", name, waited[0].Wait)
 			}
 		}
