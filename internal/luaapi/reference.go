@@ -197,11 +197,11 @@ func (m *Module) writeEntry(b *strings.Builder, c *Class, prefix string, f *Func
 func waitSentence(w Waiting) string {
 	switch {
 	case w.Iterator && w.Waits:
-		return "Each step of the iterator waits, with no timeout; interruptible."
+		return "Each step of the iterator waits as long as it takes; interruptible."
 	case w.Waits && w.Timeout:
 		return "Waits at most `timeout` seconds; interruptible."
 	case w.Waits:
-		return "Waits, with no timeout; interruptible."
+		return "Waits as long as it takes; interruptible."
 	}
 	return ""
 }
