@@ -175,7 +175,7 @@ func (m *Module) writeEntry(b *strings.Builder, c *Class, prefix string, f *Func
 	}
 	sentences := []string{text + ": " + f.Doc, f.Details, waitSentence(m.Waiting(c, f))}
 	for _, p := range f.Params {
-		s := "`" + p.Name + "` (" + strings.ReplaceAll(p.Type, "|", " or ") + ")"
+		s := "`" + p.Name + "` (" + proseType(p.Type) + ")"
 		if p.Doc != "" {
 			s += ": " + p.Doc
 		}
@@ -235,14 +235,16 @@ func signature(params []Param) string {
 	return s.String()
 }
 
-// cellType is a type for a table cell: unions spelled out, since | ends a
-// cell.
+// proseType is a type as a sentence or a table cell says it: unions
+// spelled out ("string or integer"), as | would end a cell.
+func proseType(t string) string { return strings.ReplaceAll(t, "|", " or ") }
+
+// cellType is the type of a field or option, for a table cell.
 func cellType(t string, optional bool) string {
-	t = strings.ReplaceAll(t, "|", " or ")
 	if optional {
-		t += " or nil"
+		return proseType(t) + " or nil"
 	}
-	return t
+	return proseType(t)
 }
 
 // cell escapes text for a table cell.
