@@ -14,6 +14,7 @@ const (
 	lockID    = 3<<32 | 11
 	semID     = 2<<32 | 12
 	counterID = 13
+	gateID    = 14
 )
 
 func seats(t testing.TB, s *Slots, n int) []Seat {
@@ -165,22 +166,37 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // map the memory, and goroutines of this one: counts made by a load and a
 // store under the lock are all kept.
 func TestMutexAcrossProcesses(t *testing.T) {
-	const procs, gors, n = 3, 2, 3000
+	const procs, gors, n = 3, 2, 200000
 	s := newSlots(t)
 	s.Mutex(lockID).Init()
+	gate := s.Semaphore(gateID)
+	gate.Init(0, false)
 	st := seats(t, s, procs+gors)
 	var hs []*helperProc
 	for i := range procs {
-		hs = append(hs, startHelper(t, s, "count", lockID, counterID, st[i], n))
+		hs = append(hs, startHelper(t, s, "count", lockID, counterID, st[i], n, gateID))
 	}
 	var wg sync.WaitGroup
+	errs := make(chan error, gors)
 	for i := range gors {
-		wg.Go(func() { increments(s.Mutex(lockID), s.Slot(counterID), st[procs+i], n) })
+		wg.Go(func() { errs <- increments(s.Mutex(lockID), s.Slot(counterID), st[procs+i], n, gate) })
+	}
+	waitFor(t, "every worker at the gate", func() bool { return gate.r.waiters.Load() == procs+gors })
+	start := time.Now()
+	for range procs + gors {
+		gate.Release(0)
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 	for _, h := range hs {
 		h.wait(t)
 	}
+	t.Logf("%d increments in %v", (procs+gors)*n, time.Since(start))
 	if c, _ := s.Slot(counterID).Load(); c != (procs+gors)*n {
 		t.Errorf("counter %v, want %d", c, (procs+gors)*n)
 	}
@@ -260,19 +276,24 @@ func TestAbandonedAfterKill(t *testing.T) {
 // never go below 0 nor above its bound while processes and goroutines
 // take and give them, and that it refuses a release above its bound.
 func TestSemaphoreAcrossProcesses(t *testing.T) {
-	const limit, procs, gors, n = 2, 3, 2, 2000
+	const limit, procs, gors, n = 2, 3, 2, 50000
 	s := newSlots(t)
-	sem := s.Semaphore(semID)
+	sem, gate := s.Semaphore(semID), s.Semaphore(gateID)
 	sem.Init(limit, true)
+	gate.Init(0, false)
 	st := seats(t, s, procs+gors)
 	var hs []*helperProc
 	for i := range procs {
-		hs = append(hs, startHelper(t, s, "permits", semID, counterID, st[i], n))
+		hs = append(hs, startHelper(t, s, "permits", semID, counterID, st[i], n, gateID))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, gors)
 	for i := range gors {
-		wg.Go(func() { errs <- permitTurns(sem, s.Slot(counterID), st[procs+i], n) })
+		wg.Go(func() { errs <- permitTurns(sem, s.Slot(counterID), st[procs+i], n, gate) })
+	}
+	waitFor(t, "every worker at the gate", func() bool { return gate.r.waiters.Load() == procs+gors })
+	for range procs + gors {
+		gate.Release(0)
 	}
 	wg.Wait()
 	close(errs)

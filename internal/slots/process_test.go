@@ -49,8 +49,8 @@ func helper(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
-	case "count": // lock, counter, seat, n: n increments of the counter under the lock
-		increments(mem.Mutex(n[0]), mem.Slot(n[1]), Seat(n[2]), int(n[3]))
+	case "count": // lock, counter, seat, n, gate: n increments of the counter under the lock
+		return increments(mem.Mutex(n[0]), mem.Slot(n[1]), Seat(n[2]), int(n[3]), mem.Semaphore(n[4]))
 	case "hold": // lock, semaphore, seat: hold both until stdin closes
 		seat := Seat(n[2])
 		if _, _, err := mem.Mutex(n[0]).Acquire(ctx, seat, Forever); err != nil {
@@ -71,28 +71,39 @@ func helper(args []string) error {
 		fmt.Println("semaphore", ok, abandoned, err)
 		mem.Semaphore(n[1]).Release(seat)
 		return mem.Mutex(n[0]).Release(seat)
-	case "permits": // semaphore, inside, seat, n: n turns inside the semaphore
-		return permitTurns(mem.Semaphore(n[0]), mem.Slot(n[1]), Seat(n[2]), int(n[3]))
+	case "permits": // semaphore, inside, seat, n, gate: n turns inside the semaphore
+		return permitTurns(mem.Semaphore(n[0]), mem.Slot(n[1]), Seat(n[2]), int(n[3]), mem.Semaphore(n[4]))
 	default:
 		return fmt.Errorf("no mode %q", args[0])
+	}
+}
+
+// increments adds 1 to counter n times, each under the lock, with a load
+// and a store that lose counts unless the lock excludes the others. It
+// starts once it takes a permit of gate, so that all start together.
+func increments(lock *Mutex, counter *Slot, seat Seat, n int, gate *Semaphore) error {
+	if _, _, err := gate.Acquire(context.Background(), seat, Forever); err != nil {
+		return err
+	}
+	for range n {
+		lock.Acquire(context.Background(), seat, Forever)
+		c, _ := counter.Load()
+		for range 10 { // a wider window for another's increment, were it let in
+			counter.Load()
+		}
+		counter.Store(c + 1)
+		lock.Release(seat)
 	}
 	return nil
 }
 
-// increments adds 1 to counter n times, each under the lock, with a load
-// and a store that lose counts unless the lock excludes the others.
-func increments(lock *Mutex, counter *Slot, seat Seat, n int) {
-	for range n {
-		lock.Acquire(context.Background(), seat, Forever)
-		c, _ := counter.Load()
-		counter.Store(c + 1)
-		lock.Release(seat)
-	}
-}
-
 // permitTurns takes a permit n times, counting the holders inside while it
-// holds it, and fails if ever more are inside, or free, than the bound.
-func permitTurns(sem *Semaphore, inside *Slot, seat Seat, n int) error {
+// holds it, and fails if ever more are inside, or free, than the bound. It
+// starts once it takes a permit of gate.
+func permitTurns(sem *Semaphore, inside *Slot, seat Seat, n int, gate *Semaphore) error {
+	if _, _, err := gate.Acquire(context.Background(), seat, Forever); err != nil {
+		return err
+	}
 	limit := int(sem.r.initial.Load())
 	for i := range n {
 		if _, _, err := sem.Acquire(context.Background(), seat, Forever); err != nil {
