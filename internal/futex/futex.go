@@ -21,11 +21,14 @@ const (
 	opWake = 1 // FUTEX_WAKE
 )
 
+// Forever is the timeout of a Wait without limit.
+const Forever time.Duration = -1
+
 // ErrTimedOut is what Wait returns when its timeout passed first.
 var ErrTimedOut = errors.New("futex: timed out")
 
-// Wait sleeps while *word holds val, for at most timeout (a negative one:
-// no limit). It returns nil when woken, when *word did not hold val, or when
+// Wait sleeps while *word holds val, for at most timeout (Forever: no
+// limit). It returns nil when woken, when *word did not hold val, or when
 // a signal interrupted the sleep: the caller looks at the word again in
 // every case. It returns ErrTimedOut when the timeout passed first.
 func Wait(word *atomic.Uint32, val uint32, timeout time.Duration) error {

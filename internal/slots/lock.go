@@ -11,33 +11,8 @@ import (
 	"github.com/mphost/mphost/internal/futex"
 )
 
-// Locks and semaphores in the memory. Each lock or semaphore object has a
-// record at its index, whose first word is a futex word: a Mutex's holder
-// (the Seat of the process that holds it), a Semaphore's free permits.
-// Taking and giving one that no other process contends for is an atomic
-// operation and nothing more; a process that must wait counts itself in
-// the record's waiters and sleeps in the kernel (futex.Wait) until the word
-// changes, and one that gives the lock or a permit back wakes one sleeper
-// when the count says there is one.
-//
-// Fairness: none is promised. A process that finds the lock free takes it,
-// even when others have slept on it longer (a woken sleeper finds it taken
-// and sleeps again), and the kernel wakes sleepers in no promised order.
-// Serving waiters in order (what the host's own locks do) would take the
-// lock from a running process and hand it to a sleeping one on every
-// contended release: each hand-off would cost a wake and a switch to the
-// sleeper (tens of microseconds), where barging lets the running holder
-// take the lock again at the cost of an atomic operation. A waiter can in
-// principle be passed over for as long as others keep taking the lock; its
-// timeout still ends its wait.
-//
-// The host, when a process dies, gives back what it held: the locks whose
-// word holds its seat (Mutex.Died) and the permits its seat records
-// (Slots.Vacate); a lock given back so is marked, and the next process to
-// take it is told it was abandoned, as robust futexes do.
-
 // Forever is the wait of a call that may wait without limit.
-const Forever time.Duration = -1
+const Forever = futex.Forever
 
 // The errors of locks and semaphores.
 var (

@@ -1,28 +1,3 @@
-// Package slots holds the numbers of shared Values in memory that every
-// process of a run maps, as Python keeps a multiprocessing.Value in shared
-// memory: a child reads, sets and adds to a number without a call to the
-// host. The same memory holds the state of locks and semaphores (Mutex,
-// RMutex, Semaphore), so that a process takes and gives them with atomic
-// operations, and sleeps on them in the kernel (package futex), without a
-// call to the host.
-//
-// The memory is a memfd that the host makes when it starts and hands to
-// each child as a file descriptor. It has three parts, each indexed by
-// something the host hands out, and only their touched pages take memory:
-//
-//   - One slot of 8 bytes per object index (the low 32 bits of an object's
-//     id; the host hands an index out again once its object is freed, and
-//     clears its slot first); only the slots of Values, pipe ends and their
-//     tallies are used. A slot holds the float64 bits of the Value's number,
-//     or Other when the Value holds something else (a string, a table),
-//     which then stays in the host.
-//   - One lock record of 32 bytes per object index, for the objects that
-//     are locks or semaphores (lock.go).
-//   - One seat of 512 bytes per live process (seat.go): the host gives each
-//     process a Seat, and the process writes there what it holds that the
-//     host must give back when it dies.
-//
-// Every access is atomic.
 package slots
 
 import (
