@@ -11,7 +11,7 @@ import (
 // The codec turns a Lua value of one VM into bytes that another VM, in
 // another process, turns back into an equal value: a deep-copied snapshot.
 //
-// Format (version 1): one version byte, then one value. A value is a tag byte
+// Format (version 2): one version byte, then one value. A value is a tag byte
 // and what the tag says follows:
 //
 //	tagNil, tagFalse, tagTrue
@@ -26,13 +26,20 @@ import (
 //	          global count, each global as name (uvarint length, bytes) and value
 //	tagBuiltin uvarint length, name: a standard-library or mp member
 //	tagHandle  uvarint length, kind, uvarint id: a host-owned object
+//	tagInt32s uvarint k, k int32s (4 bytes little-endian each): k numbers
+//	tagFloats uvarint k, k float64s (8 bytes each, as tagFloat): k numbers
+//
+// tagInt32s and tagFloats, runs, stand only in a table's array part, for k
+// of its values in a row (k of the n), and are written for runs of numbers
+// of minRun or more; an integral number that fits in an int32 (not -0) is
+// written in 4 bytes, any other in 8.
 //
 // A proto is uvarint 0 followed by a chunk and a path (uvarint length, then
 // uvarint indexes through FunctionPrototypes), or k for the k-th proto seen
 // before. A chunk is uvarint 0 followed by 16 ID bytes, or k for the k-th
 // chunk seen before. Tables and functions are numbered in the order they
 // first appear, so cycles and shared references come back as they were.
-const codecVersion = 1
+const codecVersion = 2
 
 const (
 	tagNil byte = iota
@@ -46,6 +53,8 @@ const (
 	tagFunc
 	tagBuiltin
 	tagHandle
+	tagInt32s
+	tagFloats
 )
 
 // Limits bound the codec, so that neither a runaway value nor hostile bytes
@@ -111,9 +120,14 @@ func (vm *VM) encodeTo(buf []byte, root string, v lua.LValue) ([]byte, error) {
 // cannot cross processes is refused as Encode refuses it, its path
 // root[i]...
 func (vm *VM) appendList(buf []byte, root string, items []lua.LValue) ([]byte, error) {
+	return vm.appendItems(buf, root, 0, len(items), func(i int) lua.LValue { return items[i] })
+}
+
+// appendItems is appendList of the items item(from) to item(to-1).
+func (vm *VM) appendItems(buf []byte, root string, from, to int, item func(int) lua.LValue) ([]byte, error) {
 	e := encoder{vm: vm, root: root, buf: append(buf, codecVersion)}
 	mark := vm.holdMark()
-	if err := e.list(items); err != nil {
+	if err := e.list(from, to-from, item); err != nil {
 		vm.unsent(mark)
 		return nil, err
 	}

@@ -30,6 +30,18 @@ func (b *block[T]) next(most, room int) *T {
 	return &b.s[len(b.s)-1]
 }
 
+// many returns up to want new elements, at least one, side by side in one
+// block; most and room are next's.
+func (b *block[T]) many(want, most, room int) []T {
+	if len(b.s) == cap(b.s) {
+		b.next(most, room)
+		b.s = b.s[:len(b.s)-1]
+	}
+	n := min(want, cap(b.s)-len(b.s))
+	b.s = b.s[:len(b.s)+n]
+	return b.s[len(b.s)-n:]
+}
+
 // iface is how Go lays out a non-empty interface value.
 type iface struct {
 	itab unsafe.Pointer
@@ -51,6 +63,12 @@ type numberBoxes struct {
 
 // maxNumberBlock caps a block of numbers.
 const maxNumberBlock = 256
+
+// many returns up to want float64s to box, at least one, side by side;
+// room bounds the numbers the message can still ask for.
+func (b *numberBoxes) many(want, room int) []float64 {
+	return b.block.many(want, maxNumberBlock, room)
+}
 
 // box returns n as an LValue. left is the bytes left in the message; each
 // number takes two bytes or more.

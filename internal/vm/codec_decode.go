@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -22,6 +24,7 @@ type decoder struct {
 	numbers numberBoxes
 	strings stringBoxes
 	tables  tableBlocks
+	scratch []lua.LValue // a run's numbers, on their way to their array
 
 	refs   []lua.LValue
 	cells  []*lua.Upvalue
@@ -175,6 +178,18 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 	t := d.tables.make(d.vm.L, int(n), int(pairs), len(d.data)-d.pos)
 	d.refs = append(d.refs, t)
 	for i := 1; i <= int(n); i++ {
+		if d.atRun() {
+			run, err := d.run(int(n)-i+1, nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range run {
+				t.RawSetInt(i, v)
+				i++
+			}
+			i--
+			continue
+		}
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -245,7 +260,15 @@ func (d *decoder) list(depth int) ([]lua.LValue, error) {
 	}
 	d.refs = append(d.refs, nil) // the list's number; a reference to it is refused
 	items := make([]lua.LValue, n)
-	for i := range items {
+	for i := 0; i < len(items); i++ {
+		if d.atRun() {
+			run, err := d.run(len(items)-i, items[i:])
+			if err != nil {
+				return nil, err
+			}
+			i += len(run) - 1
+			continue
+		}
 		if items[i], err = d.value(depth + 1); err != nil {
 			return nil, err
 		}
@@ -257,6 +280,54 @@ func (d *decoder) list(depth int) ([]lua.LValue, error) {
 		return nil, errors.New("not a list: the table has a metatable")
 	}
 	return items, nil
+}
+
+// atRun reports whether a run of numbers (tagInt32s, tagFloats) comes next.
+func (d *decoder) atRun() bool {
+	return d.pos < len(d.data) && (d.data[d.pos] == tagInt32s || d.data[d.pos] == tagFloats)
+}
+
+// run decodes a run of numbers, at most most of them (the array's slots
+// left), into dst, or into the decoder's scratch slice (which the next run
+// reuses) when dst is nil; it returns them.
+func (d *decoder) run(most int, dst []lua.LValue) ([]lua.LValue, error) {
+	width := 4
+	if d.data[d.pos] == tagFloats {
+		width = 8
+	}
+	d.pos++
+	k, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if k == 0 {
+		return nil, errors.New("an empty run of numbers")
+	}
+	if k > uint64(most) {
+		return nil, fmt.Errorf("a run of %d numbers overflows its array's %d slots left", k, most)
+	}
+	b, err := d.take(int(k) * width) // k <= most, which the message's size bounds
+	if err != nil {
+		return nil, err
+	}
+	if dst == nil {
+		d.scratch = slices.Grow(d.scratch[:0], int(k))
+		dst = d.scratch
+	}
+	dst = dst[:k]
+	for j := 0; j < len(dst); {
+		boxes := d.numbers.many(len(dst)-j, (len(d.data)-d.pos+len(b)-width*j)/width)
+		for x := range boxes {
+			if width == 4 {
+				boxes[x] = float64(int32(binary.LittleEndian.Uint32(b[4*j:])))
+			} else {
+				boxes[x] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*j:]))
+			}
+			dst[j] = boxed(lua.LNumber(0), unsafe.Pointer(&boxes[x]))
+			j++
+		}
+	}
+	return dst, nil
 }
 
 // checkGap guards against a sparse integer key: gopher-lua keeps integer

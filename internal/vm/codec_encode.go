@@ -139,7 +139,7 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 	// widen the field afterwards in the rare table with 128 pairs or more.
 	at := len(e.buf)
 	e.buf = append(e.buf, 0)
-	if err := e.array(n, t.RawGetInt, depth); err != nil {
+	if err := e.array(0, n, t.RawGetInt, depth); err != nil {
 		return err
 	}
 	var pairs uint64
@@ -214,30 +214,92 @@ func eachPair(t *lua.LTable, n int, f func(k, v lua.LValue) error) error {
 	return nil
 }
 
-// array writes the array part of a table: item(1) to item(n).
-func (e *encoder) array(n int, item func(int) lua.LValue, depth int) error {
+// array writes n values of an array: item(first+1) to item(first+n), as
+// the items 1 to n of a table's array part.
+func (e *encoder) array(first, n int, item func(int) lua.LValue, depth int) error {
 	e.push(pathStep{kind: stepIndex})
 	top := len(e.steps) - 1
 	for i := 1; i <= n; i++ {
+		v := item(first + i)
+		if _, ok := v.(lua.LNumber); ok {
+			if r := e.numbers(first+i, first+n, item); r > 0 {
+				i += r - 1
+				continue
+			}
+		}
 		e.steps[top].index = i
-		if err := e.value(item(i), depth); err != nil {
+		if err := e.value(v, depth); err != nil {
 			return err
 		}
 	}
 	e.pop()
+	if len(e.buf) > e.vm.limits.MaxBytes {
+		return e.refuse(fmt.Sprintf("the value is over the limit of %d bytes", e.vm.limits.MaxBytes))
+	}
 	return nil
 }
 
-// list writes items as a table whose array holds them, nils included, and
-// that has nothing else: the bytes of such a table, without building it.
-func (e *encoder) list(items []lua.LValue) error {
+// minRun is the fewest numbers in a row of an array that are written as a
+// run (tagInt32s, tagFloats).
+const minRun = 8
+
+// numbers writes item(i), item(i+1)... up to item(last) as one run when
+// at least minRun numbers follow each other there, and returns how many it
+// wrote (0: none, the caller writes item(i) alone). A run costs no tag or
+// varint per number, and is read back by a loop.
+func (e *encoder) numbers(i, last int, item func(int) lua.LValue) int {
+	run, small := e.vm.runScratch[:0], true // small: every number an int32, and not -0
+	for ; i <= last; i++ {
+		v, ok := item(i).(lua.LNumber)
+		if !ok {
+			break
+		}
+		f := float64(v)
+		// int32(f) is some int32 for any f; it gives f back only when f is one.
+		if small && (float64(int32(f)) != f || f == 0 && math.Signbit(f)) {
+			small = false
+		}
+		run = append(run, f)
+	}
+	if cap(run) <= maxRunScratch {
+		e.vm.runScratch = run[:0]
+	}
+	if len(run) < minRun {
+		return 0
+	}
+	tag, width := tagFloats, 8
+	if small {
+		tag, width = tagInt32s, 4
+	}
+	e.buf = append(e.buf, tag)
+	e.uvarint(uint64(len(run)))
+	at := len(e.buf)
+	e.buf = slices.Grow(e.buf, width*len(run))[:at+width*len(run)]
+	out := e.buf[at:]
+	for j, f := range run {
+		if small {
+			binary.LittleEndian.PutUint32(out[4*j:], uint32(int32(f)))
+		} else {
+			binary.LittleEndian.PutUint64(out[8*j:], math.Float64bits(f))
+		}
+	}
+	return len(run)
+}
+
+// maxRunScratch bounds the numbers a VM keeps room for between runs.
+const maxRunScratch = 1 << 16
+
+// list writes the n items item(from) to item(from+n-1) as a table whose
+// array holds them, nils included, and that has nothing else: the bytes of
+// such a table, without building it.
+func (e *encoder) list(from, n int, item func(int) lua.LValue) error {
 	// The list takes the number its table would have; lua.LNil stands for
 	// it, as no reference is ever looked up by nil.
 	e.remember(lua.LNil)
 	e.buf = append(e.buf, tagTable)
-	e.uvarint(uint64(len(items)))
+	e.uvarint(uint64(n))
 	e.buf = append(e.buf, 0) // no pairs
-	if err := e.array(len(items), func(i int) lua.LValue { return items[i-1] }, 1); err != nil {
+	if err := e.array(from-1, n, item, 1); err != nil {
 		return err
 	}
 	e.buf = append(e.buf, tagNil) // no metatable

@@ -16,6 +16,8 @@ var seedValues = []string{
 	`helpers = {sq = function(x) return x * x end} return function(x) return helpers.sq(x) + #tostring(x) end`,
 	`local function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end return fib`,
 	`return {print, string.format, require("mp"), io.stdout}`,
+	`local t = {} for i = 1, 20 do t[i] = i * 1000 end return t`,
+	`return {0.5, 1, 2, 3, 4, 5, 6, 7, -0.0, "x", 1, 2, 3, 4, 5, 6, 7, 8, k = {9, 8, 7, 6, 5, 4, 3, 2, 1}}`,
 }
 
 // FuzzDecode feeds the decoder arbitrary bytes: it must never panic, and

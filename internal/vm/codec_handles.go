@@ -73,6 +73,37 @@ func (s *handleScan) values(n uint64, depth int) error {
 	return nil
 }
 
+// array passes a table's array part: n values, runs of numbers counting
+// for as many as they hold.
+func (s *handleScan) array(n uint64, depth int) error {
+	for n > 0 {
+		if s.pos < len(s.data) && (s.data[s.pos] == tagInt32s || s.data[s.pos] == tagFloats) {
+			width := uint64(4)
+			if s.data[s.pos] == tagFloats {
+				width = 8
+			}
+			s.pos++
+			k, err := s.uvarint()
+			if err != nil {
+				return err
+			}
+			if k > n || k > uint64(len(s.data)) {
+				return errors.New("a run of numbers overflows its array")
+			}
+			if err := s.skip(k * width); err != nil {
+				return err
+			}
+			n -= k
+			continue
+		}
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		n--
+	}
+	return nil
+}
+
 func (s *handleScan) value(depth int) error {
 	if depth > DefaultLimits.MaxDepth {
 		return fmt.Errorf("nested deeper than %d levels", DefaultLimits.MaxDepth)
@@ -120,7 +151,10 @@ func (s *handleScan) value(depth int) error {
 		if pairs > uint64(len(s.data)) {
 			return errTruncated
 		}
-		if err := s.values(n+2*pairs+1, depth+1); err != nil { // the metatable last
+		if err := s.array(n, depth+1); err != nil {
+			return err
+		}
+		if err := s.values(2*pairs+1, depth+1); err != nil { // the metatable last
 			return err
 		}
 		return nil

@@ -154,7 +154,6 @@ type poolBatch struct {
 	fname  string // "Pool.map", for errors
 	mode   byte
 	root   string // what the items are called in errors: "items", "arglists", "args"
-	sent   int    // items submitted so far
 	fnID   uint64
 	id     uint64
 	chunk  int
@@ -190,28 +189,30 @@ func (b *poolBatch) call(L *lua.LState, call ObjectCall) ObjectReply {
 	return reply
 }
 
-// submit adds tasks for items, chunk by chunk; an apply's one task is its
-// argument list.
-func (b *poolBatch) submit(L *lua.LState, items []lua.LValue) {
-	for start := 0; start < len(items); start += b.chunk {
-		part := items[start:min(start+b.chunk, len(items))]
+// submit adds tasks for items from to to (item(i) is the item at index i,
+// from 0), chunk by chunk; an apply's one task is its argument list.
+func (b *poolBatch) submit(L *lua.LState, item func(int) lua.LValue, from, to int) {
+	for start := from; start < to; start += b.chunk {
+		end := min(start+b.chunk, to)
+		// Room for the header and about 5 bytes an item: the bytes stay in
+		// the host until a worker takes them, so they are not reused.
+		head := append(make([]byte, 0, 16+5*(end-start)), b.mode)
+		head = binary.AppendUvarint(head, b.id) // see taskMap
 		var data []byte
 		var err error
-		head := binary.AppendUvarint([]byte{b.mode}, b.id) // see taskMap
 		if b.mode == taskApply {
-			data, err = b.vm.encodeTo(head, b.root, part[0])
+			data, err = b.vm.encodeTo(head, b.root, item(start))
 		} else {
-			data, err = b.vm.appendList(head, b.root, part)
+			data, err = b.vm.appendItems(head, b.root, start, end, item)
 		}
 		if err != nil {
 			b.forget(L) // the tasks submitted before this one are of no use
-			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, b.sent+start))
+			L.RaiseError("%s: %v", b.fname, offsetPath(err, b.root, start))
 		}
-		r := b.call(L, ObjectCall{Op: ops.PoolSubmit, Batch: b.id, Func: b.fnID, Value: Value{Data: data}, Count: int64(len(part))})
+		r := b.call(L, ObjectCall{Op: ops.PoolSubmit, Batch: b.id, Func: b.fnID, Value: Value{Data: data}, Count: int64(end - start)})
 		b.tasks = append(b.tasks, r.Task)
-		b.counts[r.Task] = len(part)
+		b.counts[r.Task] = end - start
 	}
-	b.sent += len(items)
 }
 
 // offsetPath renames a chunk's item in a SendError by its index among all
@@ -329,17 +330,19 @@ func tableArg(L *lua.LState, n int, fname, name string, optional bool) *lua.LTab
 }
 
 // sequence reads the list at argument n, named root in errors; for
-// starmap (mode taskStar) each item must be a list too.
-func sequence(L *lua.LState, n int, fname, root string, mode byte) []lua.LValue {
+// starmap (mode taskStar) each item must be a list too. Its items are read
+// in place (item(i) is the item at index i, from 0), so a caller that does
+// not submit them all at once copies them first (see poolIMap).
+func sequence(L *lua.LState, n int, fname, root string, mode byte) (item func(int) lua.LValue, count int) {
 	t := tableArg(L, n, fname, root, false)
-	items := make([]lua.LValue, t.Len())
-	for i := range items {
-		items[i] = t.RawGetInt(i + 1)
-		if _, ok := items[i].(*lua.LTable); mode == taskStar && !ok {
-			L.RaiseError("%s: %s[%d] must be a table of arguments, not %s", fname, root, i+1, aType(items[i]))
+	count = t.Len()
+	item = func(i int) lua.LValue { return t.RawGetInt(i + 1) }
+	for i := range count {
+		if _, ok := item(i).(*lua.LTable); mode == taskStar && !ok {
+			L.RaiseError("%s: %s[%d] must be a table of arguments, not %s", fname, root, i+1, aType(item(i)))
 		}
 	}
-	return items
+	return item, count
 }
 
 // chunksize is the argument at n, or Python's default: the items spread in
@@ -360,14 +363,14 @@ func (vm *VM) chunksize(L *lua.LState, n int, ref *objectRef, fname string, coun
 func (vm *VM) mapBatch(L *lua.LState, method string, mode byte, shown bool) (*poolBatch, int) {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3, "Pool."+method, taskRoots[mode], mode)
+	item, count := sequence(L, 3, "Pool."+method, taskRoots[mode], mode)
 	n := 0
 	if shown {
-		n = len(items)
+		n = count
 	}
-	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, len(items)), n)
-	b.submit(L, items)
-	return b, len(items)
+	b := vm.newBatch(L, ref, method, mode, fn, vm.chunksize(L, 4, ref, "Pool."+method, count), n)
+	b.submit(L, item, 0, count)
+	return b, count
 }
 
 // applyBatch submits the task of pool:METHOD(f, args).
@@ -379,7 +382,7 @@ func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 		args = L.NewTable()
 	}
 	b := vm.newBatch(L, ref, method, taskApply, fn, 1, 0)
-	b.submit(L, []lua.LValue{args})
+	b.submit(L, func(int) lua.LValue { return args }, 0, 1)
 	return b
 }
 
@@ -429,7 +432,13 @@ const imapChunk = 256
 func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 	ref := vm.checkObject(L, "Pool", method)
 	fn := poolFunction(L, "Pool."+method)
-	items := sequence(L, 3, "Pool."+method, "items", taskMap)
+	// The items are submitted as the loop goes: a snapshot of them now.
+	item, count := sequence(L, 3, "Pool."+method, "items", taskMap)
+	items := make([]lua.LValue, count)
+	for i := range items {
+		items[i] = item(i)
+	}
+	item = func(i int) lua.LValue { return items[i] }
 	chunk := vm.chunksize(L, 4, ref, "Pool."+method, len(items))
 	if L.Get(4) == lua.LNil {
 		chunk = min(chunk, imapChunk)
@@ -448,7 +457,7 @@ func (vm *VM) poolIMap(L *lua.LState, method string, ordered bool) int {
 			}
 			// Keep up to window items in flight beyond those already taken.
 			if end := min(taken*b.chunk+window, len(items)); end > submitted {
-				b.submit(L, items[submitted:end])
+				b.submit(L, item, submitted, end)
 				submitted = end
 			}
 			if taken == len(b.tasks) {

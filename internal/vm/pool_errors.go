@@ -93,17 +93,23 @@ func (o taskOutcome) firstError() *itemError {
 // fails each of its items with the pool's text.
 func (b *poolBatch) outcome(L *lua.LState, task uint64, r ObjectReply) taskOutcome {
 	n := b.counts[task]
+	var list []lua.LValue
+	if r.Status != "error" || len(r.Value.Data) != 0 {
+		var err error
+		if list, err = b.vm.decodeList(r.Value.Data); err != nil {
+			L.RaiseError("%s: %v", b.fname, err)
+		}
+		if r.Status != "error" && len(list) == n {
+			return taskOutcome{values: list}
+		}
+	}
 	o := taskOutcome{values: make([]lua.LValue, n)}
 	for i := range o.values {
 		o.values[i] = lua.LNil
 	}
-	if r.Status == "error" && len(r.Value.Data) == 0 {
+	if list == nil {
 		o.failAll(r.ErrText)
 		return o
-	}
-	list, err := b.vm.decodeList(r.Value.Data)
-	if err != nil {
-		L.RaiseError("%s: %v", b.fname, err)
 	}
 	copy(o.values, list)
 	if r.Status != "error" {

@@ -89,6 +89,7 @@ type VM struct {
 	finder       ModuleFinder                    // Options.Modules
 	goModules    map[string]bool                 // the Go modules loaded here
 	scratch      []byte                          // encodeSent's buffer
+	runScratch   []float64                       // the encoder's run of numbers (encoder.numbers)
 
 	ctx             context.Context // Options.Context; blocking calls end when it is done
 	cancel          context.CancelFunc
