@@ -146,6 +146,19 @@ type tableLayout struct {
 	k2i       map[lua.LValue]int
 }
 
+// appendArray sets t[n+1], t[n+2]... to vs, where n is the length of t's
+// array part, as RawSetInt would one by one: with one copy when
+// tableLayoutHolds.
+func appendArray(t *lua.LTable, n int, vs []lua.LValue) {
+	if l := (*tableLayout)(unsafe.Pointer(t)); tableLayoutHolds && len(l.array) == n {
+		l.array = append(l.array, vs...)
+		return
+	}
+	for i, v := range vs {
+		t.RawSetInt(n+1+i, v)
+	}
+}
+
 // tableLayoutHolds says whether lua.LTable is laid out as tableLayout: the
 // same fields, names, types and offsets. Otherwise tables are made through
 // the API.

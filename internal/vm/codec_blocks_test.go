@@ -2,6 +2,7 @@ package vm
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,5 +87,40 @@ func TestDecodedStringsSurviveCollection(t *testing.T) {
 		if want := wants[i%3]; string(v.(lua.LString)) != want {
 			t.Errorf("kept string %d is %q, want %q", i, v, want)
 		}
+	}
+}
+
+// TestAppendArray proves that appendArray leaves a table as RawSetInt one
+// value at a time does, nils included, on its fast path and when the
+// array part is not the length it is told.
+func TestAppendArray(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	vs := []lua.LValue{lua.LNumber(1), lua.LNil, lua.LString("x"), lua.LNil}
+	for _, start := range []int{0, 2} {
+		got, want := L.CreateTable(8, 0), L.CreateTable(8, 0)
+		for i := 1; i <= start; i++ {
+			got.RawSetInt(i, lua.LTrue)
+			want.RawSetInt(i, lua.LTrue)
+		}
+		appendArray(got, start, vs)
+		appendArray(got, start+len(vs), vs)
+		for i, v := range append(slices.Clone(vs), vs...) {
+			want.RawSetInt(start+1+i, v)
+		}
+		if got.Len() != want.Len() || got.MaxN() != want.MaxN() {
+			t.Errorf("from %d: Len %d MaxN %d, want %d %d", start, got.Len(), got.MaxN(), want.Len(), want.MaxN())
+		}
+		for i := 1; i <= start+2*len(vs)+1; i++ {
+			if got.RawGetInt(i) != want.RawGetInt(i) {
+				t.Errorf("from %d: [%d] = %v, want %v", start, i, got.RawGetInt(i), want.RawGetInt(i))
+			}
+		}
+	}
+	// Told the wrong length, it sets the keys it is given, one by one.
+	got := L.NewTable()
+	appendArray(got, 3, vs[:1])
+	if got.RawGetInt(4) != lua.LNumber(1) || got.RawGetInt(1) != lua.LNil {
+		t.Errorf("appendArray at 4 of an empty table: [4] = %v, [1] = %v", got.RawGetInt(4), got.RawGetInt(1))
 	}
 }

@@ -337,8 +337,8 @@ func sequence(L *lua.LState, n int, fname, root string, mode byte) (item func(in
 	t := tableArg(L, n, fname, root, false)
 	count = t.Len()
 	item = func(i int) lua.LValue { return t.RawGetInt(i + 1) }
-	for i := range count {
-		if _, ok := item(i).(*lua.LTable); mode == taskStar && !ok {
+	for i := 0; mode == taskStar && i < count; i++ {
+		if _, ok := item(i).(*lua.LTable); !ok {
 			L.RaiseError("%s: %s[%d] must be a table of arguments, not %s", fname, root, i+1, aType(item(i)))
 		}
 	}
@@ -397,10 +397,8 @@ func (vm *VM) poolMap(L *lua.LState, method string, mode byte) int {
 			b.forget(L)
 			b.raise(L, b.tasks[i], e)
 		}
-		for _, v := range o.values {
-			n++
-			out.RawSetInt(n, v)
-		}
+		appendArray(out, n, o.values)
+		n += len(o.values)
 	}
 	b.forget(L)
 	L.Push(out)
