@@ -34,6 +34,7 @@ type Remote struct {
 	host   pb.HostClient
 	calls  *CallClient  // object calls and puts
 	values *slots.Slots // the numbers of Values, shared with the host; nil if none
+	seat   slots.Seat   // this child's seat in values, where it takes locks; 0 if none
 	self   vm.ProcessInfo
 	parent vm.ProcessInfo
 	puts   putBuffer
@@ -308,6 +309,9 @@ func (r *Remote) postable(call vm.ObjectCall) bool {
 	case ops.AfterSuccess:
 		return b.posting[call.ID]
 	case ops.WhenHeld:
+		if r.seat != 0 {
+			return false // a release the memory turned away: the host says why
+		}
 		lock := b.lockOf[call.ID]
 		if lock == 0 || b.held[lock] == 0 {
 			return false
@@ -424,6 +428,9 @@ func (r *Remote) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply
 		if reply, done := r.valueInMemory(call); done {
 			return reply, nil
 		}
+	}
+	if reply, done, err := r.lockInMemory(ctx, call); done {
+		return reply, err
 	}
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)
