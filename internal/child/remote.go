@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,11 @@ const (
 // learnt of the queues, pipe ends and locks it uses.
 type putBuffer struct {
 	send sync.Mutex // held while a batch is sent, so batches go out in order
+	// unsent is set while a put or a failure waits for Flush: a Flush
+	// that finds it clear has nothing to do (a lock's release looks on
+	// every call). Set under mu, cleared under send and mu once a Flush
+	// has sent everything.
+	unsent atomic.Bool
 
 	mu        sync.Mutex
 	batch     []byte // the puts not yet sent: a pb.PutBatchRequest in wire form
@@ -71,6 +77,9 @@ type putBuffer struct {
 // call on the call socket), and reports a background flush that failed
 // since the last call: the call socket is broken then.
 func (r *Remote) Flush() error {
+	if !r.puts.unsent.Load() {
+		return nil
+	}
 	r.puts.send.Lock()
 	defer r.puts.send.Unlock()
 	b := &r.puts
@@ -91,6 +100,11 @@ func (r *Remote) Flush() error {
 		}
 		b.mu.Unlock()
 	}
+	b.mu.Lock()
+	if len(b.batch) == 0 && b.err == nil {
+		b.unsent.Store(false)
+	}
+	b.mu.Unlock()
 	if failed != nil {
 		return fmt.Errorf("an earlier put failed: %w", failed)
 	}
@@ -233,6 +247,7 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 		b.batch = (*batches.Get().(*[]byte))[:0]
 	}
 	b.batch = appendQueueItem(b.batch, call.ID, call.Value.Data)
+	b.unsent.Store(true)
 	b.count++
 	b.bytes += len(call.Value.Data)
 	full := b.count >= maxBatchItems || b.bytes >= maxBatchBytes
@@ -241,6 +256,7 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 			if err := r.Flush(); err != nil {
 				b.mu.Lock()
 				b.err = err
+				b.unsent.Store(true)
 				b.mu.Unlock()
 			}
 		})

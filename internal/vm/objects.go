@@ -108,15 +108,21 @@ func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fiel
 	L := vm.L
 	mt := L.NewTable()
 	methodTable := L.SetFuncs(L.NewTable(), methods)
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		ref := vm.checkObject(L, name, "index")
-		key := L.CheckString(2)
-		if op, ok := fields[key]; ok {
-			return pushResult(L, op, vm.invoke(L, name, ObjectCall{ID: ref.id, Op: op}))
-		}
-		L.Push(methodTable.RawGetString(key))
-		return 1
-	}))
+	if len(fields) == 0 {
+		// Only methods: Lua finds them in the table itself, without a call
+		// to Go (a lock's acquire in a loop).
+		mt.RawSetString("__index", methodTable)
+	} else {
+		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			ref := vm.checkObject(L, name, "index")
+			key := L.CheckString(2)
+			if op, ok := fields[key]; ok {
+				return pushResult(L, op, vm.invoke(L, name, ObjectCall{ID: ref.id, Op: op}))
+			}
+			L.Push(methodTable.RawGetString(key))
+			return 1
+		}))
+	}
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(fmt.Sprintf("<%s %d>", name, vm.checkObject(L, name, "tostring").id)))
 		return 1

@@ -92,6 +92,7 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 // with, and locked or get_value.
 func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 	acquireOp, releaseOp := ops.Of(kind, "acquire"), ops.Of(kind, "release")
+	acquireName := kind + ".acquire"
 	acquire := func(L *lua.LState, ref *objectRef, wait Wait) ObjectReply {
 		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: acquireOp, Wait: wait})
 	}
@@ -101,7 +102,7 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 	methods := map[string]lua.LGFunction{
 		"acquire": func(L *lua.LState) int {
 			ref := vm.checkObject(L, kind, "acquire")
-			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, kind+".acquire")))
+			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, acquireName)))
 		},
 		"release": func(L *lua.LState) int {
 			release(L, vm.checkObject(L, kind, "release"))
