@@ -35,7 +35,10 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		l.Share(h.values.RMutex(id)) // no one has the id yet
 		return []uint64{id}, nil
 	case "Semaphore", "BoundedSemaphore":
-		obj = objects.NewSemaphore(int(args.N), args.Flag)
+		s := objects.NewSemaphore(int(args.N), args.Flag)
+		id := h.objects.AddHeld(s, owner)
+		s.Share(h.values.Semaphore(id)) // no one has the id yet
+		return []uint64{id}, nil
 	case "Event":
 		obj = objects.NewEvent()
 	case "Condition":

@@ -2,6 +2,7 @@ package child
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 
@@ -35,8 +36,15 @@ func readSeat() slots.Seat {
 // known yet (the host names it in its first reply), or a release finds the
 // lock not held (the host says so as a script sees it).
 func (r *Remote) lockInMemory(ctx context.Context, call vm.ObjectCall) (reply vm.ObjectReply, done bool, err error) {
+	if r.seat == 0 {
+		return reply, false, nil
+	}
+	switch call.Op {
+	case ops.SemaphoreAcquire, ops.SemaphoreRelease, ops.SemaphoreGetValue:
+		return r.semaphoreInMemory(ctx, call)
+	}
 	d := call.Op.Decl()
-	if r.seat == 0 || (d.Hold == 0 && call.Op != ops.LockLocked) {
+	if d.Hold == 0 && call.Op != ops.LockLocked {
 		return reply, false, nil
 	}
 	lock := call.ID
@@ -54,11 +62,7 @@ func (r *Remote) lockInMemory(ctx context.Context, call vm.ObjectCall) (reply vm
 		return vm.ObjectReply{OK: m.Locked()}, true, nil
 	case d.Hold > 0:
 		ok, abandoned, err := m.Acquire(ctx, r.seat, objects.Wait(call.Wait).Duration())
-		reply = vm.ObjectReply{OK: ok, Lock: lock}
-		if abandoned {
-			reply.Status = "abandoned"
-		}
-		return reply, true, err
+		return acquired(ok, abandoned, lock), true, err
 	}
 	// What this process posted before the release is done before any
 	// other process takes the lock.
@@ -69,4 +73,46 @@ func (r *Remote) lockInMemory(ctx context.Context, call vm.ObjectCall) (reply vm
 		return reply, false, nil
 	}
 	return vm.ObjectReply{Lock: lock}, true, nil
+}
+
+// acquired is the reply of an acquire that took (ok) or did not take a
+// lock or a permit; lock is the lock's id, 0 for a semaphore.
+func acquired(ok, abandoned bool, lock uint64) vm.ObjectReply {
+	reply := vm.ObjectReply{OK: ok, Lock: lock}
+	if abandoned {
+		reply.Status = "abandoned"
+	}
+	return reply
+}
+
+// semaphoreInMemory does an acquire, release or get_value of a Semaphore
+// or BoundedSemaphore in the memory shared with the host, as lockInMemory
+// does for a lock. done is false when the host must do it: an acquire
+// finds the process holding permits of too many semaphores, or a release
+// would raise a bounded semaphore above its value (the host says so as a
+// script sees it).
+func (r *Remote) semaphoreInMemory(ctx context.Context, call vm.ObjectCall) (reply vm.ObjectReply, done bool, err error) {
+	x := r.values.Semaphore(call.ID)
+	if x == nil {
+		return reply, false, nil
+	}
+	switch call.Op {
+	case ops.SemaphoreGetValue:
+		return vm.ObjectReply{Result: int64(x.Value())}, true, nil
+	case ops.SemaphoreAcquire:
+		ok, abandoned, err := x.Acquire(ctx, r.seat, objects.Wait(call.Wait).Duration())
+		if errors.Is(err, slots.ErrTooManySemaphores) {
+			return reply, false, nil
+		}
+		return acquired(ok, abandoned, 0), true, err
+	}
+	// What this process posted before the release is done before any
+	// other process takes the permit.
+	if err := r.Sync(); err != nil {
+		return reply, true, err
+	}
+	if x.Release(r.seat) != nil {
+		return reply, false, nil
+	}
+	return reply, true, nil
 }

@@ -60,7 +60,12 @@ func (m *mutex) seat(owner Owner) (slots.Seat, error) {
 			return seat, nil
 		}
 	}
-	return 0, fmt.Errorf("process %d has no seat in the shared memory", owner)
+	return 0, errNoSeat(owner)
+}
+
+// errNoSeat is the error of a call for an owner that has no seat.
+func errNoSeat(owner Owner) error {
+	return fmt.Errorf("process %d has no seat in the shared memory", owner)
 }
 
 // Duration is the wait w allows, as package slots counts it: 0 not at all, slots.Forever
