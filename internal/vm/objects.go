@@ -179,14 +179,21 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // invoke performs an operation, raising a Lua error (with the caller's
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
-	vm.reportHoldsBefore(call.Op)
-	vm.runCallbacks(L, Wait{})
+	vm.beforeCall(L, call.Op)
 	call.Kind = kind
 	reply, err := vm.runtime.Invoke(vm.ctx, call)
 	if err != nil {
 		vm.raiseRuntime(L, kind+"."+call.Op.Decl().Name, err)
 	}
 	return reply
+}
+
+// beforeCall is what the VM does before any operation on an object: it
+// reports what it holds, as op needs, and runs the callbacks of finished
+// async results.
+func (vm *VM) beforeCall(L *lua.LState, op ops.Op) {
+	vm.reportHoldsBefore(op)
+	vm.runCallbacks(L, Wait{})
 }
 
 // checkBlockWait reads Python's (block=true, timeout=nil) pair at n, n+1.
