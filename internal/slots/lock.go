@@ -81,6 +81,13 @@ func (s *Slots) ref(id uint64) (lockRef, bool) {
 	return lockRef{mem: s, id: id, r: r}, true
 }
 
+// spinTries and spinLoads bound what park does before it sleeps: it takes
+// a look at the word spinLoads times between tries.
+const (
+	spinTries = 20
+	spinLoads = 100
+)
+
 // park waits, for the process in seat n, until take succeeds, wait runs out or
 // ctx ends; take returns whether it took the lock or a permit, and what it
 // saw in the state word when it did not. It tries once first: a call that
@@ -90,6 +97,17 @@ func (l lockRef) park(ctx context.Context, n Seat, wait time.Duration, take func
 	ok, seen := take()
 	if ok || wait == 0 {
 		return ok, nil
+	}
+	// A holder usually gives the lock back within a microsecond or two (an
+	// increment under it): look again for a while before sleeping, which
+	// would cost the releaser a system call to wake this call, and both a
+	// switch. The look is bounded, for a holder that keeps the lock.
+	for range spinTries {
+		for i := 0; i < spinLoads && l.r.state().Load() == seen; i++ {
+		}
+		if ok, seen = take(); ok {
+			return true, nil
+		}
 	}
 	var deadline time.Time
 	if wait > 0 {
