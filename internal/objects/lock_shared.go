@@ -39,6 +39,37 @@ func (r *Registry) seatOf(owner Owner) slots.Seat {
 	return 0
 }
 
+// seatFor is the seat owner's calls act in. An owner the host gave no seat (a process that
+// runs elsewhere, whose calls the host serves) is lent one here, which Died gives back.
+func (r *Registry) seatFor(owner Owner) (slots.Seat, error) {
+	if seat := r.seatOf(owner); seat != 0 {
+		return seat, nil
+	}
+	mem := r.mem.Load()
+	if mem == nil || r.dead.has(owner) {
+		return 0, fmt.Errorf("process %d has no seat in the shared memory", owner)
+	}
+	seat, err := mem.TakeSeat()
+	if err != nil {
+		return 0, err
+	}
+	if s, taken := r.seats.LoadOrStore(owner, seat); taken {
+		mem.Vacate(seat) // another call lent one first
+		return s.(slots.Seat), nil
+	}
+	r.lent.Store(owner, true)
+	return seat, nil
+}
+
+// seat is the seat owner's calls act in (Registry.seatFor).
+func (l *life) seat(owner Owner) (slots.Seat, error) {
+	r := l.r.Load()
+	if r == nil {
+		return 0, fmt.Errorf("process %d has no seat in the shared memory", owner)
+	}
+	return r.seatFor(owner)
+}
+
 // Share moves the lock's state to mem, the record of its id in the shared memory, before any
 // other process knows of the lock; nil leaves it in the host.
 func (m *mutex) Share(mem *slots.RMutex) {
@@ -51,21 +82,6 @@ func (m *mutex) Share(mem *slots.RMutex) {
 		mem.Mutex.Init()
 	}
 	m.mem.Store(mem)
-}
-
-// seat is the seat owner's calls act in.
-func (m *mutex) seat(owner Owner) (slots.Seat, error) {
-	if r := m.r.Load(); r != nil {
-		if seat := r.seatOf(owner); seat != 0 {
-			return seat, nil
-		}
-	}
-	return 0, errNoSeat(owner)
-}
-
-// errNoSeat is the error of a call for an owner that has no seat.
-func errNoSeat(owner Owner) error {
-	return fmt.Errorf("process %d has no seat in the shared memory", owner)
 }
 
 // Duration is the wait w allows, as package slots counts it: 0 not at all, slots.Forever
@@ -129,8 +145,10 @@ func (m *mutex) releaseAllShared(mem *slots.RMutex, owner Owner) (int, error) {
 // diedShared is died on the shared record: the lock is freed, marked abandoned, if owner's
 // seat holds it.
 func (m *mutex) diedShared(mem *slots.RMutex, owner Owner) {
-	if seat, err := m.seat(owner); err == nil {
-		mem.Died(seat)
+	if r := m.r.Load(); r != nil {
+		if seat := r.seatOf(owner); seat != 0 {
+			mem.Died(seat)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ type Registry struct {
 	onFree  func(id uint64)
 	onDrop  func(data []byte)
 	seats   sync.Map // Owner -> slots.Seat: the seat of each process in the shared memory
+	lent    sync.Map // Owner -> true: the seats taken here, for owners the host gave none
 	mem     atomic.Pointer[slots.Slots]
 }
 
@@ -210,9 +211,14 @@ func (r *Registry) Died(owner Owner) {
 		r.ownerLeft(m, owner)
 	}
 	if seat := r.seatOf(owner); seat != 0 {
-		// Before the objects owner held are freed: their records may be given out again.
+		// Before the objects owner held are freed: their records may be given out again. A
+		// seat lent here goes back; the host's stays with the child that runs the next process.
 		if mem := r.mem.Load(); mem != nil {
-			mem.GiveBack(seat)
+			if _, lent := r.lent.LoadAndDelete(owner); lent {
+				mem.Vacate(seat)
+			} else {
+				mem.GiveBack(seat)
+			}
 		}
 		r.SetSeat(owner, 0)
 	}

@@ -24,16 +24,6 @@ func (s *Semaphore) Share(mem *slots.Semaphore) {
 	s.mem.Store(mem)
 }
 
-// seat is the seat owner's calls act in.
-func (s *Semaphore) seat(owner Owner) (slots.Seat, error) {
-	if r := s.r.Load(); r != nil {
-		if seat := r.seatOf(owner); seat != 0 {
-			return seat, nil
-		}
-	}
-	return 0, errNoSeat(owner)
-}
-
 // acquireShared is Acquire on the shared record.
 func (s *Semaphore) acquireShared(ctx context.Context, mem *slots.Semaphore, owner Owner, w Wait) (ok, abandoned bool, err error) {
 	if s.dead(owner) {
@@ -72,7 +62,9 @@ func (s *Semaphore) releaseShared(mem *slots.Semaphore, owner Owner) error {
 // diedShared is died on the shared record: owner, which no longer holds the semaphore, gives
 // back the permits its seat lists of it, marked abandoned.
 func (s *Semaphore) diedShared(mem *slots.Semaphore, owner Owner) {
-	if seat, err := s.seat(owner); err == nil {
-		mem.Died(seat)
+	if r := s.r.Load(); r != nil {
+		if seat := r.seatOf(owner); seat != 0 {
+			mem.Died(seat)
+		}
 	}
 }
