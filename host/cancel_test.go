@@ -62,6 +62,19 @@ var cancelCases = []struct{ name, src string }{
 		local p = mp.Process{target = function() print("ready") e:wait() end}
 		p:start()
 		p:join()`},
+	// The child's sleep only makes it likely that the cancel finds the main
+	// script asleep in the kernel, where only the cancel wakes it.
+	{"waiting for a lock it holds", `
+		local l = mp.Lock()
+		l:acquire()
+		mp.Process{target = function() mp.sleep(0.3) print("ready") end}:start()
+		l:acquire()`},
+	{"a child waiting for a lock", `
+		local l = mp.Lock()
+		l:acquire()
+		local p = mp.Process{target = function() print("ready") l:acquire() end}
+		p:start()
+		p:join()`},
 }
 
 // cancelRun runs src in h, cancels the run when it prints "ready", and

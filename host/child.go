@@ -19,6 +19,7 @@ import (
 
 	"github.com/mphost/mphost/internal/child"
 	pb "github.com/mphost/mphost/internal/proto"
+	"github.com/mphost/mphost/internal/slots"
 	"github.com/mphost/mphost/internal/spawn"
 	"github.com/mphost/mphost/internal/wire"
 )
@@ -32,9 +33,10 @@ type childProc struct {
 	rpc    *child.WorkerClient // the child's own gRPC service
 	runner *spawn.Runner
 	pid    int
-	output *os.File // the read end of the child's output pipe
-	calls  *os.File // the host's end of the child's call socket
-	files  int      // the host's end of the socket that hands the child pipe ends' sockets
+	output *os.File   // the read end of the child's output pipe
+	calls  *os.File   // the host's end of the child's call socket
+	files  int        // the host's end of the socket that hands the child pipe ends' sockets
+	seat   slots.Seat // its seat in the shared memory, for each process it runs; 0: none
 
 	callsDone   chan struct{}      // closed when the call socket's server returns
 	hostServed  chan struct{}      // closed when the broker's Host service has stopped
@@ -101,6 +103,9 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	}
 	defer childFiles.Close()
 	c := &childProc{output: outR, calls: calls, files: files}
+	if s.values != nil {
+		c.seat, _ = s.values.TakeSeat() // none: its processes take locks through the host
+	}
 	c.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  child.Handshake,
 		Plugins:          child.Plugins,
@@ -127,6 +132,9 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 			if s.values != nil {
 				cmd.ExtraFiles[2] = s.values.File()
 			}
+			if c.seat != 0 {
+				cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", child.EnvSeat, c.seat))
+			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			r, err := spawn.NewRunner(cmd, &s.forks)
 			c.runner = r
@@ -135,6 +143,7 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 	})
 	fail := func(err error) (*childProc, error) {
 		c.kill()
+		s.vacate(c)
 		outR.Close()
 		calls.Close()
 		syscall.Close(files)
@@ -239,6 +248,15 @@ func (s *supervisor) serveChild(c *childProc) {
 	}
 	s.forget(c)
 	c.kill()
+	s.vacate(c)
+}
+
+// vacate gives the seat of a child that is gone back to the memory.
+func (s *supervisor) vacate(c *childProc) {
+	if c.seat != 0 {
+		s.values.Vacate(c.seat)
+		c.seat = 0
+	}
 }
 
 // endCalls stops the call the child was waiting on, if any, and its call

@@ -138,6 +138,12 @@ func New(opts Options) *Host {
 	if values, err := slots.New(); err == nil {
 		h.values = values
 		runtime.AddCleanup(h, func(v *slots.Slots) { v.Close() }, values)
+		// The main script takes and gives locks in the memory too, in a
+		// seat of its own.
+		h.objects.UseMemory(values)
+		if seat, err := values.TakeSeat(); err == nil {
+			h.objects.SetSeat(objects.MainScript, seat)
+		}
 	}
 	h.children = &supervisor{
 		command:   command,
@@ -239,6 +245,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 	h.mu.Lock()
 	packagePath := h.packagePath
 	h.mu.Unlock()
+	h.objects.SetSeat(objects.Owner(p.id), c.seat) // its calls act in its child's seat
 	c.mu.Lock()
 	c.current = p
 	c.mu.Unlock()

@@ -26,12 +26,19 @@ func (h mainRuntime) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectR
 func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) ([]uint64, error) {
 	var obj any
 	switch kind {
-	case "Lock":
-		obj = objects.NewLock()
-	case "RLock":
-		obj = objects.NewRLock()
+	case "Lock", "RLock":
+		l := objects.Locker(objects.NewLock())
+		if kind == "RLock" {
+			l = objects.NewRLock()
+		}
+		id := h.objects.AddHeld(l, owner)
+		l.Share(h.values.RMutex(id)) // no one has the id yet
+		return []uint64{id}, nil
 	case "Semaphore", "BoundedSemaphore":
-		obj = objects.NewSemaphore(int(args.N), args.Flag)
+		s := objects.NewSemaphore(int(args.N), args.Flag)
+		id := h.objects.AddHeld(s, owner)
+		s.Share(h.values.Semaphore(id)) // no one has the id yet
+		return []uint64{id}, nil
 	case "Event":
 		obj = objects.NewEvent()
 	case "Condition":
@@ -46,6 +53,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		id := h.objects.AddHeld(c, owner)
 		if c.lockID == 0 {
 			c.lockID = id // its own; no one has the id yet
+			c.Locker().Share(h.values.RMutex(id))
 		}
 		return []uint64{id}, nil
 	case "Barrier":
@@ -58,6 +66,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		v := objects.NewValue(content(args.Data))
 		id := h.objects.AddHeld(v, owner)
 		v.Share(h.values.Slot(id)) // no one has the id yet
+		v.Lock().Share(h.values.RMutex(id))
 		return []uint64{id}, nil
 	case "Pool":
 		id, err := h.newPool(owner, args)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -267,7 +268,7 @@ type CallClient struct {
 	r       *bufio.Reader
 	seq     uint64
 	in, out []byte
-	posted  bool             // a call was posted since the last reply
+	posted  atomic.Bool      // a call was posted since the last reply; read without mu by Settle
 	failed  map[uint64]error // per object, a posted call that failed, not yet taken
 	dropped map[uint64]int64 // items of posted batches turned away, not yet taken
 }
@@ -311,7 +312,7 @@ func (c *CallClient) PostPuts(batch []byte) error {
 
 func (c *CallClient) posting(err error) error {
 	if err == nil {
-		c.posted = true
+		c.posted.Store(true)
 	}
 	return err
 }
@@ -355,10 +356,7 @@ func (c *CallClient) Dropped() map[uint64]int64 {
 // failures among them are then known to Failed. It returns an error only if
 // the host could not be asked.
 func (c *CallClient) Settle() error {
-	c.mu.Lock()
-	posted := c.posted
-	c.mu.Unlock()
-	if !posted {
+	if !c.posted.Load() {
 		return nil
 	}
 	_, err := c.PutBatch(context.Background(), &pb.PutBatchRequest{})
@@ -433,7 +431,7 @@ func (c *CallClient) call(ctx context.Context, kind, want byte, m, reply proto.M
 		case seq != c.seq:
 			continue // not this call's: the host has no other to answer
 		}
-		c.posted = false
+		c.posted.Store(false)
 		switch {
 		case err != nil:
 			return fmt.Errorf("the host's reply: %w", err)

@@ -62,7 +62,10 @@ func ServeChild() {
 	output = os.NewFile(OutputFD, "output")
 	calls = NewCallClient(os.NewFile(CallFD, "calls"))
 	values, _ = slots.Open(ValuesFD) // none: the numbers of Values stay in the host
-	openFiles()                      // none: pipes go through the host
+	if seat = readSeat(); values == nil {
+		seat = 0 // its locks stay in the host too
+	}
+	openFiles() // none: pipes go through the host
 	go watchParent(os.Getppid())
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -140,12 +143,13 @@ func (w *worker) Init(ctx context.Context, req *pb.InitRequest) (*pb.Empty, erro
 	return &pb.Empty{}, nil
 }
 
-// The child's output pipe, call socket and Values' memory, opened by
-// ServeChild.
+// The child's output pipe, call socket, Values' memory and seat there,
+// opened by ServeChild.
 var (
 	output *os.File
 	calls  *CallClient
 	values *slots.Slots
+	seat   slots.Seat // this child's seat in values
 )
 
 // Start runs the process in the background and answers at once. When the
@@ -189,7 +193,7 @@ func prepare(host pb.HostClient) <-chan prepared {
 	ready := make(chan prepared, 1)
 	go func() {
 		stdout, stderr := NewFrameWriters(output)
-		remote := &Remote{host: host, calls: calls, values: values}
+		remote := &Remote{host: host, calls: calls, values: values, seat: seat}
 		plugins := pluginhost.NewRemote(hostPlugins{host})
 		machine := vm.New(vm.Options{Runtime: remote, Chunks: vm.NewChunks(remote), Stdout: stdout, Stderr: stderr,
 			Modules:          pluginhost.Finder(plugins),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ type Remote struct {
 	host   pb.HostClient
 	calls  *CallClient  // object calls and puts
 	values *slots.Slots // the numbers of Values, shared with the host; nil if none
+	seat   slots.Seat   // this child's seat in values, where it takes locks; 0 if none
 	self   vm.ProcessInfo
 	parent vm.ProcessInfo
 	puts   putBuffer
@@ -51,6 +53,11 @@ const (
 // learnt of the queues, pipe ends and locks it uses.
 type putBuffer struct {
 	send sync.Mutex // held while a batch is sent, so batches go out in order
+	// unsent is set while a put or a failure waits for Flush: a Flush
+	// that finds it clear has nothing to do (a lock's release looks on
+	// every call). Set under mu, cleared under send and mu once a Flush
+	// has sent everything.
+	unsent atomic.Bool
 
 	mu        sync.Mutex
 	batch     []byte // the puts not yet sent: a pb.PutBatchRequest in wire form
@@ -70,6 +77,9 @@ type putBuffer struct {
 // call on the call socket), and reports a background flush that failed
 // since the last call: the call socket is broken then.
 func (r *Remote) Flush() error {
+	if !r.puts.unsent.Load() {
+		return nil
+	}
 	r.puts.send.Lock()
 	defer r.puts.send.Unlock()
 	b := &r.puts
@@ -90,6 +100,11 @@ func (r *Remote) Flush() error {
 		}
 		b.mu.Unlock()
 	}
+	b.mu.Lock()
+	if len(b.batch) == 0 && b.err == nil {
+		b.unsent.Store(false)
+	}
+	b.mu.Unlock()
 	if failed != nil {
 		return fmt.Errorf("an earlier put failed: %w", failed)
 	}
@@ -232,6 +247,7 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 		b.batch = (*batches.Get().(*[]byte))[:0]
 	}
 	b.batch = appendQueueItem(b.batch, call.ID, call.Value.Data)
+	b.unsent.Store(true)
 	b.count++
 	b.bytes += len(call.Value.Data)
 	full := b.count >= maxBatchItems || b.bytes >= maxBatchBytes
@@ -240,6 +256,7 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 			if err := r.Flush(); err != nil {
 				b.mu.Lock()
 				b.err = err
+				b.unsent.Store(true)
 				b.mu.Unlock()
 			}
 		})
@@ -308,6 +325,9 @@ func (r *Remote) postable(call vm.ObjectCall) bool {
 	case ops.AfterSuccess:
 		return b.posting[call.ID]
 	case ops.WhenHeld:
+		if r.seat != 0 {
+			return false // a release the memory turned away: the host says why
+		}
 		lock := b.lockOf[call.ID]
 		if lock == 0 || b.held[lock] == 0 {
 			return false
@@ -424,6 +444,9 @@ func (r *Remote) Invoke(ctx context.Context, call vm.ObjectCall) (vm.ObjectReply
 		if reply, done := r.valueInMemory(call); done {
 			return reply, nil
 		}
+	}
+	if reply, done, err := r.lockInMemory(ctx, call); done {
+		return reply, err
 	}
 	if err := r.calls.Failed(call.ID); err != nil {
 		r.forgetPosting(call.ID)

@@ -217,7 +217,9 @@ func lockMethods(kind, held string, releaseRaises ...string) []Func {
 		{Name: "acquire", Doc: "Acquires the " + held + "; true, \"abandoned\" when a holder died holding it; false on timeout.",
 			Params: blockParams(), Returns: okStatus(`"abandoned"`),
 			Details: "It returns false too when `block` is false and the " + held + " is taken. When a process dies, the host " +
-				"releases what it held (Lock, RLock, semaphore permits): the next acquire gets `true, \"abandoned\"`."},
+				"releases what it held (Lock, RLock, semaphore permits): the next acquire gets `true, \"abandoned\"`. " +
+				"Waiters are not served in order: a process that finds the " + held + " free takes it, even before " +
+				"one that has waited longer (it lives in memory every process maps, see design.md); a wait still ends at its timeout."},
 		{Name: "release", Doc: "Releases the " + held + ".", Raises: releaseRaises},
 		withMethod(kind, "the "+held),
 	}

@@ -3,6 +3,9 @@ package objects
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+
+	"github.com/mphost/mphost/internal/slots"
 )
 
 // Locker is what a Condition waits with: a *Lock or an *RLock.
@@ -13,6 +16,8 @@ type Locker interface {
 	Release(owner Owner) error
 	// Locked reports whether any process holds the lock.
 	Locked() bool
+	// Share moves the lock's state to memory shared with child processes.
+	Share(mem *slots.RMutex)
 
 	state() *mutex
 }
@@ -61,9 +66,11 @@ func (r *RLock) Locked() bool { return r.locked() }
 
 // mutex is the state shared by Lock and RLock: who holds it, how deep, and who waits. The lock
 // is handed over directly to the longest waiter on release, so waiters are served in order and
-// a release never wakes more than one of them.
+// a release never wakes more than one of them. A lock given a record in shared memory (Share)
+// keeps its state there instead (see lock_shared.go), and the fields below go unused.
 type mutex struct {
 	life
+	mem       atomic.Pointer[slots.RMutex]
 	mu        sync.Mutex
 	reentrant bool
 	holder    Owner
@@ -75,6 +82,9 @@ type mutex struct {
 // acquire takes the lock for owner at the given recursion depth (1, or the depth a Condition
 // gave up while waiting).
 func (m *mutex) acquire(ctx context.Context, owner Owner, w Wait, levels int) (ok, abandoned bool, err error) {
+	if mem := m.mem.Load(); mem != nil {
+		return m.acquireShared(ctx, mem, owner, w, levels)
+	}
 	m.mu.Lock()
 	if m.dead(owner) {
 		m.mu.Unlock()
@@ -126,6 +136,9 @@ func (m *mutex) acquire(ctx context.Context, owner Owner, w Wait, levels int) (o
 
 // release gives up one level of owner's hold.
 func (m *mutex) release(owner Owner) error {
+	if mem := m.mem.Load(); mem != nil {
+		return m.releaseShared(mem, owner)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.depth == 0 || m.holder != owner {
@@ -140,6 +153,9 @@ func (m *mutex) release(owner Owner) error {
 
 // releaseAll gives up every level of owner's hold and returns how many there were.
 func (m *mutex) releaseAll(owner Owner) (levels int, err error) {
+	if mem := m.mem.Load(); mem != nil {
+		return m.releaseAllShared(mem, owner)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.depth == 0 || m.holder != owner {
@@ -164,6 +180,10 @@ func (m *mutex) handOff(abandoned bool) {
 
 // died releases owner's hold, flagged abandoned, and fails owner's waits.
 func (m *mutex) died(owner Owner) {
+	if mem := m.mem.Load(); mem != nil {
+		m.diedShared(mem, owner)
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.waiters.failOwner(owner, ErrOwnerDied)
@@ -174,6 +194,9 @@ func (m *mutex) died(owner Owner) {
 
 // locked reports whether anyone holds the lock.
 func (m *mutex) locked() bool {
+	if mem := m.mem.Load(); mem != nil {
+		return mem.Locked()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.depth > 0
@@ -181,6 +204,9 @@ func (m *mutex) locked() bool {
 
 // depthOf is owner's recursion depth: 0 when owner does not hold the lock.
 func (m *mutex) depthOf(owner Owner) int {
+	if mem := m.mem.Load(); mem != nil {
+		return m.depthShared(mem, owner)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.holder != owner {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mphost/mphost/internal/slots"
 )
 
 // Registry names the host's shared objects by id and tells them when a process dies.
@@ -22,6 +24,9 @@ type Registry struct {
 	dead    graveyard
 	onFree  func(id uint64)
 	onDrop  func(data []byte)
+	seats   sync.Map // Owner -> slots.Seat: the seat of each process in the shared memory
+	lent    sync.Map // Owner -> true: the seats taken here, for owners the host gave none
+	mem     atomic.Pointer[slots.Slots]
 }
 
 // entry is one object and what holds it.
@@ -204,6 +209,18 @@ func (r *Registry) Died(owner Owner) {
 	r.mu.RUnlock()
 	for _, m := range mortal {
 		r.ownerLeft(m, owner)
+	}
+	if seat := r.seatOf(owner); seat != 0 {
+		// Before the objects owner held are freed: their records may be given out again. A
+		// seat lent here goes back; the host's stays with the child that runs the next process.
+		if mem := r.mem.Load(); mem != nil {
+			if _, lent := r.lent.LoadAndDelete(owner); lent {
+				mem.Vacate(seat)
+			} else {
+				mem.GiveBack(seat)
+			}
+		}
+		r.SetSeat(owner, 0)
 	}
 	r.letGo(owner)
 }

@@ -3,6 +3,9 @@ package objects
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+
+	"github.com/mphost/mphost/internal/slots"
 )
 
 // Semaphore is a counter of permits (Python's multiprocessing.Semaphore and, when bounded,
@@ -12,6 +15,7 @@ import (
 // returned. Make one with NewSemaphore.
 type Semaphore struct {
 	life
+	mem       atomic.Pointer[slots.Semaphore] // set: the permits are there (Share), not below
 	mu        sync.Mutex
 	value     int
 	initial   int
@@ -33,6 +37,9 @@ func NewSemaphore(value int, bounded bool) *Semaphore {
 // out, abandoned=true when the permit was returned by the death of a process, ctx.Err() when ctx
 // ended the wait, and ErrOwnerDied when owner has died.
 func (s *Semaphore) Acquire(ctx context.Context, owner Owner, w Wait) (ok, abandoned bool, err error) {
+	if mem := s.mem.Load(); mem != nil {
+		return s.acquireShared(ctx, mem, owner, w)
+	}
 	s.mu.Lock()
 	if s.dead(owner) {
 		s.mu.Unlock()
@@ -81,6 +88,9 @@ func (s *Semaphore) Acquire(ctx context.Context, owner Owner, w Wait) (ok, aband
 // permit or not (a semaphore can signal). A bounded semaphore returns ErrTooManyReleases
 // instead of rising above its initial value.
 func (s *Semaphore) Release(owner Owner) error {
+	if mem := s.mem.Load(); mem != nil {
+		return s.releaseShared(mem, owner)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dead(owner) {
@@ -96,6 +106,9 @@ func (s *Semaphore) Release(owner Owner) error {
 
 // Value is the number of free permits.
 func (s *Semaphore) Value() int {
+	if mem := s.mem.Load(); mem != nil {
+		return mem.Value()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.value
@@ -146,6 +159,10 @@ func (s *Semaphore) give(abandoned bool) {
 // than brings the free and held permits back up to the initial value: permits that were taken
 // as signals (released by another process) are not handed out a second time.
 func (s *Semaphore) died(owner Owner) {
+	if mem := s.mem.Load(); mem != nil {
+		s.diedShared(mem, owner)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.waiters.failOwner(owner, ErrOwnerDied)

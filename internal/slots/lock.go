@@ -35,7 +35,7 @@ type record struct {
 	initial   atomic.Uint32 // a Semaphore's initial value
 	bounded   atomic.Uint32 // 1 for a bounded Semaphore
 	abandoned atomic.Uint32 // a Semaphore's free permits given back by dead processes
-	_         uint32
+	reentrant atomic.Uint32 // 1 for a lock its holder may take again (RMutex.Init)
 }
 
 // state is the futex word, the low half of word (the memory is little
@@ -48,7 +48,7 @@ const recordSize = 32
 // clear sets every word of the record to 0.
 func (r *record) clear() {
 	r.word.Store(0)
-	for _, w := range []*atomic.Uint32{&r.waiters, &r.depth, &r.initial, &r.bounded, &r.abandoned} {
+	for _, w := range []*atomic.Uint32{&r.waiters, &r.depth, &r.initial, &r.bounded, &r.abandoned, &r.reentrant} {
 		w.Store(0)
 	}
 }
@@ -81,15 +81,33 @@ func (s *Slots) ref(id uint64) (lockRef, bool) {
 	return lockRef{mem: s, id: id, r: r}, true
 }
 
-// park waits, for a process in seat, until take succeeds, wait runs out or
+// spinTries and spinLoads bound what park does before it sleeps: it takes
+// a look at the word spinLoads times between tries.
+const (
+	spinTries = 20
+	spinLoads = 100
+)
+
+// park waits, for the process in seat n, until take succeeds, wait runs out or
 // ctx ends; take returns whether it took the lock or a permit, and what it
 // saw in the state word when it did not. It tries once first: a call that
 // need not wait succeeds even when ctx is done. It returns ok=false and no
 // error when wait ran out, ctx.Err() when ctx ended the wait.
-func (l lockRef) park(ctx context.Context, seat Seat, wait time.Duration, take func() (bool, uint32)) (ok bool, err error) {
+func (l lockRef) park(ctx context.Context, n Seat, wait time.Duration, take func() (bool, uint32)) (ok bool, err error) {
 	ok, seen := take()
 	if ok || wait == 0 {
 		return ok, nil
+	}
+	// A holder usually gives the lock back within a microsecond or two (an
+	// increment under it): look again for a while before sleeping, which
+	// would cost the releaser a system call to wake this call, and both a
+	// switch. The look is bounded, for a holder that keeps the lock.
+	for range spinTries {
+		for i := 0; i < spinLoads && l.r.state().Load() == seen; i++ {
+		}
+		if ok, seen = take(); ok {
+			return true, nil
+		}
 	}
 	var deadline time.Time
 	if wait > 0 {
@@ -98,8 +116,13 @@ func (l lockRef) park(ctx context.Context, seat Seat, wait time.Duration, take f
 	// Counted before the next look at the word: a release made after that
 	// look sees the count and wakes a sleeper.
 	l.r.waiters.Add(1)
-	st := l.mem.seat(seat)
-	st.waiting.Store(uint32(l.id & indexMask))
+	// A child lists the record it sleeps on, for the host to take its count
+	// back if it dies asleep; the host's own waits take it back themselves.
+	var st *seat
+	if !l.mem.host {
+		st = l.mem.seat(n)
+		st.waiting.Store(uint32(l.id & indexMask))
+	}
 	var left atomic.Bool
 	stop := context.AfterFunc(ctx, func() { l.interrupt(&left) })
 	for {
@@ -119,7 +142,9 @@ func (l lockRef) park(ctx context.Context, seat Seat, wait time.Duration, take f
 	}
 	left.Store(true)
 	stop()
-	st.waiting.Store(0)
+	if st != nil {
+		st.waiting.Store(0)
+	}
 	if l.r.waiters.Add(^uint32(0)) > 0 && !ok {
 		// The wake of a release may have come to this call, which leaves
 		// without the lock: pass it on.
@@ -223,8 +248,20 @@ func (m *Mutex) Died(seat Seat) bool {
 // RMutex is a reentrant lock (an RLock) in the memory: the seat that holds
 // it may acquire it again, and must release it as many times. Its holder
 // keeps the count of levels in the record, which only it writes. Make one
-// per object with Slots.RMutex.
+// per object with Slots.RMutex. The record says whether the lock is
+// reentrant (RMutex.Init) or not (Mutex.Init): the methods of an RMutex
+// on a record made by Mutex.Init act as a Lock's, with one level, so that
+// a process that knows only a lock's id takes it as its maker meant.
 type RMutex struct{ Mutex }
+
+// Init clears the lock, as Mutex.Init does, and makes it reentrant.
+func (r *RMutex) Init() {
+	r.r.clear()
+	r.r.reentrant.Store(1)
+}
+
+// Reentrant reports whether the lock was made reentrant (RMutex.Init).
+func (m *Mutex) Reentrant() bool { return m.r.reentrant.Load() != 0 }
 
 // RMutex returns the reentrant lock of object id, or nil when id has no
 // record.
@@ -246,7 +283,7 @@ func (r *RMutex) Acquire(ctx context.Context, seat Seat, wait time.Duration) (ok
 // levels deeper when seat holds it: a Condition takes back the levels its
 // wait gave up (ReleaseAll).
 func (r *RMutex) AcquireLevels(ctx context.Context, seat Seat, wait time.Duration, levels int) (ok, abandoned bool, err error) {
-	if r.Holder() == seat {
+	if r.Holder() == seat && r.Reentrant() {
 		r.r.depth.Add(uint32(levels))
 		return true, false, nil
 	}

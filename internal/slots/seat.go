@@ -115,6 +115,16 @@ func (s *Slots) TakeSeat() (Seat, error) {
 // locks first, and vacates a seat before it frees the objects the process
 // held (their records may be given out again).
 func (s *Slots) Vacate(n Seat) {
+	s.GiveBack(n)
+	s.seats.mu.Lock()
+	s.seats.free = append(s.seats.free, n)
+	s.seats.mu.Unlock()
+}
+
+// GiveBack gives back what the process in seat held, as Vacate does, and
+// keeps the seat: for a host whose child process runs another process in
+// the same seat once one has ended.
+func (s *Slots) GiveBack(n Seat) {
 	st := s.seat(n)
 	if i := st.waiting.Load(); i != 0 {
 		if l, ok := s.ref(uint64(i)); ok {
@@ -133,7 +143,4 @@ func (s *Slots) Vacate(n Seat) {
 		e.count.Store(0)
 		e.id.Store(0)
 	}
-	s.seats.mu.Lock()
-	s.seats.free = append(s.seats.free, n)
-	s.seats.mu.Unlock()
 }

@@ -123,6 +123,17 @@ func (x *Semaphore) Release(seat Seat) error {
 // Value is the number of free permits.
 func (x *Semaphore) Value() int { return int(x.r.state().Load()) }
 
+// Died gives back the permits that seat lists of the semaphore, marked
+// abandoned, as Vacate does for every semaphore: the host calls it when
+// the process in seat no longer holds the semaphore's handle.
+func (x *Semaphore) Died(seat Seat) {
+	if e := x.mem.seat(seat).entry(x.id, false); e != nil {
+		if count := e.count.Swap(0); count > 0 {
+			x.giveBack(count)
+		}
+	}
+}
+
 // giveBack returns n permits that a dead process held, marked abandoned,
 // and wakes as many sleepers. It returns no more than brings the free and
 // held permits back up to the initial value: permits taken as signals

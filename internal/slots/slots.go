@@ -36,6 +36,7 @@ type Slots struct {
 	file      *os.File
 	closeFile sync.Once
 	seats     seating // the host's book of seats
+	host      bool    // made by New: the host's mapping
 }
 
 // seals are the memory's seals: its size is fixed for good, so that no
@@ -64,6 +65,7 @@ func New() (*Slots, error) {
 		f.Close()
 		return nil, err
 	}
+	s.host = true
 	return s, nil
 }
 

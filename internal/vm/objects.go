@@ -108,15 +108,21 @@ func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fiel
 	L := vm.L
 	mt := L.NewTable()
 	methodTable := L.SetFuncs(L.NewTable(), methods)
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		ref := vm.checkObject(L, name, "index")
-		key := L.CheckString(2)
-		if op, ok := fields[key]; ok {
-			return pushResult(L, op, vm.invoke(L, name, ObjectCall{ID: ref.id, Op: op}))
-		}
-		L.Push(methodTable.RawGetString(key))
-		return 1
-	}))
+	if len(fields) == 0 {
+		// Only methods: Lua finds them in the table itself, without a call
+		// to Go (a lock's acquire in a loop).
+		mt.RawSetString("__index", methodTable)
+	} else {
+		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			ref := vm.checkObject(L, name, "index")
+			key := L.CheckString(2)
+			if op, ok := fields[key]; ok {
+				return pushResult(L, op, vm.invoke(L, name, ObjectCall{ID: ref.id, Op: op}))
+			}
+			L.Push(methodTable.RawGetString(key))
+			return 1
+		}))
+	}
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(fmt.Sprintf("<%s %d>", name, vm.checkObject(L, name, "tostring").id)))
 		return 1
@@ -173,14 +179,21 @@ func (vm *VM) construct(L *lua.LState, kind string, args ObjectArgs) int {
 // invoke performs an operation, raising a Lua error (with the caller's
 // file:line) when it fails.
 func (vm *VM) invoke(L *lua.LState, kind string, call ObjectCall) ObjectReply {
-	vm.reportHoldsBefore(call.Op)
-	vm.runCallbacks(L, Wait{})
+	vm.beforeCall(L, call.Op)
 	call.Kind = kind
 	reply, err := vm.runtime.Invoke(vm.ctx, call)
 	if err != nil {
 		vm.raiseRuntime(L, kind+"."+call.Op.Decl().Name, err)
 	}
 	return reply
+}
+
+// beforeCall is what the VM does before any operation on an object: it
+// reports what it holds, as op needs, and runs the callbacks of finished
+// async results.
+func (vm *VM) beforeCall(L *lua.LState, op ops.Op) {
+	vm.reportHoldsBefore(op)
+	vm.runCallbacks(L, Wait{})
 }
 
 // checkBlockWait reads Python's (block=true, timeout=nil) pair at n, n+1.

@@ -92,16 +92,37 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 // with, and locked or get_value.
 func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 	acquireOp, releaseOp := ops.Of(kind, "acquire"), ops.Of(kind, "release")
+	acquireName := kind + ".acquire"
 	acquire := func(L *lua.LState, ref *objectRef, wait Wait) ObjectReply {
+		if vm.locks != nil {
+			vm.beforeCall(L, acquireOp)
+			ok, status, done, err := vm.locks.TakeLock(vm.ctx, acquireOp, ref.id, wait)
+			if err != nil {
+				vm.raiseRuntime(L, acquireName, err)
+			}
+			if done {
+				return ObjectReply{OK: ok, Status: status}
+			}
+		}
 		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: acquireOp, Wait: wait})
 	}
 	release := func(L *lua.LState, ref *objectRef) {
+		if vm.locks != nil {
+			vm.beforeCall(L, releaseOp)
+			done, err := vm.locks.GiveLock(releaseOp, ref.id)
+			if err != nil {
+				vm.raiseRuntime(L, kind+".release", err)
+			}
+			if done {
+				return
+			}
+		}
 		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: releaseOp})
 	}
 	methods := map[string]lua.LGFunction{
 		"acquire": func(L *lua.LState) int {
 			ref := vm.checkObject(L, kind, "acquire")
-			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, kind+".acquire")))
+			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, acquireName)))
 		},
 		"release": func(L *lua.LState) int {
 			release(L, vm.checkObject(L, kind, "release"))

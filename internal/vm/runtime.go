@@ -4,6 +4,8 @@ import (
 	"context"
 	"syscall"
 	"time"
+
+	"github.com/mphost/mphost/internal/ops"
 )
 
 // Runtime is the seam between a VM and the world outside it: everything a
@@ -37,6 +39,19 @@ type Runtime interface {
 	// Invoke performs an operation on a host-owned object on behalf of
 	// this process. A blocking operation ends early when ctx is done.
 	Invoke(ctx context.Context, call ObjectCall) (ObjectReply, error)
+}
+
+// LockTaker is a Runtime that takes and gives locks and semaphore permits
+// itself (a child, in the memory it shares with the host): the methods
+// acquire and release of Lock, RLock, Semaphore, BoundedSemaphore,
+// Condition and Value ask it before they make an ObjectCall for Invoke. op
+// is the method's operation; done is false when Invoke must do it.
+type LockTaker interface {
+	Runtime
+	// TakeLock acquires; status is "abandoned" or "".
+	TakeLock(ctx context.Context, op ops.Op, id uint64, wait Wait) (ok bool, status string, done bool, err error)
+	// GiveLock releases.
+	GiveLock(op ops.Op, id uint64) (done bool, err error)
 }
 
 // ProcessInfo names a process as `mp.current_process()` shows it.

@@ -63,6 +63,7 @@ type VM struct {
 	L       *lua.LState
 	chunks  *Chunks
 	runtime Runtime
+	locks   LockTaker // runtime, when it takes locks itself; nil otherwise
 	limits  Limits
 	stdout  *stream
 	stderr  *stream
@@ -143,6 +144,7 @@ func New(opts Options) *VM {
 	if vm.runtime == nil {
 		vm.runtime = loneRuntime{}
 	}
+	vm.locks, _ = vm.runtime.(LockTaker)
 	if !opts.StopsAtWaitsOnly {
 		vm.L.SetContext(ctx)
 	}

@@ -1,0 +1,162 @@
+package objects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mphost/mphost/internal/slots"
+)
+
+// A Lock or RLock given a record in the memory shared with child processes (Share) keeps its
+// state there: each process takes and gives it with atomic operations, and sleeps on it in the
+// kernel, without asking the host (see package slots). The host acts there too, in the seat of
+// the process it serves: for the main script, and for the calls that come to it (a Condition's
+// wait gives the lock up and takes it back for its caller). The waiters are not served in
+// order then: a process that finds the lock free takes it, as slots' doc says why.
+
+// UseMemory says which shared memory the seats are in (SetSeat): Died gives back there what a
+// dead process held (slots.Slots.GiveBack). Call it before SetSeat.
+func (r *Registry) UseMemory(mem *slots.Slots) { r.mem.Store(mem) }
+
+// SetSeat says that owner's calls act in seat of the shared memory (the seat of the process it
+// runs in); seat 0 forgets owner's seat. The host sets it before owner makes any call, and
+// forgets it once Died has given back what owner held.
+func (r *Registry) SetSeat(owner Owner, seat slots.Seat) {
+	if seat == 0 {
+		r.seats.Delete(owner)
+		return
+	}
+	r.seats.Store(owner, seat)
+}
+
+// seatOf is owner's seat, 0 when it has none.
+func (r *Registry) seatOf(owner Owner) slots.Seat {
+	if s, ok := r.seats.Load(owner); ok {
+		return s.(slots.Seat)
+	}
+	return 0
+}
+
+// seatFor is the seat owner's calls act in. An owner the host gave no seat (a process that
+// runs elsewhere, whose calls the host serves) is lent one here, which Died gives back.
+func (r *Registry) seatFor(owner Owner) (slots.Seat, error) {
+	if seat := r.seatOf(owner); seat != 0 {
+		return seat, nil
+	}
+	mem := r.mem.Load()
+	if mem == nil || r.dead.has(owner) {
+		return 0, fmt.Errorf("process %d has no seat in the shared memory", owner)
+	}
+	seat, err := mem.TakeSeat()
+	if err != nil {
+		return 0, err
+	}
+	if s, taken := r.seats.LoadOrStore(owner, seat); taken {
+		mem.Vacate(seat) // another call lent one first
+		return s.(slots.Seat), nil
+	}
+	r.lent.Store(owner, true)
+	return seat, nil
+}
+
+// seat is the seat owner's calls act in (Registry.seatFor).
+func (l *life) seat(owner Owner) (slots.Seat, error) {
+	r := l.r.Load()
+	if r == nil {
+		return 0, fmt.Errorf("process %d has no seat in the shared memory", owner)
+	}
+	return r.seatFor(owner)
+}
+
+// Share moves the lock's state to mem, the record of its id in the shared memory, before any
+// other process knows of the lock; nil leaves it in the host.
+func (m *mutex) Share(mem *slots.RMutex) {
+	if mem == nil {
+		return
+	}
+	if m.reentrant {
+		mem.Init()
+	} else {
+		mem.Mutex.Init()
+	}
+	m.mem.Store(mem)
+}
+
+// Duration is the wait w allows, as package slots counts it: 0 not at all, slots.Forever
+// without limit.
+func (w Wait) Duration() time.Duration {
+	switch {
+	case !w.mayBlock():
+		return 0
+	case w.Forever:
+		return slots.Forever
+	}
+	return w.Timeout
+}
+
+// acquireShared is acquire on the shared record.
+func (m *mutex) acquireShared(ctx context.Context, mem *slots.RMutex, owner Owner, w Wait, levels int) (ok, abandoned bool, err error) {
+	if m.dead(owner) {
+		return false, false, ErrOwnerDied
+	}
+	seat, err := m.seat(owner)
+	if err != nil {
+		return false, false, err
+	}
+	ok, abandoned, err = mem.AcquireLevels(ctx, seat, w.Duration(), levels)
+	if ok && m.dead(owner) {
+		// Taken for an owner that died meanwhile, after Died looked: give it back as its
+		// death would have.
+		mem.Died(seat)
+		return false, false, ErrOwnerDied
+	}
+	return ok, abandoned, err
+}
+
+// notHeld is slots' ErrNotHeld as this package says it.
+func notHeld(err error) error {
+	if errors.Is(err, slots.ErrNotHeld) {
+		return ErrNotHeld
+	}
+	return err
+}
+
+// releaseShared is release on the shared record.
+func (m *mutex) releaseShared(mem *slots.RMutex, owner Owner) error {
+	seat, err := m.seat(owner)
+	if err != nil {
+		return ErrNotHeld
+	}
+	return notHeld(mem.Release(seat))
+}
+
+// releaseAllShared is releaseAll on the shared record.
+func (m *mutex) releaseAllShared(mem *slots.RMutex, owner Owner) (int, error) {
+	seat, err := m.seat(owner)
+	if err != nil {
+		return 0, ErrNotHeld
+	}
+	levels, err := mem.ReleaseAll(seat)
+	return levels, notHeld(err)
+}
+
+// diedShared is died on the shared record: the lock is freed, marked abandoned, if owner's
+// seat holds it.
+func (m *mutex) diedShared(mem *slots.RMutex, owner Owner) {
+	if r := m.r.Load(); r != nil {
+		if seat := r.seatOf(owner); seat != 0 {
+			mem.Died(seat)
+		}
+	}
+}
+
+// depthShared is depthOf on the shared record.
+func (m *mutex) depthShared(mem *slots.RMutex, owner Owner) int {
+	seat, err := m.seat(owner)
+	if err != nil {
+		return 0
+	}
+	return mem.Depth(seat)
+}
