@@ -193,14 +193,14 @@ func (s *supervisor) serveChild(c *childProc) {
 	defer s.serving.Done()
 	defer c.output.Close()
 	r := bufio.NewReaderSize(c.output, 64<<10)
-	ls := lines{o: s.out}
+	ls := lines{o: s.out, host: s.out}
 	var p *process
 	for {
 		stream, data, err := child.ReadFrame(r)
 		if q := c.running(); q != p {
 			p = q
 			if p != nil {
-				ls.begin(p.name, p.pid)
+				ls.begin(p.name, p.pid, p.link)
 			}
 		}
 		if stream == child.End && err == nil {

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/mphost/mphost/internal/child"
+	icluster "github.com/mphost/mphost/internal/cluster"
 	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/internal/pluginhost"
 	pb "github.com/mphost/mphost/internal/proto"
@@ -76,6 +77,21 @@ type Options struct {
 	// script's non-daemon processes, as Python prints a traceback before it
 	// joins its children; the run still returns the error (mphost run).
 	PrintErrors bool
+	// Cluster, when set, is the URL of a cluster (nats://TOKEN@HOST:PORT, or
+	// tls://): every Pool of a run sends its tasks to the cluster's workers
+	// instead of starting processes, its processes bounding the tasks in
+	// flight (mphost run --cluster). The host connects at its first run.
+	Cluster string
+	// ClusterCreds is a NATS credentials file for the cluster, for servers
+	// that want one rather than the URL's token.
+	ClusterCreds string
+}
+
+// hostCluster is the host's link to its cluster (Options.Cluster).
+type hostCluster struct {
+	url, creds string
+	conn       *icluster.Conn // once a run has connected
+	run        *clusterRun    // the run in progress, if any
 }
 
 // Host runs scripts, one main script at a time, one after another; call
@@ -103,6 +119,7 @@ type Host struct {
 	pluginDirs  []string
 	plugins     *pluginhost.Set // the plugins of the run in progress
 	packagePath string          // the main script's package.path, for children
+	cluster     hostCluster
 }
 
 // New returns a Host.
@@ -124,6 +141,7 @@ func New(opts Options) *Host {
 		globals:    opts.Globals,
 		timeout:    opts.Timeout,
 		pluginDirs: opts.PluginDirs,
+		cluster:    hostCluster{url: opts.Cluster, creds: opts.ClusterCreds},
 	}
 	h.objects.OnDrop(h.dropCarried)
 	h.objects.OnFree(h.freed)
@@ -206,7 +224,7 @@ func (h *Host) begin() error {
 // spawn starts a process for parent (nil: the main script) in a child the
 // supervisor gives: an idle one, or a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req vm.SpawnRequest) (vm.ProcessStatus, error) {
-	return h.spawnFor(ctx, parent, req, nil)
+	return h.spawnFor(ctx, parent, req, nil, nil)
 }
 
 // startKinds are the wire's names of the kinds of start.
@@ -216,8 +234,9 @@ var startKinds = map[vm.StartKind]pb.StartKind{
 }
 
 // spawnFor is spawn, for a process that is a pool worker of pool when pool
-// is not nil: the pool learns of its end.
-func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool) (vm.ProcessStatus, error) {
+// is not nil: the pool learns of its end; link, when not nil, is the
+// cluster run the pool works for.
+func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool, link *runLink) (vm.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
 		h.undelivered(req.Payload, pool)
 		return vm.ProcessStatus{}, err
@@ -228,7 +247,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 		h.undelivered(req.Payload, pool)
 		return vm.ProcessStatus{}, err
 	}
-	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, done: make(chan struct{})}
+	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, link: link, done: make(chan struct{})}
 	parentInfo := mainRuntime{h}.Self()
 	if parent != nil {
 		p.parent = parent.id
@@ -314,6 +333,12 @@ func (h *Host) stop() int {
 		<-p.done
 	}
 	h.endPlugins()
+	h.mu.Lock()
+	if h.cluster.conn != nil {
+		h.cluster.conn.Close()
+		h.cluster.conn = nil
+	}
+	h.mu.Unlock()
 	h.children.close()
 	h.objects.Release()
 	if h.values != nil {
