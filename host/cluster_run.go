@@ -235,7 +235,7 @@ func (cp *clusterPool) run(ctx context.Context, args, fn []byte) (data []byte, e
 	}
 	select {
 	case res := <-cp.cr.await(task):
-		if res.Err != "" && res.Data == nil && res.Worker != "" && !containsWorker(res.Err) {
+		if res.Err != "" && len(res.Data) == 0 && res.Worker != "" && !containsWorker(res.Err) {
 			res.Err += "\n(on cluster worker " + res.Worker + ")"
 		}
 		return res.Data, res.Err, true

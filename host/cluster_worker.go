@@ -140,8 +140,7 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
 	data, err := cw.runTask(ctx, t)
 	switch {
-	case errors.Is(err, icluster.ErrProcessDied):
-		cw.logf("run %s: task %d: %v", t.Run, t.ID, err)
+	case errors.Is(err, icluster.ErrProcessDied): // the worker logs it handed the task back
 	case err != nil:
 		cw.logf("run %s: task %d done: failed: %v", t.Run, t.ID, firstLine(err.Error()))
 	default:
