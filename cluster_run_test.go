@@ -77,17 +77,6 @@ func (c *testCluster) run(t *testing.T, script string) result {
 	return invocation{args: []string{"run", "--cluster", c.url, "job.lua"}, dir: dir, timeout: 2 * clusterBound}.run(t)
 }
 
-// taskLines returns the lines of a worker's log that say it took a task of run.
-func taskLines(w *session, run string) []string {
-	var taken []string
-	for _, line := range strings.Split(w.stderr(), "\n") {
-		if strings.Contains(line, "run "+run+": task ") && strings.Contains(line, " taken ") {
-			taken = append(taken, line)
-		}
-	}
-	return taken
-}
-
 // The same script runs on a cluster of two workers: a map of a closure with an upvalue gives
 // its results in order, from both workers, and what its tasks print comes in whole lines;
 // apply_async's callback runs, imap_unordered gives every result, and a task's error is raised
