@@ -158,23 +158,58 @@ type medians struct{ mphost, python float64 }
 // rounds is how many times one benchmark iteration runs each side.
 const rounds = 3
 
-// round runs each side once, alternating which goes first from one round to
-// the next, and appends their seconds and the ratio python/mphost;
-// runPython is nil when there is no python3.
-func round(runMphost, runPython func() float64, mphostSecs, pythonSecs, ratios *[]float64) {
-	var m, p float64
-	if runPython != nil && len(*mphostSecs)%2 == 1 {
+// alternate runs each side once, the Python side first in every other round
+// (round counts the rounds done), and returns what each gave; runPython is
+// nil when there is no python3, and p is then the zero T.
+func alternate[T any](round int, runMphost, runPython func() T) (m, p T) {
+	if runPython != nil && round%2 == 1 {
 		p = runPython()
 	}
 	m = runMphost()
-	if runPython != nil && len(*mphostSecs)%2 == 0 {
+	if runPython != nil && round%2 == 0 {
 		p = runPython()
 	}
-	*mphostSecs = append(*mphostSecs, m)
-	if runPython != nil {
-		*pythonSecs = append(*pythonSecs, p)
-		*ratios = append(*ratios, p/m)
+	return m, p
+}
+
+// timings are the seconds per operation of each round of a side-by-side
+// benchmark, on each side, and each round's ratio python/mphost.
+type timings struct{ mphost, python, ratios []float64 }
+
+// loop runs n rounds per iteration of b's loop (see alternate); runPython is
+// nil when there is no python3.
+func (t *timings) loop(b *testing.B, n int, runMphost, runPython func() float64) {
+	for b.Loop() {
+		for range n {
+			m, p := alternate(len(t.mphost), runMphost, runPython)
+			t.mphost = append(t.mphost, m)
+			if runPython != nil {
+				t.python, t.ratios = append(t.python, p), append(t.ratios, p/m)
+			}
+		}
 	}
+}
+
+// report reports the medians over all rounds, mphost-ms and python-ms per
+// operation and ratio, the median of each round's python/mphost (above 1:
+// mphost is faster), logs them with label and tail(mphost, python) and
+// returns them. Without a Python side it says so.
+func (t *timings) report(b *testing.B, label string, tail func(mphost, python float64) string) medians {
+	b.Helper()
+	b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
+	m := median(t.mphost)
+	b.ReportMetric(m*1e3, "mphost-ms")
+	if len(t.python) == 0 {
+		b.Logf("%s: mphost %s (%d rounds)%s; python3 not found, so the Python side is skipped",
+			label, spread(t.mphost), len(t.mphost), tail(m, 0))
+		return medians{mphost: m}
+	}
+	p, ratio := median(t.python), median(t.ratios)
+	b.ReportMetric(p*1e3, "python-ms")
+	b.ReportMetric(ratio, "ratio")
+	b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)%s",
+		label, spread(t.mphost), spread(t.python), ratio, len(t.ratios), tail(m, p))
+	return medians{mphost: m, python: p}
 }
 
 // runTimeout bounds one run of a workload program, so that a hang fails the
@@ -200,34 +235,18 @@ func sideBySide(b *testing.B, w workload) medians {
 		pythonReps = w.pythonReps
 	}
 
-	var mphostSecs, pythonSecs, ratios []float64
-	for b.Loop() {
-		for range rounds {
-			var runPython func() float64
-			if python != "" {
-				runPython = func() float64 { return runWorkload(b, pythonRun, pythonReps, w.args) }
-			}
-			round(func() float64 { return runWorkload(b, mphostRun, w.reps, w.args) }, runPython,
-				&mphostSecs, &pythonSecs, &ratios)
-		}
+	var runPython func() float64
+	if python != "" {
+		runPython = func() float64 { return runWorkload(b, pythonRun, pythonReps, w.args) }
 	}
-
-	b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
-	m := median(mphostSecs)
-	b.ReportMetric(m*1e3, "mphost-ms")
-	w.reportRates(b, "mphost", m)
-	if python == "" {
-		b.Logf("%s: mphost %s (%d rounds)%s; python3 not found, so the Python side is skipped",
-			label, spread(mphostSecs), len(mphostSecs), w.perThing(m, 0))
-		return medians{mphost: m}
+	var t timings
+	t.loop(b, rounds, func() float64 { return runWorkload(b, mphostRun, w.reps, w.args) }, runPython)
+	m := t.report(b, label, w.perThing)
+	w.reportRates(b, "mphost", m.mphost)
+	if m.python > 0 {
+		w.reportRates(b, "python", m.python)
 	}
-	p, ratio := median(pythonSecs), median(ratios)
-	b.ReportMetric(p*1e3, "python-ms")
-	b.ReportMetric(ratio, "ratio")
-	w.reportRates(b, "python", p)
-	b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)%s",
-		label, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios), w.perThing(m, p))
-	return medians{mphost: m, python: p}
+	return m
 }
 
 // reportRates reports side's rates for w, given its seconds per operation.

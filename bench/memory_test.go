@@ -44,21 +44,15 @@ func BenchmarkChildMemory(b *testing.B) {
 	var ratios []float64
 	for b.Loop() {
 		for range rounds {
-			runMphost := func() { m = append(m, idleMemory(b, mphost, "run", "child_idle.lua")) }
-			runPython := func() {
-				if python != "" {
-					p = append(p, idleMemory(b, python, "-B", "-E", "-s", "child_idle.py"))
-				}
-			}
-			if len(m)%2 == 0 {
-				runMphost()
-				runPython()
-			} else {
-				runPython()
-				runMphost()
-			}
+			var runPython func() memory
 			if python != "" {
-				ratios = append(ratios, p[len(p)-1].uss/m[len(m)-1].uss)
+				runPython = func() memory { return idleMemory(b, python, "-B", "-E", "-s", "child_idle.py") }
+			}
+			mm, pm := alternate(len(m), func() memory { return idleMemory(b, mphost, "run", "child_idle.lua") }, runPython)
+			m = append(m, mm)
+			if python != "" {
+				p = append(p, pm)
+				ratios = append(ratios, pm.uss/mm.uss)
 			}
 			fb = append(fb, idleMemory(b, bare))
 			fl = append(fl, idleMemory(b, linked))

@@ -49,29 +49,13 @@ func BenchmarkRunWhole(b *testing.B) {
 			if python != "" {
 				runWhole(b, pythonRun, c.output)
 			}
-			var mphostSecs, pythonSecs, ratios []float64
-			for b.Loop() {
-				for range wholeRounds {
-					var runPython func() float64
-					if python != "" {
-						runPython = func() float64 { return runWhole(b, pythonRun, c.output) }
-					}
-					round(func() float64 { return runWhole(b, mphostRun, c.output) }, runPython,
-						&mphostSecs, &pythonSecs, &ratios)
-				}
+			var runPython func() float64
+			if python != "" {
+				runPython = func() float64 { return runWhole(b, pythonRun, c.output) }
 			}
-			b.ReportMetric(0, "ns/op") // an iteration is whole program runs: not a figure
-			b.ReportMetric(median(mphostSecs)*1e3, "mphost-ms")
-			if python == "" {
-				b.Logf("%s: mphost %s (%d rounds); python3 not found, so the Python side is skipped",
-					c.name, spread(mphostSecs), len(mphostSecs))
-				return
-			}
-			ratio := median(ratios)
-			b.ReportMetric(median(pythonSecs)*1e3, "python-ms")
-			b.ReportMetric(ratio, "ratio")
-			b.Logf("%s: mphost %s, python %s, ratio %.2f (python/mphost, median of %d rounds; >1: mphost is faster)",
-				c.name, spread(mphostSecs), spread(pythonSecs), ratio, len(ratios))
+			var t timings
+			t.loop(b, wholeRounds, func() float64 { return runWhole(b, mphostRun, c.output) }, runPython)
+			t.report(b, c.name, func(_, _ float64) string { return "" })
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sync"
 	"time"
 
@@ -90,7 +89,20 @@ type Run struct {
 	closed    bool
 }
 
-var validRunID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// validRunID reports whether id is 1 to 64 letters, digits, '_' or '-'. A
+// loop rather than a regexp: `{1,64}` compiles at init, in every process,
+// into a 64-deep recursion that grows the main goroutine's stack to 128 kB.
+func validRunID(id string) bool {
+	if len(id) < 1 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // NewRun starts a run on c: it makes the streams if need be, and the run's results consumer.
 func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
@@ -106,7 +118,7 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 		cfg.ID = id
-	} else if !validRunID.MatchString(cfg.ID) {
+	} else if !validRunID(cfg.ID) {
 		return nil, fmt.Errorf("cluster: bad run id %q: letters, digits, '-' and '_', at most 64", cfg.ID)
 	}
 	tasks, results, err := c.streams(ctx)

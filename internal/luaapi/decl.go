@@ -16,6 +16,19 @@ type Func struct {
 	Doc     string // one line
 	Params  []Param
 	Returns []Return
+	// Details is what the API reference says beyond Doc: sentences of one
+	// paragraph, or "".
+	Details string
+	// Raises are the errors a script may meet, as the message after the
+	// caller's file:line ("Queue.put: cannot put nil").
+	Raises []string
+
+	// How it waits (see [Module.Waiting]). A method of a host object waits
+	// when the object operation it performs blocks (ops.Decl.Blocks): by
+	// default the operation of its own name on its class's kind.
+	Op     string // the operation it waits in when that is another: "Lock.acquire", as ops.Op.String names it
+	NoWait bool   // it performs its blocking operation without waiting (put_nowait)
+	Waits  bool   // it waits outside any object operation (mp.sleep, Process.join)
 }
 
 // Param is one parameter.
@@ -39,7 +52,11 @@ type Return struct {
 type Class struct {
 	Name    string // without the module: "Queue"; its type is "mp.Queue"
 	Doc     string // one line
+	Self    string // what the reference calls an object of it: "q" in q:get()
 	Extends string // the class whose methods and fields it has too, if any
+	// Details is what the API reference says of the class beyond Doc and
+	// its members: sentences of one paragraph, or "".
+	Details string
 	// Constructor is set when the class table itself is a member of the
 	// module and calling it makes an object (mp.Process{...}); other
 	// classes are made by functions of the module.
@@ -55,6 +72,9 @@ type Field struct {
 	Optional bool // it may be nil (an object's) or left out (an option)
 	ReadOnly bool // a script cannot set it
 	Doc      string
+	// Extension marks what mphost adds to the Lua contract (an option
+	// Python's multiprocessing does not have).
+	Extension bool
 }
 
 // Record is the shape of a table argument: an options table.

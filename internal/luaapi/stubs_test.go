@@ -78,7 +78,7 @@ local Process = {}
 mp.Process = Process
 `,
 		"---@class mp.JoinableQueue: mp.Queue\nlocal JoinableQueue = {}\n",
-		"---@field task_timeout? number seconds a task may run before its worker is killed and the task fails\n",
+		"---@field task_timeout? number seconds a task may run before its worker is killed and replaced and the task fails\n",
 		"---@return mp.Process?\nfunction mp.parent_process() end\n",
 		"---@param ... any\n---@return any ...\nfunction Value:with(f, ...) end\n",
 	} {

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/hashicorp/go-plugin"
 )
 
 // Prefix is the start of a plugin executable's name: mphost-plugin-NAME.
@@ -124,9 +123,9 @@ func (e *PinError) Error() string {
 		e.Path, e.Path, PinSuffix, e.Pinned, e.Actual)
 }
 
-// secureConfig reads the pin beside the plugin at path: nil when there is
-// none.
-func secureConfig(path string) (*plugin.SecureConfig, error) {
+// readPin reads the pin beside the plugin at path, the SHA-256 it must
+// have: nil when there is none.
+func readPin(path string) ([]byte, error) {
 	f, err := os.Open(path + PinSuffix)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -143,7 +142,7 @@ func secureConfig(path string) (*plugin.SecureConfig, error) {
 	if err != nil || len(sum) != sha256.Size {
 		return nil, fmt.Errorf("%s%s: the first word is not a hex SHA-256", path, PinSuffix)
 	}
-	return &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}, nil
+	return sum, nil
 }
 
 func firstLine(r io.Reader) string {
@@ -154,25 +153,21 @@ func firstLine(r io.Reader) string {
 
 // checkPin refuses the plugin at path when a pin beside it does not match.
 func checkPin(path string) error {
-	pin, err := secureConfig(path)
-	if err != nil || pin == nil {
+	pinned, err := readPin(path)
+	if err != nil || pinned == nil {
 		return err
-	}
-	ok, err := pin.Check(path)
-	if err != nil {
-		return fmt.Errorf("checking %s against its pin: %w", path, err)
-	}
-	if ok {
-		return nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("checking %s against its pin: %w", path, err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return err
+		return fmt.Errorf("checking %s against its pin: %w", path, err)
 	}
-	return &PinError{Path: path, Pinned: hex.EncodeToString(pin.Checksum), Actual: hex.EncodeToString(h.Sum(nil))}
+	if actual := h.Sum(nil); !bytes.Equal(actual, pinned) {
+		return &PinError{Path: path, Pinned: hex.EncodeToString(pinned), Actual: hex.EncodeToString(actual)}
+	}
+	return nil
 }

@@ -1,16 +1,3 @@
-// Package slots holds the numbers of shared Values in memory that every
-// process of a run maps, as Python keeps a multiprocessing.Value in shared
-// memory: a child reads, sets and adds to a number without a call to the
-// host.
-//
-// The memory is a memfd that the host makes when it starts and hands to
-// each child as a file descriptor. It holds one slot of 8 bytes per object
-// index (the low 32 bits of an object's id; the host hands an index out
-// again once its object is freed, and clears its slot first); only the slots
-// of Values, pipe ends and their tallies are used, and only their pages
-// take memory. A slot holds the float64 bits of
-// the Value's number, or Other when the Value holds something else (a
-// string, a table), which then stays in the host. Every access is atomic.
 package slots
 
 import (
@@ -28,8 +15,15 @@ import (
 // numbers in the host.
 const Count = 1 << 20
 
-// size is the bytes of the memory.
-const size = Count * 8
+// The parts of the memory: where each starts, and the bytes of the whole.
+const (
+	valuesSize = Count * 8
+	locksStart = valuesSize
+	locksSize  = Count * recordSize
+	seatsStart = locksStart + locksSize
+	seatsSize  = Seats * seatSize
+	size       = seatsStart + seatsSize
+)
 
 // Other is what a slot holds when its Value does not hold a number: a NaN
 // that no arithmetic makes (a signalling NaN with a payload). A number with
@@ -41,6 +35,7 @@ type Slots struct {
 	mem       []byte
 	file      *os.File
 	closeFile sync.Once
+	seats     seating // the host's book of seats
 }
 
 // seals are the memory's seals: its size is fixed for good, so that no

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func newSlots(t *testing.T) *Slots {
+func newSlots(t testing.TB) *Slots {
 	t.Helper()
 	s, err := New()
 	if err != nil {

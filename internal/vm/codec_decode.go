@@ -20,6 +20,8 @@ type decoder struct {
 
 	padding int // array slots filled with nil to reach sparse integer keys
 	numbers numberBoxes
+	strings stringBoxes
+	tables  tableBlocks
 
 	refs   []lua.LValue
 	cells  []*lua.Upvalue
@@ -109,7 +111,7 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 		if err != nil {
 			return nil, err
 		}
-		return lua.LString(b), nil
+		return d.strings.box(b, len(d.data)-d.pos), nil
 	case tagRef:
 		n, err := d.uvarint()
 		if err != nil {
@@ -162,14 +164,15 @@ func (d *decoder) tableCounts() (n, pairs uint64, err error) {
 }
 
 // table decodes a table, sized from the counts in the message (gopher-lua
-// otherwise gives every table that gets a string key a 32-slot map). The
-// table is registered before its contents, so a cycle back to it finds it.
+// otherwise gives every table that gets a string key a 32-slot map), in the
+// decoder's blocks (codec_blocks.go). The table is registered before its
+// contents, so a cycle back to it finds it.
 func (d *decoder) table(depth int) (lua.LValue, error) {
 	n, pairs, err := d.tableCounts()
 	if err != nil {
 		return nil, err
 	}
-	t := d.vm.L.CreateTable(int(n), int(pairs))
+	t := d.tables.make(d.vm.L, int(n), int(pairs), len(d.data)-d.pos)
 	d.refs = append(d.refs, t)
 	for i := 1; i <= int(n); i++ {
 		v, err := d.value(depth)
@@ -180,7 +183,7 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 			t.RawSetInt(i, v)
 		}
 	}
-	for range pairs {
+	for i := range pairs {
 		k, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -203,7 +206,11 @@ func (d *decoder) table(depth int) (lua.LValue, error) {
 		if v == lua.LNil {
 			return nil, errors.New("table value is nil")
 		}
-		t.RawSet(k, v)
+		if _, ok := k.(lua.LString); ok {
+			d.tables.setString(t, k, v, int(pairs-i), len(d.data)-d.pos)
+		} else {
+			t.RawSet(k, v)
+		}
 	}
 	mt, err := d.value(depth)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -16,7 +17,7 @@ type encoder struct {
 	buf   []byte
 	steps []pathStep
 
-	refs   map[lua.LValue]uint64 // tables and functions already written
+	refs   map[unsafe.Pointer]uint64 // tables and functions already written, by refKey
 	cells  map[*lua.Upvalue]uint64
 	protos map[*lua.FunctionProto]uint64
 	chunks map[ChunkID]uint64
@@ -85,7 +86,7 @@ func (e *encoder) number(f float64) {
 // reference writes a table, function or userdata: by reference when seen
 // before, by name when a builtin, otherwise by value.
 func (e *encoder) reference(v lua.LValue, depth int) error {
-	if n, ok := e.refs[v]; ok {
+	if n, ok := e.refs[refKey(v)]; ok {
 		e.buf = append(e.buf, tagRef)
 		e.uvarint(n)
 		return nil
@@ -120,10 +121,14 @@ func (e *encoder) reference(v lua.LValue, depth int) error {
 // remember numbers a table or function in the order of first appearance.
 func (e *encoder) remember(v lua.LValue) {
 	if e.refs == nil {
-		e.refs = make(map[lua.LValue]uint64)
+		e.refs = make(map[unsafe.Pointer]uint64)
 	}
-	e.refs[v] = uint64(len(e.refs))
+	e.refs[refKey(v)] = uint64(len(e.refs))
 }
+
+// refKey is what the encoder knows a table, function or userdata by: the
+// pointer it is, which hashes faster than the interface holding it.
+func refKey(v lua.LValue) unsafe.Pointer { return (*iface)(unsafe.Pointer(&v)).word }
 
 func (e *encoder) table(t *lua.LTable, depth int) error {
 	e.remember(t)
@@ -138,16 +143,7 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 		return err
 	}
 	var pairs uint64
-	// Next from key n skips the array part already written.
-	var k lua.LValue = lua.LNil
-	if n > 0 {
-		k = lua.LNumber(n)
-	}
-	for {
-		var v lua.LValue
-		if k, v = t.Next(k); k == lua.LNil {
-			break
-		}
+	err := eachPair(t, n, func(k, v lua.LValue) error {
 		e.push(pathStep{kind: stepKeyItself, key: k})
 		if err := e.value(k, depth); err != nil {
 			return err
@@ -158,6 +154,10 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 		}
 		e.pop()
 		pairs++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if pairs < 0x80 {
 		e.buf[at] = byte(pairs)
@@ -172,6 +172,45 @@ func (e *encoder) table(t *lua.LTable, depth int) error {
 		return err
 	}
 	e.pop()
+	return nil
+}
+
+// eachPair calls f with each pair of t after its array part's first n
+// items, in the order of t.Next, until f fails. When lua.LTable's layout is
+// known (codec_blocks.go) it walks the table's key list itself, where Next
+// would look each key up again to find the one after.
+func eachPair(t *lua.LTable, n int, f func(k, v lua.LValue) error) error {
+	if !tableLayoutHolds {
+		// Next from key n skips the array part already written.
+		var k lua.LValue = lua.LNil
+		if n > 0 {
+			k = lua.LNumber(n)
+		}
+		for {
+			var v lua.LValue
+			if k, v = t.Next(k); k == lua.LNil {
+				return nil
+			}
+			if err := f(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	l := (*tableLayout)(unsafe.Pointer(t))
+	for i := n; i < len(l.array); i++ {
+		if v := l.array[i]; v != lua.LNil {
+			if err := f(lua.LNumber(i+1), v); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range l.keys {
+		if v := t.RawGetH(k); v != lua.LNil {
+			if err := f(k, v); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -144,9 +144,9 @@ func TestDecodedNumbersSurviveCollection(t *testing.T) {
 	var b numberBoxes
 	var sizes []int
 	for range 600 {
-		if len(b.block) == cap(b.block) {
+		if len(b.s) == cap(b.s) {
 			b.box(1, 1<<20)
-			sizes = append(sizes, cap(b.block))
+			sizes = append(sizes, cap(b.s))
 		} else {
 			b.box(1, 1<<20)
 		}
@@ -158,7 +158,7 @@ func TestDecodedNumbersSurviveCollection(t *testing.T) {
 	b.box(1, 5)
 	b.box(1, 3)
 	b.box(1, 1)
-	if cap(b.block) != 1 {
-		t.Errorf("with 1 byte left, a block of %d numbers, want 1", cap(b.block))
+	if cap(b.s) != 1 {
+		t.Errorf("with 1 byte left, a block of %d numbers, want 1", cap(b.s))
 	}
 }
