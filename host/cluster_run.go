@@ -63,13 +63,18 @@ func (h *Host) startCluster(ctx context.Context) (end func(), err error) {
 	}
 	stderr := lockedWriter{h.out, h.out.stderr}
 	r, err := icluster.NewRun(ctx, conn, icluster.RunConfig{
-		InFlight: clusterInFlight,
-		Chunks:   h.chunks,
-		Stdout:   lockedWriter{h.out, h.out.stdout},
-		Stderr:   stderr,
+		InFlight:  clusterInFlight,
+		IdleAfter: h.cluster.idleAfter,
+		Chunks:    h.chunks,
+		Stdout:    lockedWriter{h.out, h.out.stdout},
+		Stderr:    stderr,
 		Idle: func(waiting int, waited time.Duration) {
+			precision := time.Second
+			if waited < time.Second {
+				precision = 10 * time.Millisecond
+			}
 			fmt.Fprintf(stderr, "mphost: %d task(s) have waited %v on the cluster %s with no worker taking them\n",
-				waiting, waited.Round(time.Second), conn.Where())
+				waiting, waited.Truncate(precision), conn.Where())
 		},
 	})
 	if err != nil {

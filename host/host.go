@@ -85,11 +85,16 @@ type Options struct {
 	// ClusterCreds is a NATS credentials file for the cluster, for servers
 	// that want one rather than the URL's token.
 	ClusterCreds string
+	// ClusterIdleAfter is how long a run's tasks wait on the cluster with no
+	// worker taking one before the run says so on Stderr (and goes on
+	// waiting); 10 s when 0.
+	ClusterIdleAfter time.Duration
 }
 
 // hostCluster is the host's link to its cluster (Options.Cluster).
 type hostCluster struct {
 	url, creds string
+	idleAfter  time.Duration
 	conn       *icluster.Conn // once a run has connected
 	run        *clusterRun    // the run in progress, if any
 }
@@ -141,7 +146,7 @@ func New(opts Options) *Host {
 		globals:    opts.Globals,
 		timeout:    opts.Timeout,
 		pluginDirs: opts.PluginDirs,
-		cluster:    hostCluster{url: opts.Cluster, creds: opts.ClusterCreds},
+		cluster:    hostCluster{url: opts.Cluster, creds: opts.ClusterCreds, idleAfter: opts.ClusterIdleAfter},
 	}
 	h.objects.OnDrop(h.dropCarried)
 	h.objects.OnFree(h.freed)
