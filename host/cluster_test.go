@@ -139,3 +139,50 @@ func ExampleOptions_cluster() {
 	// [[10 20 30]] <nil>
 	// <nil> <nil>
 }
+
+// startClusterWorker serves a cluster and joins it with a ClusterWorker of processes
+// processes; it returns the cluster's URL. The test's cleanup stops both.
+func startClusterWorker(t *testing.T, processes int) string {
+	t.Helper()
+	srv, err := cluster.Serve(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	w, err := host.NewClusterWorker(context.Background(), srv.URL(), host.ClusterWorkerOptions{Processes: processes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worked := make(chan error, 1)
+	go func() { worked <- w.Work(context.Background()) }()
+	t.Cleanup(func() {
+		w.Stop()
+		if err := <-worked; err != nil {
+			t.Errorf("Work: %v", err)
+		}
+		w.Close()
+	})
+	return srv.URL()
+}
+
+// A cluster worker runs the Pools of a run one after another: each new Pool's processes take
+// the place of the last one's, whose children are kept for reuse, alive.
+func TestClusterPoolsOneAfterAnother(t *testing.T) {
+	h := host.New(host.Options{Cluster: startClusterWorker(t, 2)})
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := h.RunString(ctx, "job.lua", `
+		local mp = require("mp")
+		local got = {}
+		for i = 1, 6 do
+		  local pool = mp.Pool(1)
+		  local ok, v = pcall(pool.apply, pool, function() return i end)
+		  got[i] = ok and v or v
+		end
+		return table.concat(got, " ")
+	`)
+	if err != nil || len(res) != 1 || res[0] != "1 2 3 4 5 6" {
+		t.Errorf("the pools' results: %v, %v; want 1 2 3 4 5 6", res, err)
+	}
+}

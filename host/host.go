@@ -295,13 +295,18 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 // back what a long-lived process holds, its Go heap: the OS process ends
 // too).
 func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
+	// The child runs p no more: what letting go of p's holdings ends (the last hold of its
+	// pool ends the pool, whose Terminate kills its workers) must not signal the child,
+	// which is kept for the next process.
+	c.mu.Lock()
+	c.current = nil
+	c.mu.Unlock()
 	h.objects.Died(objects.Owner(p.id))
 	h.ownerDied(objects.Owner(p.id))
 	if p.pool != nil {
 		p.pool.WorkerExited(objects.Owner(p.id), exitText(p, code))
 	}
 	c.mu.Lock()
-	c.current = nil
 	p.exitCode = code
 	close(p.done)
 	c.mu.Unlock()
