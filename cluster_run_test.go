@@ -149,3 +149,43 @@ pool:join()
 	}
 	c.stop(t)
 }
+
+// A Pool's processes bound its tasks in flight on the cluster: a Pool(1) on a worker of two
+// processes has one task out at a time, a Pool(2) two.
+func TestClusterProcessesBoundInFlight(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 2)
+	r := c.run(t, `
+local mp = require("mp")
+for _, n in ipairs({1, 2}) do
+  local pool = mp.Pool(n)
+  pool:map(function(x) mp.sleep(0.1) return x end, {1, 2, 3, 4})
+  pool:close()
+  pool:join()
+  print(n)
+end
+`)
+	r.expect(t, 0, "1\n2\n", "")
+	out, most := 0, map[string]int{}
+	for _, line := range strings.Split(c.workers[0].stderr(), "\n") {
+		m := regexp.MustCompile(`run \S+: task (\d+) (taken|done)`).FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if m[2] == "taken" {
+			out++
+		} else {
+			out--
+		}
+		// Tasks 1-4 are the Pool(1)'s, 5-8 the Pool(2)'s.
+		pool := "Pool(1)"
+		if n, _ := strconv.Atoi(m[1]); n > 4 {
+			pool = "Pool(2)"
+		}
+		most[pool] = max(most[pool], out)
+	}
+	if most["Pool(1)"] != 1 || most["Pool(2)"] != 2 {
+		t.Errorf("tasks in flight at most %v, want 1 for the Pool(1) and 2 for the Pool(2)\n%s", most, c.workers[0].stderr())
+	}
+	c.stop(t)
+}
