@@ -264,7 +264,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 	packagePath := h.packagePath
 	h.mu.Unlock()
 	c.mu.Lock()
-	c.current = p
+	c.current, c.signalled = p, false
 	c.mu.Unlock()
 	_, err = c.rpc.Start(ctx, &pb.StartRequest{
 		Id: p.id, Name: p.name, Identity: p.identity, Kind: startKinds[req.Kind], Payload: req.Payload,
