@@ -25,8 +25,8 @@ func stderrLine(t *testing.T, s *session, want string) string {
 }
 
 // `mphost cluster worker URL` joins a cluster served by `mphost cluster serve`: a task
-// submitted to the cluster is taken, answered with the error that says this worker cannot
-// run mphost tasks yet, and logged; SIGTERM stops both commands, which exit 0 and leave no
+// submitted to the cluster that is not an mphost task is taken, answered with an error that
+// says so, and logged; SIGTERM stops both commands, which exit 0 and leave no
 // process behind.
 func TestClusterWorker(t *testing.T) {
 	t.Parallel()
@@ -54,14 +54,14 @@ func TestClusterWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Task != id || res.Err != "this worker cannot run mphost tasks yet" || res.Worker == "" {
-		t.Errorf("result %+v, want task %d failed saying the worker cannot run it, and the worker named", res, id)
+	if res.Task != id || res.Err != "malformed task: not an mphost pool task" || res.Worker == "" {
+		t.Errorf("result %+v, want task %d failed saying it is not a task, and the worker named", res, id)
 	}
 	if err := r.Close(ctx); err != nil {
 		t.Errorf("Close: %v", err)
 	}
 	stderrLine(t, w, "task 1 taken (delivery 1)")
-	stderrLine(t, w, "task 1 done: failed: this worker cannot run mphost tasks yet")
+	stderrLine(t, w, "task 1 done: failed: malformed task: not an mphost pool task")
 
 	for _, s := range []*session{w, srv} {
 		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mphost/mphost/cluster"
+	"github.com/mphost/mphost/host"
 )
 
 // The usage lines of the cluster commands.
@@ -103,15 +103,10 @@ func clusterServe(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// clusterTask runs a task that a cluster worker took: the wiring of pools to the cluster
-// replaces it. Until then no task is understood.
-var clusterTask = func(ctx context.Context, t cluster.Task) ([]byte, error) {
-	return nil, errors.New("this worker cannot run mphost tasks yet")
-}
-
-// clusterWorker runs `mphost cluster worker URL`: it takes tasks with --processes slots and
-// logs each to stderr, until SIGINT or SIGTERM; then it takes no more, finishes the tasks in
-// hand within AckWait (or at once on a second signal) and hands back the rest, and exits 0.
+// clusterWorker runs `mphost cluster worker URL`: it runs tasks in --processes pool worker
+// processes and logs each to stderr, until SIGINT or SIGTERM; then it takes no more, finishes
+// the tasks in hand within AckWait (or at once on a second signal) and hands back the rest,
+// ends its processes and exits 0.
 func clusterWorker(fs *pflag.FlagSet, stderr io.Writer) int {
 	processes, _ := fs.GetInt("processes")
 	creds, _ := fs.GetString("creds")
@@ -123,20 +118,9 @@ func clusterWorker(fs *pflag.FlagSet, stderr io.Writer) int {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
-	w, err := cluster.NewWorker(context.Background(), fs.Arg(1), cluster.WorkerConfig{
-		Creds: creds, Slots: processes, Logf: logger.Printf,
-		Run: func(ctx context.Context, t cluster.Task) ([]byte, error) {
-			logger.Printf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
-			data, err := clusterTask(ctx, t)
-			switch {
-			case errors.Is(err, cluster.ErrProcessDied):
-			case err != nil:
-				logger.Printf("run %s: task %d done: failed: %v", t.Run, t.ID, err)
-			default:
-				logger.Printf("run %s: task %d done", t.Run, t.ID)
-			}
-			return data, err
-		}})
+	w, err := host.NewClusterWorker(context.Background(), fs.Arg(1), host.ClusterWorkerOptions{
+		Processes: processes, Creds: creds, Logf: logger.Printf,
+		Host: host.Options{Stdout: stderr, Stderr: stderr}})
 	if err != nil {
 		fmt.Fprintf(stderr, "mphost cluster worker: %v\n", err)
 		return 1

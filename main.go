@@ -88,6 +88,8 @@ func runFlags() *pflag.FlagSet {
 	fs.Bool("progress", false, "draw a progress bar on stderr for pool work (when stderr is a terminal)")
 	fs.String("memory-limit", "", "bound the memory of every child process (e.g. 512MB, 1GB); over it, it ends with exitcode -9")
 	addPluginDir(fs)
+	fs.String("cluster", "", "send the tasks of every Pool to the workers of the cluster at `URL` (nats://TOKEN@HOST:PORT; default: $MPHOST_CLUSTER)")
+	fs.String("cluster-creds", "", "connect to the cluster with the NATS credentials `FILE`")
 	fs.StringP("execute", "e", "", "run `CODE` as the main script, named "+commandLineChunk+" in errors; every argument after it is the script's")
 	return fs
 }
@@ -211,6 +213,11 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	timeout, _ := fs.GetDuration("timeout")
 	progress, _ := fs.GetBool("progress")
 	pluginDirs, _ := fs.GetStringArray("plugin-dir")
+	clusterURL, _ := fs.GetString("cluster")
+	if !fs.Changed("cluster") {
+		clusterURL = os.Getenv("MPHOST_CLUSTER")
+	}
+	clusterCreds, _ := fs.GetString("cluster-creds")
 	var memoryLimit int64
 	if size, _ := fs.GetString("memory-limit"); size != "" {
 		var err error
@@ -234,7 +241,8 @@ func runCommand(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	}()
 
 	h := host.New(host.Options{Stdout: stdout, Stderr: stderr, Prefix: prefix, Progress: progress,
-		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs, PrintErrors: true})
+		MemoryLimit: memoryLimit, Timeout: timeout, PluginDirs: pluginDirs, PrintErrors: true,
+		Cluster: clusterURL, ClusterCreds: clusterCreds})
 	defer h.Close()
 	var err error
 	if fs.Changed("execute") {

@@ -42,8 +42,9 @@ type childProc struct {
 	hostServed  chan struct{}      // closed when the broker's Host service has stopped
 	cancelCalls context.CancelFunc // ends the call the child is waiting on
 
-	mu      sync.Mutex
-	current *process // the process it runs; nil when idle
+	mu        sync.Mutex
+	current   *process // the process it runs; nil when idle
+	signalled bool     // a signal went to it while it ran current: it may be dying, not reused
 
 	fd2 *childStderr // what the child writes on its own stderr
 }
@@ -65,7 +66,16 @@ func (c *childProc) signal(p *process, sig syscall.Signal) error {
 	if err := syscall.Kill(c.pid, sig); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("signalling %s (pid %d): %w", p.name, c.pid, err)
 	}
+	c.signalled = c.signalled || sig != 0
 	return nil
+}
+
+// reusable reports whether the child, whose process has ended, may run another: not when a
+// signal went to it while it ran that process, which may land after the process's end.
+func (c *childProc) reusable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.signalled
 }
 
 // startTimeout bounds a child's start and handshake.
@@ -202,21 +212,21 @@ func (s *supervisor) serveChild(c *childProc) {
 	defer s.serving.Done()
 	defer c.output.Close()
 	r := bufio.NewReaderSize(c.output, 64<<10)
-	ls := lines{o: s.out}
+	ls := lines{o: s.out, host: s.out}
 	var p *process
 	for {
 		stream, data, err := child.ReadFrame(r)
 		if q := c.running(); q != p {
 			p = q
 			if p != nil {
-				ls.begin(p.name, p.pid)
+				ls.begin(p.name, p.pid, p.link)
 			}
 		}
 		if stream == child.End && err == nil {
 			code, endErr := child.EndCode(data)
 			if endErr == nil && p != nil {
 				ls.end()
-				if s.ended(c, p, code) {
+				if s.ended(c, p, code) && c.reusable() {
 					s.recycle(c)
 				} else {
 					c.runner.Kill(context.Background())

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/mphost/mphost/internal/child"
+	icluster "github.com/mphost/mphost/internal/cluster"
 	"github.com/mphost/mphost/internal/objects"
 	"github.com/mphost/mphost/internal/pluginhost"
 	pb "github.com/mphost/mphost/internal/proto"
@@ -76,6 +77,26 @@ type Options struct {
 	// script's non-daemon processes, as Python prints a traceback before it
 	// joins its children; the run still returns the error (mphost run).
 	PrintErrors bool
+	// Cluster, when set, is the URL of a cluster (nats://TOKEN@HOST:PORT, or
+	// tls://): every Pool of a run sends its tasks to the cluster's workers
+	// instead of starting processes, its processes bounding the tasks in
+	// flight (mphost run --cluster). The host connects at its first run.
+	Cluster string
+	// ClusterCreds is a NATS credentials file for the cluster, for servers
+	// that want one rather than the URL's token.
+	ClusterCreds string
+	// ClusterIdleAfter is how long a run's tasks wait on the cluster with no
+	// worker taking one before the run says so on Stderr (and goes on
+	// waiting); 10 s when 0.
+	ClusterIdleAfter time.Duration
+}
+
+// hostCluster is the host's link to its cluster (Options.Cluster).
+type hostCluster struct {
+	url, creds string
+	idleAfter  time.Duration
+	conn       *icluster.Conn // once a run has connected
+	run        *clusterRun    // the run in progress, if any
 }
 
 // Host runs scripts, one main script at a time, one after another; call
@@ -103,6 +124,7 @@ type Host struct {
 	pluginDirs  []string
 	plugins     *pluginhost.Set // the plugins of the run in progress
 	packagePath string          // the main script's package.path, for children
+	cluster     hostCluster
 }
 
 // New returns a Host.
@@ -124,6 +146,7 @@ func New(opts Options) *Host {
 		globals:    opts.Globals,
 		timeout:    opts.Timeout,
 		pluginDirs: opts.PluginDirs,
+		cluster:    hostCluster{url: opts.Cluster, creds: opts.ClusterCreds, idleAfter: opts.ClusterIdleAfter},
 	}
 	h.objects.OnDrop(h.dropCarried)
 	h.objects.OnFree(h.freed)
@@ -212,7 +235,7 @@ func (h *Host) begin() error {
 // spawn starts a process for parent (nil: the main script) in a child the
 // supervisor gives: an idle one, or a new one.
 func (h *Host) spawn(ctx context.Context, parent *process, req vm.SpawnRequest) (vm.ProcessStatus, error) {
-	return h.spawnFor(ctx, parent, req, nil)
+	return h.spawnFor(ctx, parent, req, nil, nil)
 }
 
 // startKinds are the wire's names of the kinds of start.
@@ -222,8 +245,9 @@ var startKinds = map[vm.StartKind]pb.StartKind{
 }
 
 // spawnFor is spawn, for a process that is a pool worker of pool when pool
-// is not nil: the pool learns of its end.
-func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool) (vm.ProcessStatus, error) {
+// is not nil: the pool learns of its end; link, when not nil, is the
+// cluster run the pool works for.
+func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnRequest, pool *objects.Pool, link *runLink) (vm.ProcessStatus, error) {
 	if err := h.begin(); err != nil {
 		h.undelivered(req.Payload, pool)
 		return vm.ProcessStatus{}, err
@@ -234,7 +258,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 		h.undelivered(req.Payload, pool)
 		return vm.ProcessStatus{}, err
 	}
-	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, done: make(chan struct{})}
+	p := &process{name: req.Name, identity: req.Identity, daemon: req.Daemon, pid: c.pid, childProc: c, pool: pool, link: link, done: make(chan struct{})}
 	parentInfo := mainRuntime{h}.Self()
 	if parent != nil {
 		p.parent = parent.id
@@ -247,7 +271,7 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 	h.mu.Unlock()
 	h.objects.SetSeat(objects.Owner(p.id), c.seat) // its calls act in its child's seat
 	c.mu.Lock()
-	c.current = p
+	c.current, c.signalled = p, false
 	c.mu.Unlock()
 	_, err = c.rpc.Start(ctx, &pb.StartRequest{
 		Id: p.id, Name: p.name, Identity: p.identity, Kind: startKinds[req.Kind], Payload: req.Payload,
@@ -278,13 +302,18 @@ func (h *Host) spawnFor(ctx context.Context, parent *process, req vm.SpawnReques
 // back what a long-lived process holds, its Go heap: the OS process ends
 // too).
 func (h *Host) finish(c *childProc, p *process, code int) (reuse bool) {
+	// The child runs p no more: what letting go of p's holdings ends (the last hold of its
+	// pool ends the pool, whose Terminate kills its workers) must not signal the child,
+	// which is kept for the next process.
+	c.mu.Lock()
+	c.current = nil
+	c.mu.Unlock()
 	h.objects.Died(objects.Owner(p.id))
 	h.ownerDied(objects.Owner(p.id))
 	if p.pool != nil {
 		p.pool.WorkerExited(objects.Owner(p.id), exitText(p, code))
 	}
 	c.mu.Lock()
-	c.current = nil
 	p.exitCode = code
 	close(p.done)
 	c.mu.Unlock()
@@ -321,6 +350,12 @@ func (h *Host) stop() int {
 		<-p.done
 	}
 	h.endPlugins()
+	h.mu.Lock()
+	if h.cluster.conn != nil {
+		h.cluster.conn.Close()
+		h.cluster.conn = nil
+	}
+	h.mu.Unlock()
 	h.children.close()
 	h.objects.Release()
 	if h.values != nil {

@@ -22,12 +22,17 @@ type output struct {
 // process it runs now.
 type lines struct {
 	o       *output
+	host    *output // the host's, where a process without a link writes
 	prefix  string
 	pending [3][]byte // per stream, the start of an unfinished line
 }
 
 // begin starts the output of a new process.
-func (l *lines) begin(name string, pid int) {
+func (l *lines) begin(name string, pid int, link *runLink) {
+	l.o = l.host
+	if link != nil {
+		l.o = link.out
+	}
 	l.prefix = ""
 	if l.o.prefix {
 		l.prefix = fmt.Sprintf("[%s %d] ", name, pid)

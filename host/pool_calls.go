@@ -23,6 +23,7 @@ type poolSpawner struct {
 	owner   objects.Owner
 	pool    *objects.Pool
 	payload []byte
+	link    *runLink // on a cluster worker, the run the pool works for
 }
 
 // SpawnWorker implements objects.WorkerSpawner.
@@ -36,7 +37,7 @@ func (s *poolSpawner) SpawnWorker() (objects.Owner, string, error) {
 		parent = p
 	}
 	name := fmt.Sprintf("PoolWorker-%d", s.h.poolWorkers.Add(1))
-	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Kind: vm.StartPoolWorker, Payload: s.payload}, s.pool)
+	st, err := s.h.spawnFor(context.Background(), parent, vm.SpawnRequest{Name: name, Daemon: true, Kind: vm.StartPoolWorker, Payload: s.payload}, s.pool, s.link)
 	if err != nil {
 		return 0, "", err
 	}
@@ -53,6 +54,7 @@ func (s *poolSpawner) KillWorker(w objects.Owner) {
 type hostPool struct {
 	*objects.Pool
 	spawner  *poolSpawner
+	cluster  *clusterPool // its spawner instead, in a run with a cluster
 	id       uint64
 	progress bool // mp.Pool{progress = true}
 
@@ -120,11 +122,19 @@ func (p *hostPool) endBars(batch uint64, all bool) {
 }
 
 func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) {
-	pool, err := objects.NewPool(objects.PoolConfig{
+	cfg := objects.PoolConfig{
 		Processes:        int(args.N),
 		MaxTasksPerChild: int(args.M),
 		TaskTimeout:      args.Wait.Timeout,
-	})
+	}
+	h.mu.Lock()
+	cr := h.cluster.run
+	h.mu.Unlock()
+	if cr != nil {
+		// They hold on each cluster worker, whose pool enforces them.
+		cfg.MaxTasksPerChild, cfg.TaskTimeout = 0, 0
+	}
+	pool, err := objects.NewPool(cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -132,6 +142,9 @@ func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) 
 	// which hold it, then end) and dropped by its owner.
 	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}, progress: args.Flag}
 	hp.id = h.objects.AddHeld(hp, owner)
+	if cr != nil {
+		hp.cluster = cr.newClusterPool(hp, int(args.M), args.Wait.Timeout)
+	}
 	h.mu.Lock()
 	h.pools = append(h.pools, hp)
 	h.mu.Unlock()
@@ -180,11 +193,25 @@ func poolStart(c *opCall, p *hostPool) (vm.ObjectReply, error) {
 	p.spawner.payload = c.call.Value.Data
 	p.Hold(c.call.Value.Data)
 	c.h.objects.Adjust(c.owner, []objects.Change{{ID: p.id, Transit: -1}})
+	if p.cluster != nil {
+		if err := refuseHandles("the initializer and initargs", c.call.Value.Data, p.id); err != nil {
+			p.Terminate()
+			return vm.ObjectReply{}, err
+		}
+		p.cluster.payload = c.call.Value.Data
+		return done(p.Start(p.cluster))
+	}
 	return done(p.Start(p.spawner))
 }
 
 // poolBatch opens a batch of tasks for the function in the call's Value.
 func poolBatch(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	if p.cluster != nil {
+		if err := refuseHandles("the function's upvalues", c.call.Value.Data, 0); err != nil {
+			c.h.dropCarried(c.call.Value.Data)
+			return vm.ObjectReply{}, err
+		}
+	}
 	fn := p.AddFunction(c.call.Value.Data)
 	batch, err := p.NewBatch(fn) // takes over AddFunction's hold
 	if errors.Is(err, objects.ErrClosed) {
@@ -198,6 +225,12 @@ func poolBatch(c *opCall, p *hostPool) (vm.ObjectReply, error) {
 
 // poolSubmit adds a task to a batch.
 func poolSubmit(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	if p.cluster != nil {
+		if err := refuseHandles("the task's arguments", c.call.Value.Data, 0); err != nil {
+			c.h.dropCarried(c.call.Value.Data)
+			return vm.ObjectReply{}, err
+		}
+	}
 	task, err := p.Submit(c.call.Batch, c.call.Func, c.call.Value.Data)
 	if errors.Is(err, objects.ErrClosed) {
 		err = errors.New("the pool is closed")

@@ -37,6 +37,7 @@ type process struct {
 	pid       int
 	childProc *childProc
 	pool      *objects.Pool // the pool it works for, if it is a pool worker
+	link      *runLink      // the cluster run its pool works for, on a cluster worker
 
 	done     chan struct{} // closed once the child is reaped and its output drained
 	exitCode int           // valid once done is closed

@@ -83,6 +83,11 @@ func (h *Host) run(ctx context.Context, c vm.Chunk, args []string) ([]any, error
 		Modules: pluginhost.Finder(plugins),
 	})
 	defer v.Close()
+	endCluster, err := h.startCluster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer endCluster() // before the VM closes: deferred calls run last first
 	v.SetArgs(c.Name, args)
 	if c.Name != "stdin" {
 		v.AddPackagePath(filepath.Dir(c.Name))
@@ -102,7 +107,8 @@ func (h *Host) run(ctx context.Context, c vm.Chunk, args []string) ([]any, error
 		luaArgs[i] = lua.LString(a)
 	}
 	var rets []lua.LValue
-	fn, err := v.Load(c)
+	var fn *lua.LFunction
+	fn, err = v.Load(c)
 	if err == nil {
 		rets, err = v.Call(fn, luaArgs...)
 	}

@@ -68,18 +68,33 @@ func (s *service) Release(_ context.Context, req *pb.ProcessRef) (*pb.Empty, err
 	return &pb.Empty{}, s.h.procs.release(req.Id)
 }
 
+// FetchChunk answers from the host's chunks, or, for a process of a
+// cluster worker's pool, from the run that submitted its tasks.
 func (s *service) FetchChunk(_ context.Context, req *pb.ChunkRef) (*pb.Chunk, error) {
 	var id vm.ChunkID
 	copy(id[:], req.Id)
 	c, err := s.h.chunks.Fetch(id)
+	if p := s.childProc.running(); err != nil && p != nil && p.link != nil {
+		if c, err = p.link.chunks.Fetch(id); err == nil {
+			s.h.chunks.Add(c)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &pb.Chunk{Name: c.Name, Source: c.Source}, nil
 }
 
+// PublishChunk keeps a chunk a child loaded, and gives it to the cluster run
+// of a process of a cluster worker's pool, whose results may refer to it.
 func (s *service) PublishChunk(_ context.Context, req *pb.Chunk) (*pb.Empty, error) {
-	return &pb.Empty{}, s.h.chunks.Publish(vm.Chunk{Name: req.Name, Source: req.Source})
+	c := vm.Chunk{Name: req.Name, Source: req.Source}
+	if p := s.childProc.running(); p != nil && p.link != nil {
+		if err := p.link.chunks.Publish(c); err != nil {
+			return nil, err
+		}
+	}
+	return &pb.Empty{}, s.h.chunks.Publish(c)
 }
 
 func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.NewObjectReply, error) {

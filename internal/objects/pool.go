@@ -100,6 +100,9 @@ type TaskResult struct {
 	// Err says why the task failed: the error it raised, with the worker's traceback; how its
 	// worker ended; a timeout; "the pool was terminated"; or why no worker could start.
 	Err string
+	// Died says that the task failed because its worker ended while it ran (Err says how):
+	// the task itself may be sound, and may run again elsewhere.
+	Died bool
 }
 
 // Texts of the failures the pool itself gives tasks.

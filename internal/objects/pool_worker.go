@@ -188,8 +188,9 @@ func (p *Pool) WorkerExited(w Owner, how string) {
 	}
 	delete(p.workers, w)
 	p.idle.failOwner(w, ErrOwnerDied)
-	if wk.task != nil {
-		p.finish(wk.task, nil, how)
+	if t := wk.task; t != nil {
+		p.finish(t, nil, how)
+		t.result.Died = t.batch != nil
 	}
 	if !wk.leaving {
 		p.active--

@@ -15,25 +15,39 @@ import (
 // process's arguments for the process as it hands them over. Malformed bytes
 // give an error and the ids read until then.
 func HandleIDs(data []byte) ([]uint64, error) {
+	s, err := scanHandles(data)
+	return s.ids, err
+}
+
+// HandleKinds is HandleIDs with the kind of each handle ("Queue", "Pool"...),
+// for messages that must carry none, or only one.
+func HandleKinds(data []byte) (kinds []string, ids []uint64, err error) {
+	s, err := scanHandles(data)
+	return s.kinds, s.ids, err
+}
+
+// scanHandles walks data, as HandleIDs describes it, for its handles.
+func scanHandles(data []byte) (handleScan, error) {
 	if _, _, items, ok := splitTask(data); ok {
 		data = items
 	}
 	if len(data) == 0 || data[0] != codecVersion {
-		return nil, fmt.Errorf("handles: not a version %d message", codecVersion)
+		return handleScan{}, fmt.Errorf("handles: not a version %d message", codecVersion)
 	}
 	s := handleScan{data: data, pos: 1}
 	if err := s.value(0); err != nil {
-		return s.ids, fmt.Errorf("handles: at byte %d: %w", s.pos, err)
+		return s, fmt.Errorf("handles: at byte %d: %w", s.pos, err)
 	}
-	return s.ids, nil
+	return s, nil
 }
 
 // handleScan walks encoded bytes (the format is in codec.go) and collects
 // the ids of their handles.
 type handleScan struct {
-	data []byte
-	pos  int
-	ids  []uint64
+	data  []byte
+	pos   int
+	ids   []uint64
+	kinds []string // the kind of each of ids
 }
 
 func (s *handleScan) uvarint() (uint64, error) {
@@ -131,12 +145,16 @@ func (s *handleScan) value(depth int) error {
 		_, err := s.uvarint()
 		return err
 	case tagHandle:
+		start := s.pos
 		if err := s.bytes(); err != nil {
 			return err
 		}
+		kind := s.data[start:s.pos]
+		_, size := binary.Uvarint(kind)
 		id, err := s.uvarint()
 		if err == nil {
 			s.ids = append(s.ids, id)
+			s.kinds = append(s.kinds, string(kind[size:]))
 		}
 		return err
 	case tagTable:

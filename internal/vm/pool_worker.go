@@ -11,9 +11,10 @@ import (
 )
 
 // runPoolWorker runs a pool worker process (see StartPoolWorker), with the
-// payload its pool's creator encoded: {pool, initializer, initargs}. It
-// runs the initializer, then takes tasks from the host until the pool
-// closes or retires this worker.
+// payload its pool's creator encoded: {pool, initializer, initargs}, and
+// where, on a cluster worker (LocalPoolPayload). It runs the initializer,
+// then takes tasks from the host until the pool closes or retires this
+// worker.
 func (vm *VM) runPoolWorker(spec *lua.LTable) error {
 	ud, ok := spec.RawGetString("pool").(*lua.LUserData)
 	ref, isRef := (*objectRef)(nil), false
@@ -34,15 +35,17 @@ func (vm *VM) runPoolWorker(spec *lua.LTable) error {
 			}
 			L.Call(n, 0)
 		}
-		return vm.poolWorker(L, ref)
+		where, _ := spec.RawGetString("where").(lua.LString)
+		return vm.poolWorker(L, ref, string(where))
 	}))
 	return err
 }
 
 // poolWorker takes tasks of ref's pool from the host and runs them until
 // the pool closes or retires this worker. A task's error (with its
-// traceback) goes back as the task's result; it does not end the worker.
-func (vm *VM) poolWorker(L *lua.LState, ref *objectRef) int {
+// traceback, and where when not empty) goes back as the task's result; it
+// does not end the worker.
+func (vm *VM) poolWorker(L *lua.LState, ref *objectRef, where string) int {
 	fns := workerFunctions{vm: vm, pool: ref.id, data: map[uint64][]byte{}, copies: map[uint64]functionCopy{}}
 	forever := Wait{Block: true, Forever: true}
 	task := vm.invoke(L, "Pool", ObjectCall{ID: ref.id, Op: ops.PoolNext, Wait: forever})
@@ -51,6 +54,11 @@ func (vm *VM) poolWorker(L *lua.LState, ref *objectRef) int {
 			return 0
 		}
 		results, failures, errText := vm.runTask(L, &fns, task)
+		if where != "" {
+			for i := range failures {
+				failures[i].text += "\n(on " + where + ")"
+			}
+		}
 		done := ObjectCall{ID: ref.id, Op: ops.PoolDoneNext, Task: task.Task, ErrText: errText, Wait: forever}
 		if errText == "" {
 			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startRun starts script (job.lua in a new folder) with --cluster as a session the test
+// drives.
+func (c *testCluster) startRun(t *testing.T, script string) *session {
+	t.Helper()
+	dir := writeFiles(t, map[string]string{"job.lua": script})
+	return startSession(t, dir, []string{"TMPDIR=" + shortTempDir(t)}, false, "run", "--cluster", c.url, "job.lua")
+}
+
+// gone waits, within clusterBound, until none of pids runs: a zombie counts as gone (the test
+// process may be the subreaper of a killed worker's children, and reaps them).
+func gone(t *testing.T, pids []int) {
+	t.Helper()
+	if left := stillRunning(setOf(pids), clusterBound); len(left) > 0 {
+		t.Fatalf("processes %v still run %v after their cluster worker was killed", left, clusterBound)
+	}
+}
+
+// A worker killed with -9 in the middle of a map costs its tasks a redelivery: the map
+// completes on the other worker with each result once, in order, and the killed worker's
+// processes end with it.
+func TestClusterWorkerKilled(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 2, 1)
+	run := c.startRun(t, `
+local mp = require("mp")
+local pool = mp.Pool(2)
+local items = {}
+for i = 1, 12 do items[i] = i end
+print(table.concat(pool:map(function(x) mp.sleep(0.2) return x * 2 end, items), " "))
+`)
+	victim := c.workers[0]
+	stderrLine(t, victim, " taken (delivery 1)")
+	live, _ := childrenOf(victim.cmd.Process.Pid)
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, 2*clusterBound); code != 0 {
+		t.Fatalf("the run exited %d\nstdout:\n%s\nstderr:\n%s", code, run.stdout(), run.stderr())
+	}
+	if want := "2 4 6 8 10 12 14 16 18 20 22 24\n"; run.stdout() != want || run.stderr() != "" {
+		t.Errorf("stdout %q, stderr %q; want %q and nothing", run.stdout(), run.stderr(), want)
+	}
+	gone(t, live)
+	c.stop(t)
+}
+
+// A task that kills its worker process every time (os.exit, or a kill -9 of itself) fails
+// after the bounded deliveries with an error that says so; the cluster worker lives on.
+func TestClusterTaskKillsItsWorker(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(1)
+print(pcall(pool.apply, pool, function() os.exit(3) end))
+print(pcall(pool.apply, pool, function() os.execute("kill -9 " .. mp.current_process().pid) end))
+print(pool:apply(function() return "still working" end))
+`)
+	lost := `false\tjob.lua:\d: Pool.apply: cluster: task \d was handed to a worker 5 times and its worker was lost each time; it is not run again\n\(on cluster worker [^:]+:\d+\)\n`
+	if r.code != 0 || r.stderr != "" || !regexp.MustCompile(`^`+lost+lost+`still working\n$`).MatchString(r.stdout) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	w := c.workers[0].stderr()
+	if n := strings.Count(w, "handed back"); n != 10 {
+		t.Errorf("the worker handed back %d tasks, want 5 for each\n%s", n, w)
+	}
+	c.stop(t)
+}
+
+// task_timeout holds on the worker: the task fails with the timeout error, naming the worker,
+// and is not delivered again; the pool goes on.
+func TestClusterTaskTimeout(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	start := time.Now()
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool{processes = 1, task_timeout = 0.5}
+print(pcall(pool.apply, pool, function() mp.sleep(120) end))
+print(pool:apply(function() return "next" end))
+`)
+	if took := time.Since(start); took > clusterBound {
+		t.Errorf("the run took %v", took)
+	}
+	if r.code != 0 || r.stderr != "" ||
+		!regexp.MustCompile(`^false\tjob.lua:4: Pool.apply: task timed out after 500ms; worker PoolWorker-\d+ \(pid \d+\) was killed\n\(on cluster worker [^:]+:\d+\)\nnext\n$`).MatchString(r.stdout) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	w := c.workers[0].stderr()
+	if strings.Contains(w, "delivery 2") || strings.Count(w, " taken ") != 2 {
+		t.Errorf("the timed out task was delivered again:\n%s", w)
+	}
+	c.stop(t)
+}
+
+// A task or initializer that carries a host object raises at once, naming the object: no
+// worker is there to take it, so a task sent would hang the run.
+func TestClusterHostObject(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 0, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local q = mp.Queue()
+local pool = mp.Pool(1)
+print(pcall(pool.apply, pool, function() q:put(1) end))
+print(pcall(pool.map, pool, function(e) return e end, {mp.Event()}))
+print(pcall(mp.Pool, {processes = 1, initializer = function(l) end, initargs = {mp.Lock()}}))
+`)
+	want := "false\tjob.lua:5: Pool.apply: the function's upvalues carry a Queue: cluster workers cannot reach the objects of this run\n" +
+		"false\tjob.lua:6: Pool.map: the task's arguments carry an Event: cluster workers cannot reach the objects of this run\n" +
+		"false\tjob.lua:7: Pool.start: the initializer and initargs carry a Lock: cluster workers cannot reach the objects of this run\n"
+	r.expect(t, 0, want, "")
+}
+
+// Ctrl-C withdraws the run's tasks: the worker drops the one it runs and takes none of the
+// others, though they wait before a later run's tasks; the end of a script withdraws too.
+func TestClusterWithdraw(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 2)
+	w := c.workers[0]
+	run := c.startRun(t, `
+local mp = require("mp")
+local pool = mp.Pool(4)
+local r = pool:map_async(function(x) mp.sleep(120) return x end, {1, 2, 3, 4, 5, 6})
+print("submitted")
+r:wait()
+`)
+	run.nextLine(t, clusterBound, "submitted")
+	taken := stderrLine(t, w, " taken (delivery 1)")
+	stderrLine(t, w, " taken (delivery 1)") // both processes run one
+	first := regexp.MustCompile(`run (\S+): task`).FindStringSubmatch(taken)[1]
+	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, clusterBound); code != exitInterrupt {
+		t.Fatalf("exit %d after SIGINT\nstderr:\n%s", code, run.stderr())
+	}
+	// The script's end withdraws its tasks left, as Ctrl-C does: the sleeper takes one
+	// process, the map the other.
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(2)
+pool:apply_async(function() mp.sleep(120) end)
+print(table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3}, 3), " "))
+`)
+	if r.code != 0 || r.stdout != "2 3 4\n" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// A third run's tasks come after any left of the first two: once it is done, a stale
+	// task would have been taken. It needs both processes: the sleeper was dropped.
+	if r := c.run(t, `print(table.concat(require("mp").Pool(2):map(function(x) return -x end, {1, 2}, 1), " "))`); r.stdout != "-1 -2\n" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	runs := regexp.MustCompile(`run (\S+): task \d+ taken`).FindAllStringSubmatch(w.stderr(), -1)
+	counts := map[string]int{}
+	for _, m := range runs {
+		counts[m[1]]++
+	}
+	if len(counts) != 3 || counts[first] != 2 {
+		t.Errorf("tasks taken per run %v, want 2 of the interrupted run %s (those it ran at Ctrl-C), 2 of the second, 2 of the third\n%s", counts, first, w.stderr())
+	}
+	for run, n := range counts {
+		if n != 2 {
+			t.Errorf("run %s: %d tasks taken, want 2", run, n)
+		}
+	}
+	c.stop(t)
+}

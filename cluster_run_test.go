@@ -1,0 +1,191 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mphost/mphost/cluster"
+)
+
+// testCluster is a real cluster for a test: a server embedded in the test process and real
+// `mphost cluster worker` processes of the built binary.
+type testCluster struct {
+	url     string
+	workers []*session
+	tmp     []string // each worker's TMPDIR, where its children's sockets go
+}
+
+// startCluster serves a cluster on a free port and starts workers, each with --processes
+// processes, once each says it takes tasks. The test's cleanup stops them and the server.
+func startCluster(t *testing.T, workers, processes int) *testCluster {
+	t.Helper()
+	srv, err := cluster.Serve(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown) // after the workers' cleanups: cleanups run last first
+	c := &testCluster{url: srv.URL()}
+	for range workers {
+		c.addWorker(t, processes)
+	}
+	return c
+}
+
+// addWorker starts one more worker with processes processes.
+func (c *testCluster) addWorker(t *testing.T, processes int) *session {
+	t.Helper()
+	tmp := shortTempDir(t)
+	w := startSession(t, t.TempDir(), []string{"TMPDIR=" + tmp}, false,
+		"cluster", "worker", c.url, "--processes", strconv.Itoa(processes))
+	stderrLine(t, w, "taking tasks from nats://127.0.0.1:")
+	c.workers, c.tmp = append(c.workers, w), append(c.tmp, tmp)
+	return w
+}
+
+// stop stops the workers that still run with SIGTERM: each exits 0 and leaves no process and
+// no socket file behind.
+func (c *testCluster) stop(t *testing.T) {
+	t.Helper()
+	for i, w := range c.workers {
+		if w.hasExited() {
+			continue
+		}
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := w.wait(t, clusterBound); code != 0 {
+			t.Errorf("worker %d: exit status %d after SIGTERM, want 0\nstderr:\n%s", i, code, w.stderr())
+		}
+		if live, zombies := childrenOf(w.cmd.Process.Pid); len(live)+len(zombies) > 0 {
+			t.Errorf("worker %d: processes left: %v %v", i, live, zombies)
+		}
+		if left, _ := os.ReadDir(c.tmp[i]); len(left) != 0 {
+			t.Errorf("worker %d: %d entries left in its TMPDIR", i, len(left))
+		}
+	}
+}
+
+// run runs script (the file job.lua in a new folder) with --cluster and returns what it did.
+func (c *testCluster) run(t *testing.T, script string) result {
+	t.Helper()
+	dir := writeFiles(t, map[string]string{"job.lua": script})
+	return invocation{args: []string{"run", "--cluster", c.url, "job.lua"}, dir: dir, timeout: 2 * clusterBound}.run(t)
+}
+
+// The same script runs on a cluster of two workers: a map of a closure with an upvalue gives
+// its results in order, from both workers, and what its tasks print comes in whole lines;
+// apply_async's callback runs, imap_unordered gives every result, and a task's error is raised
+// with the remote traceback, naming the worker's host and pid.
+func TestClusterRun(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 2, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local k = 10
+local pool = mp.Pool(2)
+local got = pool:map(function(x)
+  io.write("item ", x)
+  mp.sleep(0.2) -- both workers take some
+  io.write(" of 8", "\n")
+  return {x * k, mp.current_process().pid}
+end, {1, 2, 3, 4, 5, 6, 7, 8})
+local values, pids = {}, {}
+for i, v in ipairs(got) do values[i] = v[1]; pids[v[2]] = true end
+local n = 0
+for _ in pairs(pids) do n = n + 1 end
+print("map", table.concat(values, " "), "processes", n)
+
+local noted
+pool:apply_async(function(a, b) return a .. b end, {"x", "y"}, function(v) noted = v end):wait(60)
+mp.sleep(0)
+print("callback", noted)
+
+local sum = 0
+for v in pool:imap_unordered(function(x) return x * x end, {1, 2, 3, 4}, 1) do sum = sum + v end
+print("imap_unordered", sum)
+
+local function fail(x) error("bad item " .. x) end
+local ok, err = pcall(pool.map, pool, fail, {7})
+print(ok, err)
+pool:close()
+pool:join()
+`)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	var items, rest []string
+	for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if strings.HasPrefix(line, "item ") {
+			items = append(items, line)
+		} else {
+			rest = append(rest, line)
+		}
+	}
+	slices.Sort(items)
+	if want := "item 1 of 8,item 2 of 8,item 3 of 8,item 4 of 8,item 5 of 8,item 6 of 8,item 7 of 8,item 8 of 8"; strings.Join(items, ",") != want {
+		t.Errorf("the tasks' lines %q, want each whole once", items)
+	}
+	out := strings.Join(rest, "\n")
+	for _, want := range []string{
+		"map\t10 20 30 40 50 60 70 80\tprocesses\t2",
+		"callback\txy",
+		"imap_unordered\t30",
+		"false\tjob.lua:27: Pool.map: job.lua:26: bad item 7\nstack traceback:",
+		"job.lua:26: in function",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	host, _ := os.Hostname()
+	m := regexp.MustCompile(`\(on cluster worker ([^:]+):(\d+)\)`).FindStringSubmatch(out)
+	if m == nil || m[1] != host || (m[2] != strconv.Itoa(c.workers[0].cmd.Process.Pid) && m[2] != strconv.Itoa(c.workers[1].cmd.Process.Pid)) {
+		t.Errorf("the task's error does not name a worker's host and pid:\n%s", out)
+	}
+	c.stop(t)
+}
+
+// A Pool's processes bound its tasks in flight on the cluster: a Pool(1) on a worker of two
+// processes has one task out at a time, a Pool(2) two.
+func TestClusterProcessesBoundInFlight(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 2)
+	r := c.run(t, `
+local mp = require("mp")
+for _, n in ipairs({1, 2}) do
+  local pool = mp.Pool(n)
+  pool:map(function(x) mp.sleep(0.1) return x end, {1, 2, 3, 4})
+  pool:close()
+  pool:join()
+  print(n)
+end
+`)
+	r.expect(t, 0, "1\n2\n", "")
+	out, most := 0, map[string]int{}
+	for _, line := range strings.Split(c.workers[0].stderr(), "\n") {
+		m := regexp.MustCompile(`run \S+: task (\d+) (taken|done)`).FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if m[2] == "taken" {
+			out++
+		} else {
+			out--
+		}
+		// Tasks 1-4 are the Pool(1)'s, 5-8 the Pool(2)'s.
+		pool := "Pool(1)"
+		if n, _ := strconv.Atoi(m[1]); n > 4 {
+			pool = "Pool(2)"
+		}
+		most[pool] = max(most[pool], out)
+	}
+	if most["Pool(1)"] != 1 || most["Pool(2)"] != 2 {
+		t.Errorf("tasks in flight at most %v, want 1 for the Pool(1) and 2 for the Pool(2)\n%s", most, c.workers[0].stderr())
+	}
+	c.stop(t)
+}

@@ -1,0 +1,282 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	icluster "github.com/mphost/mphost/internal/cluster"
+	"github.com/mphost/mphost/internal/objects"
+	"github.com/mphost/mphost/internal/vm"
+)
+
+// ClusterWorkerOptions configure a [ClusterWorker].
+type ClusterWorkerOptions struct {
+	// Processes is how many tasks the worker runs at once, each in a pool
+	// worker process of its own; at least 1.
+	Processes int
+	// Creds is a NATS credentials file, for servers that want one rather
+	// than the URL's token.
+	Creds string
+	// Logf, when set, gets the worker's log lines: each task taken and
+	// done, tasks handed back, tasks of another protocol version waiting.
+	Logf func(format string, args ...any)
+	// Host configures the host that runs the pool worker processes: its
+	// Stderr gets what they print outside a task (a crash report), and
+	// Worker and MemoryLimit hold as for a run.
+	Host Options
+}
+
+// ClusterWorker takes the tasks of every run on a cluster and runs them in
+// pool worker processes that it starts and supervises, as a Host does for a
+// Pool: the engine of `mphost cluster worker`. The tasks of each Pool of a
+// run go to a pool of its own here, which runs the Pool's initializer in each
+// of its processes and holds its maxtasksperchild and task_timeout; what a
+// task prints goes to the run, and its closures' source is fetched from the
+// run. A process that dies while it runs a task hands the task back to the
+// cluster at once, for another delivery. Make one with NewClusterWorker,
+// call Work once, then Close.
+type ClusterWorker struct {
+	h         *Host
+	conn      *icluster.Conn
+	w         *icluster.Worker
+	name      string // HOST:PID
+	processes int
+	logf      func(format string, args ...any)
+
+	mu    sync.Mutex
+	pools map[localPoolKey]*localPool
+}
+
+// localPoolKey names a Pool of a run.
+type localPoolKey struct {
+	run  string
+	pool uint64
+}
+
+// localPool is the pool that runs a run's Pool's tasks on this worker.
+type localPool struct {
+	key      localPoolKey
+	hp       *hostPool
+	inFlight int       // tasks running
+	used     time.Time // when a task last ended
+}
+
+// runLink is where the processes of a cluster worker's pool send what the
+// run that submitted their tasks must get: their output and the chunks of
+// source they load, and where they fetch the chunks they lack.
+type runLink struct {
+	out    *output
+	chunks vm.ChunkStore
+}
+
+// quietAfter is how long a pool of a worker waits with no task before it is
+// closed, its processes freed for other pools.
+const quietAfter = 10 * time.Second
+
+// NewClusterWorker connects to the cluster at url (nats:// or tls://, with
+// its token) and joins it as a worker. Its errors say what is wrong: the
+// credentials refused, nothing listening.
+func NewClusterWorker(ctx context.Context, url string, opts ClusterWorkerOptions) (*ClusterWorker, error) {
+	if opts.Processes < 1 {
+		return nil, fmt.Errorf("a cluster worker needs at least 1 process, not %d", opts.Processes)
+	}
+	hostname, _ := os.Hostname()
+	cw := &ClusterWorker{name: hostname + ":" + strconv.Itoa(os.Getpid()), processes: opts.Processes,
+		logf: opts.Logf, pools: map[localPoolKey]*localPool{}}
+	if cw.logf == nil {
+		cw.logf = func(string, ...any) {}
+	}
+	conn, err := icluster.Connect(url, icluster.ConnectOptions{Creds: opts.Creds, Name: "mphost cluster worker"})
+	if err != nil {
+		return nil, err
+	}
+	w, err := icluster.NewWorker(ctx, conn, icluster.WorkerConfig{Name: cw.name, Slots: opts.Processes, Logf: opts.Logf, Run: cw.run})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	cw.conn, cw.w, cw.h = conn, w, New(opts.Host)
+	return cw, nil
+}
+
+// Where is the cluster's URL without its credentials.
+func (cw *ClusterWorker) Where() string { return cw.conn.Where() }
+
+// Name is how results and errors name this worker: HOST:PID.
+func (cw *ClusterWorker) Name() string { return cw.name }
+
+// Work takes tasks and runs them until Stop or the end of ctx. After Stop it
+// takes no more and returns once the tasks in hand have finished; when ctx
+// ends it hands the tasks in hand back at once (another worker gets them)
+// and returns once they have stopped.
+func (cw *ClusterWorker) Work(ctx context.Context) error { return cw.w.Work(ctx) }
+
+// Stop makes Work take no more tasks and return once those in hand have
+// finished.
+func (cw *ClusterWorker) Stop() { cw.w.Stop() }
+
+// Close ends the worker's processes and reaps them, and closes its
+// connection, after Work has returned.
+func (cw *ClusterWorker) Close() error {
+	cw.mu.Lock()
+	for key, lp := range cw.pools {
+		cw.endPool(lp, true)
+		delete(cw.pools, key)
+	}
+	cw.mu.Unlock()
+	cw.h.Close()
+	cw.conn.Close()
+	return nil
+}
+
+// run runs a task the cluster handed over, in a process of its Pool's pool here.
+func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, error) {
+	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
+	data, err := cw.runTask(ctx, t)
+	switch {
+	case errors.Is(err, icluster.ErrProcessDied): // the worker logs it handed the task back
+	case err != nil:
+		cw.logf("run %s: task %d done: failed: %v", t.Run, t.ID, firstLine(err.Error()))
+	default:
+		cw.logf("run %s: task %d done", t.Run, t.ID)
+	}
+	return data, err
+}
+
+// runTask is run, without the log.
+func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) ([]byte, error) {
+	task, err := decodeClusterTask(t.Payload)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := cw.pool(t, task)
+	if err != nil {
+		return nil, err
+	}
+	defer cw.taskEnded(lp)
+	pool := lp.hp.Pool
+	fn := pool.AddFunction(bytes.Clone(task.fn))
+	batch, err := pool.NewBatch(fn)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Forget(batch)
+	id, err := pool.Submit(batch, fn, bytes.Clone(task.args))
+	if err != nil {
+		return nil, err
+	}
+	r, err := pool.Result(ctx, id, objects.WaitForever)
+	if err != nil {
+		// Withdrawn or handed back: what runs it is stopped with its pool.
+		cw.mu.Lock()
+		if cw.pools[lp.key] == lp {
+			delete(cw.pools, lp.key)
+			cw.endPool(lp, true)
+		}
+		cw.mu.Unlock()
+		return nil, err
+	}
+	data := bytes.Clone(r.Data)
+	switch {
+	case r.Died:
+		return nil, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
+	case r.Err != "" && data == nil:
+		return nil, errors.New(r.Err + "\n(on cluster worker " + cw.name + ")")
+	case r.Err != "":
+		return data, errors.New(r.Err)
+	}
+	return data, nil
+}
+
+// pool returns the pool of t's Pool here, started if need be, with one more task in flight.
+// A new pool's processes take the place of those of pools with no task running.
+func (cw *ClusterWorker) pool(t icluster.Task, task clusterTask) (*localPool, error) {
+	key := localPoolKey{t.Run, task.pool}
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	lp := cw.pools[key]
+	if lp == nil {
+		for k, other := range cw.pools {
+			if other.inFlight == 0 {
+				delete(cw.pools, k)
+				cw.endPool(other, false)
+			}
+		}
+		var err error
+		if lp, err = cw.startPool(key, t, task); err != nil {
+			return nil, err
+		}
+		cw.pools[key] = lp
+	}
+	lp.inFlight++
+	return lp, nil
+}
+
+// startPool starts the pool of a run's Pool. cw.mu is held.
+func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task clusterTask) (*localPool, error) {
+	pool, err := objects.NewPool(objects.PoolConfig{Processes: cw.processes, MaxTasksPerChild: task.maxTasks, TaskTimeout: task.timeout})
+	if err != nil {
+		return nil, err
+	}
+	h := cw.h
+	link := &runLink{
+		out:    &output{stdout: cw.conn.TaskOutput(icluster.Task{Run: t.Run}, false), stderr: cw.conn.TaskOutput(icluster.Task{Run: t.Run}, true)},
+		chunks: cw.conn.RunChunks(t.Run),
+	}
+	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: objects.MainScript, pool: pool, link: link}}
+	hp.id = h.objects.AddHeld(hp, objects.MainScript)
+	payload, err := vm.LocalPoolPayload(task.init, hp.id, "cluster worker "+cw.name)
+	if err == nil {
+		hp.spawner.payload = payload
+		pool.Hold(payload)
+		err = pool.Start(hp.spawner)
+	}
+	if err != nil {
+		h.objects.Adjust(objects.MainScript, []objects.Change{{ID: hp.id, Held: -1}})
+		return nil, err
+	}
+	return &localPool{key: key, hp: hp}, nil
+}
+
+// taskEnded counts a task of lp's out, and closes lp if no task comes for it within quietAfter.
+func (cw *ClusterWorker) taskEnded(lp *localPool) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	lp.inFlight--
+	lp.used = time.Now()
+	if lp.inFlight == 0 {
+		time.AfterFunc(quietAfter, func() {
+			cw.mu.Lock()
+			defer cw.mu.Unlock()
+			if cw.pools[lp.key] == lp && lp.inFlight == 0 && time.Since(lp.used) >= quietAfter {
+				delete(cw.pools, lp.key)
+				cw.endPool(lp, false)
+			}
+		})
+	}
+}
+
+// endPool closes lp (its processes exit) or terminates it (they are killed), and lets go of
+// the pool, which is freed once its processes have ended. cw.mu is held.
+func (cw *ClusterWorker) endPool(lp *localPool, terminate bool) {
+	if terminate {
+		lp.hp.Terminate()
+	} else {
+		lp.hp.Close()
+	}
+	cw.h.objects.Adjust(objects.MainScript, []objects.Change{{ID: lp.hp.id, Held: -1}})
+}
+
+// firstLine is the first line of text.
+func firstLine(text string) string {
+	if i := bytes.IndexByte([]byte(text), '\n'); i >= 0 {
+		return text[:i]
+	}
+	return text
+}
