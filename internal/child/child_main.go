@@ -101,11 +101,17 @@ func hostGone() {
 }
 
 // watchParent ends the child when the host is gone, should the lifeline
-// and Pdeathsig both miss it.
+// and Pdeathsig both miss it. Once a second it also checks whether the
+// child, idle, should give memory back (idleMemory).
 func watchParent(ppid int) {
-	for range time.Tick(250 * time.Millisecond) {
+	idle := newIdleMemory()
+	for tick := 1; ; tick++ {
+		time.Sleep(250 * time.Millisecond)
 		if os.Getppid() != ppid {
 			hostGone()
+		}
+		if tick%4 == 0 {
+			idle.check()
 		}
 	}
 }
