@@ -38,11 +38,16 @@ func (b *builtins) addTable(name string, t *lua.LTable) {
 	})
 }
 
+// builtinsRoom is the size hint of the builtins' maps: the most names that
+// a map of 256 slots takes before it grows (7 in each group of 8). A VM has
+// about 170, and every VM keeps the maps: a hint of 256 would make maps of
+// 512 slots.
+const builtinsRoom = 224
+
 // collectBuiltins names everything the VM has after setup: the global Go
-// functions, the standard libraries and the mp module: about 170 names, so
-// maps sized for 256 (every VM keeps them; 512 cost 44 kB more a VM).
+// functions, the standard libraries and the mp module.
 func collectBuiltins(L *lua.LState, mp *lua.LTable) builtins {
-	b := builtins{names: make(map[lua.LValue]string, 256), values: make(map[string]lua.LValue, 256)}
+	b := builtins{names: make(map[lua.LValue]string, builtinsRoom), values: make(map[string]lua.LValue, builtinsRoom)}
 	globals := L.G.Global
 	b.add("_G", globals)
 	globals.ForEach(func(k, v lua.LValue) {
