@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // PluginStubs is what a plugin gives for its module's definition file: the
@@ -16,8 +17,10 @@ type PluginStubs struct {
 }
 
 // moduleNameRE is a module name that can name a file: names separated by
-// dots, as require's path turns them into folders.
-var moduleNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+// dots, as require's path turns them into folders. It is compiled on first
+// use, as plainTypeRE: every mphost process, each child too, links this
+// package, and only the stubs command uses them.
+var moduleNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`) })
 
 // WriteStubs writes lua-language-server definition files into dir, made if
 // need be: mp.lua from [MP], and for each plugin its Stubs as they are, in
@@ -29,7 +32,7 @@ func WriteStubs(dir string, plugins []PluginStubs) error {
 	files := map[string]string{"mp": Stubs(&MP)}
 	for _, p := range plugins {
 		switch {
-		case !moduleNameRE.MatchString(p.Name):
+		case !moduleNameRE().MatchString(p.Name):
 			return fmt.Errorf("stubs: plugin module name %q cannot name a file", p.Name)
 		case files[p.Name] != "":
 			return fmt.Errorf("stubs: two modules named %q", p.Name)
@@ -156,7 +159,7 @@ func optionalName(name string, optional bool) string {
 }
 
 // plainTypeRE is a type that a ? can follow: a name, or a list of them.
-var plainTypeRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(\[\])?$`)
+var plainTypeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(\[\])?$`) })
 
 // optionalType marks a result that may be nil: T? for a plain type,
 // A|B|nil for a union, a literal or a function type.
@@ -164,7 +167,7 @@ func optionalType(t string, optional bool) string {
 	switch {
 	case !optional:
 		return t
-	case plainTypeRE.MatchString(t):
+	case plainTypeRE().MatchString(t):
 		return t + "?"
 	}
 	return t + "|nil"

@@ -202,8 +202,9 @@ func (s *Set) Call(ctx context.Context, name, function string, args [][]byte) (*
 	return s.calls.Call(ctx, name, function, args)
 }
 
-// protocolRE finds the plugin's version in go-plugin's refusal of it.
-var protocolRE = regexp.MustCompile(`Plugin version: (\d+)`)
+// protocolRE finds the plugin's version in go-plugin's refusal of it;
+// compiled on first use, not in every process's start.
+var protocolRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Plugin version: (\d+)`) })
 
 // start starts the plugin name and connects to it.
 func (s *Set) start(name string) (*instance, error) {
@@ -249,7 +250,7 @@ func (s *Set) start(name string) (*instance, error) {
 	}
 	rpc, err := inst.client.Client()
 	if err != nil {
-		if m := protocolRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := protocolRE().FindStringSubmatch(err.Error()); m != nil {
 			inst.stop()
 			return nil, fmt.Errorf("plugin %s (%s) speaks plugin protocol %s, and this mphost speaks %d: rebuild the plugin against this mphost's plugins package",
 				name, path, m[1], pb.ProtocolVersion)
