@@ -75,3 +75,10 @@ func checkTimeout(L *lua.LState, n int, fname string) (d time.Duration, ok bool)
 	}
 	return 0, false
 }
+
+// funcTable makes a table of fns sized for them. L.NewTable sizes a table
+// for 32 array items and 32 keys (about 3 kB), which a table of a few keys
+// keeps for as long as it lives.
+func funcTable(L *lua.LState, fns map[string]lua.LGFunction) *lua.LTable {
+	return L.SetFuncs(L.CreateTable(0, len(fns)), fns)
+}

@@ -106,8 +106,8 @@ func (vm *VM) defineObjectKind(name string, methods map[string]lua.LGFunction, f
 // fields read from the host.
 func (vm *VM) kindMetatable(name string, methods map[string]lua.LGFunction, fields map[string]ops.Op) *lua.LTable {
 	L := vm.L
-	mt := L.NewTable()
-	methodTable := L.SetFuncs(L.NewTable(), methods)
+	mt := L.CreateTable(0, 2)
+	methodTable := funcTable(L, methods)
 	if len(fields) == 0 {
 		// Only methods: Lua finds them in the table itself, without a call
 		// to Go (a lock's acquire in a loop).

@@ -26,7 +26,7 @@ const streamClass = "mphost.stream"
 func (vm *VM) openOutput() {
 	L := vm.L
 	mt := L.NewTypeMetatable(streamClass)
-	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	methods := funcTable(L, map[string]lua.LGFunction{
 		"write": func(L *lua.LState) int {
 			s := checkStream(L, 1)
 			return writeArgs(L, s, 2, L.Get(1))

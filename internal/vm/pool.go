@@ -379,7 +379,7 @@ func (vm *VM) applyBatch(L *lua.LState, method string) *poolBatch {
 	fn := poolFunction(L, "Pool."+method)
 	args := tableArg(L, 3, "Pool."+method, "args", true)
 	if args == nil {
-		args = L.NewTable()
+		args = L.CreateTable(0, 0)
 	}
 	b := vm.newBatch(L, ref, method, taskApply, fn, 1, 0)
 	b.submit(L, func(int) lua.LValue { return args }, 0, 1)

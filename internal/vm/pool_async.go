@@ -30,7 +30,7 @@ const asyncResultClass = "mp.AsyncResult"
 func (vm *VM) openAsyncResult() {
 	L := vm.L
 	mt := L.NewTypeMetatable(asyncResultClass)
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	mt.RawSetString("__index", funcTable(L, map[string]lua.LGFunction{
 		"get": func(L *lua.LState) int {
 			a := checkAsync(L)
 			if !vm.settle(L, a, checkTimeoutWait(L, 2, "AsyncResult.get")) {

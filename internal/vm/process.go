@@ -44,7 +44,7 @@ type procState struct {
 // openProcess builds the mp.Process class.
 func (vm *VM) openProcess(mp *lua.LTable) {
 	L := vm.L
-	cls := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	cls := funcTable(L, map[string]lua.LGFunction{
 		"init":       vm.processInit,
 		"start":      vm.processStart,
 		"join":       vm.processJoin,
@@ -58,7 +58,7 @@ func (vm *VM) openProcess(mp *lua.LTable) {
 		"__newindex": vm.processNewIndex,
 		"__tostring": vm.processToString,
 	})
-	vm.processMeta = L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"__call": vm.processConstruct})
+	vm.processMeta = funcTable(L, map[string]lua.LGFunction{"__call": vm.processConstruct})
 	L.SetMetatable(cls, vm.processMeta)
 	vm.processClass = cls
 	mp.RawSetString("Process", cls)
@@ -73,7 +73,7 @@ func (vm *VM) processConstruct(L *lua.LState) int {
 		L.RaiseError("Process: a class expected, got %s", aType(L.Get(1)))
 	}
 	nargs := L.GetTop() - 1
-	obj := L.NewTable()
+	obj := L.CreateTable(0, 0) // its fields are its procState's
 	L.SetMetatable(obj, cls)
 	vm.childCount++
 	identity := strconv.Itoa(vm.childCount)
@@ -363,7 +363,7 @@ func (vm *VM) processExtend(L *lua.LState) int {
 	for _, k := range []string{"__index", "__newindex", "__tostring"} {
 		sub.RawSetString(k, vm.processClass.RawGetString(k))
 	}
-	meta := L.NewTable()
+	meta := L.CreateTable(0, 2)
 	meta.RawSetString("__index", parent)
 	meta.RawSetString("__call", vm.processMeta.RawGetString("__call"))
 	L.SetMetatable(sub, meta)

@@ -44,7 +44,7 @@ func (vm *VM) mpParentProcess(L *lua.LState) int {
 // newProcessObject makes an mp.Process object for a process that runs
 // already.
 func (vm *VM) newProcessObject(st *procState) *lua.LTable {
-	obj := vm.L.NewTable()
+	obj := vm.L.CreateTable(0, 0) // its fields are its procState's
 	vm.L.SetMetatable(obj, vm.processClass)
 	st.started, st.target, st.args, st.kwargs = true, lua.LNil, lua.LNil, lua.LNil
 	vm.addProc(obj, st)
