@@ -189,3 +189,36 @@ end
 	}
 	c.stop(t)
 }
+
+// A Pool that a child makes runs on the cluster too: its results come back, and its task's
+// error names the cluster worker it ran on.
+func TestClusterPoolInAChild(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local q = mp.Queue()
+local p = mp.Process{target = function(q)
+  local pool = mp.Pool(1)
+  q:put(table.concat(pool:map(function(x) return x * 3 end, {1, 2, 3}), " "))
+  local ok, err = pcall(pool.map, pool, function(x) error("no " .. x) end, {4})
+  q:put(tostring(err))
+  pool:close()
+  pool:join()
+end, args = {q}}
+p:start()
+print(q:get(true, 60))
+print(q:get(true, 60))
+p:join()
+`)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	pid := strconv.Itoa(c.workers[0].cmd.Process.Pid)
+	for _, want := range []string{"3 6 9\n", "no 4", "(on cluster worker ", ":" + pid + ")"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	c.stop(t)
+}
