@@ -163,12 +163,16 @@ func decodeWith[T any](vm *VM, data []byte, r receipt, read func(*decoder, int) 
 	if len(data) > vm.limits.MaxBytes {
 		return zero, fmt.Errorf("decode: message of %d bytes is over the limit of %d", len(data), vm.limits.MaxBytes)
 	}
-	d := decoder{vm: vm, data: data, receipt: r}
 	if len(data) == 0 || data[0] != codecVersion {
 		return zero, fmt.Errorf("decode: not a version %d message", codecVersion)
 	}
-	d.pos = 1
-	v, err := read(&d, 0)
+	d := vm.spareDecoder.Swap(nil)
+	if d == nil {
+		d = &decoder{vm: vm}
+	}
+	defer vm.putDecoder(d)
+	d.data, d.pos, d.receipt = data, 1, r
+	v, err := read(d, 0)
 	if err != nil {
 		return zero, fmt.Errorf("decode: at byte %d: %w", d.pos, err)
 	}
@@ -177,6 +181,26 @@ func decodeWith[T any](vm *VM, data []byte, r receipt, read func(*decoder, int) 
 	}
 	return v, nil
 }
+
+// putDecoder keeps d for the VM's next decode: a decoder is too large to
+// make for every small message (a queue's ints), and its blocks (numbers,
+// strings, tables) go on serving the next message. What refers to the
+// message's own values is dropped; a decoder that grew large is not kept.
+func (vm *VM) putDecoder(d *decoder) {
+	if cap(d.refs) > maxKeptRefs || cap(d.scratch) > maxKeptRefs {
+		return
+	}
+	clear(d.refs)
+	clear(d.cells)
+	clear(d.protos)
+	clear(d.scratch)
+	d.data, d.receipt, d.padding = nil, 0, 0
+	d.refs, d.cells, d.protos, d.chunks, d.scratch = d.refs[:0], d.cells[:0], d.protos[:0], d.chunks[:0], d.scratch[:0]
+	vm.spareDecoder.Store(d)
+}
+
+// maxKeptRefs bounds the references a kept decoder has room for.
+const maxKeptRefs = 4096
 
 // SendError reports a value that cannot cross processes.
 type SendError struct {

@@ -124,3 +124,32 @@ func TestAppendArray(t *testing.T) {
 		t.Errorf("appendArray at 4 of an empty table: [4] = %v, [1] = %v", got.RawGetInt(4), got.RawGetInt(1))
 	}
 }
+
+// TestDecoderKeptBetweenMessages proves that the decoder a VM keeps from one
+// message to the next (putDecoder) carries nothing of the first into the
+// second: the tables of two messages stay apart, a reference is only to a
+// value of its own message, and a small message costs one allocation, its
+// number's block, not a decoder.
+func TestDecoderKeptBetweenMessages(t *testing.T) {
+	p := newPair(t)
+	data, err := p.from.Encode("v", run(t, p.from, `return {k = {1, 2}, s = "short"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustDecode(t, p.to, data).(*lua.LTable)
+	b := mustDecode(t, p.to, data).(*lua.LTable)
+	a.RawGetString("k").(*lua.LTable).RawSetInt(1, lua.LNumber(99))
+	if a == b || b.RawGetString("k").(*lua.LTable).RawGetInt(1) != lua.LNumber(1) || b.RawGetString("s") != lua.LString("short") {
+		t.Errorf("the second decode of a message shares the first's tables: %v", b.RawGetString("k").(*lua.LTable).RawGetInt(1))
+	}
+	if _, err := p.to.Decode([]byte{codecVersion, tagRef, 0}); err == nil {
+		t.Error("a reference to a value of the message before was accepted")
+	}
+	small, err := p.from.Encode("v", lua.LNumber(42))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { mustDecode(t, p.to, small) }); n > 1 {
+		t.Errorf("decoding one number made %.0f allocations, want at most 1", n)
+	}
+}

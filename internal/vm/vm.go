@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -91,6 +92,7 @@ type VM struct {
 	goModules    map[string]bool                 // the Go modules loaded here
 	scratch      []byte                          // encodeSent's buffer
 	runScratch   []float64                       // the encoder's run of numbers (encoder.numbers)
+	spareDecoder atomic.Pointer[decoder]         // a decoder for the next Decode (putDecoder)
 
 	ctx             context.Context // Options.Context; blocking calls end when it is done
 	cancel          context.CancelFunc
