@@ -147,14 +147,14 @@ func TestObjectHostServiceRejectsGarbage(t *testing.T) {
 		}
 
 		// Well-formed calls that make no sense: each must fail, none hang.
-		for _, req := range []*pb.NewObjectRequest{{Kind: "NoSuchKind"}, {Kind: "Condition", Id: queueID}, {Kind: ""}} {
+		for _, req := range []*pb.NewObjectRequest{{Kind: "NoSuchKind"}, {Kind: "Condition", Lock: queueID}, {Kind: ""}} {
 			if err := call(conn, pb.Host_NewObject_FullMethodName, req, new(pb.NewObjectReply)); err == nil {
 				t.Errorf("%s: NewObject %v succeeded", path, req)
 			}
 		}
 		// Nonsense arguments: the host may take them or refuse them.
 		for _, req := range []*pb.NewObjectRequest{
-			{Kind: "Semaphore", N: -7}, {Kind: "Queue", N: -1 << 62}, {Kind: "Barrier", N: 1 << 62}, {Kind: "Barrier", N: -3},
+			{Kind: "Semaphore", Count: -7}, {Kind: "Queue", MaxSize: -1 << 62}, {Kind: "Barrier", Parties: 1 << 62}, {Kind: "Barrier", Parties: -3},
 		} {
 			call(conn, pb.Host_NewObject_FullMethodName, req, new(pb.NewObjectReply))
 		}

@@ -160,7 +160,7 @@ func TestPipeSocketsAreReleased(t *testing.T) {
 	h := New(Options{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
 	defer h.Close()
 	pipe := func() []uint64 {
-		ids, err := mainRuntime{h}.NewObject("Connection", vm.ObjectArgs{Flag: true})
+		ids, err := mainRuntime{h}.NewObject("Connection", vm.ObjectArgs{Duplex: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		l.Share(h.values.RMutex(id)) // no one has the id yet
 		return []uint64{id}, nil
 	case "Semaphore", "BoundedSemaphore":
-		s := objects.NewSemaphore(int(args.N), args.Flag)
+		s := objects.NewSemaphore(int(args.Count), args.Bounded)
 		id := h.objects.AddHeld(s, owner)
 		s.Share(h.values.Semaphore(id)) // no one has the id yet
 		return []uint64{id}, nil
@@ -43,13 +43,13 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		obj = objects.NewEvent()
 	case "Condition":
 		var lock objects.Locker
-		if args.ID != 0 {
+		if args.Lock != 0 {
 			var err error
-			if lock, err = objects.Lookup[objects.Locker](h.objects, args.ID); err != nil {
+			if lock, err = objects.Lookup[objects.Locker](h.objects, args.Lock); err != nil {
 				return nil, err
 			}
 		}
-		c := &hostCondition{Condition: objects.NewCondition(lock), lockID: args.ID}
+		c := &hostCondition{Condition: objects.NewCondition(lock), lockID: args.Lock}
 		id := h.objects.AddHeld(c, owner)
 		if c.lockID == 0 {
 			c.lockID = id // its own; no one has the id yet
@@ -57,25 +57,25 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 		}
 		return []uint64{id}, nil
 	case "Barrier":
-		obj = objects.NewBarrier(int(args.N), objects.Wait(args.Wait))
+		obj = objects.NewBarrier(int(args.Parties), objects.Wait(args.Timeout))
 	case "Queue":
-		obj = objects.NewQueue(int(args.N))
+		obj = objects.NewQueue(int(args.MaxSize))
 	case "JoinableQueue":
-		obj = objects.NewJoinableQueue(int(args.N))
+		obj = objects.NewJoinableQueue(int(args.MaxSize))
 	case "Value":
-		v := objects.NewValue(content(args.Data))
+		v := objects.NewValue(content(args.Initial))
 		id := h.objects.AddHeld(v, owner)
 		v.Share(h.values.Slot(id)) // no one has the id yet
 		v.Lock().Share(h.values.RMutex(id))
 		return []uint64{id}, nil
 	case "Pool":
-		id, err := h.newPool(owner, args)
+		id, err := h.newPool(owner, args.Pool)
 		if err != nil {
 			return nil, err
 		}
 		return []uint64{id}, nil
 	case "Connection":
-		a, b, err := objects.NewPipe(args.Flag, args.N)
+		a, b, err := objects.NewPipe(args.Duplex, args.Capacity)
 		if err != nil {
 			return nil, err
 		}

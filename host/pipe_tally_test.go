@@ -30,7 +30,7 @@ func TestOpenTwiceKeepsOneTally(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fds[1])
-	ids, err := h.newObject(1, "Connection", vm.ObjectArgs{Flag: true})
+	ids, err := h.newObject(1, "Connection", vm.ObjectArgs{Duplex: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,11 +121,11 @@ func (p *hostPool) endBars(batch uint64, all bool) {
 	}
 }
 
-func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) {
+func (h *Host) newPool(owner objects.Owner, args vm.PoolArgs) (uint64, error) {
 	cfg := objects.PoolConfig{
-		Processes:        int(args.N),
-		MaxTasksPerChild: int(args.M),
-		TaskTimeout:      args.Wait.Timeout,
+		Processes:        int(args.Processes),
+		MaxTasksPerChild: int(args.MaxTasksPerChild),
+		TaskTimeout:      args.TaskTimeout.Timeout,
 	}
 	h.mu.Lock()
 	cr := h.cluster.run
@@ -140,10 +140,10 @@ func (h *Host) newPool(owner objects.Owner, args vm.ObjectArgs) (uint64, error) 
 	}
 	// Freed as other objects are, once closed or terminated (its workers,
 	// which hold it, then end) and dropped by its owner.
-	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}, progress: args.Flag}
+	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}, progress: args.Progress}
 	hp.id = h.objects.AddHeld(hp, owner)
 	if cr != nil {
-		hp.cluster = cr.newClusterPool(hp, int(args.M), args.Wait.Timeout)
+		hp.cluster = cr.newClusterPool(hp, int(args.MaxTasksPerChild), args.TaskTimeout.Timeout)
 	}
 	h.mu.Lock()
 	h.pools = append(h.pools, hp)

@@ -102,9 +102,7 @@ func (s *service) NewObject(_ context.Context, req *pb.NewObjectRequest) (*pb.Ne
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.h.newObject(owner, req.Kind, vm.ObjectArgs{
-		N: req.N, M: req.M, Flag: req.Flag, Wait: child.WaitFromProto(req.Wait), ID: req.Id, Data: child.ValueFromProto(req.Value),
-	})
+	ids, err := s.h.newObject(owner, req.Kind, child.ObjectArgsFromProto(req))
 	if err != nil {
 		return nil, err
 	}

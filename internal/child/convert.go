@@ -37,6 +37,31 @@ func ValueFromProto(v *pb.Value) vm.Value {
 	return vm.Value{Data: v.Data, Number: v.Number, IsNumber: v.IsNumber}
 }
 
+// ObjectArgsToProto converts a constructor's arguments for the wire.
+func ObjectArgsToProto(kind string, a vm.ObjectArgs) *pb.NewObjectRequest {
+	return &pb.NewObjectRequest{
+		Kind: kind, Count: a.Count, Bounded: a.Bounded, MaxSize: a.MaxSize, Parties: a.Parties,
+		Timeout: WaitToProto(a.Timeout), Duplex: a.Duplex, Capacity: a.Capacity, Lock: a.Lock,
+		Initial: ValueToProto(a.Initial),
+		Pool: &pb.PoolArgs{Processes: a.Pool.Processes, MaxTasksPerChild: a.Pool.MaxTasksPerChild,
+			TaskTimeout: WaitToProto(a.Pool.TaskTimeout), Progress: a.Pool.Progress},
+	}
+}
+
+// ObjectArgsFromProto converts a constructor's arguments off the wire.
+func ObjectArgsFromProto(r *pb.NewObjectRequest) vm.ObjectArgs {
+	a := vm.ObjectArgs{
+		Count: r.Count, Bounded: r.Bounded, MaxSize: r.MaxSize, Parties: r.Parties,
+		Timeout: WaitFromProto(r.Timeout), Duplex: r.Duplex, Capacity: r.Capacity, Lock: r.Lock,
+		Initial: ValueFromProto(r.Initial),
+	}
+	if p := r.Pool; p != nil {
+		a.Pool = vm.PoolArgs{Processes: p.Processes, MaxTasksPerChild: p.MaxTasksPerChild,
+			TaskTimeout: WaitFromProto(p.TaskTimeout), Progress: p.Progress}
+	}
+	return a
+}
+
 // CallToProto converts an ObjectCall for the wire.
 func CallToProto(c vm.ObjectCall) *pb.ObjectCall {
 	return &pb.ObjectCall{Id: c.ID, Op: uint32(c.Op), Wait: WaitToProto(c.Wait), Value: ValueToProto(c.Value),

@@ -427,9 +427,7 @@ func (r *Remote) NewObject(kind string, args vm.ObjectArgs) ([]uint64, error) {
 	if err := r.Sync(); err != nil {
 		return nil, err
 	}
-	reply, err := r.host.NewObject(context.Background(), &pb.NewObjectRequest{
-		Kind: kind, N: args.N, M: args.M, Flag: args.Flag, Wait: WaitToProto(args.Wait), Id: args.ID, Value: ValueToProto(args.Data),
-	})
+	reply, err := r.host.NewObject(context.Background(), ObjectArgsToProto(kind, args))
 	if err != nil {
 		return nil, remoteError(err)
 	}

@@ -879,15 +879,21 @@ func (x *Value) GetIsNumber() bool {
 	return false
 }
 
+// NewObjectRequest is what a constructor was given (vm.ObjectArgs): each
+// field belongs to the kinds its comment names.
 type NewObjectRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	N             int64                  `protobuf:"varint,2,opt,name=n,proto3" json:"n,omitempty"`
-	Flag          bool                   `protobuf:"varint,3,opt,name=flag,proto3" json:"flag,omitempty"`
-	Wait          *Wait                  `protobuf:"bytes,4,opt,name=wait,proto3" json:"wait,omitempty"`
-	Id            uint64                 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"`
-	Value         *Value                 `protobuf:"bytes,6,opt,name=value,proto3" json:"value,omitempty"`
-	M             int64                  `protobuf:"varint,7,opt,name=m,proto3" json:"m,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`                    // Semaphore, BoundedSemaphore: the initial value
+	Bounded       bool                   `protobuf:"varint,3,opt,name=bounded,proto3" json:"bounded,omitempty"`                // Semaphore, BoundedSemaphore
+	MaxSize       int64                  `protobuf:"varint,4,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"` // Queue, JoinableQueue
+	Parties       int64                  `protobuf:"varint,5,opt,name=parties,proto3" json:"parties,omitempty"`                // Barrier
+	Timeout       *Wait                  `protobuf:"bytes,6,opt,name=timeout,proto3" json:"timeout,omitempty"`                 // Barrier: wait's default timeout
+	Duplex        bool                   `protobuf:"varint,7,opt,name=duplex,proto3" json:"duplex,omitempty"`                  // Connection
+	Capacity      int64                  `protobuf:"varint,8,opt,name=capacity,proto3" json:"capacity,omitempty"`              // Connection: bytes the pipe buffers
+	Lock          uint64                 `protobuf:"varint,9,opt,name=lock,proto3" json:"lock,omitempty"`                      // Condition: its lock's id
+	Initial       *Value                 `protobuf:"bytes,10,opt,name=initial,proto3" json:"initial,omitempty"`                // Value
+	Pool          *PoolArgs              `protobuf:"bytes,11,opt,name=pool,proto3" json:"pool,omitempty"`                      // Pool
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -929,46 +935,143 @@ func (x *NewObjectRequest) GetKind() string {
 	return ""
 }
 
-func (x *NewObjectRequest) GetN() int64 {
+func (x *NewObjectRequest) GetCount() int64 {
 	if x != nil {
-		return x.N
+		return x.Count
 	}
 	return 0
 }
 
-func (x *NewObjectRequest) GetFlag() bool {
+func (x *NewObjectRequest) GetBounded() bool {
 	if x != nil {
-		return x.Flag
+		return x.Bounded
 	}
 	return false
 }
 
-func (x *NewObjectRequest) GetWait() *Wait {
+func (x *NewObjectRequest) GetMaxSize() int64 {
 	if x != nil {
-		return x.Wait
-	}
-	return nil
-}
-
-func (x *NewObjectRequest) GetId() uint64 {
-	if x != nil {
-		return x.Id
+		return x.MaxSize
 	}
 	return 0
 }
 
-func (x *NewObjectRequest) GetValue() *Value {
+func (x *NewObjectRequest) GetParties() int64 {
 	if x != nil {
-		return x.Value
+		return x.Parties
+	}
+	return 0
+}
+
+func (x *NewObjectRequest) GetTimeout() *Wait {
+	if x != nil {
+		return x.Timeout
 	}
 	return nil
 }
 
-func (x *NewObjectRequest) GetM() int64 {
+func (x *NewObjectRequest) GetDuplex() bool {
 	if x != nil {
-		return x.M
+		return x.Duplex
+	}
+	return false
+}
+
+func (x *NewObjectRequest) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
 	}
 	return 0
+}
+
+func (x *NewObjectRequest) GetLock() uint64 {
+	if x != nil {
+		return x.Lock
+	}
+	return 0
+}
+
+func (x *NewObjectRequest) GetInitial() *Value {
+	if x != nil {
+		return x.Initial
+	}
+	return nil
+}
+
+func (x *NewObjectRequest) GetPool() *PoolArgs {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+// PoolArgs are mp.Pool's options that the host keeps.
+type PoolArgs struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Processes        int64                  `protobuf:"varint,1,opt,name=processes,proto3" json:"processes,omitempty"`
+	MaxTasksPerChild int64                  `protobuf:"varint,2,opt,name=max_tasks_per_child,json=maxTasksPerChild,proto3" json:"max_tasks_per_child,omitempty"`
+	TaskTimeout      *Wait                  `protobuf:"bytes,3,opt,name=task_timeout,json=taskTimeout,proto3" json:"task_timeout,omitempty"`
+	Progress         bool                   `protobuf:"varint,4,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PoolArgs) Reset() {
+	*x = PoolArgs{}
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolArgs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolArgs) ProtoMessage() {}
+
+func (x *PoolArgs) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolArgs.ProtoReflect.Descriptor instead.
+func (*PoolArgs) Descriptor() ([]byte, []int) {
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PoolArgs) GetProcesses() int64 {
+	if x != nil {
+		return x.Processes
+	}
+	return 0
+}
+
+func (x *PoolArgs) GetMaxTasksPerChild() int64 {
+	if x != nil {
+		return x.MaxTasksPerChild
+	}
+	return 0
+}
+
+func (x *PoolArgs) GetTaskTimeout() *Wait {
+	if x != nil {
+		return x.TaskTimeout
+	}
+	return nil
+}
+
+func (x *PoolArgs) GetProgress() bool {
+	if x != nil {
+		return x.Progress
+	}
+	return false
 }
 
 type NewObjectReply struct {
@@ -980,7 +1083,7 @@ type NewObjectReply struct {
 
 func (x *NewObjectReply) Reset() {
 	*x = NewObjectReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1095,7 @@ func (x *NewObjectReply) String() string {
 func (*NewObjectReply) ProtoMessage() {}
 
 func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[15]
+	mi := &file_internal_proto_mphost_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1108,7 @@ func (x *NewObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewObjectReply.ProtoReflect.Descriptor instead.
 func (*NewObjectReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{15}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NewObjectReply) GetIds() []uint64 {
@@ -1036,7 +1139,7 @@ type ObjectCall struct {
 
 func (x *ObjectCall) Reset() {
 	*x = ObjectCall{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1151,7 @@ func (x *ObjectCall) String() string {
 func (*ObjectCall) ProtoMessage() {}
 
 func (x *ObjectCall) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[16]
+	mi := &file_internal_proto_mphost_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1164,7 @@ func (x *ObjectCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectCall.ProtoReflect.Descriptor instead.
 func (*ObjectCall) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ObjectCall) GetId() uint64 {
@@ -1164,7 +1267,7 @@ type ObjectReply struct {
 
 func (x *ObjectReply) Reset() {
 	*x = ObjectReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1279,7 @@ func (x *ObjectReply) String() string {
 func (*ObjectReply) ProtoMessage() {}
 
 func (x *ObjectReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[17]
+	mi := &file_internal_proto_mphost_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1292,7 @@ func (x *ObjectReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectReply.ProtoReflect.Descriptor instead.
 func (*ObjectReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ObjectReply) GetOk() bool {
@@ -1293,7 +1396,7 @@ type QueueItem struct {
 
 func (x *QueueItem) Reset() {
 	*x = QueueItem{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1408,7 @@ func (x *QueueItem) String() string {
 func (*QueueItem) ProtoMessage() {}
 
 func (x *QueueItem) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[18]
+	mi := &file_internal_proto_mphost_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1421,7 @@ func (x *QueueItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueItem.ProtoReflect.Descriptor instead.
 func (*QueueItem) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *QueueItem) GetQueueId() uint64 {
@@ -1344,7 +1447,7 @@ type PutBatchRequest struct {
 
 func (x *PutBatchRequest) Reset() {
 	*x = PutBatchRequest{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[19]
+	mi := &file_internal_proto_mphost_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1459,7 @@ func (x *PutBatchRequest) String() string {
 func (*PutBatchRequest) ProtoMessage() {}
 
 func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[19]
+	mi := &file_internal_proto_mphost_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1472,7 @@ func (x *PutBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchRequest.ProtoReflect.Descriptor instead.
 func (*PutBatchRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{19}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PutBatchRequest) GetItems() []*QueueItem {
@@ -1388,7 +1491,7 @@ type PutBatchReply struct {
 
 func (x *PutBatchReply) Reset() {
 	*x = PutBatchReply{}
-	mi := &file_internal_proto_mphost_proto_msgTypes[20]
+	mi := &file_internal_proto_mphost_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1503,7 @@ func (x *PutBatchReply) String() string {
 func (*PutBatchReply) ProtoMessage() {}
 
 func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_mphost_proto_msgTypes[20]
+	mi := &file_internal_proto_mphost_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1516,7 @@ func (x *PutBatchReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBatchReply.ProtoReflect.Descriptor instead.
 func (*PutBatchReply) Descriptor() ([]byte, []int) {
-	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{20}
+	return file_internal_proto_mphost_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PutBatchReply) GetDropped() map[uint64]int64 {
@@ -1483,15 +1586,25 @@ const file_internal_proto_mphost_proto_rawDesc = "" +
 	"\x05Value\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x1b\n" +
-	"\tis_number\x18\x03 \x01(\bR\bisNumber\"\xad\x01\n" +
+	"\tis_number\x18\x03 \x01(\bR\bisNumber\"\xca\x02\n" +
 	"\x10NewObjectRequest\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\f\n" +
-	"\x01n\x18\x02 \x01(\x03R\x01n\x12\x12\n" +
-	"\x04flag\x18\x03 \x01(\bR\x04flag\x12 \n" +
-	"\x04wait\x18\x04 \x01(\v2\f.mphost.WaitR\x04wait\x12\x0e\n" +
-	"\x02id\x18\x05 \x01(\x04R\x02id\x12#\n" +
-	"\x05value\x18\x06 \x01(\v2\r.mphost.ValueR\x05value\x12\f\n" +
-	"\x01m\x18\a \x01(\x03R\x01m\"\"\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x18\n" +
+	"\abounded\x18\x03 \x01(\bR\abounded\x12\x19\n" +
+	"\bmax_size\x18\x04 \x01(\x03R\amaxSize\x12\x18\n" +
+	"\aparties\x18\x05 \x01(\x03R\aparties\x12&\n" +
+	"\atimeout\x18\x06 \x01(\v2\f.mphost.WaitR\atimeout\x12\x16\n" +
+	"\x06duplex\x18\a \x01(\bR\x06duplex\x12\x1a\n" +
+	"\bcapacity\x18\b \x01(\x03R\bcapacity\x12\x12\n" +
+	"\x04lock\x18\t \x01(\x04R\x04lock\x12'\n" +
+	"\ainitial\x18\n" +
+	" \x01(\v2\r.mphost.ValueR\ainitial\x12$\n" +
+	"\x04pool\x18\v \x01(\v2\x10.mphost.PoolArgsR\x04pool\"\xa4\x01\n" +
+	"\bPoolArgs\x12\x1c\n" +
+	"\tprocesses\x18\x01 \x01(\x03R\tprocesses\x12-\n" +
+	"\x13max_tasks_per_child\x18\x02 \x01(\x03R\x10maxTasksPerChild\x12/\n" +
+	"\ftask_timeout\x18\x03 \x01(\v2\f.mphost.WaitR\vtaskTimeout\x12\x1a\n" +
+	"\bprogress\x18\x04 \x01(\bR\bprogress\"\"\n" +
 	"\x0eNewObjectReply\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\x94\x02\n" +
 	"\n" +
@@ -1566,7 +1679,7 @@ func file_internal_proto_mphost_proto_rawDescGZIP() []byte {
 }
 
 var file_internal_proto_mphost_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_internal_proto_mphost_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_internal_proto_mphost_proto_goTypes = []any{
 	(StartKind)(0),           // 0: mphost.StartKind
 	(*PluginRequest)(nil),    // 1: mphost.PluginRequest
@@ -1584,54 +1697,57 @@ var file_internal_proto_mphost_proto_goTypes = []any{
 	(*Wait)(nil),             // 13: mphost.Wait
 	(*Value)(nil),            // 14: mphost.Value
 	(*NewObjectRequest)(nil), // 15: mphost.NewObjectRequest
-	(*NewObjectReply)(nil),   // 16: mphost.NewObjectReply
-	(*ObjectCall)(nil),       // 17: mphost.ObjectCall
-	(*ObjectReply)(nil),      // 18: mphost.ObjectReply
-	(*QueueItem)(nil),        // 19: mphost.QueueItem
-	(*PutBatchRequest)(nil),  // 20: mphost.PutBatchRequest
-	(*PutBatchReply)(nil),    // 21: mphost.PutBatchReply
-	nil,                      // 22: mphost.PutBatchReply.DroppedEntry
+	(*PoolArgs)(nil),         // 16: mphost.PoolArgs
+	(*NewObjectReply)(nil),   // 17: mphost.NewObjectReply
+	(*ObjectCall)(nil),       // 18: mphost.ObjectCall
+	(*ObjectReply)(nil),      // 19: mphost.ObjectReply
+	(*QueueItem)(nil),        // 20: mphost.QueueItem
+	(*PutBatchRequest)(nil),  // 21: mphost.PutBatchRequest
+	(*PutBatchReply)(nil),    // 22: mphost.PutBatchReply
+	nil,                      // 23: mphost.PutBatchReply.DroppedEntry
 }
 var file_internal_proto_mphost_proto_depIdxs = []int32{
 	0,  // 0: mphost.StartRequest.kind:type_name -> mphost.StartKind
-	13, // 1: mphost.NewObjectRequest.wait:type_name -> mphost.Wait
-	14, // 2: mphost.NewObjectRequest.value:type_name -> mphost.Value
-	13, // 3: mphost.ObjectCall.wait:type_name -> mphost.Wait
-	14, // 4: mphost.ObjectCall.value:type_name -> mphost.Value
-	14, // 5: mphost.ObjectReply.value:type_name -> mphost.Value
-	19, // 6: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
-	22, // 7: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
-	4,  // 8: mphost.Worker.Init:input_type -> mphost.InitRequest
-	5,  // 9: mphost.Worker.Start:input_type -> mphost.StartRequest
-	3,  // 10: mphost.Host.Lifeline:input_type -> mphost.Empty
-	6,  // 11: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
-	8,  // 12: mphost.Host.Wait:input_type -> mphost.WaitRequest
-	7,  // 13: mphost.Host.Status:input_type -> mphost.ProcessRef
-	9,  // 14: mphost.Host.Signal:input_type -> mphost.SignalRequest
-	7,  // 15: mphost.Host.Release:input_type -> mphost.ProcessRef
-	11, // 16: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
-	12, // 17: mphost.Host.PublishChunk:input_type -> mphost.Chunk
-	15, // 18: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
-	1,  // 19: mphost.Host.Plugin:input_type -> mphost.PluginRequest
-	1,  // 20: mphost.Host.PluginEnded:input_type -> mphost.PluginRequest
-	3,  // 21: mphost.Worker.Init:output_type -> mphost.Empty
-	3,  // 22: mphost.Worker.Start:output_type -> mphost.Empty
-	3,  // 23: mphost.Host.Lifeline:output_type -> mphost.Empty
-	10, // 24: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
-	10, // 25: mphost.Host.Wait:output_type -> mphost.ProcessStatus
-	10, // 26: mphost.Host.Status:output_type -> mphost.ProcessStatus
-	3,  // 27: mphost.Host.Signal:output_type -> mphost.Empty
-	3,  // 28: mphost.Host.Release:output_type -> mphost.Empty
-	12, // 29: mphost.Host.FetchChunk:output_type -> mphost.Chunk
-	3,  // 30: mphost.Host.PublishChunk:output_type -> mphost.Empty
-	16, // 31: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
-	2,  // 32: mphost.Host.Plugin:output_type -> mphost.PluginReply
-	2,  // 33: mphost.Host.PluginEnded:output_type -> mphost.PluginReply
-	21, // [21:34] is the sub-list for method output_type
-	8,  // [8:21] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 1: mphost.NewObjectRequest.timeout:type_name -> mphost.Wait
+	14, // 2: mphost.NewObjectRequest.initial:type_name -> mphost.Value
+	16, // 3: mphost.NewObjectRequest.pool:type_name -> mphost.PoolArgs
+	13, // 4: mphost.PoolArgs.task_timeout:type_name -> mphost.Wait
+	13, // 5: mphost.ObjectCall.wait:type_name -> mphost.Wait
+	14, // 6: mphost.ObjectCall.value:type_name -> mphost.Value
+	14, // 7: mphost.ObjectReply.value:type_name -> mphost.Value
+	20, // 8: mphost.PutBatchRequest.items:type_name -> mphost.QueueItem
+	23, // 9: mphost.PutBatchReply.dropped:type_name -> mphost.PutBatchReply.DroppedEntry
+	4,  // 10: mphost.Worker.Init:input_type -> mphost.InitRequest
+	5,  // 11: mphost.Worker.Start:input_type -> mphost.StartRequest
+	3,  // 12: mphost.Host.Lifeline:input_type -> mphost.Empty
+	6,  // 13: mphost.Host.Spawn:input_type -> mphost.SpawnRequest
+	8,  // 14: mphost.Host.Wait:input_type -> mphost.WaitRequest
+	7,  // 15: mphost.Host.Status:input_type -> mphost.ProcessRef
+	9,  // 16: mphost.Host.Signal:input_type -> mphost.SignalRequest
+	7,  // 17: mphost.Host.Release:input_type -> mphost.ProcessRef
+	11, // 18: mphost.Host.FetchChunk:input_type -> mphost.ChunkRef
+	12, // 19: mphost.Host.PublishChunk:input_type -> mphost.Chunk
+	15, // 20: mphost.Host.NewObject:input_type -> mphost.NewObjectRequest
+	1,  // 21: mphost.Host.Plugin:input_type -> mphost.PluginRequest
+	1,  // 22: mphost.Host.PluginEnded:input_type -> mphost.PluginRequest
+	3,  // 23: mphost.Worker.Init:output_type -> mphost.Empty
+	3,  // 24: mphost.Worker.Start:output_type -> mphost.Empty
+	3,  // 25: mphost.Host.Lifeline:output_type -> mphost.Empty
+	10, // 26: mphost.Host.Spawn:output_type -> mphost.ProcessStatus
+	10, // 27: mphost.Host.Wait:output_type -> mphost.ProcessStatus
+	10, // 28: mphost.Host.Status:output_type -> mphost.ProcessStatus
+	3,  // 29: mphost.Host.Signal:output_type -> mphost.Empty
+	3,  // 30: mphost.Host.Release:output_type -> mphost.Empty
+	12, // 31: mphost.Host.FetchChunk:output_type -> mphost.Chunk
+	3,  // 32: mphost.Host.PublishChunk:output_type -> mphost.Empty
+	17, // 33: mphost.Host.NewObject:output_type -> mphost.NewObjectReply
+	2,  // 34: mphost.Host.Plugin:output_type -> mphost.PluginReply
+	2,  // 35: mphost.Host.PluginEnded:output_type -> mphost.PluginReply
+	23, // [23:36] is the sub-list for method output_type
+	10, // [10:23] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_mphost_proto_init() }
@@ -1645,7 +1761,7 @@ func file_internal_proto_mphost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_mphost_proto_rawDesc), len(file_internal_proto_mphost_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -21,14 +21,27 @@ type Wait struct {
 	Timeout time.Duration // when Block and not Forever
 }
 
-// ObjectArgs are what a constructor was given.
+// ObjectArgs are what a constructor was given. Each field belongs to the
+// kinds its comment names, and is zero for the others.
 type ObjectArgs struct {
-	N    int64 // Semaphore value, Queue maxsize, Barrier parties, Pool processes
-	M    int64 // Pool maxtasksperchild
-	Flag bool  // Pipe duplex, Semaphore bounded
-	Wait Wait  // Barrier default timeout, Pool task_timeout
-	ID   uint64
-	Data Value // Value's initial value
+	Count    int64    // Semaphore, BoundedSemaphore: the initial value
+	Bounded  bool     // Semaphore, BoundedSemaphore: release may not pass the initial value
+	MaxSize  int64    // Queue, JoinableQueue: 0 for no bound
+	Parties  int64    // Barrier
+	Timeout  Wait     // Barrier: wait's default timeout
+	Duplex   bool     // Connection (mp.Pipe)
+	Capacity int64    // Connection: the bytes a pipe buffers; 0 for the default
+	Lock     uint64   // Condition: its lock's id; 0 for an RLock of its own
+	Initial  Value    // Value: its first value
+	Pool     PoolArgs // Pool
+}
+
+// PoolArgs are mp.Pool's options that the host keeps.
+type PoolArgs struct {
+	Processes        int64
+	MaxTasksPerChild int64 // 0: no limit
+	TaskTimeout      Wait  // no limit unless Block
+	Progress         bool  // draw the progress of its maps
 }
 
 // Value is an encoded Lua value, with numbers kept apart so the host can

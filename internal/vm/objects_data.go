@@ -21,7 +21,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 			if maxsize < 0 {
 				maxsize = 0
 			}
-			return vm.construct(L, kind, ObjectArgs{N: maxsize})
+			return vm.construct(L, kind, ObjectArgs{MaxSize: maxsize})
 		}))
 	}
 
@@ -58,7 +58,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		},
 	}, nil)
 	mp.RawSetString("Value", L.NewFunction(func(L *lua.LState) int {
-		return vm.construct(L, "Value", ObjectArgs{Data: vm.encodeValue(L, "mp.Value", "value", L.Get(1))})
+		return vm.construct(L, "Value", ObjectArgs{Initial: vm.encodeValue(L, "mp.Value", "value", L.Get(1))})
 	}))
 }
 
@@ -100,9 +100,9 @@ func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
 func checkPipeOptions(L *lua.LState) ObjectArgs {
 	opts, ok := L.Get(1).(*lua.LTable)
 	if !ok {
-		return ObjectArgs{Flag: L.OptBool(1, true)}
+		return ObjectArgs{Duplex: L.OptBool(1, true)}
 	}
-	args := ObjectArgs{Flag: true}
+	args := ObjectArgs{Duplex: true}
 	opts.ForEach(func(k, v lua.LValue) {
 		switch k.String() {
 		case "duplex":
@@ -110,13 +110,13 @@ func checkPipeOptions(L *lua.LState) ObjectArgs {
 			if !ok {
 				L.RaiseError("mp.Pipe: duplex must be a boolean, got %s", v.Type())
 			}
-			args.Flag = bool(b)
+			args.Duplex = bool(b)
 		case "capacity":
 			n, ok := v.(lua.LNumber)
 			if !ok || n < 1 || n != lua.LNumber(int64(n)) {
 				L.RaiseError("mp.Pipe: capacity must be a whole number of bytes, at least 1, got %s (%s)", lua.LVAsString(v), v.Type())
 			}
-			args.N = int64(n)
+			args.Capacity = int64(n)
 		default:
 			L.RaiseError("mp.Pipe: unknown option %q (it takes duplex and capacity)", k.String())
 		}

@@ -23,7 +23,7 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 			if value < 0 {
 				L.ArgError(1, "mp."+kind+": value must be >= 0")
 			}
-			return vm.construct(L, kind, ObjectArgs{N: value, Flag: kind == "BoundedSemaphore"})
+			return vm.construct(L, kind, ObjectArgs{Count: value, Bounded: kind == "BoundedSemaphore"})
 		}))
 	}
 
@@ -66,7 +66,7 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 			}
 			lockID = ref.id
 		}
-		return vm.construct(L, "Condition", ObjectArgs{ID: lockID})
+		return vm.construct(L, "Condition", ObjectArgs{Lock: lockID})
 	}))
 
 	vm.defineObjectKind("Barrier", map[string]lua.LGFunction{
@@ -84,7 +84,7 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 		if parties < 1 {
 			L.ArgError(1, "mp.Barrier: parties must be >= 1")
 		}
-		return vm.construct(L, "Barrier", ObjectArgs{N: parties, Wait: checkTimeoutWait(L, 2, "mp.Barrier")})
+		return vm.construct(L, "Barrier", ObjectArgs{Parties: parties, Timeout: checkTimeoutWait(L, 2, "mp.Barrier")})
 	}))
 }
 

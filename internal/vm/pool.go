@@ -84,20 +84,20 @@ var poolOptions = map[string]bool{"processes": true, "initializer": true, "inita
 // newPool is mp.Pool(n) or mp.Pool{processes, initializer, initargs,
 // maxtasksperchild, task_timeout, progress, memory_limit}.
 func (vm *VM) newPool(L *lua.LState) int {
-	args := ObjectArgs{N: int64(mpCPUCountValue())}
+	args := PoolArgs{Processes: int64(mpCPUCountValue())}
 	var memory int64 // each worker's limit in bytes; 0: the run's
 	var init, initargs lua.LValue = lua.LNil, lua.LNil
 	switch opt := L.Get(1).(type) {
 	case lua.LNumber:
-		args.N = positiveInt(L, "mp.Pool", "processes", opt, args.N)
+		args.Processes = positiveInt(L, "mp.Pool", "processes", opt, args.Processes)
 	case *lua.LTable:
 		opt.ForEach(func(k, _ lua.LValue) {
 			if name, ok := k.(lua.LString); !ok || !poolOptions[string(name)] {
 				L.RaiseError("mp.Pool: no option %s (options: processes, initializer, initargs, maxtasksperchild, task_timeout, progress, memory_limit)", describeKey(k))
 			}
 		})
-		args.N = positiveInt(L, "mp.Pool", "processes", opt.RawGetString("processes"), args.N)
-		args.M = positiveInt(L, "mp.Pool", "maxtasksperchild", opt.RawGetString("maxtasksperchild"), 0)
+		args.Processes = positiveInt(L, "mp.Pool", "processes", opt.RawGetString("processes"), args.Processes)
+		args.MaxTasksPerChild = positiveInt(L, "mp.Pool", "maxtasksperchild", opt.RawGetString("maxtasksperchild"), 0)
 		memory = memoryLimitOption(L, "mp.Pool", opt.RawGetString("memory_limit"))
 		init, initargs = opt.RawGetString("initializer"), opt.RawGetString("initargs")
 		if init != lua.LNil && !callable(L, init) {
@@ -108,7 +108,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 		}
 		switch p := opt.RawGetString("progress").(type) {
 		case lua.LBool:
-			args.Flag = bool(p)
+			args.Progress = bool(p)
 		case *lua.LNilType:
 		default:
 			L.RaiseError("mp.Pool: progress must be a boolean, not %s", aType(p))
@@ -118,7 +118,7 @@ func (vm *VM) newPool(L *lua.LState) int {
 			if !(t > 0) {
 				L.RaiseError("mp.Pool: task_timeout must be a positive number of seconds, not %s", lua.LVAsString(t))
 			}
-			args.Wait = Wait{Block: true, Timeout: time.Duration(math.Min(float64(t), 1e9) * float64(time.Second))}
+			args.TaskTimeout = Wait{Block: true, Timeout: time.Duration(math.Min(float64(t), 1e9) * float64(time.Second))}
 		case *lua.LNilType:
 		default:
 			L.RaiseError("mp.Pool: task_timeout must be a number of seconds, not %s", aType(t))
@@ -127,13 +127,13 @@ func (vm *VM) newPool(L *lua.LState) int {
 	default:
 		L.ArgError(1, "mp.Pool: number of processes or options table expected")
 	}
-	ids, err := vm.runtime.NewObject("Pool", args)
+	ids, err := vm.runtime.NewObject("Pool", ObjectArgs{Pool: args})
 	if err != nil {
 		L.RaiseError("mp.Pool: %v", err)
 	}
 	pool := vm.newObjectUserdata("Pool", ids[0])
 	vm.watchObject(pool, ids[0], delivered)
-	vm.pools[ids[0]] = poolInfo{processes: int(args.N)}
+	vm.pools[ids[0]] = poolInfo{processes: int(args.Processes)}
 
 	// Every worker is a process that runs the pool's worker loop (see
 	// runPoolWorker) with this payload.
