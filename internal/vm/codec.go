@@ -57,6 +57,18 @@ const (
 	tagFloats
 )
 
+// runWidth is the bytes a number takes in a run of tag's kind (tagInt32s,
+// tagFloats), or 0 when tag starts no run.
+func runWidth(tag byte) int {
+	switch tag {
+	case tagInt32s:
+		return 4
+	case tagFloats:
+		return 8
+	}
+	return 0
+}
+
 // Limits bound the codec, so that neither a runaway value nor hostile bytes
 // can exhaust the stack or memory. This is the one place they are set.
 type Limits struct {

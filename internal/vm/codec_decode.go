@@ -284,17 +284,14 @@ func (d *decoder) list(depth int) ([]lua.LValue, error) {
 
 // atRun reports whether a run of numbers (tagInt32s, tagFloats) comes next.
 func (d *decoder) atRun() bool {
-	return d.pos < len(d.data) && (d.data[d.pos] == tagInt32s || d.data[d.pos] == tagFloats)
+	return d.pos < len(d.data) && runWidth(d.data[d.pos]) != 0
 }
 
 // run decodes a run of numbers, at most most of them (the array's slots
 // left), into dst, or into the decoder's scratch slice (which the next run
 // reuses) when dst is nil; it returns them.
 func (d *decoder) run(most int, dst []lua.LValue) ([]lua.LValue, error) {
-	width := 4
-	if d.data[d.pos] == tagFloats {
-		width = 8
-	}
+	width := runWidth(d.data[d.pos])
 	d.pos++
 	k, err := d.uvarint()
 	if err != nil {

@@ -50,6 +50,14 @@ type handleScan struct {
 	kinds []string // the kind of each of ids
 }
 
+// at is the byte at s.pos, 0 (tagNil) past the end.
+func (s *handleScan) at() byte {
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return tagNil
+}
+
 func (s *handleScan) uvarint() (uint64, error) {
 	n, size := binary.Uvarint(s.data[s.pos:])
 	if size <= 0 {
@@ -91,11 +99,7 @@ func (s *handleScan) values(n uint64, depth int) error {
 // for as many as they hold.
 func (s *handleScan) array(n uint64, depth int) error {
 	for n > 0 {
-		if s.pos < len(s.data) && (s.data[s.pos] == tagInt32s || s.data[s.pos] == tagFloats) {
-			width := uint64(4)
-			if s.data[s.pos] == tagFloats {
-				width = 8
-			}
+		if width := uint64(runWidth(s.at())); width != 0 {
 			s.pos++
 			k, err := s.uvarint()
 			if err != nil {
