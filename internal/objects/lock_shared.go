@@ -28,13 +28,20 @@ func (r *Registry) SetSeat(owner Owner, seat slots.Seat) {
 		r.seats.Delete(owner)
 		return
 	}
-	r.seats.Store(owner, seat)
+	r.seats.Store(owner, ownerSeat{seat: seat})
+}
+
+// ownerSeat is an owner's seat, and whether it was lent here (seatFor) rather than given by
+// the host.
+type ownerSeat struct {
+	seat slots.Seat
+	lent bool
 }
 
 // seatOf is owner's seat, 0 when it has none.
 func (r *Registry) seatOf(owner Owner) slots.Seat {
 	if s, ok := r.seats.Load(owner); ok {
-		return s.(slots.Seat)
+		return s.(ownerSeat).seat
 	}
 	return 0
 }
@@ -53,11 +60,10 @@ func (r *Registry) seatFor(owner Owner) (slots.Seat, error) {
 	if err != nil {
 		return 0, err
 	}
-	if s, taken := r.seats.LoadOrStore(owner, seat); taken {
+	if s, taken := r.seats.LoadOrStore(owner, ownerSeat{seat: seat, lent: true}); taken {
 		mem.Vacate(seat) // another call lent one first
-		return s.(slots.Seat), nil
+		return s.(ownerSeat).seat, nil
 	}
-	r.lent.Store(owner, true)
 	return seat, nil
 }
 

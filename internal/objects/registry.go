@@ -24,8 +24,7 @@ type Registry struct {
 	dead    graveyard
 	onFree  func(id uint64)
 	onDrop  func(data []byte)
-	seats   sync.Map // Owner -> slots.Seat: the seat of each process in the shared memory
-	lent    sync.Map // Owner -> true: the seats taken here, for owners the host gave none
+	seats   sync.Map // Owner -> ownerSeat: the seat of each process in the shared memory
 	mem     atomic.Pointer[slots.Slots]
 }
 
@@ -210,17 +209,16 @@ func (r *Registry) Died(owner Owner) {
 	for _, m := range mortal {
 		r.ownerLeft(m, owner)
 	}
-	if seat := r.seatOf(owner); seat != 0 {
+	if s, ok := r.seats.LoadAndDelete(owner); ok {
 		// Before the objects owner held are freed: their records may be given out again. A
 		// seat lent here goes back; the host's stays with the child that runs the next process.
 		if mem := r.mem.Load(); mem != nil {
-			if _, lent := r.lent.LoadAndDelete(owner); lent {
-				mem.Vacate(seat)
+			if s := s.(ownerSeat); s.lent {
+				mem.Vacate(s.seat)
 			} else {
-				mem.GiveBack(seat)
+				mem.GiveBack(s.seat)
 			}
 		}
-		r.SetSeat(owner, 0)
 	}
 	r.letGo(owner)
 }
