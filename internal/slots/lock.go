@@ -42,6 +42,14 @@ type record struct {
 // endian on every platform mphost runs on: amd64, arm64).
 func (r *record) state() *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Pointer(&r.word)) }
 
+// wake wakes up to n sleepers on the record, when it counts any: a give
+// that no one waits for makes no system call.
+func (r *record) wake(n int) {
+	if r.waiters.Load() != 0 {
+		futex.Wake(r.state(), n)
+	}
+}
+
 // recordSize is the bytes of a record in the memory.
 const recordSize = 32
 
@@ -220,9 +228,7 @@ func (m *Mutex) Release(seat Seat) error {
 	if !m.r.state().CompareAndSwap(uint32(seat), 0) {
 		return ErrNotHeld
 	}
-	if m.r.waiters.Load() != 0 {
-		futex.Wake(m.r.state(), 1)
-	}
+	m.r.wake(1)
 	return nil
 }
 
@@ -239,9 +245,7 @@ func (m *Mutex) Died(seat Seat) bool {
 	if !m.r.state().CompareAndSwap(uint32(seat), abandonedBit) {
 		return false
 	}
-	if m.r.waiters.Load() != 0 {
-		futex.Wake(m.r.state(), 1)
-	}
+	m.r.wake(1)
 	return true
 }
 

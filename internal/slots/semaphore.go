@@ -3,8 +3,6 @@ package slots
 import (
 	"context"
 	"time"
-
-	"github.com/mphost/mphost/internal/futex"
 )
 
 // Semaphore is a counter of permits (a Semaphore or BoundedSemaphore) in
@@ -114,9 +112,7 @@ func (x *Semaphore) Release(seat Seat) error {
 			break
 		}
 	}
-	if x.r.waiters.Load() != 0 {
-		futex.Wake(x.r.state(), 1)
-	}
+	x.r.wake(1)
 	return nil
 }
 
@@ -148,8 +144,8 @@ func (x *Semaphore) giveBack(n uint32) {
 		// Marked before the permits are free, so that their takers are told.
 		x.r.abandoned.Add(give)
 		if x.r.word.CompareAndSwap(w, uint64(free+give)|uint64(held-n)<<32) {
-			if give > 0 && x.r.waiters.Load() != 0 {
-				futex.Wake(x.r.state(), int(give))
+			if give > 0 {
+				x.r.wake(int(give))
 			}
 			return
 		}
