@@ -27,9 +27,11 @@ func (h *Host) newObject(owner objects.Owner, kind string, args vm.ObjectArgs) (
 	var obj any
 	switch kind {
 	case "Lock", "RLock":
-		l := objects.Locker(objects.NewLock())
+		var l objects.Locker
 		if kind == "RLock" {
 			l = objects.NewRLock()
+		} else {
+			l = objects.NewLock()
 		}
 		id := h.objects.AddHeld(l, owner)
 		l.Share(h.values.RMutex(id)) // no one has the id yet

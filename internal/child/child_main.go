@@ -105,12 +105,14 @@ func hostGone() {
 // child, idle, should give memory back (idleMemory).
 func watchParent(ppid int) {
 	idle := newIdleMemory()
-	for tick := 1; ; tick++ {
-		time.Sleep(250 * time.Millisecond)
-		if os.Getppid() != ppid {
-			hostGone()
-		}
-		if tick%4 == 0 {
+	parent, second := time.Tick(250*time.Millisecond), time.Tick(time.Second)
+	for {
+		select {
+		case <-parent:
+			if os.Getppid() != ppid {
+				hostGone()
+			}
+		case <-second:
 			idle.check()
 		}
 	}
