@@ -26,8 +26,8 @@ const DefaultListen = icluster.DefaultListen
 type ServerConfig struct {
 	// Listen is HOST:PORT, DefaultListen when empty; port 0 picks a free one.
 	Listen string
-	// StoreDir is the directory of JetStream's file storage (the tasks and results waiting);
-	// it must be given, and is made if need be.
+	// StoreDir is the directory of JetStream's file storage (the runs' heartbeats; tasks and
+	// results wait in memory); it must be given, and is made if need be.
 	StoreDir string
 	// Token is the credential clients must give; Serve makes a random one when empty.
 	Token string

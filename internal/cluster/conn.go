@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +42,11 @@ type Conn struct {
 	// ackWait and runTTL are AckWait and RunTTL, which the consumer and the bucket are made
 	// with when this connection makes them; tests shorten them.
 	ackWait, runTTL time.Duration
+
+	mu       sync.Mutex
+	server   string            // the id of the server connected to
+	hooks    map[uint64]func() // called when the connection comes back to another server (restart.go)
+	lastHook uint64
 }
 
 // Connect connects to the cluster at rawURL and checks that it has JetStream. Its errors say
@@ -48,7 +54,8 @@ type Conn struct {
 // seconds, and never show the URL's credentials.
 func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 	where := redact(rawURL)
-	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1)}
+	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, hooks: map[uint64]func(){}}
+	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1), nats.ReconnectHandler(c.reconnected)}
 	if opt.Name != "" {
 		opts = append(opts, nats.Name(opt.Name))
 	}
@@ -88,7 +95,10 @@ func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("cluster: %s: JetStream does not answer: %w", where, err)
 	}
-	return &Conn{nc: nc, js: js, where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL}, nil
+	c.mu.Lock()
+	c.nc, c.js, c.server = nc, js, nc.ConnectedServerId()
+	c.mu.Unlock()
+	return c, nil
 }
 
 // Close closes the connection. Runs and workers on it must have ended.
@@ -135,14 +145,17 @@ func resultsStream(v int) string { return fmt.Sprintf("MPHOST_RESULTS_V%d", v) }
 const tasksStreamPrefix = "MPHOST_TASKS_V"
 
 // streams makes the tasks and results streams of c's version, or checks that they exist as
-// they should, and returns them.
+// they should, and returns them. They keep their messages in memory: a work-queue stream on
+// files makes a new file each time it empties (each task acked when no other waits), which
+// cost more than the rest of a task's round trip; a restarted server has lost them, and runs
+// and workers put back what it lost (restart.go).
 func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, err error) {
 	tasks, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        tasksStream(c.version),
 		Description: "mphost pool tasks, one subject per run",
 		Subjects:    []string{c.subject(kindTask, ">")},
 		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
+		Storage:     jetstream.MemoryStorage,
 		MaxAge:      tasksMaxAge,
 	})
 	if err != nil {
@@ -153,7 +166,7 @@ func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, er
 		Description: "mphost pool results, one subject per run",
 		Subjects:    []string{c.subject(kindResult, ">")},
 		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
+		Storage:     jetstream.MemoryStorage,
 		MaxAge:      resultsMaxAge,
 	})
 	if err != nil {

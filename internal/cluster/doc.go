@@ -20,8 +20,10 @@
 //
 // The protocol. Tasks of protocol version V live on the work-queue stream MPHOST_TASKS_V<V>,
 // subject mphost.v<V>.task.<run>, pulled by one durable consumer that all workers of version V
-// share, whose ack wait (AckWait) the first to need it sets and no worker changes; results go to the work-queue stream MPHOST_RESULTS_V<V>, subject
-// mphost.v<V>.result.<run>, read by the run's own consumer. Execution is at least once (a
+// share, whose ack wait (AckWait) the first to need it sets and no worker changes; results go
+// to the work-queue stream MPHOST_RESULTS_V<V>, subject mphost.v<V>.result.<run>, read by the
+// run's own consumer. Both streams are in the server's memory: a restarted server has lost
+// them, and runs and workers put back what it lost (restart.go). Execution is at least once (a
 // task whose worker is lost is delivered again); each result is counted once (the run drops a
 // second result for a task). Workers announce each task they start on mphost.v<V>.taken.<run>
 // (core NATS, for the idle notice) and listen on mphost.v<V>.withdrawn.<run>. A worker of

@@ -20,6 +20,10 @@ import (
 // the server never said (the connection was lost meanwhile).
 const pullExpiresSlack = 2 * time.Second
 
+// noConsumerWait is how long the worker waits to ask again when the server had no consumer
+// to answer a request.
+const noConsumerWait = 250 * time.Millisecond
+
 // requestOne is the body of a pull request: one task, within pullWait.
 var requestOne = fmt.Appendf(nil, `{"batch":1,"expires":%d}`, pullWait.Nanoseconds())
 
@@ -32,10 +36,11 @@ type puller struct {
 	tasks   chan *nats.Msg // to the slots; never holds more than the slots waiting
 	kick    chan struct{}  // signalled (cap 1) when a slot waits or a request ends
 
-	mu      sync.Mutex
-	waiting int                  // slots waiting for a task
-	open    map[string]time.Time // pull requests not ended, by reply subject, to when to forget them
-	seq     uint64
+	mu         sync.Mutex
+	noConsumer bool                 // a request found no consumer: wait before the next
+	waiting    int                  // slots waiting for a task
+	open       map[string]time.Time // pull requests not ended, by reply subject, to when to forget them
+	seq        uint64
 }
 
 // newPuller subscribes to the worker's inbox of pull replies.
@@ -98,6 +103,17 @@ func (p *puller) run(done <-chan struct{}) {
 		case <-sweep.C:
 			p.forgetExpired()
 		}
+		p.mu.Lock()
+		wait := p.noConsumer
+		p.noConsumer = false
+		p.mu.Unlock()
+		if wait { // until the worker makes it again (restart.go), or someone does
+			select {
+			case <-done:
+				return
+			case <-time.After(noConsumerWait):
+			}
+		}
 		var replies []string
 		p.mu.Lock()
 		deadline := time.Now().Add(pullWait + pullExpiresSlack)
@@ -137,8 +153,14 @@ func (p *puller) run(done <-chan struct{}) {
 
 // onReply takes a task, or the end of a pull request, from the server.
 func (p *puller) onReply(msg *nats.Msg) {
-	if len(msg.Data) == 0 && msg.Header.Get("Status") != "" {
-		// 408: the request expired; 409: the server ended it; either way it brings no more.
+	if status := msg.Header.Get("Status"); len(msg.Data) == 0 && status != "" {
+		// 408: the request expired; 409: the server ended it; 503: no consumer answered (a
+		// server that lost it); either way it brings no more.
+		if status == "503" {
+			p.mu.Lock()
+			p.noConsumer = true
+			p.mu.Unlock()
+		}
 		p.end(msg.Subject)
 		return
 	}
@@ -181,6 +203,15 @@ func (p *puller) endOne() {
 	if first != "" {
 		delete(p.open, first)
 	}
+}
+
+// forgetAll forgets every request open and asks again for the slots waiting: the server that
+// had the requests is gone.
+func (p *puller) forgetAll() {
+	p.mu.Lock()
+	clear(p.open)
+	p.mu.Unlock()
+	p.signal()
 }
 
 // forgetExpired forgets the requests whose end never came (the connection was lost).

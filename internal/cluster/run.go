@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -76,17 +77,28 @@ type Run struct {
 	// submitting is held for reading by each Submit from its check of withdrawn to the end
 	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
 	submitting sync.RWMutex
+	// recovery is held while the run puts back what a new server lacks (restart.go), which
+	// replaces consume; Close waits for it.
+	recovery   sync.Mutex
+	unregister func() // forgets the run's hook for a new server
 
 	mu        sync.Mutex
 	lastID    uint64
-	out       map[uint64]bool // tasks out whose result has not come, to whether a worker took them
-	waiting   int             // tasks out that no worker took yet
-	since     time.Time       // when a worker last took a task, or waiting last rose from 0
-	stalled   bool            // Idle was called for this wait
-	queue     []Result        // results come and not yet returned by Next
-	ready     chan struct{}   // signalled (cap 1) when queue grows or the run is withdrawn
+	out       map[uint64]*outTask // tasks out whose result has not come
+	waiting   int                 // tasks out that no worker took yet
+	since     time.Time           // when a worker last took a task, or waiting last rose from 0
+	stalled   bool                // Idle was called for this wait
+	queue     []Result            // results come and not yet returned by Next
+	ready     chan struct{}       // signalled (cap 1) when queue grows or the run is withdrawn
 	withdrawn bool
 	closed    bool
+}
+
+// outTask is a task out: its message, kept to publish it again on a new server.
+type outTask struct {
+	msg   []byte
+	msgID string // its Nats-Msg-Id: run.id
+	taken bool   // a worker said it took it
 }
 
 // validRunID reports whether id is 1 to 64 letters, digits, '_' or '-'. A
@@ -134,7 +146,7 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		alive: alive, runTTL: runTTL,
 		consumer: "run-" + cfg.ID, slots: make(chan struct{}, cfg.InFlight),
 		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
-		out: make(map[uint64]bool), ready: make(chan struct{}, 1),
+		out: make(map[uint64]*outTask), ready: make(chan struct{}, 1),
 	}
 	if r.pub, err = jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(cfg.InFlight),
 		jetstream.WithPublishAsyncTimeout(publishTimeout), jetstream.WithPublishAsyncErrHandler(r.onSubmitFailed)); err != nil {
@@ -143,12 +155,7 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 	if err := r.heartbeat(); err != nil {
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot put its heartbeat: %w", c.where, cfg.ID, err)
 	}
-	cons, err := results.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:           r.consumer,
-		FilterSubject:     c.subject(kindResult, cfg.ID),
-		AckPolicy:         jetstream.AckExplicitPolicy,
-		InactiveThreshold: runConsumerIdle,
-	})
+	cons, err := results.CreateConsumer(ctx, r.resultsConsumer())
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot make its results consumer: %w", c.where, cfg.ID, err)
 	}
@@ -166,8 +173,19 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot read its results: %w", c.where, cfg.ID, err)
 	}
+	r.unregister = c.onNewServer(r.recover)
 	go r.watch()
 	return r, nil
+}
+
+// resultsConsumer is the configuration of the run's results consumer.
+func (r *Run) resultsConsumer() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:           r.consumer,
+		FilterSubject:     r.c.subject(kindResult, r.cfg.ID),
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		InactiveThreshold: runConsumerIdle,
+	}
 }
 
 // ID is the run's id on the cluster.
@@ -199,12 +217,13 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	}
 	r.lastID++
 	id := r.lastID
-	r.out[id] = false
+	t := &outTask{msg: appendTask(nil, r.c.version, r.cfg.ID, id, payload), msgID: r.cfg.ID + "." + strconv.FormatUint(id, 10)}
+	r.out[id] = t
 	if r.waiting++; r.waiting == 1 {
 		r.since, r.stalled = time.Now(), false
 	}
 	r.mu.Unlock()
-	if _, err := r.pub.PublishAsync(r.taskSubj, appendTask(nil, r.c.version, r.cfg.ID, id, payload)); err != nil {
+	if _, err := r.pub.PublishAsync(r.taskSubj, t.msg, jetstream.WithMsgID(t.msgID)); err != nil {
 		r.mu.Lock()
 		if r.drop(id) {
 			r.release()
@@ -302,6 +321,9 @@ func (r *Run) Close(ctx context.Context) error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	r.unregister()
+	r.recovery.Lock() // a recovery under way ends before consume is stopped; none starts now
+	defer r.recovery.Unlock()
 	err := r.Withdraw(ctx)
 	close(r.stop)
 	<-r.watched
@@ -409,12 +431,12 @@ func (r *Run) onSubmitFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
 
 // drop forgets task id, out until now, and reports whether it was out. r.mu is held.
 func (r *Run) drop(id uint64) bool {
-	taken, ok := r.out[id]
+	t, ok := r.out[id]
 	if !ok {
 		return false
 	}
 	delete(r.out, id)
-	if !taken {
+	if !t.taken {
 		r.waiting--
 	}
 	return true
@@ -428,8 +450,8 @@ func (r *Run) onTaken(msg *nats.Msg) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if taken, ok := r.out[id]; ok && !taken {
-		r.out[id] = true
+	if t, ok := r.out[id]; ok && !t.taken {
+		t.taken = true
 		r.waiting--
 	}
 	r.since, r.stalled = time.Now(), false

@@ -150,6 +150,7 @@ func (w *Worker) Work(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer w.c.onNewServer(func() { w.recover(p) })()
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(pulling.Done()) })
 	for range w.cfg.Slots {

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The tasks and results streams keep their messages in the server's memory (see streams):
+// a server that restarts has lost them, and its consumers with them. A connection that comes
+// back to a server other than the one it left (another server id: a restarted server, or
+// another of a cluster's) tells its runs and workers, which put back what the server may have
+// lost: a worker makes the streams and the workers' consumer again and asks for tasks at once;
+// a run makes its results consumer again and publishes again each task it has out. A task
+// published again carries the id it was published with (Nats-Msg-Id), so a server that still
+// holds it drops the copy; one that ran twice gives two results, and the run counts one.
+
+// recoverTimeout bounds how long a run or a worker tries to put back what a restarted server
+// lost; JetStream may take a moment to be ready after a restart.
+const recoverTimeout = 30 * time.Second
+
+// onNewServer registers f to be called, on a goroutine of its own, each time the connection
+// comes back to a server other than the one it left; the function it returns unregisters f.
+func (c *Conn) onNewServer(f func()) (unregister func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastHook++
+	id := c.lastHook
+	c.hooks[id] = f
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.hooks, id)
+	}
+}
+
+// reconnected is the connection's reconnect handler.
+func (c *Conn) reconnected(nc *nats.Conn) {
+	server := nc.ConnectedServerId()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if server == c.server {
+		return
+	}
+	c.server = server
+	for _, f := range c.hooks {
+		go f()
+	}
+}
+
+// retry calls step until it succeeds or ctx ends, waiting longer between tries, and returns
+// its last error.
+func retry(ctx context.Context, step func(context.Context) error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := step(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// recover puts back what a new server may lack for the worker: the streams, the workers'
+// consumer and the runs bucket; then it asks for tasks again, since the requests it had open
+// were the old server's.
+func (w *Worker) recover(p *puller) {
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	err := retry(ctx, func(ctx context.Context) error {
+		if _, _, err := w.c.streams(ctx); err != nil {
+			return err
+		}
+		if _, err := w.c.workers(ctx); err != nil {
+			return err
+		}
+		_, _, err := w.c.runs(ctx)
+		return err
+	})
+	if err != nil {
+		w.cfg.Logf("the server at %s changed, and its streams cannot be made again: %v", w.c.where, err)
+	}
+	p.forgetAll()
+}
+
+// recover puts back what a new server may lack for the run: the streams, the run's heartbeat
+// and its results consumer; then it publishes again the tasks it has out.
+func (r *Run) recover() {
+	r.recovery.Lock()
+	defer r.recovery.Unlock()
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	var consume jetstream.ConsumeContext
+	err := retry(ctx, func(ctx context.Context) error {
+		if _, _, err := r.c.streams(ctx); err != nil {
+			return err
+		}
+		if _, _, err := r.c.runs(ctx); err != nil {
+			return err
+		}
+		if err := r.heartbeat(); err != nil {
+			return err
+		}
+		cons, err := r.results.CreateOrUpdateConsumer(ctx, r.resultsConsumer())
+		if err != nil {
+			return err
+		}
+		consume, err = cons.Consume(r.onResult)
+		return err
+	})
+	if err != nil {
+		r.failOut(fmt.Sprintf("cluster: the server at %s changed and lost the run's tasks, which cannot be put back: %v", r.c.where, err))
+		return
+	}
+	r.consume.Stop()
+	r.consume = consume
+	r.resubmit()
+}
+
+// resubmit publishes again the tasks out, as not taken by any worker.
+func (r *Run) resubmit() {
+	r.submitting.RLock()
+	defer r.submitting.RUnlock()
+	r.mu.Lock()
+	var again []*outTask
+	for _, t := range r.out {
+		if t.taken {
+			t.taken = false
+			r.waiting++
+		}
+		again = append(again, t)
+	}
+	r.since, r.stalled = time.Now(), false
+	r.mu.Unlock()
+	for _, t := range again {
+		if _, err := r.pub.PublishAsync(r.taskSubj, t.msg, jetstream.WithMsgID(t.msgID)); err != nil {
+			r.failOut(fmt.Sprintf("cluster: %s: run %s: cannot submit a task again after the server changed: %v", r.c.where, r.cfg.ID, err))
+			return
+		}
+	}
+}
+
+// failOut gives each task out a result whose Err is why.
+func (r *Run) failOut(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.out {
+		r.drop(id)
+		r.queue = append(r.queue, Result{Task: id, Err: why})
+	}
+	r.signal()
+}

@@ -1,0 +1,68 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+)
+
+// TestServerRestart restarts the server while a run has tasks out: one in a worker's hands,
+// the others waiting on the server. Every task still gets one result, and the run and the
+// worker go on working on the new server.
+func TestServerRestart(t *testing.T) {
+	store := t.TempDir()
+	s, err := Serve(ServerConfig{Listen: "127.0.0.1:-1", StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	restart := func() {
+		s.Shutdown()
+		if s, err = Serve(ServerConfig{Listen: u.Host, StoreDir: store, Token: u.User.Username()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { s.Shutdown() })
+
+	taken := make(chan uint64, 16)
+	gate := make(chan struct{})
+	startWorker(t, connect(t, s.URL()), WorkerConfig{Slots: 1, Run: func(_ context.Context, tk Task) ([]byte, error) {
+		taken <- tk.ID
+		<-gate
+		return tk.Payload, nil
+	}})
+	r := newRun(t, connect(t, s.URL()), RunConfig{InFlight: 4})
+	const before = 4
+	for i := range before {
+		submit(t, r, fmt.Sprint("task ", i+1))
+	}
+	waitFor(t, taken, "task taken before the restart")
+	restart()
+	close(gate)
+
+	got := map[uint64]string{}
+	for len(got) < before {
+		res := next(t, r)
+		if res.Err != "" {
+			t.Fatalf("task %d: %s", res.Task, res.Err)
+		}
+		if _, twice := got[res.Task]; twice {
+			t.Fatalf("task %d has two results", res.Task)
+		}
+		got[res.Task] = string(res.Data)
+	}
+	for id := uint64(1); id <= before; id++ {
+		if want := fmt.Sprint("task ", id); got[id] != want {
+			t.Errorf("task %d: result %q, want %q", id, got[id], want)
+		}
+	}
+	// The run and the worker work on the new server.
+	id := submit(t, r, "after")
+	if res := next(t, r); res.Task != id || string(res.Data) != "after" || res.Err != "" {
+		t.Errorf("a task after the restart: %+v", res)
+	}
+}
