@@ -274,8 +274,9 @@ func (r *Remote) bufferPut(call vm.ObjectCall) (bool, error) {
 // succeeded: later ones can fail only if the pipe is closed meanwhile), or
 // what this process holds of a lock: the host names, in the reply to an
 // operation with a Hold (an acquire or release of a Lock or RLock, also a
-// Condition's or a Value's), the lock it was. Semaphores are not counted:
-// other processes may release them.
+// Condition's or a Value's), the lock it was, and the levels held are
+// counted when the host keeps the lock (hostKeeps). Semaphores are not
+// counted: other processes may release them.
 func (r *Remote) learn(call vm.ObjectCall, reply vm.ObjectReply) {
 	d := call.Op.Decl()
 	if d.Post == ops.Never && d.Hold == 0 {
@@ -289,13 +290,22 @@ func (r *Remote) learn(call vm.ObjectCall, reply vm.ObjectReply) {
 		b.unbounded = setIn(b.unbounded, call.ID, true)
 	case d.Post == ops.AfterSuccess:
 		b.posting = setIn(b.posting, call.ID, true)
-	case d.Hold > 0 && reply.OK && lock != 0:
+	case d.Hold != 0 && lock != 0 && (d.Hold < 0 || reply.OK): // an acquire that ran out holds nothing
 		b.lockOf = setIn(b.lockOf, call.ID, lock)
-		b.held = setIn(b.held, lock, b.held[lock]+1)
-	case d.Hold < 0 && lock != 0:
-		b.lockOf = setIn(b.lockOf, call.ID, lock)
-		b.held = setIn(b.held, lock, max(b.held[lock]-1, 0))
+		if r.hostKeeps(lock) {
+			b.held = setIn(b.held, lock, max(b.held[lock]+int(d.Hold), 0))
+		}
 	}
+}
+
+// hostKeeps reports whether every acquire and release of lock goes to the
+// host, so that the replies to them count what this process holds: the
+// child has no seat, or the lock has no record in the shared memory.
+// Otherwise it takes and gives the lock there (TakeLock, GiveLock), the
+// host hears only of the calls the memory turns away, and no count here
+// would be right.
+func (r *Remote) hostKeeps(lock uint64) bool {
+	return r.seat == 0 || r.values.RMutex(lock) == nil
 }
 
 // setIn sets m[k] to v, making m if it is nil.
@@ -309,8 +319,9 @@ func setIn[V any](m map[uint64]V, k uint64, v V) map[uint64]V {
 
 // postable reports whether a call can be posted, as it cannot fail and
 // returns nothing, by its operation's ops.Post rule: a send on a pipe end
-// whose sends are posted; a release of a lock that this process holds (the
-// host checks only that, for a Lock or an RLock); an Event's set; a Value's
+// whose sends are posted; a release of a lock the host keeps and this
+// process holds (learn counts it; the host checks only that, for a Lock or
+// an RLock); an Event's set; a Value's
 // set when its numbers are not in memory (a get or add there right after
 // must see the set done).
 func (r *Remote) postable(call vm.ObjectCall) bool {
@@ -325,9 +336,6 @@ func (r *Remote) postable(call vm.ObjectCall) bool {
 	case ops.AfterSuccess:
 		return b.posting[call.ID]
 	case ops.WhenHeld:
-		if r.seat != 0 {
-			return false // a release the memory turned away: the host says why
-		}
 		lock := b.lockOf[call.ID]
 		if lock == 0 || b.held[lock] == 0 {
 			return false

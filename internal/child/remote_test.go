@@ -72,6 +72,33 @@ func TestRemotePostsWhatCannotFail(t *testing.T) {
 	}
 }
 
+// TestRemoteCountsOnlyWhatTheHostKeeps proves that a child with a seat,
+// which takes and gives a lock in the shared memory, counts nothing from the
+// host's reply to an acquire (a Condition's first, before the child knows
+// its lock): its later releases are done in the memory, so a release that
+// reaches the host is one the memory refused, and it waits for the host's
+// answer rather than being posted.
+func TestRemoteCountsOnlyWhatTheHostKeeps(t *testing.T) {
+	mem, err := slots.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	seat, err := mem.TakeSeat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cond, lock = 5, 3
+	r := &Remote{values: mem, seat: seat}
+	r.learn(vm.ObjectCall{ID: cond, Op: ops.ConditionAcquire}, vm.ObjectReply{OK: true, Lock: lock})
+	if r.postable(vm.ObjectCall{ID: cond, Op: ops.ConditionRelease}) {
+		t.Error("a release of a lock kept in the memory was posted")
+	}
+	if got := r.lockOf(ops.ConditionRelease, cond); got != lock {
+		t.Errorf("the condition's lock is %d, want %d", got, lock)
+	}
+}
+
 // TestRemoteBatchesOnlySmallPuts proves that an item larger than a batch is
 // not batched: the batch before it is flushed, and the item goes as a put
 // that waits, so that an item too large to send fails alone.

@@ -9,10 +9,7 @@ import (
 
 // waitCond starts a Condition.Wait in a goroutine.
 func waitCond(ctx context.Context, c *Condition, owner Owner, w Wait) <-chan result {
-	return start(func() result {
-		ok, err := c.Wait(ctx, owner, w)
-		return result{ok: ok, err: err}
-	})
+	return startOK(func() (bool, error) { return c.Wait(ctx, owner, w) })
 }
 
 // parkWaiter makes owner take the condition's lock and wait on it, and returns when the wait

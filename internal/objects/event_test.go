@@ -9,10 +9,7 @@ import (
 
 // waitEvent starts an Event.Wait in a goroutine.
 func waitEvent(ctx context.Context, e *Event, w Wait) <-chan result {
-	return start(func() result {
-		ok, err := e.Wait(ctx, w)
-		return result{ok: ok, err: err}
-	})
+	return startOK(func() (bool, error) { return e.Wait(ctx, w) })
 }
 
 func TestEventSetClear(t *testing.T) {

@@ -31,6 +31,22 @@ func start(f func() result) <-chan result {
 	return ch
 }
 
+// startOK runs f, a call that reports ok and an error, in a goroutine.
+func startOK(f func() (bool, error)) <-chan result {
+	return start(func() result {
+		ok, err := f()
+		return result{ok: ok, err: err}
+	})
+}
+
+// startData runs f, a call that returns data and an error, in a goroutine.
+func startData(f func() ([]byte, error)) <-chan result {
+	return start(func() result {
+		data, err := f()
+		return result{data: data, err: err}
+	})
+}
+
 // await returns the result from ch, failing the test if none arrives within patience.
 func await(t *testing.T, ch <-chan result) result {
 	t.Helper()

@@ -181,7 +181,7 @@ func (m *mutex) handOff(abandoned bool) {
 // died releases owner's hold, flagged abandoned, and fails owner's waits.
 func (m *mutex) died(owner Owner) {
 	if mem := m.mem.Load(); mem != nil {
-		m.diedShared(mem, owner)
+		m.diedInSeat(owner, mem)
 		return
 	}
 	m.mu.Lock()

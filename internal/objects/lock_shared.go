@@ -76,6 +76,51 @@ func (l *life) seat(owner Owner) (slots.Seat, error) {
 	return r.seatFor(owner)
 }
 
+// seatRecord is a lock's or a semaphore's record in the shared memory: Died gives back what a
+// seat holds of it (slots.Mutex.Died, slots.Semaphore.Died).
+type seatRecord interface{ Died(slots.Seat) bool }
+
+// takeInSeat takes a lock or a permit of rec (take) in owner's seat. What was taken for an
+// owner that died meanwhile, after Died looked, it gives back as that death would have, and
+// returns ErrOwnerDied.
+func (l *life) takeInSeat(owner Owner, rec seatRecord, take func(slots.Seat) (ok, abandoned bool, err error)) (ok, abandoned bool, err error) {
+	if l.dead(owner) {
+		return false, false, ErrOwnerDied
+	}
+	seat, err := l.seat(owner)
+	if err != nil {
+		return false, false, err
+	}
+	ok, abandoned, err = take(seat)
+	if ok && l.dead(owner) {
+		rec.Died(seat)
+		return false, false, ErrOwnerDied
+	}
+	return ok, abandoned, err
+}
+
+// diedInSeat gives back, marked abandoned, what owner's seat holds of rec, once owner has died
+// or left the object: the lock if it holds it, the permits it lists. An owner without a seat
+// holds nothing there.
+func (l *life) diedInSeat(owner Owner, rec seatRecord) {
+	if r := l.r.Load(); r != nil {
+		if seat := r.seatOf(owner); seat != 0 {
+			rec.Died(seat)
+		}
+	}
+}
+
+// fromSlots is an error of package slots as this package says it.
+func fromSlots(err error) error {
+	switch {
+	case errors.Is(err, slots.ErrNotHeld):
+		return ErrNotHeld
+	case errors.Is(err, slots.ErrTooManyReleases):
+		return ErrTooManyReleases
+	}
+	return err
+}
+
 // Share moves the lock's state to mem, the record of its id in the shared memory, before any
 // other process knows of the lock; nil leaves it in the host.
 func (m *mutex) Share(mem *slots.RMutex) {
@@ -104,29 +149,9 @@ func (w Wait) Duration() time.Duration {
 
 // acquireShared is acquire on the shared record.
 func (m *mutex) acquireShared(ctx context.Context, mem *slots.RMutex, owner Owner, w Wait, levels int) (ok, abandoned bool, err error) {
-	if m.dead(owner) {
-		return false, false, ErrOwnerDied
-	}
-	seat, err := m.seat(owner)
-	if err != nil {
-		return false, false, err
-	}
-	ok, abandoned, err = mem.AcquireLevels(ctx, seat, w.Duration(), levels)
-	if ok && m.dead(owner) {
-		// Taken for an owner that died meanwhile, after Died looked: give it back as its
-		// death would have.
-		mem.Died(seat)
-		return false, false, ErrOwnerDied
-	}
-	return ok, abandoned, err
-}
-
-// notHeld is slots' ErrNotHeld as this package says it.
-func notHeld(err error) error {
-	if errors.Is(err, slots.ErrNotHeld) {
-		return ErrNotHeld
-	}
-	return err
+	return m.takeInSeat(owner, mem, func(seat slots.Seat) (bool, bool, error) {
+		return mem.AcquireLevels(ctx, seat, w.Duration(), levels)
+	})
 }
 
 // releaseShared is release on the shared record.
@@ -135,7 +160,7 @@ func (m *mutex) releaseShared(mem *slots.RMutex, owner Owner) error {
 	if err != nil {
 		return ErrNotHeld
 	}
-	return notHeld(mem.Release(seat))
+	return fromSlots(mem.Release(seat))
 }
 
 // releaseAllShared is releaseAll on the shared record.
@@ -145,17 +170,7 @@ func (m *mutex) releaseAllShared(mem *slots.RMutex, owner Owner) (int, error) {
 		return 0, ErrNotHeld
 	}
 	levels, err := mem.ReleaseAll(seat)
-	return levels, notHeld(err)
-}
-
-// diedShared is died on the shared record: the lock is freed, marked abandoned, if owner's
-// seat holds it.
-func (m *mutex) diedShared(mem *slots.RMutex, owner Owner) {
-	if r := m.r.Load(); r != nil {
-		if seat := r.seatOf(owner); seat != 0 {
-			mem.Died(seat)
-		}
-	}
+	return levels, fromSlots(err)
 }
 
 // depthShared is depthOf on the shared record.

@@ -13,10 +13,19 @@ import (
 
 // recv starts a PipeEnd.Recv in a goroutine.
 func recv(ctx context.Context, e *PipeEnd, w Wait) <-chan result {
-	return start(func() result {
-		data, err := e.Recv(ctx, reader, w)
-		return result{data: data, err: err}
-	})
+	return startData(func() ([]byte, error) { return e.Recv(ctx, reader, w) })
+}
+
+// cannotRead fails the test unless a Recv and a Poll on e, which is what says, both return
+// want at once.
+func cannotRead(t *testing.T, e *PipeEnd, what string, want error) {
+	t.Helper()
+	if _, err := e.Recv(bg, reader, DontWait); !errors.Is(err, want) {
+		t.Fatalf("Recv on %s = %v, want %v", what, err, want)
+	}
+	if _, err := e.Poll(bg, reader, DontWait); !errors.Is(err, want) {
+		t.Fatalf("Poll on %s = %v, want %v", what, err, want)
+	}
 }
 
 // mustSend sends or fails the test.
@@ -84,12 +93,7 @@ func TestPipeOneWay(t *testing.T) {
 	if err := a.Send(bg, 1, []byte("x")); !errors.Is(err, ErrWrongDirection) {
 		t.Fatalf("Send on receive-only end = %v", err)
 	}
-	if _, err := b.Recv(bg, reader, DontWait); !errors.Is(err, ErrWrongDirection) {
-		t.Fatalf("Recv on send-only end = %v", err)
-	}
-	if _, err := b.Poll(bg, reader, DontWait); !errors.Is(err, ErrWrongDirection) {
-		t.Fatalf("Poll on send-only end = %v", err)
-	}
+	cannotRead(t, b, "a send-only end", ErrWrongDirection)
 	mustSend(t, b, "x")
 	mustRecv(t, a, "x")
 }
@@ -116,10 +120,7 @@ func TestPipePoll(t *testing.T) {
 		t.Fatalf("Poll = %v, %v; want false after the timeout", ok, err)
 	}
 	atLeast(t, began, shortWait)
-	polling := start(func() result {
-		ok, err := a.Poll(bg, reader, WaitForever)
-		return result{ok: ok, err: err}
-	})
+	polling := startOK(func() (bool, error) { return a.Poll(bg, reader, WaitForever) })
 	eventually(t, "the poll waits", func() bool { return recvWaiting(a) })
 	mustSend(t, b, "x")
 	if r := await(t, polling); !r.ok || r.err != nil {
@@ -132,10 +133,7 @@ func TestPipePoll(t *testing.T) {
 	}
 	ctx, cancel := cancelled(t)
 	c, _ := newPipe(t, true)
-	polling = start(func() result {
-		ok, err := c.Poll(ctx, reader, WaitForever)
-		return result{ok: ok, err: err}
-	})
+	polling = startOK(func() (bool, error) { return c.Poll(ctx, reader, WaitForever) })
 	eventually(t, "the poll waits", func() bool { return recvWaiting(c) })
 	cancel()
 	if r := await(t, polling); !errors.Is(r.err, context.Canceled) {
@@ -167,12 +165,7 @@ func TestPipeCloseDrains(t *testing.T) {
 	if err := b.Send(bg, 1, []byte("x")); !errors.Is(err, ErrUseAfterClose) {
 		t.Fatalf("Send on the end its sender closed = %v, want ErrUseAfterClose", err)
 	}
-	if _, err := b.Recv(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Recv on closed end = %v, want ErrClosed", err)
-	}
-	if _, err := b.Poll(bg, reader, DontWait); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Poll on closed end = %v, want ErrClosed", err)
-	}
+	cannotRead(t, b, "a closed end", ErrClosed)
 	if _, err := b.Socket(2, newTally(new(atomic.Uint64)), func(int) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Socket of closed end = %v, want ErrClosed", err)
 	}

@@ -13,10 +13,7 @@ import (
 
 // get starts a Queue.Get in a goroutine.
 func get(ctx context.Context, q *Queue, w Wait) <-chan result {
-	return start(func() result {
-		data, err := q.Get(ctx, w)
-		return result{data: data, err: err}
-	})
+	return startData(func() ([]byte, error) { return q.Get(ctx, w) })
 }
 
 // put starts a Queue.Put in a goroutine.

@@ -160,7 +160,7 @@ func (s *Semaphore) give(abandoned bool) {
 // as signals (released by another process) are not handed out a second time.
 func (s *Semaphore) died(owner Owner) {
 	if mem := s.mem.Load(); mem != nil {
-		s.diedShared(mem, owner)
+		s.diedInSeat(owner, mem)
 		return
 	}
 	s.mu.Lock()

@@ -2,7 +2,6 @@ package objects
 
 import (
 	"context"
-	"errors"
 
 	"github.com/mphost/mphost/internal/slots"
 )
@@ -26,20 +25,9 @@ func (s *Semaphore) Share(mem *slots.Semaphore) {
 
 // acquireShared is Acquire on the shared record.
 func (s *Semaphore) acquireShared(ctx context.Context, mem *slots.Semaphore, owner Owner, w Wait) (ok, abandoned bool, err error) {
-	if s.dead(owner) {
-		return false, false, ErrOwnerDied
-	}
-	seat, err := s.seat(owner)
-	if err != nil {
-		return false, false, err
-	}
-	ok, abandoned, err = mem.Acquire(ctx, seat, w.Duration())
-	if ok && s.dead(owner) {
-		// Taken for an owner that died meanwhile, after Died looked: give it back.
-		mem.Died(seat)
-		return false, false, ErrOwnerDied
-	}
-	return ok, abandoned, err
+	return s.takeInSeat(owner, mem, func(seat slots.Seat) (bool, bool, error) {
+		return mem.Acquire(ctx, seat, w.Duration())
+	})
 }
 
 // releaseShared is Release on the shared record.
@@ -51,20 +39,5 @@ func (s *Semaphore) releaseShared(mem *slots.Semaphore, owner Owner) error {
 	if err != nil {
 		return err
 	}
-	if err := mem.Release(seat); errors.Is(err, slots.ErrTooManyReleases) {
-		return ErrTooManyReleases
-	} else if err != nil {
-		return err
-	}
-	return nil
-}
-
-// diedShared is died on the shared record: owner, which no longer holds the semaphore, gives
-// back the permits its seat lists of it, marked abandoned.
-func (s *Semaphore) diedShared(mem *slots.Semaphore, owner Owner) {
-	if r := s.r.Load(); r != nil {
-		if seat := r.seatOf(owner); seat != 0 {
-			mem.Died(seat)
-		}
-	}
+	return fromSlots(mem.Release(seat))
 }

@@ -6,46 +6,54 @@ import (
 	"time"
 )
 
-// BenchmarkMutexUncontended is an acquire and a release of a lock no other
-// process wants: two atomic operations, no system call.
-func BenchmarkMutexUncontended(b *testing.B) {
+// takeGive is a record a seat takes and gives: a Mutex, an RMutex or a
+// Semaphore.
+type takeGive interface {
+	Acquire(ctx context.Context, seat Seat, wait time.Duration) (ok, abandoned bool, err error)
+	Release(seat Seat) error
+}
+
+// benchUncontended times an acquire and a release, in one seat, of the
+// record that made returns and no other process wants.
+func benchUncontended(b *testing.B, made func(*Slots) takeGive) {
 	s := newSlots(b)
-	m := s.Mutex(lockID)
-	m.Init()
+	x := made(s)
 	seat := seats(b, s, 1)[0]
 	ctx := context.Background()
 	for b.Loop() {
-		m.Acquire(ctx, seat, Forever)
-		m.Release(seat)
+		x.Acquire(ctx, seat, Forever)
+		x.Release(seat)
 	}
+}
+
+// BenchmarkMutexUncontended is an acquire and a release of a lock no other
+// process wants: two atomic operations, no system call.
+func BenchmarkMutexUncontended(b *testing.B) {
+	benchUncontended(b, func(s *Slots) takeGive {
+		m := s.Mutex(lockID)
+		m.Init()
+		return m
+	})
 }
 
 // BenchmarkRMutexUncontended is an acquire and a release of a reentrant
 // lock no other process wants.
 func BenchmarkRMutexUncontended(b *testing.B) {
-	s := newSlots(b)
-	r := s.RMutex(lockID)
-	r.Init()
-	seat := seats(b, s, 1)[0]
-	ctx := context.Background()
-	for b.Loop() {
-		r.Acquire(ctx, seat, Forever)
-		r.Release(seat)
-	}
+	benchUncontended(b, func(s *Slots) takeGive {
+		r := s.RMutex(lockID)
+		r.Init()
+		return r
+	})
 }
 
 // BenchmarkSemaphoreUncontended is an acquire and a release of a permit of
 // a bounded semaphore no other process wants.
 func BenchmarkSemaphoreUncontended(b *testing.B) {
-	s := newSlots(b)
-	sem := s.Semaphore(semID)
-	sem.Init(1, true)
-	seat := seats(b, s, 1)[0]
-	ctx := context.Background()
-	for b.Loop() {
-		sem.Acquire(ctx, seat, Forever)
-		sem.Release(seat)
-	}
+	benchUncontended(b, func(s *Slots) takeGive {
+		sem := s.Semaphore(semID)
+		sem.Init(1, true)
+		return sem
+	})
 }
 
 // BenchmarkMutexContended is two processes adding to a shared counter,
@@ -56,28 +64,16 @@ func BenchmarkMutexContended(b *testing.B) {
 	const procs = 2
 	s := newSlots(b)
 	s.Mutex(lockID).Init()
-	gate := s.Semaphore(gateID)
-	gate.Init(0, false)
-	st := seats(b, s, procs)
 	n := max(b.N/procs, 1)
 	b.StopTimer()
-	var hs []*helperProc
-	for i := range procs {
-		hs = append(hs, startHelper(b, s, "count", lockID, counterID, st[i], n, gateID))
-	}
-	waitFor(b, "both workers at the gate", func() bool { return gate.r.waiters.Load() == procs })
+	c := gather(b, s, "count", lockID, procs, 0, n, nil)
 	b.StartTimer()
 	start := time.Now()
-	for range procs {
-		gate.Release(0)
-	}
-	for _, h := range hs {
-		h.wait(b)
-	}
+	c.run(b)
 	took := time.Since(start)
 	b.StopTimer()
-	if c, _ := s.Slot(counterID).Load(); c != float64(procs*n) {
-		b.Fatalf("counter %v, want %d", c, procs*n)
+	if got, _ := s.Slot(counterID).Load(); got != float64(procs*n) {
+		b.Fatalf("counter %v, want %d", got, procs*n)
 	}
 	b.ReportMetric(float64(took.Nanoseconds())/float64(procs*n), "ns/increment")
 }

@@ -3,7 +3,6 @@ package slots
 import (
 	"context"
 	"errors"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -169,36 +168,14 @@ func TestMutexAcrossProcesses(t *testing.T) {
 	const procs, gors, n = 3, 2, 200000
 	s := newSlots(t)
 	s.Mutex(lockID).Init()
-	gate := s.Semaphore(gateID)
-	gate.Init(0, false)
-	st := seats(t, s, procs+gors)
-	var hs []*helperProc
-	for i := range procs {
-		hs = append(hs, startHelper(t, s, "count", lockID, counterID, st[i], n, gateID))
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, gors)
-	for i := range gors {
-		wg.Go(func() { errs <- increments(s.Mutex(lockID), s.Slot(counterID), st[procs+i], n, gate) })
-	}
-	waitFor(t, "every worker at the gate", func() bool { return gate.r.waiters.Load() == procs+gors })
+	c := gather(t, s, "count", lockID, procs, gors, n, func(seat Seat, gate *Semaphore) error {
+		return increments(s.Mutex(lockID), s.Slot(counterID), seat, n, gate)
+	})
 	start := time.Now()
-	for range procs + gors {
-		gate.Release(0)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	for _, h := range hs {
-		h.wait(t)
-	}
+	c.run(t)
 	t.Logf("%d increments in %v", (procs+gors)*n, time.Since(start))
-	if c, _ := s.Slot(counterID).Load(); c != (procs+gors)*n {
-		t.Errorf("counter %v, want %d", c, (procs+gors)*n)
+	if got, _ := s.Slot(counterID).Load(); got != (procs+gors)*n {
+		t.Errorf("counter %v, want %d", got, (procs+gors)*n)
 	}
 }
 
@@ -278,37 +255,16 @@ func TestAbandonedAfterKill(t *testing.T) {
 func TestSemaphoreAcrossProcesses(t *testing.T) {
 	const limit, procs, gors, n = 2, 3, 2, 50000
 	s := newSlots(t)
-	sem, gate := s.Semaphore(semID), s.Semaphore(gateID)
+	sem := s.Semaphore(semID)
 	sem.Init(limit, true)
-	gate.Init(0, false)
-	st := seats(t, s, procs+gors)
-	var hs []*helperProc
-	for i := range procs {
-		hs = append(hs, startHelper(t, s, "permits", semID, counterID, st[i], n, gateID))
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, gors)
-	for i := range gors {
-		wg.Go(func() { errs <- permitTurns(sem, s.Slot(counterID), st[procs+i], n, gate) })
-	}
-	waitFor(t, "every worker at the gate", func() bool { return gate.r.waiters.Load() == procs+gors })
-	for range procs + gors {
-		gate.Release(0)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	for _, h := range hs {
-		h.wait(t)
-	}
+	c := gather(t, s, "permits", semID, procs, gors, n, func(seat Seat, gate *Semaphore) error {
+		return permitTurns(sem, s.Slot(counterID), seat, n, gate)
+	})
+	c.run(t)
 	if v := sem.Value(); v != limit {
 		t.Errorf("%d permits free at the end, want %d", v, limit)
 	}
-	if err := sem.Release(st[0]); !errors.Is(err, ErrTooManyReleases) {
+	if err := sem.Release(c.seats[0]); !errors.Is(err, ErrTooManyReleases) {
 		t.Errorf("a release above the bound: %v, want ErrTooManyReleases", err)
 	}
 }

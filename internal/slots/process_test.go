@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -200,5 +201,54 @@ func (h *helperProc) wait(t testing.TB) {
 		h.cmd.Process.Kill()
 		<-done
 		t.Fatalf("helper %v did not end in %v", h.cmd.Args, bound)
+	}
+}
+
+// crowd is workers, each in its own seat, that wait at a gate (the
+// semaphore of gateID, with no permit) so as to start together: helper
+// processes and goroutines of this process.
+type crowd struct {
+	gate  *Semaphore
+	seats []Seat // the workers' seats: the helpers' first
+	procs []*helperProc
+	wg    sync.WaitGroup
+	errs  chan error
+	size  int
+}
+
+// gather starts procs helper processes in mode, each given id, counterID,
+// its seat, n and gateID, and gors goroutines that run work in their seat;
+// it returns once all of them wait at the gate.
+func gather(t testing.TB, s *Slots, mode string, id uint64, procs, gors, n int, work func(Seat, *Semaphore) error) *crowd {
+	t.Helper()
+	c := &crowd{gate: s.Semaphore(gateID), errs: make(chan error, gors), size: procs + gors}
+	c.gate.Init(0, false)
+	c.seats = seats(t, s, c.size)
+	for _, seat := range c.seats[:procs] {
+		c.procs = append(c.procs, startHelper(t, s, mode, id, counterID, seat, n, gateID))
+	}
+	for _, seat := range c.seats[procs:] {
+		c.wg.Go(func() { c.errs <- work(seat, c.gate) })
+	}
+	waitFor(t, "every worker at the gate", func() bool { return c.gate.r.waiters.Load() == uint32(c.size) })
+	return c
+}
+
+// run lets the crowd go and waits until all of it has ended; an error of a
+// goroutine or of a helper's exit fails t.
+func (c *crowd) run(t testing.TB) {
+	t.Helper()
+	for range c.size {
+		c.gate.Release(0)
+	}
+	c.wg.Wait()
+	close(c.errs)
+	for err := range c.errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for _, h := range c.procs {
+		h.wait(t)
 	}
 }

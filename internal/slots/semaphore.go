@@ -120,14 +120,17 @@ func (x *Semaphore) Release(seat Seat) error {
 func (x *Semaphore) Value() int { return int(x.r.state().Load()) }
 
 // Died gives back the permits that seat lists of the semaphore, marked
-// abandoned, as Vacate does for every semaphore: the host calls it when
-// the process in seat no longer holds the semaphore's handle.
-func (x *Semaphore) Died(seat Seat) {
+// abandoned, as Vacate does for every semaphore; it reports whether seat
+// listed any. The host calls it when the process in seat no longer holds
+// the semaphore's handle.
+func (x *Semaphore) Died(seat Seat) bool {
 	if e := x.mem.seat(seat).entry(x.id, false); e != nil {
 		if count := e.count.Swap(0); count > 0 {
 			x.giveBack(count)
+			return true
 		}
 	}
+	return false
 }
 
 // giveBack returns n permits that a dead process held, marked abandoned,
