@@ -1,14 +1,7 @@
 package cluster
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mphost/mphost/internal/testcert"
 )
 
 // A client without the token, or with a wrong one, is refused at once with an error that says
@@ -63,7 +58,7 @@ func TestConnectRefusedWithoutToken(t *testing.T) {
 
 // A server given a TLS configuration speaks only TLS; Connect trusts it through a CA file.
 func TestServeTLS(t *testing.T) {
-	cert, caPEM := selfSigned(t)
+	cert, caPEM := testcert.SelfSigned(t)
 	s, err := Serve(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Token: "sesame",
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
 	if err != nil {
@@ -91,27 +86,6 @@ func TestServeTLS(t *testing.T) {
 	if _, err := Connect(s.URL(), ConnectOptions{}); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Connect without the CA: %v, want a certificate error", err)
 	}
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and the PEM of itself as its CA.
-func selfSigned(t *testing.T) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mphost test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // The server stops with Shutdown: it takes no connection after.
