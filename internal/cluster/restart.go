@@ -51,14 +51,14 @@ func (c *Conn) reconnected(nc *nats.Conn) {
 	}
 }
 
-// retry calls step until it succeeds or ctx ends, waiting longer between tries, and returns
-// its last error.
-func retry(ctx context.Context, step func(context.Context) error) error {
+// retry calls step until it succeeds, ctx ends or the connection is closed, waiting longer
+// between tries, and returns its last error.
+func (c *Conn) retry(ctx context.Context, step func(context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for {
 		err := step(ctx)
-		if err == nil {
-			return nil
+		if err == nil || c.nc.IsClosed() {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -75,7 +75,7 @@ func retry(ctx context.Context, step func(context.Context) error) error {
 func (w *Worker) recover(p *puller) {
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
-	err := retry(ctx, func(ctx context.Context) error {
+	err := w.c.retry(ctx, func(ctx context.Context) error {
 		if _, _, err := w.c.streams(ctx); err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (r *Run) recover() {
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
 	var consume jetstream.ConsumeContext
-	err := retry(ctx, func(ctx context.Context) error {
+	err := r.c.retry(ctx, func(ctx context.Context) error {
 		if _, _, err := r.c.streams(ctx); err != nil {
 			return err
 		}
