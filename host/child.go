@@ -39,7 +39,8 @@ type childProc struct {
 	seat   slots.Seat // its seat in the shared memory, for each process it runs; 0: none
 
 	callsDone   chan struct{}      // closed when the call socket's server returns
-	hostServed  chan struct{}      // closed when the broker's Host service has stopped
+	hostServer  *grpc.Server       // the child's Host service, over go-plugin's broker
+	hostServed  chan struct{}      // closed when hostServer has stopped
 	cancelCalls context.CancelFunc // ends the call the child is waiting on
 
 	mu        sync.Mutex
@@ -178,17 +179,19 @@ func (s *supervisor) newChild(ctx context.Context) (*childProc, error) {
 
 	id := c.rpc.Broker.NextId()
 	svc := s.service(c)
-	// go-plugin's broker serves the Host service until the client is killed;
-	// kill waits for it, so that its socket is closed when a Host's Close
-	// returns.
+	// The Host service is served on the connection the child dials back
+	// through go-plugin's broker, until kill stops it and waits, so that its
+	// socket is closed when a Host's Close returns. Not AcceptAndServe: it
+	// logs to the standard logger, the host's stderr, when the child is
+	// killed before it dials.
+	c.hostServer = grpc.NewServer(wire.ServerOptions(nil)...)
+	pb.RegisterHostServer(c.hostServer, svc)
 	c.hostServed = make(chan struct{})
 	go func() {
 		defer close(c.hostServed)
-		c.rpc.Broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-			srv := grpc.NewServer(wire.ServerOptions(opts)...)
-			pb.RegisterHostServer(srv, svc)
-			return srv
-		})
+		if ln, err := c.rpc.Broker.Accept(id); err == nil { // else the broker closed: the child is killed
+			_ = c.hostServer.Serve(ln) // closes ln when stopped
+		}
 	}()
 	callsCtx, cancelCalls := context.WithCancel(context.Background())
 	c.callsDone, c.cancelCalls = make(chan struct{}), cancelCalls
@@ -329,6 +332,7 @@ func (c *childProc) kill() {
 		<-done
 	}
 	if c.hostServed != nil {
+		c.hostServer.Stop()
 		select {
 		case <-c.hostServed:
 		case <-time.After(killTimeout):
