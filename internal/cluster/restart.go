@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -128,30 +130,54 @@ func (r *Run) recover() {
 	}
 	r.consume.Stop()
 	r.consume = consume
-	r.resubmit()
+	r.resubmit(ctx)
 }
 
-// resubmit publishes again the tasks out, as not taken by any worker.
-func (r *Run) resubmit() {
+// resubmit publishes again the tasks out, in the order they were first submitted, as not
+// taken by any worker.
+func (r *Run) resubmit(ctx context.Context) {
 	r.submitting.RLock()
 	defer r.submitting.RUnlock()
 	r.mu.Lock()
-	var again []*outTask
-	for _, t := range r.out {
+	r.generation++
+	gen := r.generation
+	again := make([]uint64, 0, len(r.out))
+	for id, t := range r.out {
 		if t.taken {
 			t.taken = false
 			r.waiting++
 		}
-		again = append(again, t)
+		again = append(again, id)
 	}
 	r.since, r.stalled = time.Now(), false
 	r.mu.Unlock()
-	for _, t := range again {
-		if _, err := r.pub.PublishAsync(r.taskSubj, t.msg, jetstream.WithMsgID(t.msgID)); err != nil {
+	slices.Sort(again)
+	for _, id := range again {
+		r.mu.Lock()
+		t := r.out[id]
+		r.mu.Unlock()
+		if t == nil { // its result came meanwhile
+			continue
+		}
+		// The publishes of the old server wait for acks that will not come: a publish may
+		// find no room among those in flight until they time out.
+		if err := r.c.retry(ctx, func(context.Context) error { return r.publish(t, gen) }); err != nil {
 			r.failOut(fmt.Sprintf("cluster: %s: run %s: cannot submit a task again after the server changed: %v", r.c.where, r.cfg.ID, err))
 			return
 		}
 	}
+}
+
+// generationHeader carries, on each task published, the run's generation at the time.
+const generationHeader = "Mphost-Generation"
+
+// publish publishes t's message, of generation gen, without waiting for the server's ack.
+func (r *Run) publish(t *outTask, gen uint64) error {
+	_, err := r.pub.PublishMsgAsync(&nats.Msg{Subject: r.taskSubj, Data: t.msg, Header: nats.Header{
+		jetstream.MsgIDHeader: []string{t.msgID},
+		generationHeader:      []string{strconv.FormatUint(gen, 10)},
+	}})
+	return err
 }
 
 // failOut gives each task out a result whose Err is why.

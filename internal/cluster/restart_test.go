@@ -2,9 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // TestServerRestart restarts the server while a run has tasks out: one in a worker's hands,
@@ -64,5 +69,32 @@ func TestServerRestart(t *testing.T) {
 	id := submit(t, r, "after")
 	if res := next(t, r); res.Task != id || string(res.Data) != "after" || res.Err != "" {
 		t.Errorf("a task after the restart: %+v", res)
+	}
+}
+
+// A task published again on a new server does not fail when its first publish, to the server
+// that went away, times out; a failure of its latest publish is its result.
+func TestOldPublishFailureIsNotAResult(t *testing.T) {
+	s := startServer(t)
+	r := newRun(t, connect(t, s.URL()), RunConfig{InFlight: 2})
+	id := submit(t, r, "x")
+	r.mu.Lock()
+	msg := r.out[id].msg
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	r.resubmit(ctx) // as a recovery does: generation 1
+	failed := func(gen string) *nats.Msg {
+		return &nats.Msg{Data: msg, Header: nats.Header{generationHeader: []string{gen}}}
+	}
+	r.onSubmitFailed(nil, failed("0"), errors.New("timed out"))
+	short, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer stop()
+	if res, err := r.Next(short); err == nil {
+		t.Fatalf("the failure of a publish before the recovery gave a result: %+v", res)
+	}
+	r.onSubmitFailed(nil, failed("1"), errors.New("timed out"))
+	if res := next(t, r); res.Task != id || !strings.Contains(res.Err, "timed out") {
+		t.Errorf("the failure of the latest publish: result %+v, want task %d failed", res, id)
 	}
 }

@@ -92,6 +92,9 @@ type Run struct {
 	ready     chan struct{}       // signalled (cap 1) when queue grows or the run is withdrawn
 	withdrawn bool
 	closed    bool
+	// generation counts the recoveries (restart.go): a task published before the last one was
+	// published again, and the failure of its first publish is not its result.
+	generation uint64
 }
 
 // outTask is a task out: its message, kept to publish it again on a new server.
@@ -219,11 +222,12 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	id := r.lastID
 	t := &outTask{msg: appendTask(nil, r.c.version, r.cfg.ID, id, payload), msgID: r.cfg.ID + "." + strconv.FormatUint(id, 10)}
 	r.out[id] = t
+	gen := r.generation
 	if r.waiting++; r.waiting == 1 {
 		r.since, r.stalled = time.Now(), false
 	}
 	r.mu.Unlock()
-	if _, err := r.pub.PublishAsync(r.taskSubj, t.msg, jetstream.WithMsgID(t.msgID)); err != nil {
+	if err := r.publish(t, gen); err != nil {
 		r.mu.Lock()
 		if r.drop(id) {
 			r.release()
@@ -421,9 +425,10 @@ func (r *Run) onSubmitFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
 	if derr != nil {
 		return
 	}
+	gen, _ := strconv.ParseUint(msg.Header.Get(generationHeader), 10, 64)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.drop(t.ID) {
+	if gen == r.generation && r.drop(t.ID) {
 		r.queue = append(r.queue, Result{Task: t.ID, Err: fmt.Sprintf("cluster: %s: run %s: cannot submit task %d: %v", r.c.where, r.cfg.ID, t.ID, err)})
 		r.signal()
 	}
