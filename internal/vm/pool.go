@@ -55,6 +55,7 @@ type poolInfo struct {
 
 func (vm *VM) openPool(mp *lua.LTable) {
 	L := vm.L
+	join := vm.opMethod("Pool", "join", nil)
 	vm.defineObjectKind("Pool", map[string]lua.LGFunction{
 		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", taskMap) },
 		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", taskStar) },
@@ -63,10 +64,10 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"apply":          vm.poolApply,
 		"apply_async":    vm.poolApplyAsync,
 		"map_async":      vm.poolMapAsync,
-		"close":          vm.simpleOp("Pool", "close"),
-		"terminate":      vm.simpleOp("Pool", "terminate"),
+		"close":          vm.opMethod("Pool", "close", nil),
+		"terminate":      vm.opMethod("Pool", "terminate", nil),
 		"join": func(L *lua.LState) int {
-			vm.simpleOp("Pool", "join")(L)
+			join(L)
 			// The pool's results are all in now, so their callbacks run; those
 			// of other pools run if theirs are, without waiting for them.
 			vm.runCallbacks(L, Wait{})
