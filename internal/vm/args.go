@@ -178,6 +178,22 @@ var methodArgs = sync.OnceValues(func() (map[string]*opArgs, map[string]error) {
 	return readers, reasons
 })
 
+// kindArgs are the readers of methodArgs by kind, in the order luaapi
+// declares the methods.
+var kindArgs = sync.OnceValue(func() map[string][]*opArgs {
+	byKind := map[string][]*opArgs{}
+	readers, _ := methodArgs()
+	for i := range luaapi.MP.Classes {
+		c := &luaapi.MP.Classes[i]
+		for _, f := range luaapi.MP.AllMethods(c) {
+			if a, ok := readers[c.Name+"."+f.Name]; ok {
+				byKind[c.Name] = append(byKind[c.Name], a)
+			}
+		}
+	}
+	return byKind
+})
+
 // argsOf returns the reader of method of kind, which the declarations must
 // let the VM build: the bindings name their methods in code.
 func argsOf(kind, method string) *opArgs {

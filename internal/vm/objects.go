@@ -227,6 +227,23 @@ func (vm *VM) opMethod(kind, method string, reply func(L *lua.LState, r ObjectRe
 	return func(L *lua.LState) int { return reply(L, vm.invoke(L, kind, a.read(vm, L))) }
 }
 
+// opMethods are the methods of kind as internal/luaapi declares them:
+// special's, and an opMethod for each other method whose arguments the VM
+// reads from the declarations and whose reply holds no value (a value
+// needs its reply in special).
+func (vm *VM) opMethods(kind string, special map[string]lua.LGFunction) map[string]lua.LGFunction {
+	methods := make(map[string]lua.LGFunction, len(special)+len(kindArgs()[kind]))
+	for name, fn := range special {
+		methods[name] = fn
+	}
+	for _, a := range kindArgs()[kind] {
+		if _, ok := methods[a.method]; !ok && !a.op.Decl().Reply.Has(ops.Value) {
+			methods[a.method] = vm.opMethod(kind, a.method, nil)
+		}
+	}
+	return methods
+}
+
 // pushResult pushes the result that op declares of r: its integer result
 // (ops.Result), its boolean and status (ops.OK, ops.Status: see pushOK),
 // its boolean (ops.OK), or nothing.

@@ -10,12 +10,10 @@ import (
 func (vm *VM) openDataObjects(mp *lua.LTable) {
 	L := vm.L
 	for _, kind := range []string{"Queue", "JoinableQueue"} {
-		methods := vm.queueMethods(kind)
-		if kind == "JoinableQueue" {
-			methods["task_done"] = vm.opMethod(kind, "task_done", nil)
-			methods["join"] = vm.opMethod(kind, "join", nil)
-		}
-		vm.defineObjectKind(kind, methods, nil)
+		vm.defineObjectKind(kind, vm.opMethods(kind, map[string]lua.LGFunction{
+			"get":        vm.opMethod(kind, "get", vm.pushItem(kind+".get", false)),
+			"get_nowait": vm.opMethod(kind, "get_nowait", vm.pushItem(kind+".get_nowait", false)),
+		}), nil)
 		mp.RawSetString(kind, L.NewFunction(func(L *lua.LState) int {
 			maxsize := L.OptInt64(1, 0)
 			if maxsize < 0 {
@@ -25,17 +23,19 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		}))
 	}
 
-	vm.defineObjectKind("Connection", vm.pipeMethods(), nil)
+	vm.defineObjectKind("Connection", vm.opMethods("Connection", map[string]lua.LGFunction{
+		"recv":       vm.opMethod("Connection", "recv", vm.pushItem("Connection.recv", false)),
+		"recv_bytes": vm.opMethod("Connection", "recv_bytes", vm.pushItem("Connection.recv_bytes", true)),
+	}), nil)
 	mp.RawSetString("Pipe", L.NewFunction(func(L *lua.LState) int {
 		return vm.construct(L, "Connection", checkPipeOptions(L))
 	}))
 
-	vm.defineObjectKind("Value", map[string]lua.LGFunction{
+	vm.defineObjectKind("Value", vm.opMethods("Value", map[string]lua.LGFunction{
 		"get": vm.opMethod("Value", "get", func(L *lua.LState, r ObjectReply) int {
 			L.Push(vm.decodeValue(L, "Value.get", shared, r.Value))
 			return 1
 		}),
-		"set": vm.opMethod("Value", "set", nil),
 		"add": vm.opMethod("Value", "add", func(L *lua.LState, r ObjectReply) int {
 			L.Push(lua.LNumber(r.Value.Number))
 			return 1
@@ -48,23 +48,10 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 				},
 				func() { vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueRelease}) })
 		},
-	}, nil)
+	}), nil)
 	mp.RawSetString("Value", L.NewFunction(func(L *lua.LState) int {
 		return vm.construct(L, "Value", ObjectArgs{Initial: vm.encodeValue(L, "mp.Value", "value", L.Get(1))})
 	}))
-}
-
-func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"put":        vm.opMethod(kind, "put", nil),
-		"put_nowait": vm.opMethod(kind, "put_nowait", nil),
-		"get":        vm.opMethod(kind, "get", vm.pushItem(kind+".get", false)),
-		"get_nowait": vm.opMethod(kind, "get_nowait", vm.pushItem(kind+".get_nowait", false)),
-		"qsize":      vm.opMethod(kind, "qsize", nil),
-		"empty":      vm.opMethod(kind, "empty", nil),
-		"full":       vm.opMethod(kind, "full", nil),
-		"close":      vm.opMethod(kind, "close", nil),
-	}
 }
 
 // checkPipeOptions reads mp.Pipe's arguments: ([duplex=true]) or a table
@@ -94,16 +81,4 @@ func checkPipeOptions(L *lua.LState) ObjectArgs {
 		}
 	})
 	return args
-}
-
-func (vm *VM) pipeMethods() map[string]lua.LGFunction {
-	const kind = "Connection"
-	return map[string]lua.LGFunction{
-		"send":       vm.opMethod(kind, "send", nil),
-		"send_bytes": vm.opMethod(kind, "send_bytes", nil),
-		"recv":       vm.opMethod(kind, "recv", vm.pushItem(kind+".recv", false)),
-		"recv_bytes": vm.opMethod(kind, "recv_bytes", vm.pushItem(kind+".recv_bytes", true)),
-		"poll":       vm.opMethod(kind, "poll", nil),
-		"close":      vm.opMethod(kind, "close", nil),
-	}
 }

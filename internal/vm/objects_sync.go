@@ -13,7 +13,7 @@ import (
 func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	L := vm.L
 	for _, kind := range []string{"Lock", "RLock", "Semaphore", "BoundedSemaphore"} {
-		vm.defineObjectKind(kind, vm.lockMethods(kind), nil)
+		vm.defineObjectKind(kind, vm.opMethods(kind, vm.lockMethods(kind)), nil)
 	}
 	mp.RawSetString("Lock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Lock", ObjectArgs{}) }))
 	mp.RawSetString("RLock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "RLock", ObjectArgs{}) }))
@@ -27,20 +27,12 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 		}))
 	}
 
-	vm.defineObjectKind("Event", map[string]lua.LGFunction{
-		"set":    vm.opMethod("Event", "set", nil),
-		"clear":  vm.opMethod("Event", "clear", nil),
-		"is_set": vm.opMethod("Event", "is_set", nil),
-		"wait":   vm.opMethod("Event", "wait", nil),
-	}, nil)
+	vm.defineObjectKind("Event", vm.opMethods("Event", nil), nil)
 	mp.RawSetString("Event", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Event", ObjectArgs{}) }))
 
 	condition := vm.lockMethods("Condition")
-	condition["wait"] = vm.opMethod("Condition", "wait", nil)
 	condition["wait_for"] = vm.conditionWaitFor
-	condition["notify"] = vm.opMethod("Condition", "notify", nil)
-	condition["notify_all"] = vm.opMethod("Condition", "notify_all", nil)
-	vm.defineObjectKind("Condition", condition, nil)
+	vm.defineObjectKind("Condition", vm.opMethods("Condition", condition), nil)
 	mp.RawSetString("Condition", L.NewFunction(func(L *lua.LState) int {
 		var lockID uint64
 		if v := L.Get(1); v != lua.LNil {
@@ -57,12 +49,9 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 		return vm.construct(L, "Condition", ObjectArgs{Lock: lockID})
 	}))
 
-	vm.defineObjectKind("Barrier", map[string]lua.LGFunction{
-		// Forever (no timeout given) means the barrier's own timeout.
-		"wait":  vm.opMethod("Barrier", "wait", nil),
-		"reset": vm.opMethod("Barrier", "reset", nil),
-		"abort": vm.opMethod("Barrier", "abort", nil),
-	}, map[string]ops.Op{"parties": ops.BarrierParties, "n_waiting": ops.BarrierNWaiting, "broken": ops.BarrierBroken})
+	// A wait without a timeout waits Forever: the host reads it as the
+	// barrier's own timeout.
+	vm.defineObjectKind("Barrier", vm.opMethods("Barrier", nil), map[string]ops.Op{"parties": ops.BarrierParties, "n_waiting": ops.BarrierNWaiting, "broken": ops.BarrierBroken})
 	mp.RawSetString("Barrier", L.NewFunction(func(L *lua.LState) int {
 		parties := L.CheckInt64(1)
 		if parties < 1 {
@@ -72,8 +61,9 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	}))
 }
 
-// lockMethods are the methods of the lock-like kinds: acquire, release,
-// with, and locked or get_value.
+// lockMethods are the methods of the lock-like kinds that do more than
+// their operation: acquire and release, which take and give the lock in
+// this process when the runtime can, and with.
 func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 	acquireArgs, releaseOp := argsOf(kind, "acquire"), ops.Of(kind, "release")
 	acquire := func(L *lua.LState, call ObjectCall) ObjectReply {
@@ -102,7 +92,7 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 		}
 		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: releaseOp})
 	}
-	methods := map[string]lua.LGFunction{
+	return map[string]lua.LGFunction{
 		"acquire": func(L *lua.LState) int { return pushOK(L, acquire(L, acquireArgs.read(vm, L))) },
 		"release": func(L *lua.LState) int {
 			release(L, vm.checkObject(L, kind, "release"))
@@ -115,13 +105,6 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 				func() { release(L, ref) })
 		},
 	}
-	switch kind {
-	case "Lock", "RLock":
-		methods["locked"] = vm.opMethod(kind, "locked", nil)
-	case "Semaphore", "BoundedSemaphore":
-		methods["get_value"] = vm.opMethod(kind, "get_value", nil)
-	}
-	return methods
 }
 
 // conditionWaitFor is cond:wait_for(pred [, timeout]): wait until pred()

@@ -56,7 +56,7 @@ type poolInfo struct {
 func (vm *VM) openPool(mp *lua.LTable) {
 	L := vm.L
 	join := vm.opMethod("Pool", "join", nil)
-	vm.defineObjectKind("Pool", map[string]lua.LGFunction{
+	vm.defineObjectKind("Pool", vm.opMethods("Pool", map[string]lua.LGFunction{
 		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", taskMap) },
 		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", taskStar) },
 		"imap":           func(L *lua.LState) int { return vm.poolIMap(L, "imap", true) },
@@ -64,8 +64,6 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"apply":          vm.poolApply,
 		"apply_async":    vm.poolApplyAsync,
 		"map_async":      vm.poolMapAsync,
-		"close":          vm.opMethod("Pool", "close", nil),
-		"terminate":      vm.opMethod("Pool", "terminate", nil),
 		"join": func(L *lua.LState) int {
 			join(L)
 			// The pool's results are all in now, so their callbacks run; those
@@ -73,7 +71,7 @@ func (vm *VM) openPool(mp *lua.LTable) {
 			vm.runCallbacks(L, Wait{})
 			return 0
 		},
-	}, nil)
+	}), nil)
 	vm.openAsyncResult()
 	mp.RawSetString("Pool", L.NewFunction(vm.newPool))
 }
