@@ -41,6 +41,9 @@ type argParam struct {
 	name   string // as declared: "timeout"
 	typ    string // as declared: "boolean"
 	notNil bool   // readAny: nil is refused
+	// optional: readCount takes nil as its default; readNumber and
+	// readString are never optional (bindArgs refuses it).
+	optional bool
 	// What an omitted one gives: readBlock's Block, readCount's Count, and
 	// readTimeout's whole Wait when it declares a default (hasWait).
 	block   bool
@@ -100,13 +103,14 @@ func (a *opArgs) read(vm *VM, L *lua.LState) ObjectCall {
 			d, limited := checkTimeout(L, p.pos, a.fname)
 			call.Wait.Forever, call.Wait.Timeout = !limited, d
 		case readCount:
-			call.Count = p.count
-			if v != lua.LNil {
-				n, ok := v.(lua.LNumber)
-				if !ok {
-					p.typeError(L, a.fname, v)
-				}
+			n, ok := v.(lua.LNumber)
+			switch {
+			case ok:
 				call.Count = int64(n)
+			case v == lua.LNil && p.optional:
+				call.Count = p.count
+			default:
+				p.typeError(L, a.fname, v)
 			}
 		case readNumber:
 			n, ok := numberOf(v)
@@ -227,7 +231,7 @@ func bindArgs(c *luaapi.Class, f *luaapi.Func) (*opArgs, error) {
 	}
 	other, filled := d.Args&^ops.Wait, ops.Fields(0)
 	for i, p := range f.Params {
-		ap := argParam{pos: i + 2, name: p.Name, typ: p.Type, notNil: p.NotNil}
+		ap := argParam{pos: i + 2, name: p.Name, typ: p.Type, notNil: p.NotNil, optional: p.Optional}
 		var field ops.Fields
 		switch {
 		case p.Name == "block" && p.Type == "boolean" && waits:
@@ -251,6 +255,8 @@ func bindArgs(c *luaapi.Class, f *luaapi.Func) (*opArgs, error) {
 					return nil, fmt.Errorf("%s: %s's default %q is not an integer", fname, p.Name, p.Default)
 				}
 			}
+		case other == ops.Value && (p.Type == "number" || p.Type == "string") && p.Optional:
+			return nil, fmt.Errorf("%s: optional parameter %s (%s) has no value to take", fname, p.Name, p.Type)
 		case other == ops.Value && p.Type == "number":
 			ap.read, field = readNumber, ops.Value
 		case other == ops.Value && (p.Type == "string" || p.Type == "any") && a.sent.root != "":
