@@ -1,4 +1,4 @@
-package luaapi
+package luaapi_test
 
 import (
 	"io"
@@ -12,10 +12,11 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mphost/mphost/internal/luaapi"
 	"github.com/mphost/mphost/internal/vm"
 )
 
-// The tests in this file hold MP against the bindings of a lone VM (one
+// The tests in this file hold luaapi.MP against the bindings of a lone VM (one
 // without a host): the mp table's members, each class's methods and
 // fields, which parameters are required, and the options tables'
 // fields must be the same on both sides.
@@ -80,7 +81,7 @@ func sorted(names []string) []string {
 	return names
 }
 
-func funcNames(fs []Func) []string {
+func funcNames(fs []luaapi.Func) []string {
 	var names []string
 	for _, f := range fs {
 		names = append(names, f.Name)
@@ -88,7 +89,7 @@ func funcNames(fs []Func) []string {
 	return sorted(names)
 }
 
-func fieldNames(fs []Field) []string {
+func fieldNames(fs []luaapi.Field) []string {
 	var names []string
 	for _, f := range fs {
 		names = append(names, f.Name)
@@ -98,15 +99,15 @@ func fieldNames(fs []Field) []string {
 
 func TestMembersMatchBindings(t *testing.T) {
 	_, mp := loneMP(t)
-	if got, want := keys(mp), sorted(MP.Members()); !slices.Equal(got, want) {
+	if got, want := keys(mp), sorted(luaapi.MP.Members()); !slices.Equal(got, want) {
 		t.Errorf("mp's members:\n bound    %v\n declared %v", got, want)
 	}
-	for _, f := range MP.Funcs {
+	for _, f := range luaapi.MP.Funcs {
 		if _, ok := mp.RawGetString(f.Name).(*lua.LFunction); !ok {
 			t.Errorf("mp.%s is bound as a %s, declared as a function", f.Name, mp.RawGetString(f.Name).Type())
 		}
 	}
-	for _, c := range MP.Classes {
+	for _, c := range luaapi.MP.Classes {
 		if _, ok := mp.RawGetString(c.Name).(*lua.LTable); c.Constructor != nil && !ok {
 			t.Errorf("mp.%s is bound as a %s, declared as a class table", c.Name, mp.RawGetString(c.Name).Type())
 		}
@@ -124,7 +125,7 @@ func (h handle) Handle() (string, uint64) { return h.kind, h.id }
 // instance returns an object of class c as the bindings make it: a Process
 // object (closed, so that all its fields answer), or a host object rebuilt
 // from its handle, as a process receiving one does.
-func instance(t *testing.T, v *vm.VM, mp *lua.LTable, c *Class) lua.LValue {
+func instance(t *testing.T, v *vm.VM, mp *lua.LTable, c *luaapi.Class) lua.LValue {
 	t.Helper()
 	if c.Name == "Process" {
 		p, errText := call(t, v.L, mp.RawGetString("Process"))
@@ -155,7 +156,7 @@ func instance(t *testing.T, v *vm.VM, mp *lua.LTable, c *Class) lua.LValue {
 func candidateNames(t *testing.T) []string {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, c := range MP.Classes {
+	for _, c := range luaapi.MP.Classes {
 		for _, f := range c.Methods {
 			seen[f.Name] = true
 		}
@@ -203,9 +204,9 @@ func TestClassesMatchBindings(t *testing.T) {
 	v, mp := loneMP(t)
 	probe := luaValue(t, v.L, probeCode)
 	names := candidateNames(t)
-	for i := range MP.Classes {
-		c := &MP.Classes[i]
-		methods, fields := funcNames(MP.AllMethods(c)), fieldNames(MP.AllFields(c))
+	for i := range luaapi.MP.Classes {
+		c := &luaapi.MP.Classes[i]
+		methods, fields := funcNames(luaapi.MP.AllMethods(c)), fieldNames(luaapi.MP.AllFields(c))
 		if c.Name == "AsyncResult" {
 			// Its methods are a table: compare them whole.
 			index := v.L.GetField(v.L.GetTypeMetatable("mp.AsyncResult"), "__index")
@@ -249,7 +250,7 @@ func TestClassesMatchBindings(t *testing.T) {
 
 // requiresFirst reports whether f's first parameter is required and of a
 // type that nil is not: the bindings must refuse a call without it.
-func requiresFirst(f Func) bool {
+func requiresFirst(f luaapi.Func) bool {
 	return len(f.Params) > 0 && !f.Params[0].Optional && f.Params[0].Type != "any"
 }
 
@@ -259,7 +260,7 @@ func requiresFirst(f Func) bool {
 // whose parameters are all optional must get there (or succeed).
 func TestRequiredParamsMatchBindings(t *testing.T) {
 	v, mp := loneMP(t)
-	check := func(name string, f Func, fn lua.LValue, args ...lua.LValue) {
+	check := func(name string, f luaapi.Func, fn lua.LValue, args ...lua.LValue) {
 		_, errText := call(t, v.L, fn, args...)
 		reached := errText == "" || strings.Contains(errText, noHost)
 		switch {
@@ -269,21 +270,21 @@ func TestRequiredParamsMatchBindings(t *testing.T) {
 			t.Errorf("%s declares its parameters optional, but a call without them raised %q", name, errText)
 		}
 	}
-	for _, f := range MP.Funcs {
+	for _, f := range luaapi.MP.Funcs {
 		if len(f.Returns) == 0 {
 			continue
 		}
-		if _, constructs := MP.Class(strings.TrimPrefix(f.Returns[0].Type, "mp.")); constructs {
+		if _, constructs := luaapi.MP.Class(strings.TrimPrefix(f.Returns[0].Type, "mp.")); constructs {
 			check("mp."+f.Name, f, mp.RawGetString(f.Name))
 		}
 	}
-	for i := range MP.Classes {
-		c := &MP.Classes[i]
+	for i := range luaapi.MP.Classes {
+		c := &luaapi.MP.Classes[i]
 		if c.Name == "Process" || c.Name == "AsyncResult" {
 			continue // neither reaches the host for its methods' arguments
 		}
 		obj := instance(t, v, mp, c)
-		for _, f := range MP.AllMethods(c) {
+		for _, f := range luaapi.MP.AllMethods(c) {
 			check(c.Name+"."+f.Name, f, v.L.GetField(obj, f.Name), obj)
 		}
 	}
@@ -305,8 +306,8 @@ func optionNames(errText string) []string {
 // an unknown option: the options its error lists are the record's fields.
 func TestOptionsMatchBindings(t *testing.T) {
 	v, mp := loneMP(t)
-	funcs := slices.Clone(MP.Funcs)
-	for _, c := range MP.Classes {
+	funcs := slices.Clone(luaapi.MP.Funcs)
+	for _, c := range luaapi.MP.Classes {
 		if c.Constructor != nil {
 			funcs = append(funcs, *c.Constructor)
 		}
@@ -315,7 +316,7 @@ func TestOptionsMatchBindings(t *testing.T) {
 	for _, f := range funcs {
 		for _, p := range f.Params {
 			for _, typ := range strings.Split(p.Type, "|") {
-				r, ok := MP.Record(strings.TrimPrefix(typ, "mp."))
+				r, ok := luaapi.MP.Record(strings.TrimPrefix(typ, "mp."))
 				if !ok {
 					continue
 				}
@@ -329,7 +330,7 @@ func TestOptionsMatchBindings(t *testing.T) {
 			}
 		}
 	}
-	if tested != len(MP.Records) {
-		t.Errorf("%d options tables checked, %d declared", tested, len(MP.Records))
+	if tested != len(luaapi.MP.Records) {
+		t.Errorf("%d options tables checked, %d declared", tested, len(luaapi.MP.Records))
 	}
 }

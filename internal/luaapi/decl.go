@@ -37,6 +37,7 @@ type Param struct {
 	Type     string
 	Optional bool   // it may be omitted or nil
 	Default  string // the value an omitted one takes, as Lua source ("true", "1"), if any
+	NotNil   bool   // nil is refused, though Type allows it (Queue.put's item)
 	Doc      string // optional; one line
 }
 

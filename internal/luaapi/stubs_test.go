@@ -1,4 +1,4 @@
-package luaapi
+package luaapi_test
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/mphost/mphost/internal/luaapi"
 )
 
 // loadStubs runs a definition file in a plain gopher-lua state and returns
@@ -25,7 +27,7 @@ func loadStubs(t *testing.T, text string) lua.LValue {
 // a table with every member the bindings' mp table has, and every class
 // that it declares has every method the bindings have.
 func TestStubsNameEveryBuiltin(t *testing.T) {
-	text := Stubs(&MP)
+	text := luaapi.Stubs(&luaapi.MP)
 	stub, ok := loadStubs(t, text).(*lua.LTable)
 	if !ok {
 		t.Fatal("the mp definition file does not return a table")
@@ -36,7 +38,7 @@ func TestStubsNameEveryBuiltin(t *testing.T) {
 			t.Errorf("mp.%s: a %s in the bindings, a %s in the stubs", name, bound.RawGetString(name).Type(), stub.RawGetString(name).Type())
 		}
 	}
-	for _, c := range MP.Classes {
+	for _, c := range luaapi.MP.Classes {
 		for _, f := range c.Methods {
 			if !strings.Contains(text, "\nfunction "+c.Name+":"+f.Name+"(") {
 				t.Errorf("no stub of %s:%s", c.Name, f.Name)
@@ -53,7 +55,7 @@ func TestStubsNameEveryBuiltin(t *testing.T) {
 
 // TestStubsEntries checks a few entries of the mp file as written.
 func TestStubsEntries(t *testing.T) {
-	text := Stubs(&MP)
+	text := luaapi.Stubs(&luaapi.MP)
 	for _, want := range []string{
 		`---Takes the next item; nil, "empty" on timeout, nil, "closed" once closed and drained.
 ---@param block? boolean false: do not wait (default true)
@@ -96,7 +98,7 @@ func TestEveryEntryHasOneLineOfDoc(t *testing.T) {
 			t.Errorf("%s: doc %q is not one line", what, doc)
 		}
 	}
-	checkFunc := func(prefix string, f Func) {
+	checkFunc := func(prefix string, f luaapi.Func) {
 		check(prefix+f.Name, f.Doc)
 		for _, p := range f.Params {
 			if strings.Contains(p.Doc, "\n") {
@@ -104,11 +106,11 @@ func TestEveryEntryHasOneLineOfDoc(t *testing.T) {
 			}
 		}
 	}
-	check("mp", MP.Doc)
-	for _, f := range MP.Funcs {
+	check("mp", luaapi.MP.Doc)
+	for _, f := range luaapi.MP.Funcs {
 		checkFunc("mp.", f)
 	}
-	for _, c := range MP.Classes {
+	for _, c := range luaapi.MP.Classes {
 		check(c.Name, c.Doc)
 		for _, f := range c.Methods {
 			checkFunc(c.Name+":", f)
@@ -117,7 +119,7 @@ func TestEveryEntryHasOneLineOfDoc(t *testing.T) {
 			check(c.Name+"."+f.Name, f.Doc)
 		}
 	}
-	for _, r := range MP.Records {
+	for _, r := range luaapi.MP.Records {
 		check(r.Name, r.Doc)
 		for _, f := range r.Fields {
 			check(r.Name+"."+f.Name, f.Doc)
@@ -129,7 +131,7 @@ const helloStubs = "---@meta\n\n---@class hello\nlocal hello = {}\n\n---Greets n
 
 func TestWriteStubs(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "stubs")
-	err := WriteStubs(dir, []PluginStubs{
+	err := luaapi.WriteStubs(dir, []luaapi.PluginStubs{
 		{Name: "hello", Stubs: helloStubs},
 		{Name: "net.http", Stubs: "---@meta\nreturn {}\n"},
 		{Name: "quiet"}, // no Stubs: no file
@@ -138,7 +140,7 @@ func TestWriteStubs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{
-		"mp.lua":       Stubs(&MP),
+		"mp.lua":       luaapi.Stubs(&luaapi.MP),
 		"hello.lua":    helloStubs,
 		"net/http.lua": "---@meta\nreturn {}\n",
 	} {
@@ -158,17 +160,17 @@ func TestWriteStubs(t *testing.T) {
 		t.Error("the hello stubs do not return a table")
 	}
 
-	for _, bad := range []PluginStubs{
+	for _, bad := range []luaapi.PluginStubs{
 		{Name: "../escape", Stubs: "x"},
 		{Name: "a/b", Stubs: "x"},
 		{Name: "", Stubs: "x"},
 		{Name: "mp", Stubs: "x"},
 	} {
-		if err := WriteStubs(t.TempDir(), []PluginStubs{bad}); err == nil {
+		if err := luaapi.WriteStubs(t.TempDir(), []luaapi.PluginStubs{bad}); err == nil {
 			t.Errorf("plugin module %q: no error", bad.Name)
 		}
 	}
-	if err := WriteStubs(t.TempDir(), []PluginStubs{{Name: "twice", Stubs: "x"}, {Name: "twice", Stubs: "y"}}); err == nil {
+	if err := luaapi.WriteStubs(t.TempDir(), []luaapi.PluginStubs{{Name: "twice", Stubs: "x"}, {Name: "twice", Stubs: "y"}}); err == nil {
 		t.Error("two plugins of one name: no error")
 	}
 }

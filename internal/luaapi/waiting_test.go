@@ -1,4 +1,4 @@
-package luaapi
+package luaapi_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/mphost/mphost/internal/luaapi"
 	"github.com/mphost/mphost/internal/ops"
 	"github.com/mphost/mphost/internal/vm"
 )
@@ -21,13 +22,13 @@ import (
 // only on a method whose operation blocks, Waits only on one that
 // performs no operation, and every method that takes a timeout waits.
 func TestWaitingDeclarations(t *testing.T) {
-	check := func(c *Class, f *Func) {
+	check := func(c *luaapi.Class, f *luaapi.Func) {
 		name := f.Name
 		if c != nil {
 			name = c.Name + "." + f.Name
 		}
-		op, err := MP.OpOf(c, f)
-		switch w := MP.Waiting(c, f); {
+		op, err := luaapi.MP.OpOf(c, f)
+		switch w := luaapi.MP.Waiting(c, f); {
 		case err != nil:
 			t.Error(err)
 		case f.NoWait && !op.Decl().Blocks:
@@ -38,11 +39,11 @@ func TestWaitingDeclarations(t *testing.T) {
 			t.Errorf("%s takes a timeout, but neither its operation (%s) blocks nor does it declare Waits", name, op)
 		}
 	}
-	for i := range MP.Funcs {
-		check(nil, &MP.Funcs[i])
+	for i := range luaapi.MP.Funcs {
+		check(nil, &luaapi.MP.Funcs[i])
 	}
-	for i := range MP.Classes {
-		c := &MP.Classes[i]
+	for i := range luaapi.MP.Classes {
+		c := &luaapi.MP.Classes[i]
 		for j := range c.Methods {
 			check(c, &c.Methods[j])
 		}
@@ -122,7 +123,7 @@ const testTimeout = 0.25
 // argsFor are arguments for f: a value of its type for each required
 // parameter (fn for a function), testTimeout for a timeout, nil for the
 // other optional ones.
-func argsFor(L *lua.LState, f *Func, fn lua.LValue) []lua.LValue {
+func argsFor(L *lua.LState, f *luaapi.Func, fn lua.LValue) []lua.LValue {
 	var args []lua.LValue
 	for _, p := range f.Params {
 		var v lua.LValue = lua.LNil
@@ -173,20 +174,20 @@ func TestWaitingMatchesBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs, fn := results[0].(*lua.LTable), results[1]
-	for i := range MP.Classes {
-		c := &MP.Classes[i]
+	for i := range luaapi.MP.Classes {
+		c := &luaapi.MP.Classes[i]
 		obj := objs.RawGetString(c.Name)
 		if obj == lua.LNil {
 			t.Fatalf("objectsCode makes no %s", c.Name)
 		}
-		methods := MP.AllMethods(c)
+		methods := luaapi.MP.AllMethods(c)
 		for j := range methods {
 			f := &methods[j]
 			if f.Name == "extend" || f.Name == "run" || f.Name == "init" || f.Name == "start" || f.Name == "close" && c.Name == "Process" {
 				continue // they rebuild or end the object the others use
 			}
 			name := c.Name + "." + f.Name
-			w := MP.Waiting(c, f)
+			w := luaapi.MP.Waiting(c, f)
 			calls, waits := len(rec.calls), len(rec.waits)
 			result, _ := call(t, v.L, v.L.GetField(obj, f.Name), append([]lua.LValue{obj}, argsFor(v.L, f, fn)...)...)
 			if w.Iterator {

@@ -3,9 +3,10 @@
 // vm.ObjectReply it fills, whether it blocks, and whether a child may post
 // it without waiting for the host. The host serves each row with one
 // handler (host/op_handlers.go), a child decides from the row what it posts
-// (internal/child/remote.go), and the mp bindings build their simple
-// methods from it (internal/vm). Adding an operation is a row here and a
-// handler in the host.
+// (internal/child/remote.go), and the mp bindings read a method's
+// arguments into the fields its row declares (internal/vm/args.go).
+// Adding an operation is a row here, a handler in the host, and its method
+// in internal/luaapi.
 //
 // Two namespaces share the Op numbers: object operations, which act on a
 // shared object's state (Lua methods and the pool's own protocol), and

@@ -209,41 +209,50 @@ func (vm *VM) beforeCall(L *lua.LState, op ops.Op) {
 	vm.runCallbacks(L, Wait{})
 }
 
-// checkBlockWait reads Python's (block=true, timeout=nil) pair at n, n+1.
-func checkBlockWait(L *lua.LState, n int, fname string) Wait {
-	block := true
-	if v := L.Get(n); v != lua.LNil {
-		b, ok := v.(lua.LBool)
-		if !ok {
-			L.ArgError(n, fname+": block must be a boolean, got "+v.Type().String())
-		}
-		block = bool(b)
-	}
-	d, limited := checkTimeout(L, n+1, fname)
-	return Wait{Block: block, Forever: !limited, Timeout: d}
-}
-
 // checkTimeoutWait reads an optional timeout at n: nil waits forever.
 func checkTimeoutWait(L *lua.LState, n int, fname string) Wait {
 	d, limited := checkTimeout(L, n, fname)
 	return Wait{Block: true, Forever: !limited, Timeout: d}
 }
 
-// simpleOp is a method with no arguments, which returns what its operation
-// declares: a boolean (ops.OK), a number (ops.Result) or nothing.
-func (vm *VM) simpleOp(kind, name string) lua.LGFunction {
-	op := ops.Of(kind, name)
-	return func(L *lua.LState) int {
-		return pushResult(L, op, vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, name).id, Op: op}))
+// opMethod is a method that performs its one operation: it reads its
+// arguments as internal/luaapi declares them (see args.go) and pushes what
+// reply pushes of the reply, or by default what the operation's row
+// declares (pushResult).
+func (vm *VM) opMethod(kind, method string, reply func(L *lua.LState, r ObjectReply) int) lua.LGFunction {
+	a := argsOf(kind, method)
+	if reply == nil {
+		return func(L *lua.LState) int { return pushResult(L, a.op, vm.invoke(L, kind, a.read(vm, L))) }
 	}
+	return func(L *lua.LState) int { return reply(L, vm.invoke(L, kind, a.read(vm, L))) }
+}
+
+// opMethods are the methods of kind as internal/luaapi declares them:
+// special's, and an opMethod for each other method whose arguments the VM
+// reads from the declarations and whose reply holds no value (a value
+// needs its reply in special).
+func (vm *VM) opMethods(kind string, special map[string]lua.LGFunction) map[string]lua.LGFunction {
+	methods := make(map[string]lua.LGFunction, len(special)+len(kindArgs()[kind]))
+	for name, fn := range special {
+		methods[name] = fn
+	}
+	for _, a := range kindArgs()[kind] {
+		if _, ok := methods[a.method]; !ok && !a.op.Decl().Reply.Has(ops.Value) {
+			methods[a.method] = vm.opMethod(kind, a.method, nil)
+		}
+	}
+	return methods
 }
 
 // pushResult pushes the result that op declares of r: its integer result
-// (ops.Result), its boolean (ops.OK), or nothing.
+// (ops.Result), its boolean and status (ops.OK, ops.Status: see pushOK),
+// its boolean (ops.OK), or nothing.
 func pushResult(L *lua.LState, op ops.Op, r ObjectReply) int {
 	switch reply := op.Decl().Reply; {
 	case reply.Has(ops.Result):
 		L.Push(lua.LNumber(r.Result))
+	case reply.Has(ops.OK | ops.Status):
+		return pushOK(L, r)
 	case reply.Has(ops.OK):
 		L.Push(lua.LBool(r.OK))
 	default:
@@ -260,6 +269,25 @@ func pushOK(L *lua.LState, r ObjectReply) int {
 		return 2
 	}
 	return 1
+}
+
+// pushItem is the reply of a method that takes an item (a get, a recv):
+// it pushes the item, decoded (as its encoded bytes when raw and it is no
+// string), or nil and the status.
+func (vm *VM) pushItem(fname string, raw bool) func(L *lua.LState, r ObjectReply) int {
+	return func(L *lua.LState, r ObjectReply) int {
+		if !r.OK {
+			L.Push(lua.LNil)
+			L.Push(lua.LString(r.Status))
+			return 2
+		}
+		v := vm.decodeValue(L, fname, received, r.Value)
+		if _, isString := v.(lua.LString); raw && !isString {
+			v = lua.LString(r.Value.Data) // recv_bytes of a message sent with send
+		}
+		L.Push(v)
+		return 1
+	}
 }
 
 // encodeValue encodes a value sent to an object, naming it root in errors.

@@ -10,12 +10,10 @@ import (
 func (vm *VM) openDataObjects(mp *lua.LTable) {
 	L := vm.L
 	for _, kind := range []string{"Queue", "JoinableQueue"} {
-		methods := vm.queueMethods(kind)
-		if kind == "JoinableQueue" {
-			methods["task_done"] = vm.simpleOp(kind, "task_done")
-			methods["join"] = vm.simpleOp(kind, "join")
-		}
-		vm.defineObjectKind(kind, methods, nil)
+		vm.defineObjectKind(kind, vm.opMethods(kind, map[string]lua.LGFunction{
+			"get":        vm.opMethod(kind, "get", vm.pushItem(kind+".get", false)),
+			"get_nowait": vm.opMethod(kind, "get_nowait", vm.pushItem(kind+".get_nowait", false)),
+		}), nil)
 		mp.RawSetString(kind, L.NewFunction(func(L *lua.LState) int {
 			maxsize := L.OptInt64(1, 0)
 			if maxsize < 0 {
@@ -25,29 +23,23 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		}))
 	}
 
-	vm.defineObjectKind("Connection", vm.pipeMethods(), nil)
+	vm.defineObjectKind("Connection", vm.opMethods("Connection", map[string]lua.LGFunction{
+		"recv":       vm.opMethod("Connection", "recv", vm.pushItem("Connection.recv", false)),
+		"recv_bytes": vm.opMethod("Connection", "recv_bytes", vm.pushItem("Connection.recv_bytes", true)),
+	}), nil)
 	mp.RawSetString("Pipe", L.NewFunction(func(L *lua.LState) int {
 		return vm.construct(L, "Connection", checkPipeOptions(L))
 	}))
 
-	vm.defineObjectKind("Value", map[string]lua.LGFunction{
-		"get": func(L *lua.LState) int {
-			r := vm.invoke(L, "Value", ObjectCall{ID: vm.checkObject(L, "Value", "get").id, Op: ops.ValueGet})
+	vm.defineObjectKind("Value", vm.opMethods("Value", map[string]lua.LGFunction{
+		"get": vm.opMethod("Value", "get", func(L *lua.LState, r ObjectReply) int {
 			L.Push(vm.decodeValue(L, "Value.get", shared, r.Value))
 			return 1
-		},
-		"set": func(L *lua.LState) int {
-			ref := vm.checkObject(L, "Value", "set")
-			vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueSet, Value: vm.encodeValue(L, "Value.set", "value", L.Get(2))})
-			return 0
-		},
-		"add": func(L *lua.LState) int {
-			ref := vm.checkObject(L, "Value", "add")
-			n := L.CheckNumber(2)
-			r := vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueAdd, Value: Value{Number: float64(n), IsNumber: true}})
+		}),
+		"add": vm.opMethod("Value", "add", func(L *lua.LState, r ObjectReply) int {
 			L.Push(lua.LNumber(r.Value.Number))
 			return 1
-		},
+		}),
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Value", "with")
 			return vm.withHeld(L,
@@ -56,43 +48,10 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 				},
 				func() { vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueRelease}) })
 		},
-	}, nil)
+	}), nil)
 	mp.RawSetString("Value", L.NewFunction(func(L *lua.LState) int {
 		return vm.construct(L, "Value", ObjectArgs{Initial: vm.encodeValue(L, "mp.Value", "value", L.Get(1))})
 	}))
-}
-
-func (vm *VM) queueMethods(kind string) map[string]lua.LGFunction {
-	put := func(L *lua.LState, wait Wait) int {
-		ref := vm.checkObject(L, kind, "put")
-		item := L.Get(2)
-		if item == lua.LNil {
-			L.RaiseError("%s.put: cannot put nil", kind)
-		}
-		v := vm.encodeItem(L, kind+".put", "item", item)
-		return pushOK(L, vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.QueuePut, Wait: wait, Value: v}))
-	}
-	get := func(L *lua.LState, wait Wait) int {
-		ref := vm.checkObject(L, kind, "get")
-		r := vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.QueueGet, Wait: wait})
-		if !r.OK {
-			L.Push(lua.LNil)
-			L.Push(lua.LString(r.Status))
-			return 2
-		}
-		L.Push(vm.decodeValue(L, kind+".get", received, r.Value))
-		return 1
-	}
-	return map[string]lua.LGFunction{
-		"put":        func(L *lua.LState) int { return put(L, checkBlockWait(L, 3, kind+".put")) },
-		"put_nowait": func(L *lua.LState) int { return put(L, Wait{}) },
-		"get":        func(L *lua.LState) int { return get(L, checkBlockWait(L, 2, kind+".get")) },
-		"get_nowait": func(L *lua.LState) int { return get(L, Wait{}) },
-		"qsize":      vm.simpleOp(kind, "qsize"),
-		"empty":      vm.simpleOp(kind, "empty"),
-		"full":       vm.simpleOp(kind, "full"),
-		"close":      vm.simpleOp(kind, "close"),
-	}
 }
 
 // checkPipeOptions reads mp.Pipe's arguments: ([duplex=true]) or a table
@@ -122,45 +81,4 @@ func checkPipeOptions(L *lua.LState) ObjectArgs {
 		}
 	})
 	return args
-}
-
-func (vm *VM) pipeMethods() map[string]lua.LGFunction {
-	const kind = "Connection"
-	send := func(L *lua.LState, v Value) int {
-		vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "send").id, Op: ops.ConnectionSend, Value: v})
-		return 0
-	}
-	recv := func(L *lua.LState, raw bool) int {
-		r := vm.invoke(L, kind, ObjectCall{ID: vm.checkObject(L, kind, "recv").id, Op: ops.ConnectionRecv, Wait: Wait{Block: true, Forever: true}})
-		switch {
-		case !r.OK:
-			L.Push(lua.LNil)
-			L.Push(lua.LString(r.Status))
-			return 2
-		}
-		v := vm.decodeValue(L, kind+".recv", received, r.Value)
-		if _, isString := v.(lua.LString); raw && !isString {
-			v = lua.LString(r.Value.Data) // recv_bytes of a message sent with send
-		}
-		L.Push(v)
-		return 1
-	}
-	return map[string]lua.LGFunction{
-		"send": func(L *lua.LState) int { return send(L, vm.encodeItem(L, kind+".send", "message", L.Get(2))) },
-		"send_bytes": func(L *lua.LState) int {
-			return send(L, vm.encodeItem(L, kind+".send_bytes", "message", lua.LString(L.CheckString(2))))
-		},
-		"recv":       func(L *lua.LState) int { return recv(L, false) },
-		"recv_bytes": func(L *lua.LState) int { return recv(L, true) },
-		"poll": func(L *lua.LState) int {
-			ref := vm.checkObject(L, kind, "poll")
-			wait := Wait{}
-			if L.Get(2) != lua.LNil {
-				wait = checkTimeoutWait(L, 2, kind+".poll")
-			}
-			L.Push(lua.LBool(vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: ops.ConnectionPoll, Wait: wait}).OK))
-			return 1
-		},
-		"close": vm.simpleOp(kind, "close"),
-	}
 }

@@ -13,7 +13,7 @@ import (
 func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	L := vm.L
 	for _, kind := range []string{"Lock", "RLock", "Semaphore", "BoundedSemaphore"} {
-		vm.defineObjectKind(kind, vm.lockMethods(kind), nil)
+		vm.defineObjectKind(kind, vm.opMethods(kind, vm.lockMethods(kind)), nil)
 	}
 	mp.RawSetString("Lock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Lock", ObjectArgs{}) }))
 	mp.RawSetString("RLock", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "RLock", ObjectArgs{}) }))
@@ -27,32 +27,12 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 		}))
 	}
 
-	vm.defineObjectKind("Event", map[string]lua.LGFunction{
-		"set":    vm.simpleOp("Event", "set"),
-		"clear":  vm.simpleOp("Event", "clear"),
-		"is_set": vm.simpleOp("Event", "is_set"),
-		"wait": func(L *lua.LState) int {
-			ref := vm.checkObject(L, "Event", "wait")
-			L.Push(lua.LBool(vm.invoke(L, "Event", ObjectCall{ID: ref.id, Op: ops.EventWait, Wait: checkTimeoutWait(L, 2, "Event.wait")}).OK))
-			return 1
-		},
-	}, nil)
+	vm.defineObjectKind("Event", vm.opMethods("Event", nil), nil)
 	mp.RawSetString("Event", L.NewFunction(func(L *lua.LState) int { return vm.construct(L, "Event", ObjectArgs{}) }))
 
 	condition := vm.lockMethods("Condition")
-	condition["wait"] = func(L *lua.LState) int {
-		ref := vm.checkObject(L, "Condition", "wait")
-		L.Push(lua.LBool(vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: ops.ConditionWait, Wait: checkTimeoutWait(L, 2, "Condition.wait")}).OK))
-		return 1
-	}
 	condition["wait_for"] = vm.conditionWaitFor
-	condition["notify"] = func(L *lua.LState) int {
-		ref := vm.checkObject(L, "Condition", "notify")
-		vm.invoke(L, "Condition", ObjectCall{ID: ref.id, Op: ops.ConditionNotify, Count: L.OptInt64(2, 1)})
-		return 0
-	}
-	condition["notify_all"] = vm.simpleOp("Condition", "notify_all")
-	vm.defineObjectKind("Condition", condition, nil)
+	vm.defineObjectKind("Condition", vm.opMethods("Condition", condition), nil)
 	mp.RawSetString("Condition", L.NewFunction(func(L *lua.LState) int {
 		var lockID uint64
 		if v := L.Get(1); v != lua.LNil {
@@ -69,16 +49,9 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 		return vm.construct(L, "Condition", ObjectArgs{Lock: lockID})
 	}))
 
-	vm.defineObjectKind("Barrier", map[string]lua.LGFunction{
-		"wait": func(L *lua.LState) int {
-			ref := vm.checkObject(L, "Barrier", "wait")
-			// Forever (no timeout given) means the barrier's own timeout.
-			wait := checkTimeoutWait(L, 2, "Barrier.wait")
-			return pushResult(L, ops.BarrierWait, vm.invoke(L, "Barrier", ObjectCall{ID: ref.id, Op: ops.BarrierWait, Wait: wait}))
-		},
-		"reset": vm.simpleOp("Barrier", "reset"),
-		"abort": vm.simpleOp("Barrier", "abort"),
-	}, map[string]ops.Op{"parties": ops.BarrierParties, "n_waiting": ops.BarrierNWaiting, "broken": ops.BarrierBroken})
+	// A wait without a timeout waits Forever: the host reads it as the
+	// barrier's own timeout.
+	vm.defineObjectKind("Barrier", vm.opMethods("Barrier", nil), map[string]ops.Op{"parties": ops.BarrierParties, "n_waiting": ops.BarrierNWaiting, "broken": ops.BarrierBroken})
 	mp.RawSetString("Barrier", L.NewFunction(func(L *lua.LState) int {
 		parties := L.CheckInt64(1)
 		if parties < 1 {
@@ -88,23 +61,23 @@ func (vm *VM) openSyncObjects(mp *lua.LTable) {
 	}))
 }
 
-// lockMethods are the methods of the lock-like kinds: acquire, release,
-// with, and locked or get_value.
+// lockMethods are the methods of the lock-like kinds that do more than
+// their operation: acquire and release, which take and give the lock in
+// this process when the runtime can, and with.
 func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
-	acquireOp, releaseOp := ops.Of(kind, "acquire"), ops.Of(kind, "release")
-	acquireName := kind + ".acquire"
-	acquire := func(L *lua.LState, ref *objectRef, wait Wait) ObjectReply {
+	acquireArgs, releaseOp := argsOf(kind, "acquire"), ops.Of(kind, "release")
+	acquire := func(L *lua.LState, call ObjectCall) ObjectReply {
 		if vm.locks != nil {
-			vm.beforeCall(L, acquireOp)
-			ok, status, done, err := vm.locks.TakeLock(vm.ctx, acquireOp, ref.id, wait)
+			vm.beforeCall(L, call.Op)
+			ok, status, done, err := vm.locks.TakeLock(vm.ctx, call.Op, call.ID, call.Wait)
 			if err != nil {
-				vm.raiseRuntime(L, acquireName, err)
+				vm.raiseRuntime(L, acquireArgs.fname, err)
 			}
 			if done {
 				return ObjectReply{OK: ok, Status: status}
 			}
 		}
-		return vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: acquireOp, Wait: wait})
+		return vm.invoke(L, kind, call)
 	}
 	release := func(L *lua.LState, ref *objectRef) {
 		if vm.locks != nil {
@@ -119,11 +92,8 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 		}
 		vm.invoke(L, kind, ObjectCall{ID: ref.id, Op: releaseOp})
 	}
-	methods := map[string]lua.LGFunction{
-		"acquire": func(L *lua.LState) int {
-			ref := vm.checkObject(L, kind, "acquire")
-			return pushOK(L, acquire(L, ref, checkBlockWait(L, 2, acquireName)))
-		},
+	return map[string]lua.LGFunction{
+		"acquire": func(L *lua.LState) int { return pushOK(L, acquire(L, acquireArgs.read(vm, L))) },
 		"release": func(L *lua.LState) int {
 			release(L, vm.checkObject(L, kind, "release"))
 			return 0
@@ -131,17 +101,10 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, kind, "with")
 			return vm.withHeld(L,
-				func() { acquire(L, ref, Wait{Block: true, Forever: true}) },
+				func() { acquire(L, ObjectCall{ID: ref.id, Op: acquireArgs.op, Wait: Wait{Block: true, Forever: true}}) },
 				func() { release(L, ref) })
 		},
 	}
-	switch kind {
-	case "Lock", "RLock":
-		methods["locked"] = vm.simpleOp(kind, "locked")
-	case "Semaphore", "BoundedSemaphore":
-		methods["get_value"] = vm.simpleOp(kind, "get_value")
-	}
-	return methods
 }
 
 // conditionWaitFor is cond:wait_for(pred [, timeout]): wait until pred()

@@ -55,7 +55,8 @@ type poolInfo struct {
 
 func (vm *VM) openPool(mp *lua.LTable) {
 	L := vm.L
-	vm.defineObjectKind("Pool", map[string]lua.LGFunction{
+	join := vm.opMethod("Pool", "join", nil)
+	vm.defineObjectKind("Pool", vm.opMethods("Pool", map[string]lua.LGFunction{
 		"map":            func(L *lua.LState) int { return vm.poolMap(L, "map", taskMap) },
 		"starmap":        func(L *lua.LState) int { return vm.poolMap(L, "starmap", taskStar) },
 		"imap":           func(L *lua.LState) int { return vm.poolIMap(L, "imap", true) },
@@ -63,16 +64,14 @@ func (vm *VM) openPool(mp *lua.LTable) {
 		"apply":          vm.poolApply,
 		"apply_async":    vm.poolApplyAsync,
 		"map_async":      vm.poolMapAsync,
-		"close":          vm.simpleOp("Pool", "close"),
-		"terminate":      vm.simpleOp("Pool", "terminate"),
 		"join": func(L *lua.LState) int {
-			vm.simpleOp("Pool", "join")(L)
+			join(L)
 			// The pool's results are all in now, so their callbacks run; those
 			// of other pools run if theirs are, without waiting for them.
 			vm.runCallbacks(L, Wait{})
 			return 0
 		},
-	}, nil)
+	}), nil)
 	vm.openAsyncResult()
 	mp.RawSetString("Pool", L.NewFunction(vm.newPool))
 }
