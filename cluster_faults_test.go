@@ -1,11 +1,14 @@
 package main
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mphost/mphost/cluster"
 )
 
 // startRun starts script (job.lua in a new folder) with --cluster as a session the test
@@ -173,6 +176,45 @@ print(table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3}, 3), " "))
 		if n != 2 {
 			t.Errorf("run %s: %d tasks taken, want 2", run, n)
 		}
+	}
+	c.stop(t)
+}
+
+// The server restarts in the middle of a map, on its port and with its token: the run and the
+// workers connect again, put back the tasks the server had in memory, and the map completes
+// with each result once, in order.
+func TestClusterServerRestart(t *testing.T) {
+	t.Parallel()
+	store := t.TempDir()
+	srv, err := cluster.Serve(cluster.ServerConfig{Listen: "127.0.0.1:0", StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown() }) // the server of the moment, after the workers' cleanups
+	u, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &testCluster{url: srv.URL()}
+	c.addWorker(t, 1)
+	c.addWorker(t, 1)
+	run := c.startRun(t, `
+local mp = require("mp")
+local pool = mp.Pool(2)
+local items = {}
+for i = 1, 12 do items[i] = i end
+print(table.concat(pool:map(function(x) mp.sleep(0.2) return x * 2 end, items), " "))
+`)
+	stderrLine(t, c.workers[0], " taken (delivery 1)")
+	srv.Shutdown()
+	if srv, err = cluster.Serve(cluster.ServerConfig{Listen: u.Host, StoreDir: store, Token: u.User.Username()}); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, 2*clusterBound); code != 0 {
+		t.Fatalf("the run exited %d\nstdout:\n%s\nstderr:\n%s", code, run.stdout(), run.stderr())
+	}
+	if want := "2 4 6 8 10 12 14 16 18 20 22 24\n"; run.stdout() != want || run.stderr() != "" {
+		t.Errorf("stdout %q, stderr %q; want %q and nothing", run.stdout(), run.stderr(), want)
 	}
 	c.stop(t)
 }
