@@ -1,14 +1,12 @@
 package cluster
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mphost/mphost/internal/vm"
 )
@@ -66,18 +64,9 @@ func (s runChunks) Publish(chunk vm.Chunk) error {
 	return err
 }
 
-// request sends a chunk request to the run and returns the reply's data after chunkOK. A run
-// that does not answer while its heartbeat lives may be connecting again (to a restarted
-// server): the request is tried again, within the connection's chunkWait.
+// request sends a chunk request to the run and returns the reply's data after chunkOK.
 func (s runChunks) request(data []byte) ([]byte, error) {
-	deadline := time.Now().Add(s.c.chunkWait)
-	wait := 50 * time.Millisecond
-	msg, err := s.c.nc.Request(s.c.subject(kindChunks, s.run), data, s.c.chunkWait)
-	for errors.Is(err, nats.ErrNoResponders) && time.Until(deadline) > wait && s.alive() {
-		time.Sleep(wait)
-		wait = min(2*wait, time.Second)
-		msg, err = s.c.nc.Request(s.c.subject(kindChunks, s.run), data, time.Until(deadline))
-	}
+	msg, err := s.c.askRun(kindChunks, s.run, data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return nil, fmt.Errorf("run %s does not answer for its chunks: it has ended", s.run)
@@ -89,17 +78,6 @@ func (s runChunks) request(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("run %s: %s", s.run, msg.Data[1:])
 	}
 	return msg.Data[1:], nil
-}
-
-// alive reports whether the run's heartbeat entry is there, or cannot be looked at.
-func (s runChunks) alive() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
-	kv, err := s.c.js.KeyValue(ctx, runsBucket(s.c.version))
-	if err == nil {
-		_, err = kv.Get(ctx, s.run)
-	}
-	return !errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
 func appendChunkOp(buf []byte, version int, op byte) []byte {

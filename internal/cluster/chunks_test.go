@@ -83,7 +83,7 @@ func TestRunChunksErrors(t *testing.T) {
 	s := startServer(t)
 	c := connect(t, s.URL())
 	wc := connect(t, s.URL())
-	wc.chunkWait = time.Second // a run that does not answer is asked again within it
+	wc.askWait = time.Second // a run that does not answer is asked again within it
 	var id vm.ChunkID
 	plain := newRun(t, c, RunConfig{InFlight: 1})
 	if _, err := wc.RunChunks(plain.ID()).Fetch(id); err == nil || !strings.Contains(err.Error(), "does not answer for its chunks") {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,8 +43,11 @@ type Conn struct {
 	// ackWait and runTTL are AckWait and RunTTL, which the consumer and the bucket are made
 	// with when this connection makes them; tests shorten them.
 	ackWait, runTTL time.Duration
-	// chunkWait bounds a chunk request to a run (chunkTimeout); tests shorten it.
-	chunkWait time.Duration
+	// askWait bounds a request to a run (askRun): chunkTimeout; tests shorten it.
+	askWait time.Duration
+	// reconnects counts the connection's reconnections: a run may have missed what was
+	// published meanwhile (output.go).
+	reconnects atomic.Uint64
 
 	mu       sync.Mutex
 	server   string            // the id of the server connected to
@@ -56,7 +60,7 @@ type Conn struct {
 // seconds, and never show the URL's credentials.
 func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 	where := redact(rawURL)
-	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, chunkWait: chunkTimeout, hooks: map[uint64]func(){}}
+	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, askWait: chunkTimeout, hooks: map[uint64]func(){}}
 	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1), nats.ReconnectHandler(c.reconnected)}
 	if opt.Name != "" {
 		opts = append(opts, nats.Name(opt.Name))

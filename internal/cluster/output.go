@@ -11,7 +11,10 @@ import (
 // What a task prints goes to its run in whole lines on mphost.v<V>.output.<run> (core NATS,
 // from the worker's one connection, so in order per task): each message is the task's id, the
 // stream (stdout or stderr) and one or more whole lines. The run writes each message's lines
-// to RunConfig.Stdout or Stderr with one Write.
+// to RunConfig.Stdout or Stderr with one Write. A message published while no server holds the
+// run's subscription is lost, so while the worker's connection is down, and after it came
+// back until the run is known to listen again, messages go as requests that the run answers
+// (askRun): sent again until it does.
 
 // maxOutputMessage is the most bytes of lines one output message carries; a longer line is cut
 // in pieces of this size, each ended by a newline.
@@ -28,11 +31,13 @@ const (
 // given, to send a last line that has no newline. Safe for concurrent use.
 type OutputWriter struct {
 	c      *Conn
+	run    string
 	subj   string
 	header []byte // the task's id and the stream
 
 	mu      sync.Mutex
 	pending []byte // the start of a line not ended yet
+	heard   uint64 // c.reconnects when the run was last known to listen
 }
 
 // TaskOutput returns the writer of t's stdout, or of its stderr when stderr is set.
@@ -42,7 +47,7 @@ func (c *Conn) TaskOutput(t Task, stderr bool) *OutputWriter {
 		stream = streamStderr
 	}
 	header := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(c.version)), t.ID)
-	return &OutputWriter{c: c, subj: c.subject(kindOutput, t.Run), header: append(header, stream)}
+	return &OutputWriter{c: c, run: t.Run, subj: c.subject(kindOutput, t.Run), header: append(header, stream), heard: c.reconnects.Load()}
 }
 
 // Write sends the whole lines of p, with the start of a line written before; it keeps the
@@ -73,9 +78,21 @@ func (o *OutputWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// publish sends lines as one message.
+// publish sends lines as one message; o.mu is held.
 func (o *OutputWriter) publish(lines []byte) error {
-	return o.c.nc.Publish(o.subj, append(o.header[:len(o.header):len(o.header)], lines...))
+	data := append(o.header[:len(o.header):len(o.header)], lines...)
+	reconnects := o.c.reconnects.Load()
+	if reconnects == o.heard && o.c.nc.IsConnected() {
+		return o.c.nc.Publish(o.subj, data)
+	}
+	if _, err := o.c.askRun(kindOutput, o.run, data); err != nil {
+		if o.c.nc.IsClosed() {
+			return err
+		}
+		return nil // the run is gone, or does not answer within askWait: the lines are lost
+	}
+	o.heard = reconnects
+	return nil
 }
 
 // Close sends the line begun and not ended, with a newline.
@@ -105,5 +122,8 @@ func (r *Run) onOutput(msg *nats.Msg) {
 	}
 	if w != nil {
 		_, _ = w.Write(rest[1:])
+	}
+	if msg.Reply != "" {
+		_ = msg.Respond(nil)
 	}
 }

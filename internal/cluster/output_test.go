@@ -123,3 +123,67 @@ func waitLines(t *testing.T, rec *lineRecorder, n int) []string {
 		}
 	}
 }
+
+// After its connection came back, a worker's output goes as requests until the run answers
+// one: a line written while the run's subscription is missing (the run has not yet connected
+// to a restarted server) reaches the run once it subscribes again.
+func TestOutputAfterReconnect(t *testing.T) {
+	s := startServer(t)
+	c := connect(t, s.URL())
+	stdout := newLineRecorder()
+	r := newRun(t, c, RunConfig{InFlight: 1, Stdout: stdout})
+	wc := connect(t, s.URL())
+	out := wc.TaskOutput(Task{Run: r.ID()}, false)
+	wc.reconnects.Add(1) // as the reconnect handler does
+	listening := r.subs[len(r.subs)-1]
+	if listening.Subject != c.subject(kindOutput, r.ID()) {
+		t.Fatalf("the run's last subscription is %s, not its output's", listening.Subject)
+	}
+	if err := listening.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.srv.Varz(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := fmt.Fprintln(out, "printed while the run was away")
+		wrote <- err
+	}()
+	deadline := time.Now().Add(bound)
+	for { // until the line reached the server once, and found no one
+		v, err := s.srv.Varz(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.InMsgs > before.InMsgs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the line did not reach the server within %v", bound)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	again, err := c.nc.Subscribe(c.subject(kindOutput, r.ID()), r.onOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.subs[len(r.subs)-1] = again
+	if err := waitFor(t, wrote, "end of the Write"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, stdout.wrote, "the line at the run")
+	if got := stdout.all(); len(got) != 1 || got[0] != "printed while the run was away\n" {
+		t.Errorf("the run got %q", got)
+	}
+	// The run answered: the writer publishes again.
+	fmt.Fprintln(out, "and after")
+	waitFor(t, stdout.wrote, "the next line at the run")
+	if out.heard != wc.reconnects.Load() {
+		t.Errorf("the writer does not know the run listens")
+	}
+}

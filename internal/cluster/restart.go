@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -41,6 +42,7 @@ func (c *Conn) onNewServer(f func()) (unregister func()) {
 
 // reconnected is the connection's reconnect handler.
 func (c *Conn) reconnected(nc *nats.Conn) {
+	c.reconnects.Add(1)
 	server := nc.ConnectedServerId()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,6 +53,34 @@ func (c *Conn) reconnected(nc *nats.Conn) {
 	for _, f := range c.hooks {
 		go f()
 	}
+}
+
+// askRun sends data to run on its subject of kind as a request and returns the reply. A run
+// that does not answer while its heartbeat lives may be connecting again (to a restarted
+// server, when the connection came back before the run's): the request is sent again until
+// it answers, within c.askWait.
+func (c *Conn) askRun(kind, run string, data []byte) (*nats.Msg, error) {
+	subject := c.subject(kind, run)
+	deadline := time.Now().Add(c.askWait)
+	wait := 50 * time.Millisecond
+	msg, err := c.nc.Request(subject, data, c.askWait)
+	for errors.Is(err, nats.ErrNoResponders) && time.Until(deadline) > wait && c.runAlive(run) {
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+		msg, err = c.nc.Request(subject, data, time.Until(deadline))
+	}
+	return msg, err
+}
+
+// runAlive reports whether run's heartbeat entry is there, or cannot be looked at.
+func (c *Conn) runAlive(run string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	kv, err := c.js.KeyValue(ctx, runsBucket(c.version))
+	if err == nil {
+		_, err = kv.Get(ctx, run)
+	}
+	return !errors.Is(err, jetstream.ErrKeyNotFound)
 }
 
 // retry calls step until it succeeds, ctx ends or the connection is closed, waiting longer
