@@ -422,3 +422,43 @@ func TestAckWaitIsTheConsumers(t *testing.T) {
 		t.Errorf("the consumer's ack wait is %v after a later worker started, want 1s", got)
 	}
 }
+
+// The idle notice says that no worker takes a run's tasks, never that of a run whose tasks are
+// taken: a task that runs long is announced, and the results of short ones (which are not)
+// count as takings.
+func TestIdleNoticeOnlyWhenNoneTaken(t *testing.T) {
+	s := startServer(t)
+	c := connect(t, s.URL())
+	idle := make(chan int, 16)
+	const idleAfter = 500 * time.Millisecond
+	r := newRun(t, c, RunConfig{InFlight: 3, IdleAfter: idleAfter,
+		Idle: func(waiting int, _ time.Duration) { idle <- waiting }})
+	startWorker(t, connect(t, s.URL()), WorkerConfig{Slots: 1, Run: func(_ context.Context, tk Task) ([]byte, error) {
+		d, err := time.ParseDuration(string(tk.Payload))
+		time.Sleep(d) // the task's work
+		return nil, err
+	}})
+	// One long task, alone: announced long before idleAfter.
+	submit(t, r, (3 * idleAfter).String())
+	next(t, r)
+	// Short tasks, two waiting behind the one that runs, their results coming more often than
+	// idleAfter.
+	go func() {
+		for range 12 {
+			if _, err := r.Submit(context.Background(), []byte((idleAfter / 4).String())); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 12 {
+		if res := next(t, r); res.Err != "" {
+			t.Fatal(res.Err)
+		}
+	}
+	select {
+	case n := <-idle:
+		t.Errorf("an idle notice of %d tasks while the worker took them", n)
+	default:
+	}
+}

@@ -25,10 +25,10 @@
 // run's own consumer. Both streams are in the server's memory: a restarted server has lost
 // them, and runs and workers put back what it lost (restart.go). Execution is at least once (a
 // task whose worker is lost is delivered again); each result is counted once (the run drops a
-// second result for a task). Workers announce each task they start on mphost.v<V>.taken.<run>
-// (core NATS, for the idle notice) and listen on mphost.v<V>.withdrawn.<run>. A worker of
-// another version never sees these subjects; it notices the other version's stream holding
-// tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it lives
+// second result for a task). Workers announce each task that runs longer than a moment on
+// mphost.v<V>.taken.<run> (core NATS, for the idle notice; the result of a shorter one says as
+// much) and listen on mphost.v<V>.withdrawn.<run>. A worker of another version never sees
+// these subjects; it notices the other version's stream holding tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it lives
 // (liveness.go); a worker drops the tasks of a run whose entry is gone, so the tasks of a run
 // that died without Close are not run once RunTTL has passed, and none waits longer than a day.
 package cluster

@@ -415,6 +415,7 @@ func (r *Run) onResult(msg jetstream.Msg) {
 	defer r.mu.Unlock()
 	if r.drop(res.Task) {
 		r.queue = append(r.queue, res)
+		r.since, r.stalled = time.Now(), false // a worker took it
 		r.signal()
 	}
 }

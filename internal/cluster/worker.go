@@ -28,6 +28,9 @@ const (
 	versionCheckEvery = 30 * time.Second // how often a worker looks for tasks of other versions
 	withdrawnKept     = 10 * time.Minute // how long a worker remembers a withdrawn run
 	publishTimeout    = 10 * time.Second // bounds the publish of a result
+	// announceAfter is how long a task runs before its worker tells the run it took it (for
+	// the idle notice): a shorter one's result says so, without a message of its own.
+	announceAfter = 200 * time.Millisecond
 )
 
 // ErrProcessDied is what a worker's callback returns (wrapped) when the process that ran the
@@ -201,8 +204,6 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 		w.finish(msg, t, nil, fmt.Errorf("cluster: task %d was handed to a worker %d times and its worker was lost each time; it is not run again", t.ID, t.Delivery-1))
 		return
 	}
-	_ = w.c.nc.Publish(w.c.subject(kindTaken, t.Run), appendTaken(nil, t.ID))
-
 	tctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	held := &heldTask{run: t.Run, cancel: cancel}
 	w.mu.Lock()
@@ -213,13 +214,17 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 	}
 	handedBack := make(chan struct{})
 	ran := make(chan struct{})
-	go func() { // keep the claim alive; hand the task back when ctx ends
+	go func() { // announce a long task, keep its claim alive; hand it back when ctx ends
+		announce := time.NewTimer(announceAfter)
+		defer announce.Stop()
 		tick := time.NewTicker(w.ackWait / 3)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ran:
 				return
+			case <-announce.C:
+				_ = w.c.nc.Publish(w.c.subject(kindTaken, t.Run), appendTaken(nil, t.ID))
 			case <-tick.C:
 				_ = msg.InProgress()
 				w.runGone(t.Run) // cancels the task when the run is gone
