@@ -66,7 +66,7 @@ func TestRoundTripTwoWorkers(t *testing.T) {
 
 	// A second result for task 1 arrives before the result of a new task, and is dropped.
 	dup := appendResult(nil, c.version, Result{Task: 1, Data: []byte("again"), Worker: "x"})
-	if _, err := c.js.Publish(context.Background(), c.subject(kindResult, r.ID()), dup); err != nil {
+	if _, err := c.nc.Request(c.subject(kindResult, r.ID()), dup, bound); err != nil {
 		t.Fatal(err)
 	}
 	id := submit(t, r, "last")

@@ -18,10 +18,6 @@ import (
 // connectTimeout bounds each step of Connect: the TCP dial and the first JetStream request.
 const connectTimeout = 5 * time.Second
 
-// resultsMaxAge bounds how long a result that no run reads (its run ended) stays on the
-// server.
-const resultsMaxAge = time.Hour
-
 // ConnectOptions are the credentials and TLS settings of Connect beyond what the URL carries
 // (a token or user:password in nats://TOKEN@HOST:PORT).
 type ConnectOptions struct {
@@ -50,8 +46,8 @@ type Conn struct {
 	reconnects atomic.Uint64
 
 	mu       sync.Mutex
-	server   string            // the id of the server connected to
-	hooks    map[uint64]func() // called when the connection comes back to another server (restart.go)
+	server   string                          // the id of the server connected to
+	hooks    map[uint64]func(newServer bool) // called when the connection comes back (restart.go)
 	lastHook uint64
 }
 
@@ -60,7 +56,7 @@ type Conn struct {
 // seconds, and never show the URL's credentials.
 func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 	where := redact(rawURL)
-	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, askWait: chunkTimeout, hooks: map[uint64]func(){}}
+	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, askWait: chunkTimeout, hooks: map[uint64]func(bool){}}
 	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1), nats.ReconnectHandler(c.reconnected)}
 	if opt.Name != "" {
 		opts = append(opts, nats.Name(opt.Name))
@@ -143,20 +139,19 @@ func (c *Conn) subject(kind, run string) string {
 	return fmt.Sprintf("mphost.v%d.%s.%s", c.version, kind, run)
 }
 
-// tasksStream and resultsStream are the names of the streams of version v.
-func tasksStream(v int) string   { return fmt.Sprintf("MPHOST_TASKS_V%d", v) }
-func resultsStream(v int) string { return fmt.Sprintf("MPHOST_RESULTS_V%d", v) }
+// tasksStream is the name of the tasks stream of version v.
+func tasksStream(v int) string { return fmt.Sprintf("MPHOST_TASKS_V%d", v) }
 
 // tasksStreamPrefix starts the name of the tasks stream of every version.
 const tasksStreamPrefix = "MPHOST_TASKS_V"
 
-// streams makes the tasks and results streams of c's version, or checks that they exist as
-// they should, and returns them. They keep their messages in memory: a work-queue stream on
-// files makes a new file each time it empties (each task acked when no other waits), which
-// cost more than the rest of a task's round trip; a restarted server has lost them, and runs
-// and workers put back what it lost (restart.go).
-func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, err error) {
-	tasks, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+// tasks makes the tasks stream of c's version, or checks that it exists as it should, and
+// returns it. It keeps its messages in memory: a work-queue stream on files makes a new file
+// each time it empties (each task acked when no other waits), which cost more than the rest of
+// a task's round trip; a restarted server has lost it, and runs and workers put back what it
+// lost (restart.go).
+func (c *Conn) tasks(ctx context.Context) (jetstream.Stream, error) {
+	tasks, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        tasksStream(c.version),
 		Description: "mphost pool tasks, one subject per run",
 		Subjects:    []string{c.subject(kindTask, ">")},
@@ -165,20 +160,9 @@ func (c *Conn) streams(ctx context.Context) (tasks, results jetstream.Stream, er
 		MaxAge:      tasksMaxAge,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, tasksStream(c.version), err)
+		return nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, tasksStream(c.version), err)
 	}
-	results, err = c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        resultsStream(c.version),
-		Description: "mphost pool results, one subject per run",
-		Subjects:    []string{c.subject(kindResult, ">")},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.MemoryStorage,
-		MaxAge:      resultsMaxAge,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s: cannot make the stream %s: %w", c.where, resultsStream(c.version), err)
-	}
-	return tasks, results, nil
+	return tasks, nil
 }
 
 // workers makes the consumer that all workers of c's version share, if need be, with

@@ -20,15 +20,18 @@
 //
 // The protocol. Tasks of protocol version V live on the work-queue stream MPHOST_TASKS_V<V>,
 // subject mphost.v<V>.task.<run>, pulled by one durable consumer that all workers of version V
-// share, whose ack wait (AckWait) the first to need it sets and no worker changes; results go
-// to the work-queue stream MPHOST_RESULTS_V<V>, subject mphost.v<V>.result.<run>, read by the
-// run's own consumer. Both streams are in the server's memory: a restarted server has lost
-// them, and runs and workers put back what it lost (restart.go). Execution is at least once (a
-// task whose worker is lost is delivered again); each result is counted once (the run drops a
-// second result for a task). Workers announce each task that runs longer than a moment on
-// mphost.v<V>.taken.<run> (core NATS, for the idle notice; the result of a shorter one says as
-// much) and listen on mphost.v<V>.withdrawn.<run>. A worker of another version never sees
-// these subjects; it notices the other version's stream holding tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it lives
-// (liveness.go); a worker drops the tasks of a run whose entry is gone, so the tasks of a run
-// that died without Close are not run once RunTTL has passed, and none waits longer than a day.
+// share, whose ack wait (AckWait) the first to need it sets and no worker changes. The stream
+// is in the server's memory: a restarted server has lost it, and runs and workers put back
+// what it lost (restart.go). A worker sends a task's result to its run as a request on
+// mphost.v<V>.result.<run> (core NATS), and acks the task once the run has answered: a result
+// the run does not take (it reconnects for too long, or has gone) hands the task back.
+// Execution is at least once (a task whose worker is lost is delivered again); each result is
+// counted once (the run drops a second result for a task). Workers announce each task that
+// runs longer than a moment on mphost.v<V>.taken.<run> (core NATS, for the idle notice; the
+// result of a shorter one says as much) and listen on mphost.v<V>.withdrawn.<run>. A worker of
+// another version never sees these subjects; it notices the other version's stream holding
+// tasks and logs so. A run keeps a heartbeat entry in the bucket MPHOST_RUNS_V<V> while it
+// lives (liveness.go); a worker drops the tasks of a run whose entry is gone, so the tasks of a
+// run that died without Close are not run once RunTTL has passed, and none waits longer than a
+// day.
 package cluster

@@ -16,8 +16,8 @@ import (
 // a server that restarts has lost them, and its consumers with them. A connection that comes
 // back to a server other than the one it left (another server id: a restarted server, or
 // another of a cluster's) tells its runs and workers, which put back what the server may have
-// lost: a worker makes the streams and the workers' consumer again and asks for tasks at once;
-// a run makes its results consumer again and publishes again each task it has out. A task
+// lost: a worker makes the stream and the workers' consumer again and asks for tasks at once;
+// a run publishes again each task it has out. A task
 // published again carries the id it was published with (Nats-Msg-Id), so a server that still
 // holds it drops the copy; one that ran twice gives two results, and the run counts one.
 
@@ -25,9 +25,10 @@ import (
 // lost; JetStream may take a moment to be ready after a restart.
 const recoverTimeout = 30 * time.Second
 
-// onNewServer registers f to be called, on a goroutine of its own, each time the connection
-// comes back to a server other than the one it left; the function it returns unregisters f.
-func (c *Conn) onNewServer(f func()) (unregister func()) {
+// onReconnect registers f to be called, on a goroutine of its own, each time the connection
+// comes back, with newServer set when it is to a server other than the one it left; the
+// function it returns unregisters f.
+func (c *Conn) onReconnect(f func(newServer bool)) (unregister func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastHook++
@@ -46,12 +47,10 @@ func (c *Conn) reconnected(nc *nats.Conn) {
 	server := nc.ConnectedServerId()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if server == c.server {
-		return
-	}
+	newServer := server != c.server
 	c.server = server
 	for _, f := range c.hooks {
-		go f()
+		go f(newServer)
 	}
 }
 
@@ -108,7 +107,7 @@ func (w *Worker) recover(p *puller) {
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
 	err := w.c.retry(ctx, func(ctx context.Context) error {
-		if _, _, err := w.c.streams(ctx); err != nil {
+		if _, err := w.c.tasks(ctx); err != nil {
 			return err
 		}
 		if _, err := w.c.workers(ctx); err != nil {
@@ -123,9 +122,10 @@ func (w *Worker) recover(p *puller) {
 	p.forgetAll()
 }
 
-// recover puts back what a new server may lack for the run: the streams, the run's heartbeat
-// and its results consumer; then it publishes again the tasks it has out.
-func (r *Run) recover() {
+// recover puts back what a server may lack for the run once its connection came back: on a
+// new server, the stream and the run's heartbeat, and then it publishes again every task it
+// has out; on the same server, the tasks whose publish the disconnection failed.
+func (r *Run) recover(newServer bool) {
 	r.recovery.Lock()
 	defer r.recovery.Unlock()
 	r.mu.Lock()
@@ -136,50 +136,43 @@ func (r *Run) recover() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
-	var consume jetstream.ConsumeContext
 	err := r.c.retry(ctx, func(ctx context.Context) error {
-		if _, _, err := r.c.streams(ctx); err != nil {
+		if _, err := r.c.tasks(ctx); err != nil {
 			return err
 		}
 		if _, _, err := r.c.runs(ctx); err != nil {
 			return err
 		}
-		if err := r.heartbeat(); err != nil {
-			return err
-		}
-		cons, err := r.results.CreateOrUpdateConsumer(ctx, r.resultsConsumer())
-		if err != nil {
-			return err
-		}
-		consume, err = cons.Consume(r.onResult)
-		return err
+		return r.heartbeat()
 	})
 	if err != nil {
 		r.failOut(fmt.Sprintf("cluster: the server at %s changed and lost the run's tasks, which cannot be put back: %v", r.c.where, err))
 		return
 	}
-	r.consume.Stop()
-	r.consume = consume
-	r.resubmit(ctx)
+	r.resubmit(ctx, newServer)
 }
 
-// resubmit publishes again the tasks out, in the order they were first submitted, as not
-// taken by any worker.
-func (r *Run) resubmit(ctx context.Context) {
+// resubmit publishes again the tasks out (all, or those a disconnection left unsent), in the
+// order they were first submitted, as not taken by any worker.
+func (r *Run) resubmit(ctx context.Context, all bool) {
 	r.submitting.RLock()
 	defer r.submitting.RUnlock()
 	r.mu.Lock()
-	r.generation++
-	gen := r.generation
-	again := make([]uint64, 0, len(r.out))
+	var again []uint64
 	for id, t := range r.out {
+		if !all && !t.unsent {
+			continue
+		}
 		if t.taken {
 			t.taken = false
 			r.waiting++
 		}
+		t.unsent = false
 		again = append(again, id)
 	}
-	r.since, r.stalled = time.Now(), false
+	if len(again) > 0 {
+		r.since, r.stalled = time.Now(), false
+	}
 	r.mu.Unlock()
 	slices.Sort(again)
 	for _, id := range again {
@@ -191,21 +184,25 @@ func (r *Run) resubmit(ctx context.Context) {
 		}
 		// The publishes of the old server wait for acks that will not come: a publish may
 		// find no room among those in flight until they time out.
-		if err := r.c.retry(ctx, func(context.Context) error { return r.publish(t, gen) }); err != nil {
-			r.failOut(fmt.Sprintf("cluster: %s: run %s: cannot submit a task again after the server changed: %v", r.c.where, r.cfg.ID, err))
+		if err := r.c.retry(ctx, func(context.Context) error { return r.publish(t) }); err != nil {
+			r.failOut(fmt.Sprintf("cluster: %s: run %s: cannot submit a task again after the connection came back: %v", r.c.where, r.cfg.ID, err))
 			return
 		}
 	}
 }
 
-// generationHeader carries, on each task published, the run's generation at the time.
-const generationHeader = "Mphost-Generation"
+// sentHeader carries, on each publish of a task, how many times it has been published.
+const sentHeader = "Mphost-Sent"
 
-// publish publishes t's message, of generation gen, without waiting for the server's ack.
-func (r *Run) publish(t *outTask, gen uint64) error {
+// publish publishes t's message once more, without waiting for the server's ack.
+func (r *Run) publish(t *outTask) error {
+	r.mu.Lock()
+	t.sent++
+	sent := t.sent
+	r.mu.Unlock()
 	_, err := r.pub.PublishMsgAsync(&nats.Msg{Subject: r.taskSubj, Data: t.msg, Header: nats.Header{
 		jetstream.MsgIDHeader: []string{t.msgID},
-		generationHeader:      []string{strconv.FormatUint(gen, 10)},
+		sentHeader:            []string{strconv.FormatUint(sent, 10)},
 	}})
 	return err
 }

@@ -72,8 +72,9 @@ func TestServerRestart(t *testing.T) {
 	}
 }
 
-// A task published again on a new server does not fail when its first publish, to the server
-// that went away, times out; a failure of its latest publish is its result.
+// A task published again does not fail when an earlier publish of it, to the server that went
+// away, times out; a failure of its latest publish is its result. A publish that a
+// disconnection failed is no result either: the reconnection publishes the task again.
 func TestOldPublishFailureIsNotAResult(t *testing.T) {
 	s := startServer(t)
 	r := newRun(t, connect(t, s.URL()), RunConfig{InFlight: 2})
@@ -83,17 +84,25 @@ func TestOldPublishFailureIsNotAResult(t *testing.T) {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
-	r.resubmit(ctx) // as a recovery does: generation 1
-	failed := func(gen string) *nats.Msg {
-		return &nats.Msg{Data: msg, Header: nats.Header{generationHeader: []string{gen}}}
+	r.resubmit(ctx, true) // as a recovery on a new server does: its second publish
+	failed := func(sent string) *nats.Msg {
+		return &nats.Msg{Data: msg, Header: nats.Header{sentHeader: []string{sent}}}
 	}
-	r.onSubmitFailed(nil, failed("0"), errors.New("timed out"))
+	r.onSubmitFailed(nil, failed("1"), errors.New("timed out"))
+	r.onSubmitFailed(nil, failed("2"), nats.ErrDisconnected)
+	r.mu.Lock()
+	unsent := r.out[id].unsent
+	r.mu.Unlock()
+	if !unsent {
+		t.Errorf("a publish failed by a disconnection did not leave its task to publish again")
+	}
+	r.resubmit(ctx, false) // as a reconnection to the same server does: its third publish
 	short, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer stop()
 	if res, err := r.Next(short); err == nil {
-		t.Fatalf("the failure of a publish before the recovery gave a result: %+v", res)
+		t.Fatalf("a publish failure that is not the task's last, or a disconnection, gave a result: %+v", res)
 	}
-	r.onSubmitFailed(nil, failed("1"), errors.New("timed out"))
+	r.onSubmitFailed(nil, failed("3"), errors.New("timed out"))
 	if res := next(t, r); res.Task != id || !strings.Contains(res.Err, "timed out") {
 		t.Errorf("the failure of the latest publish: result %+v, want task %d failed", res, id)
 	}

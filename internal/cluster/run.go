@@ -15,12 +15,11 @@ import (
 	"github.com/mphost/mphost/internal/vm"
 )
 
+// publishTimeout bounds the storing of a task on the server.
+const publishTimeout = 10 * time.Second
+
 // DefaultIdleAfter is how long a run's tasks wait untaken before RunConfig.Idle is called.
 const DefaultIdleAfter = 10 * time.Second
-
-// runConsumerIdle is how long the server keeps the results consumer of a run that went away
-// without Close.
-const runConsumerIdle = 5 * time.Minute
 
 // Errors of a Run.
 var (
@@ -61,19 +60,15 @@ type Run struct {
 	// pub publishes the run's tasks without waiting for each one's ack, so that a task in
 	// flight does not hold the next; a task the server did not take comes back from Next as
 	// a result with Err (onSubmitFailed).
-	pub      jetstream.JetStream
-	tasks    jetstream.Stream
-	results  jetstream.Stream
-	consumer string // the name of the run's results consumer
-	consume  jetstream.ConsumeContext
-	alive    jetstream.KeyValue // the runs bucket, where the run's heartbeat lives (liveness.go)
-	runTTL   time.Duration      // the bucket's: watch renews the heartbeat three times in it
-	taken    *nats.Subscription
-	subs     []*nats.Subscription // the chunk requests' and the output's
-	slots    chan struct{}        // one token per task out: Submit puts, Next (or Withdraw) takes
-	stop     chan struct{}        // closed by Close: ends the watch goroutine
-	gone     chan struct{}        // closed by Withdraw: ends the waits of Submit
-	watched  chan struct{}        // closed when the watch goroutine has returned
+	pub     jetstream.JetStream
+	tasks   jetstream.Stream
+	alive   jetstream.KeyValue   // the runs bucket, where the run's heartbeat lives (liveness.go)
+	runTTL  time.Duration        // the bucket's: watch renews the heartbeat three times in it
+	subs    []*nats.Subscription // the results', the announcements', the chunk requests' and the output's
+	slots   chan struct{}        // one token per task out: Submit puts, Next (or Withdraw) takes
+	stop    chan struct{}        // closed by Close: ends the watch goroutine
+	gone    chan struct{}        // closed by Withdraw: ends the waits of Submit
+	watched chan struct{}        // closed when the watch goroutine has returned
 	// submitting is held for reading by each Submit from its check of withdrawn to the end
 	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
 	submitting sync.RWMutex
@@ -92,16 +87,17 @@ type Run struct {
 	ready     chan struct{}       // signalled (cap 1) when queue grows or the run is withdrawn
 	withdrawn bool
 	closed    bool
-	// generation counts the recoveries (restart.go): a task published before the last one was
-	// published again, and the failure of its first publish is not its result.
-	generation uint64
 }
 
-// outTask is a task out: its message, kept to publish it again on a new server.
+// outTask is a task out: its message, kept to publish it again (restart.go).
 type outTask struct {
 	msg   []byte
 	msgID string // its Nats-Msg-Id: run.id
 	taken bool   // a worker said it took it
+	// sent counts its publishes: the failure of one before the last is not its result.
+	sent uint64
+	// unsent: a disconnection failed its last publish, and the reconnection publishes it.
+	unsent bool
 }
 
 // validRunID reports whether id is 1 to 64 letters, digits, '_' or '-'. A
@@ -136,7 +132,7 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 	} else if !validRunID(cfg.ID) {
 		return nil, fmt.Errorf("cluster: bad run id %q: letters, digits, '-' and '_', at most 64", cfg.ID)
 	}
-	tasks, results, err := c.streams(ctx)
+	tasks, err := c.tasks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +141,10 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{
-		c: c, cfg: cfg, taskSubj: c.subject(kindTask, cfg.ID), tasks: tasks, results: results,
+		c: c, cfg: cfg, taskSubj: c.subject(kindTask, cfg.ID), tasks: tasks,
 		alive: alive, runTTL: runTTL,
-		consumer: "run-" + cfg.ID, slots: make(chan struct{}, cfg.InFlight),
-		stop: make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
+		slots: make(chan struct{}, cfg.InFlight),
+		stop:  make(chan struct{}), gone: make(chan struct{}), watched: make(chan struct{}),
 		out: make(map[uint64]*outTask), ready: make(chan struct{}, 1),
 	}
 	if r.pub, err = jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(cfg.InFlight),
@@ -158,37 +154,13 @@ func NewRun(ctx context.Context, c *Conn, cfg RunConfig) (*Run, error) {
 	if err := r.heartbeat(); err != nil {
 		return nil, fmt.Errorf("cluster: %s: run %s: cannot put its heartbeat: %w", c.where, cfg.ID, err)
 	}
-	cons, err := results.CreateConsumer(ctx, r.resultsConsumer())
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: run %s: cannot make its results consumer: %w", c.where, cfg.ID, err)
-	}
-	if r.taken, err = c.nc.Subscribe(c.subject(kindTaken, cfg.ID), r.onTaken); err != nil {
-		r.deleteConsumer()
-		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
-	}
 	if err := r.subscribe(); err != nil {
 		r.unsubscribe()
-		r.deleteConsumer()
 		return nil, fmt.Errorf("cluster: %s: run %s: %w", c.where, cfg.ID, err)
 	}
-	if r.consume, err = cons.Consume(r.onResult); err != nil {
-		r.unsubscribe()
-		r.deleteConsumer()
-		return nil, fmt.Errorf("cluster: %s: run %s: cannot read its results: %w", c.where, cfg.ID, err)
-	}
-	r.unregister = c.onNewServer(r.recover)
+	r.unregister = c.onReconnect(r.recover)
 	go r.watch()
 	return r, nil
-}
-
-// resultsConsumer is the configuration of the run's results consumer.
-func (r *Run) resultsConsumer() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:           r.consumer,
-		FilterSubject:     r.c.subject(kindResult, r.cfg.ID),
-		AckPolicy:         jetstream.AckExplicitPolicy,
-		InactiveThreshold: runConsumerIdle,
-	}
 }
 
 // ID is the run's id on the cluster.
@@ -222,12 +194,11 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	id := r.lastID
 	t := &outTask{msg: appendTask(nil, r.c.version, r.cfg.ID, id, payload), msgID: r.cfg.ID + "." + strconv.FormatUint(id, 10)}
 	r.out[id] = t
-	gen := r.generation
 	if r.waiting++; r.waiting == 1 {
 		r.since, r.stalled = time.Now(), false
 	}
 	r.mu.Unlock()
-	if err := r.publish(t, gen); err != nil {
+	if err := r.publish(t); err != nil {
 		r.mu.Lock()
 		if r.drop(id) {
 			r.release()
@@ -326,34 +297,29 @@ func (r *Run) Close(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	r.unregister()
-	r.recovery.Lock() // a recovery under way ends before consume is stopped; none starts now
+	r.recovery.Lock() // a recovery under way ends first; none starts now
 	defer r.recovery.Unlock()
 	err := r.Withdraw(ctx)
 	close(r.stop)
 	<-r.watched
-	r.consume.Stop()
-	<-r.consume.Closed()
 	r.pub.CleanupPublisher()
 	r.unsubscribe()
-	if derr := r.deleteConsumer(); derr != nil && err == nil {
-		err = derr
-	}
-	if perr := r.results.Purge(ctx, jetstream.WithPurgeSubject(r.c.subject(kindResult, r.cfg.ID))); perr != nil && err == nil {
-		err = fmt.Errorf("cluster: %s: run %s: cannot delete its results: %w", r.c.where, r.cfg.ID, perr)
-	}
 	if derr := r.alive.Delete(ctx, r.cfg.ID); derr != nil && err == nil {
 		err = fmt.Errorf("cluster: %s: run %s: cannot delete its heartbeat: %w", r.c.where, r.cfg.ID, derr)
 	}
 	return err
 }
 
-// subscribe listens for the chunk requests and the output of the run's tasks, as cfg asks.
+// subscribe listens for the results of the run's tasks, the workers' announcements, and the
+// chunk requests and the output of the tasks, as cfg asks.
 func (r *Run) subscribe() error {
 	for _, s := range []struct {
 		kind string
 		on   nats.MsgHandler
 		want bool
 	}{
+		{kindResult, r.onResult, true},
+		{kindTaken, r.onTaken, true},
 		{kindChunks, r.onChunks, r.cfg.Chunks != nil},
 		{kindOutput, r.onOutput, r.cfg.Stdout != nil || r.cfg.Stderr != nil},
 	} {
@@ -371,19 +337,9 @@ func (r *Run) subscribe() error {
 
 // unsubscribe stops what NewRun's subscriptions listen for.
 func (r *Run) unsubscribe() {
-	_ = r.taken.Unsubscribe()
 	for _, sub := range r.subs {
 		_ = sub.Unsubscribe()
 	}
-}
-
-func (r *Run) deleteConsumer() error {
-	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
-	defer cancel()
-	if err := r.results.DeleteConsumer(ctx, r.consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("cluster: %s: run %s: cannot delete its results consumer: %w", r.c.where, r.cfg.ID, err)
-	}
-	return nil
 }
 
 // release frees the place of a task in InFlight. Each task out holds one, so the receive
@@ -403,21 +359,22 @@ func (r *Run) signal() {
 	}
 }
 
-// onResult counts a result of the run once: a second result for a task (it ran twice) and a
-// result of a withdrawn task are dropped.
-func (r *Run) onResult(msg jetstream.Msg) {
-	_ = msg.Ack()
-	version, res, err := decodeResult(msg.Data())
+// onResult counts a result of the run once, then answers its worker, which then acks the
+// task: a second result for a task (it ran twice) and a result of a withdrawn task are
+// dropped.
+func (r *Run) onResult(msg *nats.Msg) {
+	version, res, err := decodeResult(msg.Data)
 	if err != nil || version != r.c.version {
 		return // not from a worker of this protocol: nothing to count
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.drop(res.Task) {
 		r.queue = append(r.queue, res)
 		r.since, r.stalled = time.Now(), false // a worker took it
 		r.signal()
 	}
+	r.mu.Unlock()
+	_ = msg.Respond(nil)
 }
 
 // onSubmitFailed makes the result of a task that the server did not take.
@@ -426,10 +383,21 @@ func (r *Run) onSubmitFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
 	if derr != nil {
 		return
 	}
-	gen, _ := strconv.ParseUint(msg.Header.Get(generationHeader), 10, 64)
+	sent, _ := strconv.ParseUint(msg.Header.Get(sentHeader), 10, 64)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if gen == r.generation && r.drop(t.ID) {
+	out := r.out[t.ID]
+	if out == nil || sent != out.sent {
+		return // its result came, or it was published again
+	}
+	if errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting) {
+		out.unsent = true
+		if r.c.nc.IsConnected() { // the reconnection came first
+			go r.recover(false)
+		}
+		return
+	}
+	if r.drop(t.ID) {
 		r.queue = append(r.queue, Result{Task: t.ID, Err: fmt.Sprintf("cluster: %s: run %s: cannot submit task %d: %v", r.c.where, r.cfg.ID, t.ID, err)})
 		r.signal()
 	}

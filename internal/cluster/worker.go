@@ -27,7 +27,6 @@ const (
 	pullWait          = 5 * time.Second  // how long one pull request waits for a task
 	versionCheckEvery = 30 * time.Second // how often a worker looks for tasks of other versions
 	withdrawnKept     = 10 * time.Minute // how long a worker remembers a withdrawn run
-	publishTimeout    = 10 * time.Second // bounds the publish of a result
 	// announceAfter is how long a task runs before its worker tells the run it took it (for
 	// the idle notice): a shorter one's result says so, without a message of its own.
 	announceAfter = 200 * time.Millisecond
@@ -66,9 +65,8 @@ type Worker struct {
 	cfg     WorkerConfig
 	ackWait time.Duration // the consumer's: the worker renews its claims three times in it
 	tasks   jetstream.Stream
-	runs    jetstream.KeyValue  // the runs' heartbeats (liveness.go)
-	runTTL  time.Duration       // the bucket's
-	pub     jetstream.JetStream // publishes results without waiting (finish)
+	runs    jetstream.KeyValue // the runs' heartbeats (liveness.go)
+	runTTL  time.Duration      // the bucket's
 	// finishing counts the results published whose task is not acked yet.
 	finishing sync.WaitGroup
 	stopping  chan struct{} // closed by Stop
@@ -107,7 +105,7 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if cfg.versionCheck <= 0 {
 		cfg.versionCheck = versionCheckEvery
 	}
-	tasks, _, err := c.streams(ctx)
+	tasks, err := c.tasks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +117,8 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	pub, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(cfg.Slots*4), jetstream.WithPublishAsyncTimeout(publishTimeout))
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", c.where, err)
-	}
 	return &Worker{
-		c: c, cfg: cfg, pub: pub, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
+		c: c, cfg: cfg, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
 		stopping: make(chan struct{}), inHand: make(map[*heldTask]struct{}),
 		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time),
 	}, nil
@@ -153,7 +147,7 @@ func (w *Worker) Work(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer w.c.onNewServer(func() { w.recover(p) })()
+	defer w.c.onReconnect(func(bool) { w.recover(p) })()
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(pulling.Done()) })
 	for range w.cfg.Slots {
@@ -258,30 +252,22 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 	cancel(nil)
 }
 
-// finish publishes the result of t, then acks its message once the server has stored the
-// result; a result that cannot be published hands the task back. It does not wait for the
-// server: the slot takes its next task meanwhile, and Work waits for the acks to be sent.
+// finish sends the result of t to its run, then acks its message once the run has answered
+// that it has the result; a result the run does not take hands the task back. It does not
+// wait for the run: the slot takes its next task meanwhile, and Work waits for the acks.
 func (w *Worker) finish(msg *nats.Msg, t Task, data []byte, taskErr error) {
 	res := Result{Task: t.ID, Data: data, Worker: w.cfg.Name}
 	if taskErr != nil {
 		res.Err = taskErr.Error()
 	}
-	handBack := func(err error) {
-		w.cfg.Logf("run %s: task %d handed back: cannot give its result: %v", t.Run, t.ID, err)
-		_ = msg.Nak()
-	}
-	stored, err := w.pub.PublishAsync(w.c.subject(kindResult, t.Run), appendResult(nil, w.c.version, res))
-	if err != nil {
-		handBack(err)
-		return
-	}
+	result := appendResult(nil, w.c.version, res)
 	w.finishing.Go(func() {
-		select {
-		case <-stored.Ok():
-			_ = msg.Ack()
-		case err := <-stored.Err():
-			handBack(err)
+		if _, err := w.c.askRun(kindResult, t.Run, result); err != nil {
+			w.cfg.Logf("run %s: task %d handed back: cannot give its result: %v", t.Run, t.ID, err)
+			_ = msg.Nak()
+			return
 		}
+		_ = msg.Ack()
 	})
 }
 
