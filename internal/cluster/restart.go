@@ -12,14 +12,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The tasks and results streams keep their messages in the server's memory (see streams):
-// a server that restarts has lost them, and its consumers with them. A connection that comes
-// back to a server other than the one it left (another server id: a restarted server, or
-// another of a cluster's) tells its runs and workers, which put back what the server may have
-// lost: a worker makes the stream and the workers' consumer again and asks for tasks at once;
-// a run publishes again each task it has out. A task
-// published again carries the id it was published with (Nats-Msg-Id), so a server that still
-// holds it drops the copy; one that ran twice gives two results, and the run counts one.
+// The tasks stream keeps its messages in the server's memory (see Conn.tasks): a server that
+// restarts has lost them, and the workers' consumer with them. A connection that comes back
+// tells its runs and workers, which put back what the server may have lost. A worker makes the
+// stream and the workers' consumer again and asks for tasks at once (the server forgot its
+// requests). A run that came back to another server (another server id: a restarted server,
+// or another of a cluster's) publishes again each task it has out; to the same server, only
+// those whose publish the disconnection failed. A task published again carries the id it was
+// first published with (Nats-Msg-Id), so a server that still holds it drops the copy; one that
+// ran twice gives two results, and the run counts one.
 
 // recoverTimeout bounds how long a run or a worker tries to put back what a restarted server
 // lost; JetStream may take a moment to be ready after a restart.
