@@ -430,7 +430,7 @@ func TestIdleNoticeOnlyWhenNoneTaken(t *testing.T) {
 	s := startServer(t)
 	c := connect(t, s.URL())
 	idle := make(chan int, 16)
-	const idleAfter = 500 * time.Millisecond
+	const idleAfter = 1500 * time.Millisecond // far above a task's overhead, on a loaded machine
 	r := newRun(t, c, RunConfig{InFlight: 3, IdleAfter: idleAfter,
 		Idle: func(waiting int, _ time.Duration) { idle <- waiting }})
 	startWorker(t, connect(t, s.URL()), WorkerConfig{Slots: 1, Run: func(_ context.Context, tk Task) ([]byte, error) {
@@ -439,19 +439,21 @@ func TestIdleNoticeOnlyWhenNoneTaken(t *testing.T) {
 		return nil, err
 	}})
 	// One long task, alone: announced long before idleAfter.
-	submit(t, r, (3 * idleAfter).String())
+	submit(t, r, (2 * idleAfter).String())
 	next(t, r)
-	// Short tasks, two waiting behind the one that runs, their results coming more often than
-	// idleAfter.
+	// Short tasks (shorter than announceAfter), two waiting behind the one that runs, for longer
+	// than idleAfter in all, their results coming far more often.
+	const short = announceAfter / 2
+	const shorts = int(2 * idleAfter / short)
 	go func() {
-		for range 12 {
-			if _, err := r.Submit(context.Background(), []byte((idleAfter / 4).String())); err != nil {
+		for range shorts {
+			if _, err := r.Submit(context.Background(), []byte(short.String())); err != nil {
 				t.Error(err)
 				return
 			}
 		}
 	}()
-	for range 12 {
+	for range shorts {
 		if res := next(t, r); res.Err != "" {
 			t.Fatal(res.Err)
 		}
