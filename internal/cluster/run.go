@@ -72,10 +72,10 @@ type Run struct {
 	// submitting is held for reading by each Submit from its check of withdrawn to the end
 	// of its publish, and for writing by Withdraw, so that no task lands after the purge.
 	submitting sync.RWMutex
-	// recovery is held while the run puts back what a new server lacks (restart.go), which
-	// replaces consume; Close waits for it.
+	// recovery is held while the run puts back what a server lacks after a reconnection
+	// (restart.go); Close waits for it.
 	recovery   sync.Mutex
-	unregister func() // forgets the run's hook for a new server
+	unregister func() // forgets the run's hook for reconnections
 
 	mu        sync.Mutex
 	lastID    uint64
