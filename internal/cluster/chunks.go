@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -15,9 +14,6 @@ import (
 // (internal/vm's ChunkStore): a worker fetches the chunks it lacks from the run that submitted
 // the task, and publishes to it those it loaded itself and sends back in a result. The run
 // answers on mphost.v<V>.chunks.<run> (request and reply, core NATS) from RunConfig.Chunks.
-
-// chunkTimeout bounds one fetch or publish of a chunk.
-const chunkTimeout = 10 * time.Second
 
 // The operations of a chunk request, its byte after the version.
 const (

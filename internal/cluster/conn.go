@@ -39,7 +39,7 @@ type Conn struct {
 	// ackWait and runTTL are AckWait and RunTTL, which the consumer and the bucket are made
 	// with when this connection makes them; tests shorten them.
 	ackWait, runTTL time.Duration
-	// askWait bounds a request to a run (askRun): chunkTimeout; tests shorten it.
+	// askWait bounds a request to a run (askRun): askTimeout; tests shorten it.
 	askWait time.Duration
 	// reconnects counts the connection's reconnections: a run may have missed what was
 	// published meanwhile (output.go).
@@ -56,7 +56,7 @@ type Conn struct {
 // seconds, and never show the URL's credentials.
 func Connect(rawURL string, opt ConnectOptions) (*Conn, error) {
 	where := redact(rawURL)
-	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, askWait: chunkTimeout, hooks: map[uint64]func(bool){}}
+	c := &Conn{where: where, version: ProtocolVersion, ackWait: AckWait, runTTL: RunTTL, askWait: askTimeout, hooks: map[uint64]func(bool){}}
 	opts := []nats.Option{nats.Timeout(connectTimeout), nats.MaxReconnects(-1), nats.ReconnectHandler(c.reconnected)}
 	if opt.Name != "" {
 		opts = append(opts, nats.Name(opt.Name))

@@ -55,20 +55,23 @@ func (c *Conn) reconnected(nc *nats.Conn) {
 	}
 }
 
+// askTimeout bounds a request to a run (askRun): a chunk, a result, an output message.
+const askTimeout = 10 * time.Second
+
 // askRun sends data to run on its subject of kind as a request and returns the reply. A run
 // that does not answer while its heartbeat lives may be connecting again (to a restarted
 // server, when the connection came back before the run's): the request is sent again until
 // it answers, within c.askWait.
-func (c *Conn) askRun(kind, run string, data []byte) (*nats.Msg, error) {
-	subject := c.subject(kind, run)
-	deadline := time.Now().Add(c.askWait)
-	wait := 50 * time.Millisecond
-	msg, err := c.nc.Request(subject, data, c.askWait)
-	for errors.Is(err, nats.ErrNoResponders) && time.Until(deadline) > wait && c.runAlive(run) {
-		time.Sleep(wait)
-		wait = min(2*wait, time.Second)
-		msg, err = c.nc.Request(subject, data, time.Until(deadline))
-	}
+func (c *Conn) askRun(kind, run string, data []byte) (msg *nats.Msg, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.askWait)
+	defer cancel()
+	_ = c.retry(ctx, func(ctx context.Context) error {
+		msg, err = c.nc.RequestWithContext(ctx, c.subject(kind, run), data)
+		if errors.Is(err, nats.ErrNoResponders) && c.runAlive(run) {
+			return err // ask again
+		}
+		return nil // answered, or an error to give back
+	})
 	return msg, err
 }
 
@@ -101,10 +104,14 @@ func (c *Conn) retry(ctx context.Context, step func(context.Context) error) erro
 	}
 }
 
-// recover puts back what a new server may lack for the worker: the streams, the workers'
-// consumer and the runs bucket; then it asks for tasks again, since the requests it had open
-// were the old server's.
-func (w *Worker) recover(p *puller) {
+// recover asks for tasks again once the connection came back, since the server forgot the
+// requests it had open; on a new server, it first puts back what the server may lack: the
+// stream, the workers' consumer and the runs bucket.
+func (w *Worker) recover(p *puller, newServer bool) {
+	defer p.forgetAll()
+	if !newServer {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
 	err := w.c.retry(ctx, func(ctx context.Context) error {
@@ -118,9 +125,8 @@ func (w *Worker) recover(p *puller) {
 		return err
 	})
 	if err != nil {
-		w.cfg.Logf("the server at %s changed, and its streams cannot be made again: %v", w.c.where, err)
+		w.cfg.Logf("the server at %s changed, and the tasks stream cannot be made again: %v", w.c.where, err)
 	}
-	p.forgetAll()
 }
 
 // recover puts back what a server may lack for the run once its connection came back: on a
@@ -137,18 +143,20 @@ func (r *Run) recover(newServer bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
 	defer cancel()
-	err := r.c.retry(ctx, func(ctx context.Context) error {
-		if _, err := r.c.tasks(ctx); err != nil {
-			return err
+	if newServer {
+		err := r.c.retry(ctx, func(ctx context.Context) error {
+			if _, err := r.c.tasks(ctx); err != nil {
+				return err
+			}
+			if _, _, err := r.c.runs(ctx); err != nil {
+				return err
+			}
+			return r.heartbeat()
+		})
+		if err != nil {
+			r.failOut(fmt.Sprintf("cluster: the server at %s changed and lost the run's tasks, which cannot be put back: %v", r.c.where, err))
+			return
 		}
-		if _, _, err := r.c.runs(ctx); err != nil {
-			return err
-		}
-		return r.heartbeat()
-	})
-	if err != nil {
-		r.failOut(fmt.Sprintf("cluster: the server at %s changed and lost the run's tasks, which cannot be put back: %v", r.c.where, err))
-		return
 	}
 	r.resubmit(ctx, newServer)
 }

@@ -67,7 +67,7 @@ type Worker struct {
 	tasks   jetstream.Stream
 	runs    jetstream.KeyValue // the runs' heartbeats (liveness.go)
 	runTTL  time.Duration      // the bucket's
-	// finishing counts the results published whose task is not acked yet.
+	// finishing counts the results sent whose task is not acked yet.
 	finishing sync.WaitGroup
 	stopping  chan struct{} // closed by Stop
 	stopOnce  sync.Once
@@ -147,7 +147,7 @@ func (w *Worker) Work(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer w.c.onReconnect(func(bool) { w.recover(p) })()
+	defer w.c.onReconnect(func(newServer bool) { w.recover(p, newServer) })()
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(pulling.Done()) })
 	for range w.cfg.Slots {
