@@ -81,6 +81,40 @@ print(pool:apply(function() return "still working" end))
 	c.stop(t)
 }
 
+// A task that kills its process in a message of several fails alone, after its own
+// deliveries: the tasks before it keep their results, those after it run again.
+func TestClusterTaskKillsItsWorkerInABatch(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(1)
+local rs = {}
+for i = 1, 200 do
+  rs[i] = pool:apply_async(function(x) if x == 150 then os.exit(3) end return x end, {i})
+end
+local ok, failed = 0, {}
+for i = 1, 200 do
+  local good, v = pcall(rs[i].get, rs[i])
+  if good and v == i then ok = ok + 1 else failed[#failed + 1] = i .. ": " .. tostring(v) end
+end
+print(ok .. " ok")
+print(table.concat(failed, "\n"))
+`)
+	lost := `150: job.lua:\d+: Pool.apply_async: cluster: task \d+ was handed to a worker 5 times and its worker was lost each time; it is not run again\n\(on cluster worker [^:]+:\d+\)\n`
+	if r.code != 0 || r.stderr != "" || !regexp.MustCompile(`^199 ok\n`+lost+`$`).MatchString(r.stdout) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	w := c.workers[0].stderr()
+	if n := strings.Count(w, "handed back"); n != 5 {
+		t.Errorf("the worker handed back %d tasks, want 5: the killer's, sent alone\n%s", n, w)
+	}
+	if taken := strings.Count(w, " taken "); taken > 100 {
+		t.Errorf("%d messages for 200 short tasks, want at most 100\n%s", taken, w)
+	}
+	c.stop(t)
+}
+
 // task_timeout holds on the worker: the task fails with the timeout error, naming the worker,
 // and is not delivered again; the pool goes on.
 func TestClusterTaskTimeout(t *testing.T) {

@@ -166,26 +166,67 @@ for _, n in ipairs({1, 2}) do
 end
 `)
 	r.expect(t, 0, "1\n2\n", "")
-	out, most := 0, map[string]int{}
-	for _, line := range strings.Split(c.workers[0].stderr(), "\n") {
-		m := regexp.MustCompile(`run \S+: task (\d+) (taken|done)`).FindStringSubmatch(line)
-		if m == nil {
-			continue
+	// Tasks 1-4 are the Pool(1)'s, 5-8 the Pool(2)'s.
+	most := mostInFlight(c.workers[0].stderr(), func(task int) string {
+		if task > 4 {
+			return "Pool(2)"
 		}
+		return "Pool(1)"
+	})
+	if most["Pool(1)"] != 1 || most["Pool(2)"] != 2 {
+		t.Errorf("tasks in flight at most %v, want 1 for the Pool(1) and 2 for the Pool(2)\n%s", most, c.workers[0].stderr())
+	}
+	c.stop(t)
+}
+
+// mostInFlight reads a cluster worker's log and returns the most tasks it had in hand at once
+// while a task of each group (as group names the task ids) was among them.
+func mostInFlight(log string, group func(task int) string) map[string]int {
+	out, most := 0, map[string]int{}
+	for _, m := range regexp.MustCompile(`run \S+: task (\d+) (taken|done)`).FindAllStringSubmatch(log, -1) {
 		if m[2] == "taken" {
 			out++
 		} else {
 			out--
 		}
-		// Tasks 1-4 are the Pool(1)'s, 5-8 the Pool(2)'s.
-		pool := "Pool(1)"
-		if n, _ := strconv.Atoi(m[1]); n > 4 {
-			pool = "Pool(2)"
-		}
-		most[pool] = max(most[pool], out)
+		n, _ := strconv.Atoi(m[1])
+		most[group(n)] = max(most[group(n)], out)
 	}
-	if most["Pool(1)"] != 1 || most["Pool(2)"] != 2 {
-		t.Errorf("tasks in flight at most %v, want 1 for the Pool(1) and 2 for the Pool(2)\n%s", most, c.workers[0].stderr())
+	return most
+}
+
+// Short tasks share messages: a Pool(1) map of 300 quick items of chunksize 1 reaches the
+// cluster in far fewer messages than tasks, yet the Pool has one message out at a time on a
+// worker of two processes. Its results come in order and each task's line is printed once.
+func TestClusterShortTasksShareMessages(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 2)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(1)
+local items = {}
+for i = 1, 300 do items[i] = i end
+local got = pool:map(function(x) print("item " .. x) return x * x end, items, 1)
+local wrong = 0
+for i = 1, 300 do
+  if got[i] ~= i * i then wrong = wrong + 1 end
+end
+print(#got .. " results, " .. wrong .. " wrong")
+`)
+	if r.code != 0 || r.stderr != "" || !strings.HasSuffix(r.stdout, "\n300 results, 0 wrong\n") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for i := 1; i <= 300; i++ {
+		if n := strings.Count(r.stdout, "item "+strconv.Itoa(i)+"\n"); n != 1 {
+			t.Errorf("the line of item %d printed %d times", i, n)
+		}
+	}
+	log := c.workers[0].stderr()
+	if taken := strings.Count(log, " taken "); taken > 100 {
+		t.Errorf("%d messages for 300 short tasks, want at most 100\n%s", taken, log)
+	}
+	if most := mostInFlight(log, func(int) string { return "Pool(1)" }); most["Pool(1)"] != 1 {
+		t.Errorf("messages in flight at most %d, want 1\n%s", most["Pool(1)"], log)
 	}
 	c.stop(t)
 }

@@ -15,8 +15,9 @@ import (
 // A run with Options.Cluster sends the tasks of its Pools to the cluster's workers. Each Pool
 // keeps objects.Pool as its engine (order, imap, callbacks, progress, close, join, terminate);
 // its workers are not processes but slots, goroutines of the host: each takes a task from the
-// pool, submits it to the cluster, waits for its result and reports it. One goroutine reads
-// the run's results and hands each to the slot that waits for it.
+// pool, hands it to the pool's messages to the cluster (cluster_pool.go), waits for its result
+// and reports it. One goroutine reads the run's results and hands each to the message that
+// waits for it.
 
 // clusterInFlight bounds the tasks of a run out on the cluster; the slots of its pools (their
 // processes) bound them first.
@@ -150,106 +151,6 @@ func (cr *clusterRun) abandon(task uint64) {
 	}
 	delete(cr.waiting, task)
 	cr.abandoned[task] = true
-}
-
-// clusterPool is the objects.WorkerSpawner of a Pool of a cluster run: its workers are slots.
-type clusterPool struct {
-	cr       *clusterRun
-	hp       *hostPool
-	payload  []byte        // the payload of the pool's workers, set by poolStart
-	maxTasks int           // maxtasksperchild, for the cluster workers
-	timeout  time.Duration // task_timeout, for the cluster workers
-
-	mu    sync.Mutex
-	slots map[objects.Owner]context.CancelFunc
-	last  objects.Owner
-}
-
-// newClusterPool makes hp a pool of the run cr: maxTasks and timeout hold on the workers.
-func (cr *clusterRun) newClusterPool(hp *hostPool, maxTasks int, timeout time.Duration) *clusterPool {
-	cr.mu.Lock()
-	cr.pools = append(cr.pools, hp)
-	cr.mu.Unlock()
-	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout,
-		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners}
-}
-
-// SpawnWorker implements objects.WorkerSpawner: it starts a slot.
-func (cp *clusterPool) SpawnWorker() (objects.Owner, string, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cp.mu.Lock()
-	cp.last++
-	w := cp.last
-	cp.slots[w] = cancel
-	cp.mu.Unlock()
-	go cp.slot(ctx, w)
-	return w, fmt.Sprintf("cluster slot %d", w-slotOwners), nil
-}
-
-// KillWorker implements objects.WorkerSpawner: the slot leaves at once, and its task's result
-// will be dropped.
-func (cp *clusterPool) KillWorker(w objects.Owner) {
-	cp.mu.Lock()
-	cancel := cp.slots[w]
-	cp.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-}
-
-// slot takes the pool's tasks one at a time and runs each on the cluster, until the pool
-// closes or kills it.
-func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
-	pool := cp.hp.Pool
-	defer func() {
-		cp.mu.Lock()
-		cancel := cp.slots[w]
-		delete(cp.slots, w)
-		cp.mu.Unlock()
-		cancel()
-		pool.WorkerExited(w, "")
-	}()
-	for {
-		t, err := pool.Next(ctx, w, objects.WaitForever)
-		if err != nil {
-			return
-		}
-		fn := t.Func
-		if fn == nil {
-			fn, _ = pool.Function(t.FuncID)
-		}
-		data, errText, ok := cp.run(ctx, t.Args, fn)
-		if !ok {
-			return
-		}
-		if pool.Done(w, t.ID, data, errText) == nil {
-			cp.hp.taskFinished(t.ID)
-		}
-	}
-}
-
-// run runs one task on the cluster and returns its result; ok is false when ctx ended first.
-func (cp *clusterPool) run(ctx context.Context, args, fn []byte) (data []byte, errText string, ok bool) {
-	payload := clusterTask{pool: cp.hp.id, init: cp.payload, maxTasks: cp.maxTasks, timeout: cp.timeout, fn: fn, args: args}.encode()
-	task, err := cp.cr.run.Submit(ctx, payload)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, "", false
-		}
-		return nil, clusterFailure(err), true
-	}
-	select {
-	case res := <-cp.cr.await(task):
-		if res.Err != "" && len(res.Data) == 0 && res.Worker != "" && !containsWorker(res.Err) {
-			res.Err += "\n(on cluster worker " + res.Worker + ")"
-		}
-		return res.Data, res.Err, true
-	case <-cp.cr.done:
-		return nil, clusterFailure(icluster.ErrWithdrawn), true
-	case <-ctx.Done():
-		cp.cr.abandon(task)
-		return nil, "", false
-	}
 }
 
 // containsWorker reports whether a task's error names its cluster worker already.

@@ -138,7 +138,15 @@ func (cw *ClusterWorker) Close() error {
 // run runs a task the cluster handed over, in a process of its Pool's pool here.
 func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, error) {
 	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
-	data, err := cw.runTask(ctx, t)
+	res, err := cw.runTask(ctx, t)
+	if err == nil {
+		for _, it := range res.items {
+			if it.err != "" && !it.died {
+				err = errors.New(it.err) // for the log: the result carries it
+				break
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, icluster.ErrProcessDied): // the worker logs it handed the task back
 	case err != nil:
@@ -146,52 +154,70 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	default:
 		cw.logf("run %s: task %d done", t.Run, t.ID)
 	}
-	return data, err
+	if res.items == nil {
+		return nil, err
+	}
+	return res.encode(), nil
 }
 
-// runTask is run, without the log.
-func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) ([]byte, error) {
+// runTask is run, without the log. It runs the items of the task one after the other in
+// the pool, as the run's Pool would run them in one of its processes, and returns their
+// results. When the process running an item dies, the items before it
+// keep their results and the rest go back to the run, which sends the one that died alone:
+// that way a task that kills its process fails alone, after its own deliveries. A task of one
+// item whose process dies is handed back to the cluster instead (ErrProcessDied).
+func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (clusterResult, error) {
 	task, err := decodeClusterTask(t.Payload)
 	if err != nil {
-		return nil, err
+		return clusterResult{}, err
 	}
 	lp, err := cw.pool(t, task)
 	if err != nil {
-		return nil, err
+		return clusterResult{}, err
 	}
 	defer cw.taskEnded(lp)
 	pool := lp.hp.Pool
-	fn := pool.AddFunction(bytes.Clone(task.fn))
-	batch, err := pool.NewBatch(fn)
+	fns := make([]uint64, len(task.fns))
+	for i, fn := range task.fns {
+		fns[i] = pool.AddFunction(bytes.Clone(fn))
+	}
+	batch, err := pool.NewBatch(fns...)
 	if err != nil {
-		return nil, err
+		return clusterResult{}, err
 	}
 	defer pool.Forget(batch)
-	id, err := pool.Submit(batch, fn, bytes.Clone(task.args))
-	if err != nil {
-		return nil, err
-	}
-	r, err := pool.Result(ctx, id, objects.WaitForever)
-	if err != nil {
-		// Withdrawn or handed back: what runs it is stopped with its pool.
-		cw.mu.Lock()
-		if cw.pools[lp.key] == lp {
-			delete(cw.pools, lp.key)
-			cw.endPool(lp, true)
+	var res clusterResult
+	start := time.Now()
+	for _, item := range task.items {
+		id, err := pool.Submit(batch, fns[item.fn], bytes.Clone(item.args))
+		if err != nil {
+			return clusterResult{}, err
 		}
-		cw.mu.Unlock()
-		return nil, err
+		r, err := pool.Result(ctx, id, objects.WaitForever)
+		if err != nil {
+			// Withdrawn or handed back: what runs it is stopped with its pool.
+			cw.mu.Lock()
+			if cw.pools[lp.key] == lp {
+				delete(cw.pools, lp.key)
+				cw.endPool(lp, true)
+			}
+			cw.mu.Unlock()
+			return clusterResult{}, err
+		}
+		ir := itemResult{died: r.Died, err: r.Err, data: bytes.Clone(r.Data)}
+		switch {
+		case r.Died && len(task.items) == 1:
+			return clusterResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
+		case r.Err != "" && ir.data == nil:
+			ir.err += "\n(on cluster worker " + cw.name + ")"
+		}
+		res.items = append(res.items, ir)
+		if r.Died {
+			break
+		}
 	}
-	data := bytes.Clone(r.Data)
-	switch {
-	case r.Died:
-		return nil, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
-	case r.Err != "" && data == nil:
-		return nil, errors.New(r.Err + "\n(on cluster worker " + cw.name + ")")
-	case r.Err != "":
-		return data, errors.New(r.Err)
-	}
-	return data, nil
+	res.elapsed = time.Since(start)
+	return res, nil
 }
 
 // pool returns the pool of t's Pool here, started if need be, with one more task in flight.

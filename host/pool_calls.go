@@ -133,6 +133,7 @@ func (h *Host) newPool(owner objects.Owner, args vm.PoolArgs) (uint64, error) {
 	if cr != nil {
 		// They hold on each cluster worker, whose pool enforces them.
 		cfg.MaxTasksPerChild, cfg.TaskTimeout = 0, 0
+		cfg.Processes = clusterSlots(cfg.Processes)
 	}
 	pool, err := objects.NewPool(cfg)
 	if err != nil {
@@ -143,7 +144,7 @@ func (h *Host) newPool(owner objects.Owner, args vm.PoolArgs) (uint64, error) {
 	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: owner, pool: pool}, progress: args.Progress}
 	hp.id = h.objects.AddHeld(hp, owner)
 	if cr != nil {
-		hp.cluster = cr.newClusterPool(hp, int(args.MaxTasksPerChild), args.TaskTimeout.Timeout)
+		hp.cluster = cr.newClusterPool(hp, int(args.Processes), int(args.MaxTasksPerChild), args.TaskTimeout.Timeout)
 	}
 	h.mu.Lock()
 	h.pools = append(h.pools, hp)

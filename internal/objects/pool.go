@@ -348,6 +348,13 @@ func (p *Pool) Kept() (batches, tasks, funcs int) {
 	return len(p.batches), len(p.tasks), len(p.funcs) - len(p.idleFuncs)
 }
 
+// Waiting returns how many tasks wait in the FIFO for a worker.
+func (p *Pool) Waiting() int {
+	p.mu.Lock()
+	defer p.unlock()
+	return p.pending.len()
+}
+
 // Ready reports whether task has finished (and is not forgotten).
 func (p *Pool) Ready(task uint64) bool {
 	p.mu.Lock()

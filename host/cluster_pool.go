@@ -1,0 +1,276 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	icluster "github.com/mphost/mphost/internal/cluster"
+	"github.com/mphost/mphost/internal/objects"
+)
+
+// A Pool of a cluster run keeps at most `processes` messages out on the cluster, so that its
+// tasks run in at most that many processes at once, as on local processes. A message carries
+// one task, or several when the pool's tasks are short: a message costs the cluster far more
+// than a short task takes to run, and the tasks of one message run one after the other in one
+// worker process. How many a message carries follows how long the tasks of the last message
+// took: enough to fill about batchTarget, at most batchMax.
+
+const (
+	// batchTarget is about how long the tasks of one message take to run, when they are short.
+	batchTarget = 5 * time.Millisecond
+	// batchMax bounds the tasks of one message.
+	batchMax = 64
+	// batchBytes bounds the arguments of the tasks of one message, but for its first.
+	batchBytes = 1 << 20
+	// slotsMax bounds the slots of a pool beyond its processes: the tasks it takes from its
+	// FIFO to put in messages.
+	slotsMax = 1024
+)
+
+// clusterSlots is how many slots a cluster Pool of the given processes has: enough to fill
+// each message, within slotsMax.
+func clusterSlots(processes int) int {
+	if processes >= slotsMax/batchMax {
+		return max(processes, slotsMax)
+	}
+	return processes * batchMax
+}
+
+// clusterPool is the objects.WorkerSpawner of a Pool of a cluster run, whose workers are
+// slots, and the sender of its messages.
+type clusterPool struct {
+	cr       *clusterRun
+	hp       *hostPool
+	payload  []byte        // the payload of the pool's workers, set by poolStart
+	maxTasks int           // maxtasksperchild, for the cluster workers
+	timeout  time.Duration // task_timeout, for the cluster workers
+	lanes    int           // the pool's processes: its messages out at most
+
+	mu      sync.Mutex
+	slots   map[objects.Owner]context.CancelFunc
+	last    objects.Owner
+	queue   []*slotTask   // tasks waiting for a message
+	out     int           // messages out
+	perTask time.Duration // how long a task of the last message took on its worker; 0 before
+}
+
+// slotTask is a task a slot took from the pool, on its way to and from the cluster.
+type slotTask struct {
+	fn, args []byte
+	alone    bool            // its process died in a message of several: it goes alone now
+	gone     bool            // its slot left: its result is dropped
+	done     chan itemResult // gets its result (cap 1)
+}
+
+// newClusterPool makes hp a pool of the run cr: maxTasks and timeout hold on the workers, and
+// processes bounds its messages out.
+func (cr *clusterRun) newClusterPool(hp *hostPool, processes, maxTasks int, timeout time.Duration) *clusterPool {
+	cr.mu.Lock()
+	cr.pools = append(cr.pools, hp)
+	cr.mu.Unlock()
+	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout, lanes: processes,
+		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners}
+}
+
+// SpawnWorker implements objects.WorkerSpawner: it starts a slot.
+func (cp *clusterPool) SpawnWorker() (objects.Owner, string, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cp.mu.Lock()
+	cp.last++
+	w := cp.last
+	cp.slots[w] = cancel
+	cp.mu.Unlock()
+	go cp.slot(ctx, w)
+	return w, fmt.Sprintf("cluster slot %d", w-slotOwners), nil
+}
+
+// KillWorker implements objects.WorkerSpawner: the slot leaves at once, and its task's result
+// will be dropped.
+func (cp *clusterPool) KillWorker(w objects.Owner) {
+	cp.mu.Lock()
+	cancel := cp.slots[w]
+	cp.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// slot takes the pool's tasks one at a time and has each run on the cluster, until the pool
+// closes or kills it.
+func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
+	pool := cp.hp.Pool
+	defer func() {
+		cp.mu.Lock()
+		cancel := cp.slots[w]
+		delete(cp.slots, w)
+		cp.mu.Unlock()
+		cancel()
+		pool.WorkerExited(w, "")
+	}()
+	for {
+		t, err := pool.Next(ctx, w, objects.WaitForever)
+		if err != nil {
+			return
+		}
+		fn := t.Func
+		if fn == nil {
+			fn, _ = pool.Function(t.FuncID)
+		}
+		st := &slotTask{fn: fn, args: t.Args, done: make(chan itemResult, 1)}
+		cp.mu.Lock()
+		cp.queue = append(cp.queue, st)
+		cp.send()
+		cp.mu.Unlock()
+		var r itemResult
+		select {
+		case r = <-st.done:
+		case <-ctx.Done():
+			cp.mu.Lock()
+			st.gone = true
+			cp.queue = deleteTask(cp.queue, st)
+			cp.send()
+			cp.mu.Unlock()
+			return
+		}
+		if pool.Done(w, t.ID, r.data, r.err) == nil {
+			cp.hp.taskFinished(t.ID)
+		}
+	}
+}
+
+// deleteTask removes st from queue, if it is there.
+func deleteTask(queue []*slotTask, st *slotTask) []*slotTask {
+	for i, q := range queue {
+		if q == st {
+			return append(queue[:i], queue[i+1:]...)
+		}
+	}
+	return queue
+}
+
+// send sends messages of the tasks queued while fewer than lanes are out. cp.mu is held.
+func (cp *clusterPool) send() {
+	for cp.out < cp.lanes && len(cp.queue) > 0 {
+		n := cp.messageSize()
+		if n == 0 {
+			return
+		}
+		tasks := slices.Clone(cp.queue[:n])
+		cp.queue = slices.Delete(cp.queue, 0, n)
+		cp.out++
+		go cp.run(tasks)
+	}
+}
+
+// messageSize is how many of the queued tasks the next message carries, or 0 to wait for
+// more: a message of several waits until it is full or the pool's FIFO is empty, since the
+// FIFO's tasks are on their way to slots, which queue them here. (A slot is free to take them:
+// the tasks queued and out are fewer than the slots.) cp.mu is held.
+func (cp *clusterPool) messageSize() int {
+	if cp.queue[0].alone {
+		return 1
+	}
+	want := cp.batchSize()
+	if len(cp.queue) < want {
+		if cp.hp.Pool.Waiting() > 0 {
+			return 0
+		}
+		want = len(cp.queue)
+	}
+	size := 0
+	for i, st := range cp.queue[:want] {
+		if size += len(st.args); i > 0 && (st.alone || size > batchBytes) {
+			return i
+		}
+	}
+	return want
+}
+
+// batchSize is how many tasks a message carries at most: as many as run in about
+// batchTarget, by the time the tasks of the last messages took. cp.mu is held.
+func (cp *clusterPool) batchSize() int {
+	if cp.perTask <= 0 || cp.perTask >= batchTarget {
+		return 1
+	}
+	return int(min(batchMax, batchTarget/cp.perTask))
+}
+
+// run sends a message of tasks to the cluster, waits for its result and hands each task
+// its own.
+func (cp *clusterPool) run(tasks []*slotTask) {
+	msg := clusterTask{pool: cp.hp.id, init: cp.payload, maxTasks: cp.maxTasks, timeout: cp.timeout,
+		items: make([]clusterItem, len(tasks))}
+	for i, st := range tasks {
+		fn := -1
+		for j, other := range msg.fns {
+			if bytes.Equal(other, st.fn) {
+				fn = j
+				break
+			}
+		}
+		if fn < 0 {
+			fn = len(msg.fns)
+			msg.fns = append(msg.fns, st.fn)
+		}
+		msg.items[i] = clusterItem{fn: fn, args: st.args}
+	}
+	var res icluster.Result
+	if id, err := cp.cr.run.Submit(context.Background(), msg.encode()); err != nil {
+		res.Err = clusterFailure(err)
+	} else {
+		select {
+		case res = <-cp.cr.await(id):
+		case <-cp.cr.done:
+			res.Err = clusterFailure(icluster.ErrWithdrawn)
+		}
+	}
+	cp.finish(tasks, res)
+}
+
+// finish hands each task of a message its result, and queues again those that have none: the
+// one whose process died, to go alone, and those after it.
+func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
+	var cr clusterResult
+	if res.Err == "" {
+		var err error
+		if cr, err = decodeClusterResult(res.Data); err != nil {
+			res.Err = err.Error()
+		}
+	}
+	if res.Err != "" {
+		if res.Worker != "" && !containsWorker(res.Err) {
+			res.Err += "\n(on cluster worker " + res.Worker + ")"
+		}
+		cr.items = nil
+		for range tasks {
+			cr.items = append(cr.items, itemResult{err: res.Err})
+		}
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	var again []*slotTask
+	for i, st := range tasks {
+		switch {
+		case st.gone:
+		case i >= len(cr.items):
+			again = append(again, st)
+		case cr.items[i].died:
+			st.alone = true
+			again = append(again, st)
+		default:
+			st.done <- cr.items[i]
+		}
+	}
+	if res.Err == "" && len(cr.items) > 0 {
+		// The last message's alone: a smoothed figure would keep too many tasks a message
+		// for a while once they grow long.
+		cp.perTask = cr.elapsed / time.Duration(len(cr.items))
+	}
+	cp.queue = append(again, cp.queue...)
+	cp.out--
+	cp.send()
+}
