@@ -21,7 +21,7 @@ import (
 
 const (
 	// batchTarget is about how long the tasks of one message take to run, when they are short.
-	batchTarget = 5 * time.Millisecond
+	batchTarget = 10 * time.Millisecond
 	// batchMax bounds the tasks of one message.
 	batchMax = 64
 	// batchBytes bounds the arguments of the tasks of one message, but for its first.
@@ -50,12 +50,13 @@ type clusterPool struct {
 	timeout  time.Duration // task_timeout, for the cluster workers
 	lanes    int           // the pool's processes: its messages out at most
 
-	mu      sync.Mutex
-	slots   map[objects.Owner]context.CancelFunc
-	last    objects.Owner
-	queue   []*slotTask   // tasks waiting for a message
-	out     int           // messages out
-	perTask time.Duration // how long a task of the last message took on its worker; 0 before
+	mu       sync.Mutex
+	slots    map[objects.Owner]context.CancelFunc
+	last     objects.Owner
+	queue    []*slotTask   // tasks waiting for a message
+	out      int           // messages out
+	outTasks int           // the tasks of the messages out
+	perTask  time.Duration // how long a task of the last message took on its worker; 0 before
 }
 
 // slotTask is a task a slot took from the pool, on its way to and from the cluster.
@@ -162,21 +163,30 @@ func (cp *clusterPool) send() {
 		tasks := slices.Clone(cp.queue[:n])
 		cp.queue = slices.Delete(cp.queue, 0, n)
 		cp.out++
+		cp.outTasks += n
 		go cp.run(tasks)
 	}
 }
 
 // messageSize is how many of the queued tasks the next message carries, or 0 to wait for
-// more: a message of several waits until it is full or the pool's FIFO is empty, since the
-// FIFO's tasks are on their way to slots, which queue them here. (A slot is free to take them:
-// the tasks queued and out are fewer than the slots.) cp.mu is held.
+// more. The pool's tasks not done, queued, out or in its FIFO, are cut into messages of about
+// batchSize, as many as a multiple of the lanes, so that the last messages of a map end
+// together. A message waits until it has its size or the pool's FIFO is empty: the FIFO's
+// tasks are on their way to slots, which queue them here. (A slot is free to take them: the
+// tasks queued and out are fewer than the slots.) cp.mu is held.
 func (cp *clusterPool) messageSize() int {
 	if cp.queue[0].alone {
 		return 1
 	}
+	waiting := cp.hp.Pool.Waiting()
 	want := cp.batchSize()
+	if want > 1 {
+		total := len(cp.queue) + waiting + cp.outTasks
+		messages := ceilDiv(ceilDiv(total, want), cp.lanes) * cp.lanes
+		want = ceilDiv(total, messages)
+	}
 	if len(cp.queue) < want {
-		if cp.hp.Pool.Waiting() > 0 {
+		if waiting > 0 {
 			return 0
 		}
 		want = len(cp.queue)
@@ -189,6 +199,9 @@ func (cp *clusterPool) messageSize() int {
 	}
 	return want
 }
+
+// ceilDiv is a/b rounded up, for a >= 0 and b > 0.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // batchSize is how many tasks a message carries at most: as many as run in about
 // batchTarget, by the time the tasks of the last messages took. cp.mu is held.
@@ -272,5 +285,6 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 	}
 	cp.queue = append(again, cp.queue...)
 	cp.out--
+	cp.outTasks -= len(tasks)
 	cp.send()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -34,13 +35,13 @@ type ClusterWorkerOptions struct {
 
 // ClusterWorker takes the tasks of every run on a cluster and runs them in
 // pool worker processes that it starts and supervises, as a Host does for a
-// Pool: the engine of `mphost cluster worker`. The tasks of each Pool of a
-// run go to a pool of its own here, which runs the Pool's initializer in each
-// of its processes and holds its maxtasksperchild and task_timeout; what a
-// task prints goes to the run, and its closures' source is fetched from the
-// run. A process that dies while it runs a task hands the task back to the
-// cluster at once, for another delivery. Make one with NewClusterWorker,
-// call Work once, then Close.
+// Pool: the engine of `mphost cluster worker`. Each message of a Pool of a
+// run (one task, or several short ones) runs in a process kept for that Pool,
+// which runs the Pool's initializer and holds its maxtasksperchild and
+// task_timeout; what a task prints goes to the run, and its closures' source
+// is fetched from the run. A process that dies while it runs a task hands the
+// task back to the cluster at once, for another delivery. Make one with
+// NewClusterWorker, call Work once, then Close.
 type ClusterWorker struct {
 	h         *Host
 	conn      *icluster.Conn
@@ -50,7 +51,7 @@ type ClusterWorker struct {
 	logf      func(format string, args ...any)
 
 	mu    sync.Mutex
-	pools map[localPoolKey]*localPool
+	pools []*localPool // of one process each: at most processes
 }
 
 // localPoolKey names a Pool of a run.
@@ -59,12 +60,15 @@ type localPoolKey struct {
 	pool uint64
 }
 
-// localPool is the pool that runs a run's Pool's tasks on this worker.
+// localPool is a pool of one process that runs a run's Pool's tasks on this worker, a task
+// at a time: the tasks of a message run one after the other in it, with no wait between
+// them, and no more of the Pool's tasks run at once than it has messages out.
 type localPool struct {
-	key      localPoolKey
-	hp       *hostPool
-	inFlight int       // tasks running
-	used     time.Time // when a task last ended
+	key   localPoolKey
+	hp    *hostPool
+	busy  bool        // a task runs
+	used  time.Time   // when a task last ended
+	quiet *time.Timer // closes the pool once it has waited quietAfter with no task
 }
 
 // runLink is where the processes of a cluster worker's pool send what the
@@ -88,7 +92,7 @@ func NewClusterWorker(ctx context.Context, url string, opts ClusterWorkerOptions
 	}
 	hostname, _ := os.Hostname()
 	cw := &ClusterWorker{name: hostname + ":" + strconv.Itoa(os.Getpid()), processes: opts.Processes,
-		logf: opts.Logf, pools: map[localPoolKey]*localPool{}}
+		logf: opts.Logf}
 	if cw.logf == nil {
 		cw.logf = func(string, ...any) {}
 	}
@@ -125,10 +129,10 @@ func (cw *ClusterWorker) Stop() { cw.w.Stop() }
 // connection, after Work has returned.
 func (cw *ClusterWorker) Close() error {
 	cw.mu.Lock()
-	for key, lp := range cw.pools {
+	for _, lp := range cw.pools {
 		cw.endPool(lp, true)
-		delete(cw.pools, key)
 	}
+	cw.pools = nil
 	cw.mu.Unlock()
 	cw.h.Close()
 	cw.conn.Close()
@@ -186,28 +190,27 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (clusterR
 		return clusterResult{}, err
 	}
 	defer pool.Forget(batch)
-	var res clusterResult
-	start := time.Now()
-	for _, item := range task.items {
-		id, err := pool.Submit(batch, fns[item.fn], bytes.Clone(item.args))
-		if err != nil {
+	ids := make([]uint64, len(task.items))
+	for i, item := range task.items {
+		if ids[i], err = pool.Submit(batch, fns[item.fn], bytes.Clone(item.args)); err != nil {
 			return clusterResult{}, err
 		}
+	}
+	var res clusterResult
+	start := time.Now()
+	for _, id := range ids {
 		r, err := pool.Result(ctx, id, objects.WaitForever)
 		if err != nil {
 			// Withdrawn or handed back: what runs it is stopped with its pool.
-			cw.mu.Lock()
-			if cw.pools[lp.key] == lp {
-				delete(cw.pools, lp.key)
-				cw.endPool(lp, true)
-			}
-			cw.mu.Unlock()
+			cw.endBusyPool(lp)
 			return clusterResult{}, err
 		}
 		ir := itemResult{died: r.Died, err: r.Err, data: bytes.Clone(r.Data)}
 		switch {
 		case r.Died && len(task.items) == 1:
 			return clusterResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
+		case r.Died:
+			cw.endBusyPool(lp) // and the tasks after it, which the run sends again
 		case r.Err != "" && ir.data == nil:
 			ir.err += "\n(on cluster worker " + cw.name + ")"
 		}
@@ -220,33 +223,58 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (clusterR
 	return res, nil
 }
 
-// pool returns the pool of t's Pool here, started if need be, with one more task in flight.
-// A new pool's processes take the place of those of pools with no task running.
+// endBusyPool terminates lp, whose task ended early, if it is still the worker's.
+func (cw *ClusterWorker) endBusyPool(lp *localPool) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.remove(lp) {
+		cw.endPool(lp, true)
+	}
+}
+
+// pool returns an idle pool of t's Pool here, started if need be, marked busy. A new pool's
+// process takes the place of the process of the pool idle longest, when the worker has as
+// many as its processes.
 func (cw *ClusterWorker) pool(t icluster.Task, task clusterTask) (*localPool, error) {
 	key := localPoolKey{t.Run, task.pool}
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
-	lp := cw.pools[key]
-	if lp == nil {
-		for k, other := range cw.pools {
-			if other.inFlight == 0 {
-				delete(cw.pools, k)
-				cw.endPool(other, false)
-			}
+	var oldest *localPool
+	for _, lp := range cw.pools {
+		switch {
+		case lp.busy:
+		case lp.key == key:
+			lp.busy = true
+			return lp, nil
+		case oldest == nil || lp.used.Before(oldest.used):
+			oldest = lp
 		}
-		var err error
-		if lp, err = cw.startPool(key, t, task); err != nil {
-			return nil, err
-		}
-		cw.pools[key] = lp
 	}
-	lp.inFlight++
+	if len(cw.pools) >= cw.processes && oldest != nil {
+		cw.remove(oldest)
+		cw.endPool(oldest, false)
+	}
+	lp, err := cw.startPool(key, t, task)
+	if err != nil {
+		return nil, err
+	}
+	lp.busy = true
+	cw.pools = append(cw.pools, lp)
 	return lp, nil
+}
+
+// remove takes lp out of the worker's pools and reports whether it was there. cw.mu is held.
+func (cw *ClusterWorker) remove(lp *localPool) bool {
+	i := slices.Index(cw.pools, lp)
+	if i >= 0 {
+		cw.pools = slices.Delete(cw.pools, i, i+1)
+	}
+	return i >= 0
 }
 
 // startPool starts the pool of a run's Pool. cw.mu is held.
 func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task clusterTask) (*localPool, error) {
-	pool, err := objects.NewPool(objects.PoolConfig{Processes: cw.processes, MaxTasksPerChild: task.maxTasks, TaskTimeout: task.timeout})
+	pool, err := objects.NewPool(objects.PoolConfig{Processes: 1, MaxTasksPerChild: task.maxTasks, TaskTimeout: task.timeout})
 	if err != nil {
 		return nil, err
 	}
@@ -270,22 +298,23 @@ func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task clust
 	return &localPool{key: key, hp: hp}, nil
 }
 
-// taskEnded counts a task of lp's out, and closes lp if no task comes for it within quietAfter.
+// taskEnded marks lp idle, and closes it if no task comes for it within quietAfter.
 func (cw *ClusterWorker) taskEnded(lp *localPool) {
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
-	lp.inFlight--
+	lp.busy = false
 	lp.used = time.Now()
-	if lp.inFlight == 0 {
-		time.AfterFunc(quietAfter, func() {
-			cw.mu.Lock()
-			defer cw.mu.Unlock()
-			if cw.pools[lp.key] == lp && lp.inFlight == 0 && time.Since(lp.used) >= quietAfter {
-				delete(cw.pools, lp.key)
-				cw.endPool(lp, false)
-			}
-		})
+	if lp.quiet != nil {
+		lp.quiet.Reset(quietAfter)
+		return
 	}
+	lp.quiet = time.AfterFunc(quietAfter, func() {
+		cw.mu.Lock()
+		defer cw.mu.Unlock()
+		if !lp.busy && time.Since(lp.used) >= quietAfter && cw.remove(lp) {
+			cw.endPool(lp, false)
+		}
+	})
 }
 
 // endPool closes lp (its processes exit) or terminates it (they are killed), and lets go of
