@@ -26,6 +26,8 @@ const (
 	batchMax = 64
 	// batchBytes bounds the arguments of the tasks of one message, but for its first.
 	batchBytes = 1 << 20
+	// lingerFor is how long a message short of its size waits for one more task.
+	lingerFor = 200 * time.Microsecond
 	// slotsMax bounds the slots of a pool beyond its processes: the tasks it takes from its
 	// FIFO to put in messages.
 	slotsMax = 1024
@@ -57,6 +59,8 @@ type clusterPool struct {
 	out      int           // messages out
 	outTasks int           // the tasks of the messages out
 	perTask  time.Duration // how long a task of the last message took on its worker; 0 before
+	queued   time.Time     // when a task was last queued
+	linger   *time.Timer   // calls send when a message short of its size has waited lingerFor
 }
 
 // slotTask is a task a slot took from the pool, on its way to and from the cluster.
@@ -124,6 +128,7 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 		st := &slotTask{fn: fn, args: t.Args, done: make(chan itemResult, 1)}
 		cp.mu.Lock()
 		cp.queue = append(cp.queue, st)
+		cp.queued = time.Now()
 		cp.send()
 		cp.mu.Unlock()
 		var r itemResult
@@ -171,9 +176,10 @@ func (cp *clusterPool) send() {
 // messageSize is how many of the queued tasks the next message carries, or 0 to wait for
 // more. The pool's tasks not done, queued, out or in its FIFO, are cut into messages of about
 // batchSize, as many as a multiple of the lanes, so that the last messages of a map end
-// together. A message waits until it has its size or the pool's FIFO is empty: the FIFO's
-// tasks are on their way to slots, which queue them here. (A slot is free to take them: the
-// tasks queued and out are fewer than the slots.) cp.mu is held.
+// together. A message waits until it has its size, or until the pool's FIFO is empty and no
+// task has come for lingerFor: the FIFO's tasks are on their way to slots, which queue them
+// here (a slot is free to take them: the tasks queued and out are fewer than the slots), and
+// the tasks of a map are submitted one after the other. cp.mu is held.
 func (cp *clusterPool) messageSize() int {
 	if cp.queue[0].alone {
 		return 1
@@ -189,6 +195,14 @@ func (cp *clusterPool) messageSize() int {
 		if waiting > 0 {
 			return 0
 		}
+		if quiet := time.Since(cp.queued); quiet < lingerFor {
+			if cp.linger == nil {
+				cp.linger = time.AfterFunc(lingerFor-quiet, cp.lingered)
+			} else {
+				cp.linger.Reset(lingerFor - quiet)
+			}
+			return 0
+		}
 		want = len(cp.queue)
 	}
 	size := 0
@@ -198,6 +212,13 @@ func (cp *clusterPool) messageSize() int {
 		}
 	}
 	return want
+}
+
+// lingered sends the message that waited lingerFor.
+func (cp *clusterPool) lingered() {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.send()
 }
 
 // ceilDiv is a/b rounded up, for a >= 0 and b > 0.

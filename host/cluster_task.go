@@ -120,7 +120,8 @@ func (r clusterResult) encode() []byte {
 	return buf
 }
 
-// decodeClusterResult reads what encode wrote. The result refers to data.
+// decodeClusterResult reads what encode wrote. The result refers to data. A result of no
+// items is refused: the run would send its tasks again for ever.
 func decodeClusterResult(data []byte) (clusterResult, error) {
 	if len(data) == 0 || data[0] != clusterTaskVersion {
 		return clusterResult{}, errNotAResult
@@ -131,7 +132,7 @@ func decodeClusterResult(data []byte) (clusterResult, error) {
 		died := r.byte()
 		res.items[i] = itemResult{died: died == 1, err: string(r.bytes()), data: r.bytes()}
 	}
-	if r.bad || len(r.data) > 0 {
+	if r.bad || len(r.data) > 0 || len(res.items) == 0 {
 		return clusterResult{}, errNotAResult
 	}
 	return res, nil

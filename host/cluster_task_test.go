@@ -50,6 +50,9 @@ func TestClusterTaskEncoding(t *testing.T) {
 	if _, err := decodeClusterTask(append(data, 0)); err == nil {
 		t.Error("a task with a byte too many was read")
 	}
+	if _, err := decodeClusterResult(clusterResult{}.encode()); err == nil {
+		t.Error("a result of no items was read")
+	}
 	task.items[0].fn = 2
 	if _, err := decodeClusterTask(task.encode()); err == nil {
 		t.Error("a task whose item names a function it lacks was read")
