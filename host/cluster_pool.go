@@ -14,10 +14,10 @@ import (
 
 // A Pool of a cluster run keeps at most `processes` messages out on the cluster, so that its
 // tasks run in at most that many processes at once, as on local processes. A message carries
-// one task, or several when the pool's tasks are short: a message costs the cluster far more
-// than a short task takes to run, and the tasks of one message run one after the other in one
-// worker process. How many a message carries follows how long the tasks of the last message
-// took: enough to fill about batchTarget, at most batchMax.
+// one task, or several of one function when its tasks are short: a message costs the cluster
+// far more than a short task takes to run, and the tasks of one message run one after the
+// other in one worker process. How many a message carries follows how long the function's
+// tasks took in its last messages: enough to fill about batchTarget, at most batchMax.
 
 const (
 	// batchTarget is about how long the tasks of one message take to run, when they are short.
@@ -28,8 +28,8 @@ const (
 	batchBytes = 1 << 20
 	// lingerFor is how long a message short of its size waits for one more task.
 	lingerFor = 200 * time.Microsecond
-	// slotsMax bounds the slots of a pool beyond its processes: the tasks it takes from its
-	// FIFO to put in messages.
+	// slotsMax bounds the slots of a pool (the tasks it takes from its FIFO to put in
+	// messages) when its processes times batchMax would be more.
 	slotsMax = 1024
 )
 
@@ -55,16 +55,27 @@ type clusterPool struct {
 	mu       sync.Mutex
 	slots    map[objects.Owner]context.CancelFunc
 	last     objects.Owner
-	queue    []*slotTask   // tasks waiting for a message
-	out      int           // messages out
-	outTasks int           // the tasks of the messages out
-	perTask  time.Duration // how long a task of the last message took on its worker; 0 before
-	queued   time.Time     // when a task was last queued
-	linger   *time.Timer   // calls send when a message short of its size has waited lingerFor
+	queue    []*slotTask           // tasks waiting for a message
+	out      int                   // messages out
+	outTasks int                   // the tasks of the messages out
+	timings  map[uint64]*taskTimes // per function, at most timingsMax
+	queued   time.Time             // when a task was last queued
+	linger   *time.Timer           // calls send when a message short of its size has waited lingerFor
 }
+
+// taskTimes is how long a task of a function took on its worker, in each of the last few
+// messages of its tasks; 0 before.
+type taskTimes struct {
+	last  [4]time.Duration
+	timed int // messages timed, to place the next in last
+}
+
+// timingsMax bounds the functions a pool keeps times of.
+const timingsMax = 64
 
 // slotTask is a task a slot took from the pool, on its way to and from the cluster.
 type slotTask struct {
+	funcID   uint64 // its function's id in the pool
 	fn, args []byte
 	alone    bool            // its process died in a message of several: it goes alone now
 	gone     bool            // its slot left: its result is dropped
@@ -78,7 +89,7 @@ func (cr *clusterRun) newClusterPool(hp *hostPool, processes, maxTasks int, time
 	cr.pools = append(cr.pools, hp)
 	cr.mu.Unlock()
 	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout, lanes: processes,
-		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners}
+		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners, timings: map[uint64]*taskTimes{}}
 }
 
 // SpawnWorker implements objects.WorkerSpawner: it starts a slot.
@@ -125,7 +136,7 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 		if fn == nil {
 			fn, _ = pool.Function(t.FuncID)
 		}
-		st := &slotTask{fn: fn, args: t.Args, done: make(chan itemResult, 1)}
+		st := &slotTask{funcID: t.FuncID, fn: fn, args: t.Args, done: make(chan itemResult, 1)}
 		cp.mu.Lock()
 		cp.queue = append(cp.queue, st)
 		cp.queued = time.Now()
@@ -161,39 +172,47 @@ func deleteTask(queue []*slotTask, st *slotTask) []*slotTask {
 // send sends messages of the tasks queued while fewer than lanes are out. cp.mu is held.
 func (cp *clusterPool) send() {
 	for cp.out < cp.lanes && len(cp.queue) > 0 {
-		n := cp.messageSize()
-		if n == 0 {
+		tasks := cp.nextMessage()
+		if tasks == nil {
 			return
 		}
-		tasks := slices.Clone(cp.queue[:n])
-		cp.queue = slices.Delete(cp.queue, 0, n)
 		cp.out++
-		cp.outTasks += n
+		cp.outTasks += len(tasks)
 		go cp.run(tasks)
 	}
 }
 
-// messageSize is how many of the queued tasks the next message carries, or 0 to wait for
-// more. The pool's tasks not done, queued, out or in its FIFO, are cut into messages of about
-// batchSize, as many as a multiple of the lanes, so that the last messages of a map end
-// together. A message waits until it has its size, or until the pool's FIFO is empty and no
-// task has come for lingerFor: the FIFO's tasks are on their way to slots, which queue them
-// here (a slot is free to take them: the tasks queued and out are fewer than the slots), and
-// the tasks of a map are submitted one after the other. cp.mu is held.
-func (cp *clusterPool) messageSize() int {
-	if cp.queue[0].alone {
-		return 1
+// nextMessage takes the tasks of the next message from the queue, or returns nil to wait for
+// more. A message carries tasks of one function, that of the task queued first. The pool's
+// tasks not done, queued, out or in its FIFO, are cut into messages of about batchSize, as
+// many as a multiple of the lanes, so that the last messages of a map end together. A message
+// short of its size waits while the pool's FIFO has tasks and fewer than its size are queued:
+// the FIFO's tasks are on their way to slots, which queue them here (a slot is free to take
+// them, since the tasks queued and out are fewer than the slots). Then it waits until no task
+// has come for lingerFor: the tasks of a map are submitted one after the other. cp.mu is held.
+func (cp *clusterPool) nextMessage() []*slotTask {
+	head := cp.queue[0]
+	if head.alone {
+		cp.queue = slices.Delete(cp.queue, 0, 1)
+		return []*slotTask{head}
+	}
+	like := func(st *slotTask) bool { return st.funcID == head.funcID && !st.alone }
+	queued := 0
+	for _, st := range cp.queue {
+		if like(st) {
+			queued++
+		}
 	}
 	waiting := cp.hp.Pool.Waiting()
-	want := cp.batchSize()
+	want := cp.timings[head.funcID].batchSize()
 	if want > 1 {
-		total := len(cp.queue) + waiting + cp.outTasks
+		total := queued + waiting + cp.outTasks
 		messages := ceilDiv(ceilDiv(total, want), cp.lanes) * cp.lanes
 		want = ceilDiv(total, messages)
 	}
-	if len(cp.queue) < want {
-		if waiting > 0 {
-			return 0
+	if queued < want {
+		if waiting > 0 && len(cp.queue) < want {
+			return nil
 		}
 		if quiet := time.Since(cp.queued); quiet < lingerFor {
 			if cp.linger == nil {
@@ -201,17 +220,23 @@ func (cp *clusterPool) messageSize() int {
 			} else {
 				cp.linger.Reset(lingerFor - quiet)
 			}
-			return 0
+			return nil
 		}
-		want = len(cp.queue)
 	}
+	var tasks []*slotTask
 	size := 0
-	for i, st := range cp.queue[:want] {
-		if size += len(st.args); i > 0 && (st.alone || size > batchBytes) {
-			return i
+	cp.queue = slices.DeleteFunc(cp.queue, func(st *slotTask) bool {
+		if len(tasks) == want || !like(st) {
+			return false
 		}
-	}
-	return want
+		if size += len(st.args); len(tasks) > 0 && size > batchBytes {
+			want = len(tasks) // full
+			return false
+		}
+		tasks = append(tasks, st)
+		return true
+	})
+	return tasks
 }
 
 // lingered sends the message that waited lingerFor.
@@ -224,13 +249,41 @@ func (cp *clusterPool) lingered() {
 // ceilDiv is a/b rounded up, for a >= 0 and b > 0.
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// batchSize is how many tasks a message carries at most: as many as run in about
-// batchTarget, by the time the tasks of the last messages took. cp.mu is held.
-func (cp *clusterPool) batchSize() int {
-	if cp.perTask <= 0 || cp.perTask >= batchTarget {
+// batchSize is how many tasks of the function a message carries at most: as many as run in
+// about batchTarget, by the shortest time a task took in its last few messages; 1 before any
+// was timed. The shortest, so that a message slowed by first costs (its process started, its
+// function fetched from the run) does not hold back the next ones; the last few only, so that
+// tasks that grow long get messages of their own within a few.
+func (tt *taskTimes) batchSize() int {
+	var shortest time.Duration
+	if tt != nil {
+		for _, d := range tt.last {
+			if d > 0 && (shortest == 0 || d < shortest) {
+				shortest = d
+			}
+		}
+	}
+	if shortest == 0 || shortest >= batchTarget {
 		return 1
 	}
-	return int(min(batchMax, batchTarget/cp.perTask))
+	return int(min(batchMax, batchTarget/shortest))
+}
+
+// timed notes how long each task of a message of fn took. cp.mu is held.
+func (cp *clusterPool) timed(fn uint64, perTask time.Duration) {
+	tt := cp.timings[fn]
+	if tt == nil {
+		if len(cp.timings) >= timingsMax {
+			for other := range cp.timings {
+				delete(cp.timings, other) // any one: a function seen again starts afresh
+				break
+			}
+		}
+		tt = &taskTimes{}
+		cp.timings[fn] = tt
+	}
+	tt.last[tt.timed%len(tt.last)] = max(perTask, 1)
+	tt.timed++
 }
 
 // run sends a message of tasks to the cluster, waits for its result and hands each task
@@ -300,9 +353,7 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 		}
 	}
 	if res.Err == "" && len(cr.items) > 0 {
-		// The last message's alone: a smoothed figure would keep too many tasks a message
-		// for a while once they grow long.
-		cp.perTask = cr.elapsed / time.Duration(len(cr.items))
+		cp.timed(tasks[0].funcID, cr.elapsed/time.Duration(len(cr.items)))
 	}
 	cp.queue = append(again, cp.queue...)
 	cp.out--

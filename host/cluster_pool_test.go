@@ -1,0 +1,126 @@
+package host
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mphost/mphost/internal/objects"
+)
+
+// How the queued tasks of a cluster Pool are cut into messages: of the first task's function,
+// as many as its last times allow, spread over the lanes, within the bytes bound; a task whose
+// process died goes alone, and a function not yet timed goes one task a message.
+func TestClusterMessages(t *testing.T) {
+	pool, err := objects.NewPool(objects.PoolConfig{Processes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := &clusterPool{hp: &hostPool{Pool: pool}, lanes: 2, timings: map[uint64]*taskTimes{}}
+	// Held throughout, as by send. The wait below arms a timer that calls send, which then
+	// finds the lanes full and sends nothing.
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.out = cp.lanes
+	queue := func(fn uint64, n, size int) {
+		for range n {
+			cp.queue = append(cp.queue, &slotTask{funcID: fn, args: make([]byte, size)})
+		}
+	}
+	take := func() (n int, fn uint64) {
+		t.Helper()
+		tasks := cp.nextMessage()
+		for _, st := range tasks {
+			if st.funcID != tasks[0].funcID {
+				t.Fatalf("a message of functions %d and %d", tasks[0].funcID, st.funcID)
+			}
+		}
+		if len(tasks) == 0 {
+			return 0, 0
+		}
+		return len(tasks), tasks[0].funcID
+	}
+	// Untimed: one a message.
+	queue(1, 3, 10)
+	if n, fn := take(); n != 1 || fn != 1 {
+		t.Errorf("an untimed function: a message of %d tasks of %d, want 1 of 1", n, fn)
+	}
+	// 100 µs a task: up to batchMax, here the 102 tasks spread over two messages, then
+	// the same share while one is out.
+	cp.timed(1, 100*time.Microsecond)
+	queue(1, 100, 10)
+	if n, _ := take(); n != 51 {
+		t.Errorf("102 short tasks on two lanes: a message of %d, want 51", n)
+	}
+	cp.outTasks = 51
+	if n, _ := take(); n != 51 {
+		t.Errorf("the second message: %d tasks, want 51", n)
+	}
+	cp.outTasks = 0
+	// A slow function after it goes one a message, though queued first among short ones.
+	cp.timed(2, 20*time.Millisecond)
+	queue(2, 2, 10)
+	queue(1, 4, 10)
+	if n, fn := take(); n != 1 || fn != 2 {
+		t.Errorf("a message of %d tasks of %d, want 1 of the slow 2", n, fn)
+	}
+	if n, fn := take(); n != 1 || fn != 2 {
+		t.Errorf("a message of %d tasks of %d, want 1 of the slow 2", n, fn)
+	}
+	// The short ones waiting behind it go together, a half for each lane.
+	if n, fn := take(); n != 2 || fn != 1 {
+		t.Errorf("a message of %d tasks of %d, want 2 of 1", n, fn)
+	}
+	// A message short of its size (two tasks where others of the map are out) waits for
+	// more while tasks come, then goes.
+	cp.outTasks = 100
+	cp.queued = time.Now()
+	if n, _ := take(); n != 0 {
+		t.Errorf("a message of %d tasks went at once, want a wait", n)
+	}
+	cp.queued = time.Now().Add(-time.Second)
+	if n, _ := take(); n != 2 {
+		t.Errorf("after the wait: a message of %d tasks, want 2", n)
+	}
+	cp.outTasks = 0
+	// A task of another function among them waits for a message of its own.
+	cp.queue = nil
+	queue(1, 1, 10)
+	queue(2, 1, 10)
+	queue(1, 7, 10)
+	if n, fn := take(); n != 4 || fn != 1 {
+		t.Errorf("a message of %d tasks of %d, want 4 of 1 (half of the 8)", n, fn)
+	}
+	if n, fn := take(); n != 1 || fn != 2 {
+		t.Errorf("a message of %d tasks of %d, want the 1 of 2", n, fn)
+	}
+	cp.queue = nil
+	// A task that died in a message goes alone.
+	queue(1, 3, 10)
+	cp.queue[1].alone = true
+	if n, _ := take(); n != 1 {
+		t.Errorf("before the task that died: %d tasks, want the 1 before it", n)
+	}
+	if n, _ := take(); n != 1 || len(cp.queue) != 1 {
+		t.Errorf("the task that died: a message of %d, want it alone", n)
+	}
+	cp.queue = nil
+	// Big arguments: within batchBytes, but for the first.
+	queue(1, 10, batchBytes/3)
+	if n, _ := take(); n != 3 {
+		t.Errorf("tasks of a third of batchBytes: %d a message, want 3", n)
+	}
+	cp.queue = nil
+	queue(1, 2, 2*batchBytes)
+	if n, _ := take(); n != 1 {
+		t.Errorf("a task over batchBytes: %d a message, want 1", n)
+	}
+	// The last times count: tasks grown long go one a message within a few messages.
+	for range 4 {
+		cp.timed(1, 30*time.Millisecond)
+	}
+	cp.queue = nil
+	queue(1, 10, 10)
+	if n, _ := take(); n != 1 {
+		t.Errorf("tasks of 30 ms: %d a message, want 1", n)
+	}
+}
