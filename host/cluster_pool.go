@@ -183,13 +183,14 @@ func (cp *clusterPool) send() {
 }
 
 // nextMessage takes the tasks of the next message from the queue, or returns nil to wait for
-// more. A message carries tasks of one function, that of the task queued first. The pool's
-// tasks not done, queued, out or in its FIFO, are cut into messages of about batchSize, as
-// many as a multiple of the lanes, so that the last messages of a map end together. A message
-// short of its size waits while the pool's FIFO has tasks and fewer than its size are queued:
-// the FIFO's tasks are on their way to slots, which queue them here (a slot is free to take
-// them, since the tasks queued and out are fewer than the slots). Then it waits until no task
-// has come for lingerFor: the tasks of a map are submitted one after the other. cp.mu is held.
+// more. A message carries tasks of one function, that of the task queued first, batchSize of
+// them at most. When the pool has fewer tasks than fill a message for each lane (queued, out
+// or in its FIFO), they are shared out evenly, so that the last messages of a map end
+// together; that waits until all of them are known. A message short of its size waits: while
+// the pool's FIFO has tasks and fewer than that size are queued, for the FIFO's tasks are on
+// their way to slots, which queue them here (a slot is free to take them, since the tasks
+// queued and out are fewer than the slots); then until no task has come for lingerFor, for
+// the tasks of a map are submitted one after the other. cp.mu is held.
 func (cp *clusterPool) nextMessage() []*slotTask {
 	head := cp.queue[0]
 	if head.alone {
@@ -206,22 +207,16 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 	waiting := cp.hp.Pool.Waiting()
 	want := cp.timings[head.funcID].batchSize()
 	if want > 1 {
-		total := queued + waiting + cp.outTasks
-		messages := ceilDiv(ceilDiv(total, want), cp.lanes) * cp.lanes
-		want = ceilDiv(total, messages)
-	}
-	if queued < want {
-		if waiting > 0 && len(cp.queue) < want {
-			return nil
-		}
-		if quiet := time.Since(cp.queued); quiet < lingerFor {
-			if cp.linger == nil {
-				cp.linger = time.AfterFunc(lingerFor-quiet, cp.lingered)
-			} else {
-				cp.linger.Reset(lingerFor - quiet)
+		if total := queued + waiting + cp.outTasks; total < want*cp.lanes {
+			if cp.wait(want, waiting) {
+				return nil
 			}
-			return nil
+			messages := ceilDiv(ceilDiv(total, want), cp.lanes) * cp.lanes
+			want = ceilDiv(total, messages)
 		}
+	}
+	if queued < want && cp.wait(want, waiting) {
+		return nil
 	}
 	var tasks []*slotTask
 	size := 0
@@ -237,6 +232,25 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 		return true
 	})
 	return tasks
+}
+
+// wait reports whether a message of size tasks waits for more: while the FIFO has tasks and
+// fewer than size are queued, then until lingerFor has passed since a task last came, for
+// which it sets a timer. cp.mu is held.
+func (cp *clusterPool) wait(size, waiting int) bool {
+	if waiting > 0 && len(cp.queue) < size {
+		return true
+	}
+	quiet := time.Since(cp.queued)
+	if quiet >= lingerFor {
+		return false
+	}
+	if cp.linger == nil {
+		cp.linger = time.AfterFunc(lingerFor-quiet, cp.lingered)
+	} else {
+		cp.linger.Reset(lingerFor - quiet)
+	}
+	return true
 }
 
 // lingered sends the message that waited lingerFor.
