@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -77,9 +76,9 @@ const timingsMax = 64
 type slotTask struct {
 	funcID   uint64 // its function's id in the pool
 	fn, args []byte
-	alone    bool            // its process died in a message of several: it goes alone now
-	gone     bool            // its slot left: its result is dropped
-	done     chan itemResult // gets its result (cap 1)
+	alone    bool                     // its process died in a message of several: it goes alone now
+	gone     bool                     // its slot left: its result is dropped
+	done     chan icluster.ItemResult // gets its result (cap 1)
 }
 
 // newClusterPool makes hp a pool of the run cr: maxTasks and timeout hold on the workers, and
@@ -136,13 +135,13 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 		if fn == nil {
 			fn, _ = pool.Function(t.FuncID)
 		}
-		st := &slotTask{funcID: t.FuncID, fn: fn, args: t.Args, done: make(chan itemResult, 1)}
+		st := &slotTask{funcID: t.FuncID, fn: fn, args: t.Args, done: make(chan icluster.ItemResult, 1)}
 		cp.mu.Lock()
 		cp.queue = append(cp.queue, st)
 		cp.queued = time.Now()
 		cp.send()
 		cp.mu.Unlock()
-		var r itemResult
+		var r icluster.ItemResult
 		select {
 		case r = <-st.done:
 		case <-ctx.Done():
@@ -153,7 +152,7 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 			cp.mu.Unlock()
 			return
 		}
-		if pool.Done(w, t.ID, r.data, r.err) == nil {
+		if pool.Done(w, t.ID, r.Data, r.Err) == nil {
 			cp.hp.taskFinished(t.ID)
 		}
 	}
@@ -303,24 +302,13 @@ func (cp *clusterPool) timed(fn uint64, perTask time.Duration) {
 // run sends a message of tasks to the cluster, waits for its result and hands each task
 // its own.
 func (cp *clusterPool) run(tasks []*slotTask) {
-	msg := clusterTask{pool: cp.hp.id, init: cp.payload, maxTasks: cp.maxTasks, timeout: cp.timeout,
-		items: make([]clusterItem, len(tasks))}
+	msg := icluster.PoolTask{Pool: cp.hp.id, Init: cp.payload, MaxTasks: cp.maxTasks, Timeout: cp.timeout,
+		Funcs: [][]byte{tasks[0].fn}, Items: make([]icluster.PoolItem, len(tasks))}
 	for i, st := range tasks {
-		fn := -1
-		for j, other := range msg.fns {
-			if bytes.Equal(other, st.fn) {
-				fn = j
-				break
-			}
-		}
-		if fn < 0 {
-			fn = len(msg.fns)
-			msg.fns = append(msg.fns, st.fn)
-		}
-		msg.items[i] = clusterItem{fn: fn, args: st.args}
+		msg.Items[i] = icluster.PoolItem{Func: 0, Args: st.args} // one function a message
 	}
 	var res icluster.Result
-	if id, err := cp.cr.run.Submit(context.Background(), msg.encode()); err != nil {
+	if id, err := cp.cr.run.Submit(context.Background(), msg.Append(nil)); err != nil {
 		res.Err = clusterFailure(err)
 	} else {
 		select {
@@ -335,10 +323,10 @@ func (cp *clusterPool) run(tasks []*slotTask) {
 // finish hands each task of a message its result, and queues again those that have none: the
 // one whose process died, to go alone, and those after it.
 func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
-	var cr clusterResult
+	var pr icluster.PoolResult
 	if res.Err == "" {
 		var err error
-		if cr, err = decodeClusterResult(res.Data); err != nil {
+		if pr, err = icluster.DecodePoolResult(res.Data); err != nil {
 			res.Err = err.Error()
 		}
 	}
@@ -346,9 +334,9 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 		if res.Worker != "" && !containsWorker(res.Err) {
 			res.Err += "\n(on cluster worker " + res.Worker + ")"
 		}
-		cr.items = nil
+		pr.Items = nil
 		for range tasks {
-			cr.items = append(cr.items, itemResult{err: res.Err})
+			pr.Items = append(pr.Items, icluster.ItemResult{Err: res.Err})
 		}
 	}
 	cp.mu.Lock()
@@ -357,17 +345,17 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 	for i, st := range tasks {
 		switch {
 		case st.gone:
-		case i >= len(cr.items):
+		case i >= len(pr.Items):
 			again = append(again, st)
-		case cr.items[i].died:
+		case pr.Items[i].Died:
 			st.alone = true
 			again = append(again, st)
 		default:
-			st.done <- cr.items[i]
+			st.done <- pr.Items[i]
 		}
 	}
-	if res.Err == "" && len(cr.items) > 0 {
-		cp.timed(tasks[0].funcID, cr.elapsed/time.Duration(len(cr.items)))
+	if res.Err == "" {
+		cp.timed(tasks[0].funcID, pr.Elapsed/time.Duration(len(pr.Items)))
 	}
 	cp.queue = append(again, cp.queue...)
 	cp.out--

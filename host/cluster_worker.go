@@ -144,9 +144,9 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
 	res, err := cw.runTask(ctx, t)
 	if err == nil {
-		for _, it := range res.items {
-			if it.err != "" && !it.died {
-				err = errors.New(it.err) // for the log: the result carries it
+		for _, it := range res.Items {
+			if it.Err != "" && !it.Died {
+				err = errors.New(it.Err) // for the log: the result carries it
 				break
 			}
 		}
@@ -158,10 +158,10 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	default:
 		cw.logf("run %s: task %d done", t.Run, t.ID)
 	}
-	if res.items == nil {
+	if res.Items == nil {
 		return nil, err
 	}
-	return res.encode(), nil
+	return res.Append(nil), nil
 }
 
 // runTask is run, without the log. It runs the items of the task one after the other in
@@ -170,56 +170,56 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 // keep their results and the rest go back to the run, which sends the one that died alone:
 // that way a task that kills its process fails alone, after its own deliveries. A task of one
 // item whose process dies is handed back to the cluster instead (ErrProcessDied).
-func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (clusterResult, error) {
-	task, err := decodeClusterTask(t.Payload)
+func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster.PoolResult, error) {
+	task, err := icluster.DecodePoolTask(t.Payload)
 	if err != nil {
-		return clusterResult{}, err
+		return icluster.PoolResult{}, err
 	}
 	lp, err := cw.pool(t, task)
 	if err != nil {
-		return clusterResult{}, err
+		return icluster.PoolResult{}, err
 	}
 	defer cw.taskEnded(lp)
 	pool := lp.hp.Pool
-	fns := make([]uint64, len(task.fns))
-	for i, fn := range task.fns {
+	fns := make([]uint64, len(task.Funcs))
+	for i, fn := range task.Funcs {
 		fns[i] = pool.AddFunction(bytes.Clone(fn))
 	}
 	batch, err := pool.NewBatch(fns...)
 	if err != nil {
-		return clusterResult{}, err
+		return icluster.PoolResult{}, err
 	}
 	defer pool.Forget(batch)
-	ids := make([]uint64, len(task.items))
-	for i, item := range task.items {
-		if ids[i], err = pool.Submit(batch, fns[item.fn], bytes.Clone(item.args)); err != nil {
-			return clusterResult{}, err
+	ids := make([]uint64, len(task.Items))
+	for i, item := range task.Items {
+		if ids[i], err = pool.Submit(batch, fns[item.Func], bytes.Clone(item.Args)); err != nil {
+			return icluster.PoolResult{}, err
 		}
 	}
-	var res clusterResult
+	var res icluster.PoolResult
 	start := time.Now()
 	for _, id := range ids {
 		r, err := pool.Result(ctx, id, objects.WaitForever)
 		if err != nil {
 			// Withdrawn or handed back: what runs it is stopped with its pool.
 			cw.endBusyPool(lp)
-			return clusterResult{}, err
+			return icluster.PoolResult{}, err
 		}
-		ir := itemResult{died: r.Died, err: r.Err, data: bytes.Clone(r.Data)}
+		ir := icluster.ItemResult{Died: r.Died, Err: r.Err, Data: bytes.Clone(r.Data)}
 		switch {
-		case r.Died && len(task.items) == 1:
-			return clusterResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
+		case r.Died && len(task.Items) == 1:
+			return icluster.PoolResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
 		case r.Died:
 			cw.endBusyPool(lp) // and the tasks after it, which the run sends again
-		case r.Err != "" && ir.data == nil:
-			ir.err += "\n(on cluster worker " + cw.name + ")"
+		case r.Err != "" && ir.Data == nil:
+			ir.Err += "\n(on cluster worker " + cw.name + ")"
 		}
-		res.items = append(res.items, ir)
+		res.Items = append(res.Items, ir)
 		if r.Died {
 			break
 		}
 	}
-	res.elapsed = time.Since(start)
+	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
@@ -235,8 +235,8 @@ func (cw *ClusterWorker) endBusyPool(lp *localPool) {
 // pool returns an idle pool of t's Pool here, started if need be, marked busy. A new pool's
 // process takes the place of the process of the pool idle longest, when the worker has as
 // many as its processes.
-func (cw *ClusterWorker) pool(t icluster.Task, task clusterTask) (*localPool, error) {
-	key := localPoolKey{t.Run, task.pool}
+func (cw *ClusterWorker) pool(t icluster.Task, task icluster.PoolTask) (*localPool, error) {
+	key := localPoolKey{t.Run, task.Pool}
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
 	var oldest *localPool
@@ -273,8 +273,8 @@ func (cw *ClusterWorker) remove(lp *localPool) bool {
 }
 
 // startPool starts the pool of a run's Pool. cw.mu is held.
-func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task clusterTask) (*localPool, error) {
-	pool, err := objects.NewPool(objects.PoolConfig{Processes: 1, MaxTasksPerChild: task.maxTasks, TaskTimeout: task.timeout})
+func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task icluster.PoolTask) (*localPool, error) {
+	pool, err := objects.NewPool(objects.PoolConfig{Processes: 1, MaxTasksPerChild: task.MaxTasks, TaskTimeout: task.Timeout})
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (cw *ClusterWorker) startPool(key localPoolKey, t icluster.Task, task clust
 	}
 	hp := &hostPool{Pool: pool, spawner: &poolSpawner{h: h, owner: objects.MainScript, pool: pool, link: link}}
 	hp.id = h.objects.AddHeld(hp, objects.MainScript)
-	payload, err := vm.LocalPoolPayload(task.init, hp.id, "cluster worker "+cw.name)
+	payload, err := vm.LocalPoolPayload(task.Init, hp.id, "cluster worker "+cw.name)
 	if err == nil {
 		hp.spawner.payload = payload
 		pool.Hold(payload)

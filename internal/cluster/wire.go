@@ -93,6 +93,11 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
+func appendBytes(buf, b []byte) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(b)))
+	return append(buf, b...)
+}
+
 // decoder reads what the append functions wrote; its first error sticks.
 type decoder struct {
 	data []byte
@@ -112,17 +117,59 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) string() string {
+func (d *decoder) string() string { return string(d.bytes()) }
+
+// bytes reads a byte string with its length; the slice refers to the data.
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.data)) {
 		d.err = fmt.Errorf("%w: a string of %d bytes in %d", errMalformed, n, len(d.data))
 	}
 	if d.err != nil {
-		return ""
+		return nil
 	}
-	s := string(d.data[:n])
+	b := d.data[:n:n]
 	d.data = d.data[n:]
-	return s
+	return b
+}
+
+// count reads the count of what follows, each of which takes a byte at least, so that a wrong
+// count does not make a huge slice.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.data)) {
+		d.err = fmt.Errorf("%w: %d things in %d bytes", errMalformed, n, len(d.data))
+	}
+	if d.err != nil {
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) byte() byte {
+	if d.err == nil && len(d.data) == 0 {
+		d.err = fmt.Errorf("%w: a byte missing", errMalformed)
+	}
+	if d.err != nil {
+		return 0
+	}
+	b := d.data[0]
+	d.data = d.data[1:]
+	return b
+}
+
+// layout reads the first byte, which must be want.
+func (d *decoder) layout(want byte) {
+	if got := d.byte(); d.err == nil && got != want {
+		d.err = fmt.Errorf("%w: layout %d, not %d", errMalformed, got, want)
+	}
+}
+
+// end checks that nothing is left.
+func (d *decoder) end() {
+	if d.err == nil && len(d.data) > 0 {
+		d.err = fmt.Errorf("%w: %d bytes too many", errMalformed, len(d.data))
+	}
 }
 
 func (d *decoder) rest() []byte {
