@@ -59,6 +59,7 @@ type clusterPool struct {
 	outTasks int                   // the tasks of the messages out
 	timings  map[uint64]*taskTimes // per function, at most timingsMax
 	queued   time.Time             // when a task was last queued
+	readers  int                   // callers waiting for a result or the pool's end (reading)
 	linger   *time.Timer           // calls send when a message short of its size has waited lingerFor
 }
 
@@ -234,14 +235,15 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 }
 
 // wait reports whether a message of size tasks waits for more: while the FIFO has tasks and
-// fewer than size are queued, then until lingerFor has passed since a task last came, for
-// which it sets a timer. cp.mu is held.
+// fewer than size are queued; then, unless a caller waits for a result (who submits no more
+// meanwhile), until lingerFor has passed since a task last came, for which it sets a timer.
+// cp.mu is held.
 func (cp *clusterPool) wait(size, waiting int) bool {
 	if waiting > 0 && len(cp.queue) < size {
 		return true
 	}
 	quiet := time.Since(cp.queued)
-	if quiet >= lingerFor {
+	if quiet >= lingerFor || cp.readers > 0 {
 		return false
 	}
 	if cp.linger == nil {
@@ -250,6 +252,22 @@ func (cp *clusterPool) wait(size, waiting int) bool {
 		cp.linger.Reset(lingerFor - quiet)
 	}
 	return true
+}
+
+// reading counts a caller waiting for a result, or for the pool's end, until the function it
+// returns is called, and sends what waited for more tasks: the caller submits none meanwhile.
+// A timer of lingerFor fires a millisecond late when the process is idle; a caller that waits
+// for a result is the sooner sign that a map's tasks are all submitted.
+func (cp *clusterPool) reading() (done func()) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.readers++
+	cp.send()
+	return func() {
+		cp.mu.Lock()
+		defer cp.mu.Unlock()
+		cp.readers--
+	}
 }
 
 // lingered sends the message that waited lingerFor.

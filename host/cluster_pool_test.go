@@ -77,6 +77,12 @@ func TestClusterMessages(t *testing.T) {
 	if n, _ := take(); n != 0 {
 		t.Errorf("a message of %d tasks went at once, want a wait", n)
 	}
+	cp.readers = 1 // the script waits for a result: it submits no more
+	if n, _ := take(); n != 2 {
+		t.Errorf("with a caller waiting for results: a message of %d tasks, want 2", n)
+	}
+	cp.readers = 0
+	queue(1, 2, 10)
 	cp.queued = time.Now().Add(-time.Second)
 	if n, _ := take(); n != 2 {
 		t.Errorf("after the wait: a message of %d tasks, want 2", n)

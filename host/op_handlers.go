@@ -178,9 +178,12 @@ var handlers = [ops.NumOps]handler{
 		p.Forget(c.call.Batch)
 		return done(nil)
 	}),
-	ops.PoolClose:         on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) { p.Close(); return done(nil) }),
-	ops.PoolTerminate:     on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) { p.Terminate(); return done(nil) }),
-	ops.PoolJoin:          on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) { return done(p.Join(c.ctx)) }),
+	ops.PoolClose:     on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) { p.Close(); return done(nil) }),
+	ops.PoolTerminate: on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) { p.Terminate(); return done(nil) }),
+	ops.PoolJoin: on(func(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+		defer p.awaiting()()
+		return done(p.Join(c.ctx))
+	}),
 	ops.PoolNext:          on(nextTask),
 	ops.PoolDoneNext:      on(poolDoneNext),
 	ops.PoolFunctionBytes: on(poolFunctionBytes),

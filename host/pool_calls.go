@@ -244,14 +244,25 @@ func poolSubmit(c *opCall, p *hostPool) (vm.ObjectReply, error) {
 
 // poolResult waits for a task's outcome.
 func poolResult(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	defer p.awaiting()()
 	r, err := p.Result(c.ctx, c.call.Task, c.w)
 	return taskReply(c.call.Task, r, err)
 }
 
 // poolNextDone waits for the next task of a batch to finish.
 func poolNextDone(c *opCall, p *hostPool) (vm.ObjectReply, error) {
+	defer p.awaiting()()
 	task, r, err := p.NextDone(c.ctx, c.call.Batch, c.w)
 	return taskReply(task, r, err)
+}
+
+// awaiting marks a caller of the pool waiting for results, until the function it returns is
+// called: a pool of a cluster run then sends the tasks it holds back for more (reading).
+func (p *hostPool) awaiting() (done func()) {
+	if p.cluster == nil {
+		return func() {}
+	}
+	return p.cluster.reading()
 }
 
 // poolFinished replies, of the batch ids in the call's Value (uvarints),
