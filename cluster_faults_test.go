@@ -83,7 +83,7 @@ print(pool:apply(function() return "still working" end))
 }
 
 // A task that kills its process in a message of several fails alone, after its own
-// deliveries: the tasks before it keep their results, those after it run again.
+// deliveries: the others keep their results, those after it run in the next process.
 func TestClusterTaskKillsItsWorkerInABatch(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, 1, 1)

@@ -338,8 +338,8 @@ func (cp *clusterPool) run(tasks []*slotTask) {
 	cp.finish(tasks, res)
 }
 
-// finish hands each task of a message its result, and queues again those that have none: the
-// one whose process died, to go alone, and those after it.
+// finish hands each task of a message its result, and queues again those that have none: one
+// whose process died, to go alone, and any the result lacks.
 func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 	var pr icluster.PoolResult
 	if res.Err == "" {

@@ -166,10 +166,10 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 
 // runTask is run, without the log. It runs the items of the task one after the other in
 // the pool, as the run's Pool would run them in one of its processes, and returns their
-// results. When the process running an item dies, the items before it
-// keep their results and the rest go back to the run, which sends the one that died alone:
-// that way a task that kills its process fails alone, after its own deliveries. A task of one
-// item whose process dies is handed back to the cluster instead (ErrProcessDied).
+// results. An item whose process dies is marked so, and the items after it run in the
+// process that replaces it; the run sends the one that died again, alone, so that a task that
+// kills its process fails alone, after its own deliveries. A task of one item whose process
+// dies is handed back to the cluster instead (ErrProcessDied).
 func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster.PoolResult, error) {
 	task, err := icluster.DecodePoolTask(t.Payload)
 	if err != nil {
@@ -196,30 +196,29 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster
 			return icluster.PoolResult{}, err
 		}
 	}
-	var res icluster.PoolResult
+	// The items run one after the other, in the pool's process or, once one has died, in its
+	// replacement: the last one's end is the end of all, one wait rather than one a task.
 	start := time.Now()
-	for _, id := range ids {
-		r, err := pool.Result(ctx, id, objects.WaitForever)
-		if err != nil {
-			// Withdrawn or handed back: what runs it is stopped with its pool.
-			cw.endBusyPool(lp)
+	if _, err := pool.Result(ctx, ids[len(ids)-1], objects.WaitForever); err != nil {
+		// Withdrawn or handed back: what runs it is stopped with its pool.
+		cw.endBusyPool(lp)
+		return icluster.PoolResult{}, err
+	}
+	res := icluster.PoolResult{Elapsed: time.Since(start), Items: make([]icluster.ItemResult, len(ids))}
+	for i, id := range ids {
+		r, err := pool.Result(ctx, id, objects.DontWait)
+		if err != nil { // finished before the last, so kept until Forget
 			return icluster.PoolResult{}, err
 		}
 		ir := icluster.ItemResult{Died: r.Died, Err: r.Err, Data: bytes.Clone(r.Data)}
 		switch {
-		case r.Died && len(task.Items) == 1:
+		case r.Died && len(ids) == 1:
 			return icluster.PoolResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
-		case r.Died:
-			cw.endBusyPool(lp) // and the tasks after it, which the run sends again
-		case r.Err != "" && ir.Data == nil:
+		case r.Err != "" && ir.Data == nil && !r.Died:
 			ir.Err += "\n(on cluster worker " + cw.name + ")"
 		}
-		res.Items = append(res.Items, ir)
-		if r.Died {
-			break
-		}
+		res.Items[i] = ir
 	}
-	res.Elapsed = time.Since(start)
 	return res, nil
 }
 

@@ -26,8 +26,7 @@ type PoolItem struct {
 	Args []byte // its arguments, as the pool holds them
 }
 
-// PoolResult is what a worker returns for a PoolTask: the results of its items in order, up to
-// the first whose process died (the last then), or of all of them.
+// PoolResult is what a worker returns for a PoolTask: the results of its items, in order.
 type PoolResult struct {
 	Elapsed time.Duration // how long the items reported took to run, all told
 	Items   []ItemResult
