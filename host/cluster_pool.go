@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -23,8 +25,11 @@ const (
 	batchTarget = 10 * time.Millisecond
 	// batchMax bounds the tasks of one message.
 	batchMax = 64
-	// batchBytes bounds the arguments of the tasks of one message, but for its first.
+	// batchBytes bounds the arguments of the tasks of one message, but for its first; the
+	// server's limit bounds the whole message too.
 	batchBytes = 1 << 20
+	// itemBytes is the most a task adds to a message besides its arguments.
+	itemBytes = 2 * binary.MaxVarintLen64
 	// lingerFor is how long a message short of its size waits for one more task.
 	lingerFor = 200 * time.Microsecond
 	// slotsMax bounds the slots of a pool (the tasks it takes from its FIFO to put in
@@ -32,8 +37,8 @@ const (
 	slotsMax = 1024
 )
 
-// clusterSlots is how many slots a cluster Pool of the given processes has: enough to fill
-// each message, within slotsMax.
+// clusterSlots is how many slots a cluster Pool of the given processes has: enough to fill a
+// message for each lane, within slotsMax.
 func clusterSlots(processes int) int {
 	if processes >= slotsMax/batchMax {
 		return max(processes, slotsMax)
@@ -50,6 +55,7 @@ type clusterPool struct {
 	maxTasks int           // maxtasksperchild, for the cluster workers
 	timeout  time.Duration // task_timeout, for the cluster workers
 	lanes    int           // the pool's processes: its messages out at most
+	maxBytes int           // the largest message the cluster takes; 0: no bound but batchBytes
 
 	mu       sync.Mutex
 	slots    map[objects.Owner]context.CancelFunc
@@ -88,7 +94,7 @@ func (cr *clusterRun) newClusterPool(hp *hostPool, processes, maxTasks int, time
 	cr.mu.Lock()
 	cr.pools = append(cr.pools, hp)
 	cr.mu.Unlock()
-	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout, lanes: processes,
+	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout, lanes: processes, maxBytes: cr.run.MaxPayload(),
 		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners, timings: map[uint64]*taskTimes{}}
 }
 
@@ -218,13 +224,17 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 	if queued < want && cp.wait(want, waiting) {
 		return nil
 	}
+	budget := batchBytes
+	if cp.maxBytes > 0 {
+		budget = min(budget, cp.maxBytes-len(cp.payload)-len(head.fn)-64)
+	}
 	var tasks []*slotTask
 	size := 0
 	cp.queue = slices.DeleteFunc(cp.queue, func(st *slotTask) bool {
 		if len(tasks) == want || !like(st) {
 			return false
 		}
-		if size += len(st.args); len(tasks) > 0 && size > batchBytes {
+		if size += len(st.args) + itemBytes; len(tasks) > 0 && size > budget {
 			want = len(tasks) // full
 			return false
 		}
@@ -326,21 +336,24 @@ func (cp *clusterPool) run(tasks []*slotTask) {
 		msg.Items[i] = icluster.PoolItem{Func: 0, Args: st.args} // one function a message
 	}
 	var res icluster.Result
+	withdrawn := false
 	if id, err := cp.cr.run.Submit(context.Background(), msg.Append(nil)); err != nil {
-		res.Err = clusterFailure(err)
+		res.Err, withdrawn = clusterFailure(err), errors.Is(err, icluster.ErrWithdrawn)
 	} else {
 		select {
 		case res = <-cp.cr.await(id):
 		case <-cp.cr.done:
-			res.Err = clusterFailure(icluster.ErrWithdrawn)
+			res.Err, withdrawn = clusterFailure(icluster.ErrWithdrawn), true
 		}
 	}
-	cp.finish(tasks, res)
+	cp.finish(tasks, res, withdrawn)
 }
 
 // finish hands each task of a message its result, and queues again those that have none: one
-// whose process died, to go alone, and any the result lacks.
-func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
+// whose process died, to go alone, and any the result lacks. When a message of several failed
+// as a whole (its worker lost each time, the server refusing it), but not withdrawn, each of
+// its tasks goes again alone, to fail or not by itself.
+func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result, withdrawn bool) {
 	var pr icluster.PoolResult
 	if res.Err == "" {
 		var err error
@@ -348,26 +361,27 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 			res.Err = err.Error()
 		}
 	}
+	again := res.Err != "" && len(tasks) > 1 && !withdrawn
 	if res.Err != "" {
 		if res.Worker != "" && !containsWorker(res.Err) {
 			res.Err += "\n(on cluster worker " + res.Worker + ")"
 		}
 		pr.Items = nil
 		for range tasks {
-			pr.Items = append(pr.Items, icluster.ItemResult{Err: res.Err})
+			pr.Items = append(pr.Items, icluster.ItemResult{Died: again, Err: res.Err})
 		}
 	}
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	var again []*slotTask
+	var requeued []*slotTask
 	for i, st := range tasks {
 		switch {
 		case st.gone:
 		case i >= len(pr.Items):
-			again = append(again, st)
+			requeued = append(requeued, st)
 		case pr.Items[i].Died:
 			st.alone = true
-			again = append(again, st)
+			requeued = append(requeued, st)
 		default:
 			st.done <- pr.Items[i]
 		}
@@ -375,7 +389,7 @@ func (cp *clusterPool) finish(tasks []*slotTask, res icluster.Result) {
 	if res.Err == "" {
 		cp.timed(tasks[0].funcID, pr.Elapsed/time.Duration(len(pr.Items)))
 	}
-	cp.queue = append(again, cp.queue...)
+	cp.queue = append(requeued, cp.queue...)
 	cp.out--
 	cp.outTasks -= len(tasks)
 	cp.send()

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	icluster "github.com/mphost/mphost/internal/cluster"
 	"github.com/mphost/mphost/internal/objects"
 )
 
@@ -111,7 +112,7 @@ func TestClusterMessages(t *testing.T) {
 	}
 	cp.queue = nil
 	// Big arguments: within batchBytes, but for the first.
-	queue(1, 10, batchBytes/3)
+	queue(1, 10, batchBytes/3-itemBytes)
 	if n, _ := take(); n != 3 {
 		t.Errorf("tasks of a third of batchBytes: %d a message, want 3", n)
 	}
@@ -128,5 +129,65 @@ func TestClusterMessages(t *testing.T) {
 	queue(1, 10, 10)
 	if n, _ := take(); n != 1 {
 		t.Errorf("tasks of 30 ms: %d a message, want 1", n)
+	}
+}
+
+// A message of several that fails as a whole, but not withdrawn, sends its tasks again alone;
+// a message of one, or a withdrawn one, gives each task the error.
+func TestClusterMessageFailed(t *testing.T) {
+	pool, err := objects.NewPool(objects.PoolConfig{Processes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := &clusterPool{hp: &hostPool{Pool: pool}, lanes: 1, timings: map[uint64]*taskTimes{}}
+	tasks := func(n int) []*slotTask {
+		var ts []*slotTask
+		for range n {
+			ts = append(ts, &slotTask{funcID: 1, done: make(chan icluster.ItemResult, 1)})
+		}
+		return ts
+	}
+	lost := icluster.Result{Err: "cluster: task 3 was handed to a worker 5 times and its worker was lost each time; it is not run again"}
+	for _, c := range []struct {
+		what      string
+		n         int
+		withdrawn bool
+		requeued  int
+	}{
+		{"a message of three, lost", 3, false, 3},
+		{"a message of one, lost", 1, false, 0},
+		{"a message of three, withdrawn", 3, true, 0},
+	} {
+		ts := tasks(c.n)
+		cp.queue, cp.out, cp.outTasks = nil, cp.lanes+1, c.n // finish's send then sends nothing
+		cp.finish(ts, lost, c.withdrawn)
+		if len(cp.queue) != c.requeued {
+			t.Errorf("%s: %d tasks queued again, want %d", c.what, len(cp.queue), c.requeued)
+		}
+		for _, st := range ts {
+			select {
+			case r := <-st.done:
+				if c.requeued > 0 || r.Err != lost.Err {
+					t.Errorf("%s: a task got %q", c.what, r.Err)
+				}
+			default:
+				if c.requeued == 0 || !st.alone {
+					t.Errorf("%s: a task got no result and alone is %v", c.what, st.alone)
+				}
+			}
+		}
+	}
+	// A message bounded by what the server takes: the pool's payload and function leave room
+	// for two tasks of these arguments.
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.queue, cp.out, cp.outTasks = nil, 0, 0
+	cp.timed(1, time.Microsecond)
+	cp.maxBytes, cp.payload = 1000, make([]byte, 600)
+	for range 10 {
+		cp.queue = append(cp.queue, &slotTask{funcID: 1, fn: make([]byte, 50), args: make([]byte, 100)})
+	}
+	if tasks := cp.nextMessage(); len(tasks) != 2 {
+		t.Errorf("a message of %d tasks of 100 bytes where 286 are left, want 2", len(tasks))
 	}
 }

@@ -19,8 +19,8 @@ import (
 // and reports it. One goroutine reads the run's results and hands each to the message that
 // waits for it.
 
-// clusterInFlight bounds the tasks of a run out on the cluster; the slots of its pools (their
-// processes) bound them first.
+// clusterInFlight bounds the messages of a run out on the cluster; the lanes of its pools
+// (their processes) bound them first.
 const clusterInFlight = 1 << 16
 
 // slotOwners is where the owner ids of slots start, far above the ids of processes.
@@ -31,11 +31,10 @@ type clusterRun struct {
 	run  *icluster.Run
 	done chan struct{} // closed when the run gives no more results
 
-	mu        sync.Mutex
-	waiting   map[uint64]chan icluster.Result // task -> its slot's
-	early     map[uint64]icluster.Result      // results come before their slot waited
-	abandoned map[uint64]bool                 // tasks whose slot left: their result is dropped
-	pools     []*hostPool
+	mu      sync.Mutex
+	waiting map[uint64]chan icluster.Result // message -> the channel its sender waits on
+	early   map[uint64]icluster.Result      // results come before their sender waited
+	pools   []*hostPool
 }
 
 // clusterConn connects the host to its cluster the first time a run needs it.
@@ -82,7 +81,7 @@ func (h *Host) startCluster(ctx context.Context) (end func(), err error) {
 		return nil, err
 	}
 	cr := &clusterRun{run: r, done: make(chan struct{}), waiting: map[uint64]chan icluster.Result{},
-		early: map[uint64]icluster.Result{}, abandoned: map[uint64]bool{}}
+		early: map[uint64]icluster.Result{}}
 	go cr.read()
 	h.mu.Lock()
 	h.cluster.run = cr
@@ -118,8 +117,6 @@ func (cr *clusterRun) read() {
 		case ch != nil:
 			delete(cr.waiting, res.Task)
 			ch <- res
-		case cr.abandoned[res.Task]:
-			delete(cr.abandoned, res.Task)
 		default:
 			cr.early[res.Task] = res
 		}
@@ -139,18 +136,6 @@ func (cr *clusterRun) await(task uint64) <-chan icluster.Result {
 		cr.waiting[task] = ch
 	}
 	return ch
-}
-
-// abandon drops task's result, which nobody waits for any more.
-func (cr *clusterRun) abandon(task uint64) {
-	cr.mu.Lock()
-	defer cr.mu.Unlock()
-	if _, ok := cr.early[task]; ok {
-		delete(cr.early, task)
-		return
-	}
-	delete(cr.waiting, task)
-	cr.abandoned[task] = true
 }
 
 // containsWorker reports whether a task's error names its cluster worker already.

@@ -39,9 +39,10 @@ type ClusterWorkerOptions struct {
 // run (one task, or several short ones) runs in a process kept for that Pool,
 // which runs the Pool's initializer and holds its maxtasksperchild and
 // task_timeout; what a task prints goes to the run, and its closures' source
-// is fetched from the run. A process that dies while it runs a task hands the
-// task back to the cluster at once, for another delivery. Make one with
-// NewClusterWorker, call Work once, then Close.
+// is fetched from the run. A process that dies while it runs a task gives the
+// task back at once: to the cluster, for another delivery, or, in a message of
+// several, to the run, which sends it alone. Make one with NewClusterWorker,
+// call Work once, then Close.
 type ClusterWorker struct {
 	h         *Host
 	conn      *icluster.Conn

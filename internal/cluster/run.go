@@ -172,7 +172,7 @@ func (r *Run) ID() string { return r.cfg.ID }
 // (the connection lost, no ack within a while) has a result all the same, from Next, whose
 // Err says so.
 func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
-	if max := r.c.nc.MaxPayload(); int64(len(payload))+64+int64(len(r.cfg.ID)) > max {
+	if max := r.MaxPayload(); len(payload) > max {
 		return 0, fmt.Errorf("cluster: a task of %d bytes is more than the server takes (%d)", len(payload), max)
 	}
 	select {
@@ -208,6 +208,9 @@ func (r *Run) Submit(ctx context.Context, payload []byte) (uint64, error) {
 	}
 	return id, nil
 }
+
+// MaxPayload is the largest payload Submit takes: what the server takes less a task's header.
+func (r *Run) MaxPayload() int { return int(r.c.nc.MaxPayload()) - 64 - len(r.cfg.ID) }
 
 // Flush waits until the server has stored, or refused, each task submitted so far.
 func (r *Run) Flush(ctx context.Context) error {
