@@ -264,3 +264,35 @@ p:join()
 	}
 	c.stop(t)
 }
+
+// A message of short tasks whose first task runs long stops there: the worker starts no more
+// of its tasks once it has run past its budget and gives the others back, to go out again.
+// Every result comes, in order.
+func TestClusterLongTaskEndsItsMessage(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(1)
+local function f(x)
+  if x < 0 then mp.sleep(0.3) end
+  return x
+end
+local items = {}
+for i = 1, 300 do items[i] = i end
+pool:map(f, items, 1) -- f's tasks are timed short
+items[1] = -1
+local got = pool:map(f, items, 1)
+local wrong = 0
+for i = 1, 300 do
+  if got[i] ~= items[i] then wrong = wrong + 1 end
+end
+print(#got .. " results, " .. wrong .. " wrong")
+`)
+	r.expect(t, 0, "300 results, 0 wrong\n", "")
+	log := c.workers[0].stderr()
+	if !regexp.MustCompile(`task \d+: 2 of its \d+ tasks run in \d+ms; the others go back`).MatchString(log) {
+		t.Errorf("no message ended after its long first task:\n%s", log)
+	}
+	c.stop(t)
+}

@@ -291,23 +291,25 @@ func (cp *clusterPool) lingered() {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // batchSize is how many tasks of the function a message carries at most: as many as run in
-// about batchTarget, by the shortest time a task took in its last few messages; 1 before any
-// was timed. The shortest, so that a message slowed by first costs (its process started, its
-// function fetched from the run) does not hold back the next ones; the last few only, so that
-// tasks that grow long get messages of their own within a few.
+// about batchTarget, by the mean time a task took in its last few messages; 1 before any was
+// timed. The mean, so that one message of long tasks makes the next few small (the worker
+// ends a message that runs long, and gives the rest back), while a message slowed by first
+// costs (a process started, the function fetched from the run) weighs a quarter.
 func (tt *taskTimes) batchSize() int {
-	var shortest time.Duration
+	var sum time.Duration
+	n := 0
 	if tt != nil {
 		for _, d := range tt.last {
-			if d > 0 && (shortest == 0 || d < shortest) {
-				shortest = d
+			if d > 0 {
+				sum += d
+				n++
 			}
 		}
 	}
-	if shortest == 0 || shortest >= batchTarget {
+	if n == 0 || sum/time.Duration(n) >= batchTarget {
 		return 1
 	}
-	return int(min(batchMax, batchTarget/shortest))
+	return int(min(batchMax, batchTarget*time.Duration(n)/sum))
 }
 
 // timed notes how long each task of a message of fn took. cp.mu is held.

@@ -80,6 +80,10 @@ type runLink struct {
 	chunks vm.ChunkStore
 }
 
+// messageBudget is how long a message's tasks may run before the worker starts no more of
+// them: a few times what the run aims a message at (batchTarget).
+const messageBudget = 4 * batchTarget
+
 // quietAfter is how long a pool of a worker waits with no task before it is
 // closed, its processes freed for other pools.
 const quietAfter = 10 * time.Second
@@ -170,7 +174,9 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 // results. An item whose process dies is marked so, and the items after it run in the
 // process that replaces it; the run sends the one that died again, alone, so that a task that
 // kills its process fails alone, after its own deliveries. A task of one item whose process
-// dies is handed back to the cluster instead (ErrProcessDied).
+// dies is handed back to the cluster instead (ErrProcessDied). Once messageBudget has passed,
+// it starts no more items: the result lacks them, and the run sends them again, timed anew,
+// so that long tasks do not wait one behind the other in a message meant for short ones.
 func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster.PoolResult, error) {
 	task, err := icluster.DecodePoolTask(t.Payload)
 	if err != nil {
@@ -191,35 +197,43 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster
 		return icluster.PoolResult{}, err
 	}
 	defer pool.Forget(batch)
-	ids := make([]uint64, len(task.Items))
-	for i, item := range task.Items {
-		if ids[i], err = pool.Submit(batch, fns[item.Func], bytes.Clone(item.Args)); err != nil {
-			return icluster.PoolResult{}, err
-		}
+	// Two tasks in the pool at a time: its process takes the next as it ends one, and the
+	// message can end early.
+	ids := make([]uint64, 0, len(task.Items))
+	submit := func() error {
+		item := task.Items[len(ids)]
+		id, err := pool.Submit(batch, fns[item.Func], bytes.Clone(item.Args))
+		ids = append(ids, id)
+		return err
 	}
-	// The items run one after the other, in the pool's process or, once one has died, in its
-	// replacement: the last one's end is the end of all, one wait rather than one a task.
 	start := time.Now()
-	if _, err := pool.Result(ctx, ids[len(ids)-1], objects.WaitForever); err != nil {
-		// Withdrawn or handed back: what runs it is stopped with its pool.
-		cw.endBusyPool(lp)
-		return icluster.PoolResult{}, err
-	}
-	res := icluster.PoolResult{Elapsed: time.Since(start), Items: make([]icluster.ItemResult, len(ids))}
-	for i, id := range ids {
-		r, err := pool.Result(ctx, id, objects.DontWait)
-		if err != nil { // finished before the last, so kept until Forget
+	var res icluster.PoolResult
+	for i := 0; i < len(task.Items); i++ {
+		for len(ids) < min(i+2, len(task.Items)) && (i == 0 || time.Since(start) < messageBudget) {
+			if err := submit(); err != nil {
+				return icluster.PoolResult{}, err
+			}
+		}
+		if i == len(ids) { // over its budget: the tasks left go back to the run
+			cw.logf("run %s: task %d: %d of its %d tasks run in %v; the others go back", t.Run, t.ID, i, len(task.Items), time.Since(start).Round(time.Millisecond))
+			break
+		}
+		r, err := pool.Result(ctx, ids[i], objects.WaitForever)
+		if err != nil {
+			// Withdrawn or handed back: what runs it is stopped with its pool.
+			cw.endBusyPool(lp)
 			return icluster.PoolResult{}, err
 		}
 		ir := icluster.ItemResult{Died: r.Died, Err: r.Err, Data: bytes.Clone(r.Data)}
 		switch {
-		case r.Died && len(ids) == 1:
+		case r.Died && len(task.Items) == 1:
 			return icluster.PoolResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
 		case r.Err != "" && ir.Data == nil && !r.Died:
 			ir.Err += "\n(on cluster worker " + cw.name + ")"
 		}
-		res.Items[i] = ir
+		res.Items = append(res.Items, ir)
 	}
+	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
