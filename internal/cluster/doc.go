@@ -7,8 +7,9 @@
 //     by a token that its URL carries (nats://TOKEN@HOST:PORT), for users who have no server.
 //   - Connect joins a server (token in the URL, a credentials file, TLS for tls:// URLs) and says
 //     plainly what is wrong when it cannot: credentials refused, nothing listening.
-//   - A Run is one submitter (one run of a script): Submit puts a task (opaque bytes, the
-//     pool's encoded function and items) on the work-queue stream, Next returns each result
+//   - A Run is one submitter (one run of a script): Submit puts a task (opaque bytes; for a
+//     Pool, a PoolTask: one of its tasks, or several short ones of one function, which a worker
+//     runs one after the other) on the work-queue stream, Next returns each result
 //     once, in the order they come, with at most RunConfig.InFlight tasks out; Withdraw deletes
 //     the tasks not yet run and tells the workers to drop those in hand. A run whose tasks no
 //     worker takes for a while says so (RunConfig.Idle).
