@@ -148,12 +148,12 @@ func (cw *ClusterWorker) Close() error {
 func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, error) {
 	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
 	res, err := cw.runTask(ctx, t)
-	if err == nil {
-		for _, it := range res.Items {
-			if it.Err != "" && !it.Died {
-				err = errors.New(it.Err) // for the log: the result carries it
-				break
-			}
+	for i, it := range res.Items {
+		switch {
+		case it.Died:
+			cw.logf("run %s: task %d: its task %d of %d goes back: %s", t.Run, t.ID, i+1, len(res.Items), firstLine(it.Err))
+		case it.Err != "" && err == nil:
+			err = errors.New(it.Err) // for the log: the result carries it
 		}
 	}
 	switch {
