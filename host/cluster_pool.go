@@ -154,7 +154,9 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 		case <-ctx.Done():
 			cp.mu.Lock()
 			st.gone = true
-			cp.queue = deleteTask(cp.queue, st)
+			if i := slices.Index(cp.queue, st); i >= 0 { // else out in a message
+				cp.queue = slices.Delete(cp.queue, i, i+1)
+			}
 			cp.send()
 			cp.mu.Unlock()
 			return
@@ -163,16 +165,6 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 			cp.hp.taskFinished(t.ID)
 		}
 	}
-}
-
-// deleteTask removes st from queue, if it is there.
-func deleteTask(queue []*slotTask, st *slotTask) []*slotTask {
-	for i, q := range queue {
-		if q == st {
-			return append(queue[:i], queue[i+1:]...)
-		}
-	}
-	return queue
 }
 
 // send sends messages of the tasks queued while fewer than lanes are out. cp.mu is held.

@@ -237,7 +237,8 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster
 	return res, nil
 }
 
-// endBusyPool terminates lp, whose task ended early, if it is still the worker's.
+// endBusyPool terminates lp, whose task was withdrawn or handed back while it ran, if it is
+// still the worker's.
 func (cw *ClusterWorker) endBusyPool(lp *localPool) {
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
