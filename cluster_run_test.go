@@ -266,8 +266,10 @@ p:join()
 	c.stop(t)
 }
 
-// A message of short tasks whose first task runs long stops there: the worker starts no more
-// of its tasks once it has run past its budget and gives the others back, to go out again.
+// A message of short tasks with a long one near its start stops there: the worker starts no
+// more of its tasks once it has run past its budget and gives the others back, to go out
+// again. (The slots queue a map's tasks nearly in order: the long one may be the message's
+// second or third.)
 // Every result comes, in order.
 func TestClusterLongTaskEndsItsMessage(t *testing.T) {
 	t.Parallel()
@@ -292,7 +294,7 @@ print(#got .. " results, " .. wrong .. " wrong")
 `)
 	r.expect(t, 0, "300 results, 0 wrong\n", "")
 	log := c.workers[0].stderr()
-	if !regexp.MustCompile(`task \d+: 2 of its \d+ tasks run in \d+ms; the others go back`).MatchString(log) {
+	if !regexp.MustCompile(`task \d+: \d+ of its \d+ tasks run in \d+ms; the others go back`).MatchString(log) {
 		t.Errorf("no message ended after its long first task:\n%s", log)
 	}
 	c.stop(t)
