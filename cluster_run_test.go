@@ -301,3 +301,42 @@ print("4 rounds of 300 results, " .. wrong .. " wrong")
 	}
 	c.stop(t)
 }
+
+// The short tasks of a message run as on local processes: 200 apply_async of a closure give
+// the results, errors and printed lines that a local Pool gives (each call starts from its own
+// copy of the closure), though they reach the cluster in fewer messages than tasks.
+func TestClusterMessageRunsTasksAsLocally(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	script := `
+local mp = require("mp")
+local pool = mp.Pool(1)
+local calls = 0
+local function f(x)
+  calls = calls + 1
+  if x % 50 == 0 then error("bad " .. x) end
+  print("ran " .. x)
+  return calls
+end
+local rs = {}
+for i = 1, 200 do rs[i] = pool:apply_async(f, {i}) end
+for i = 1, 200 do
+  local ok, v = pcall(rs[i].get, rs[i])
+  print(i, ok, (tostring(v):gsub("\n.*", "")))
+end
+`
+	local := invocation{args: []string{"run", "job.lua"}, dir: writeFiles(t, map[string]string{"job.lua": script}), timeout: clusterBound}.run(t)
+	r := c.run(t, script)
+	sorted := func(out string) string {
+		lines := strings.Split(out, "\n")
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+	if r.code != 0 || r.stderr != "" || local.code != 0 || sorted(r.stdout) != sorted(local.stdout) || !strings.Contains(r.stdout, "50\tfalse\tjob.lua:14: Pool.apply_async: job.lua:7: bad 50\n") {
+		t.Fatalf("on the cluster: exit %d\nstdout:\n%s\nstderr:\n%s\nlocally: exit %d\nstdout:\n%s", r.code, r.stdout, r.stderr, local.code, local.stdout)
+	}
+	if taken := strings.Count(c.workers[0].stderr(), " taken "); taken >= 200 {
+		t.Errorf("%d messages for 200 short tasks, want fewer", taken)
+	}
+	c.stop(t)
+}

@@ -171,12 +171,12 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 
 // runTask is run, without the log. It runs the items of the task one after the other in
 // the pool, as the run's Pool would run them in one of its processes, and returns their
-// results. An item whose process dies is marked so, and the items after it run in the
-// process that replaces it; the run sends the one that died again, alone, so that a task that
-// kills its process fails alone, after its own deliveries. A task of one item whose process
-// dies is handed back to the cluster instead (ErrProcessDied). Once messageBudget has passed,
-// it starts no more items: the result lacks them, and the run sends them again, timed anew,
-// so that long tasks do not wait one behind the other in a message meant for short ones.
+// results: all in one call to the process (bundle), or, when the Pool counts or times each
+// task there (maxtasksperchild, task_timeout), one call an item (each). Once messageBudget has
+// passed, it starts no more items: the result lacks them, and the run sends them again, timed
+// anew, so that long tasks do not wait one behind the other in a message meant for short
+// ones. When the process dies in a bundle, which item killed it is not known: they run again,
+// one call each.
 func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster.PoolResult, error) {
 	task, err := icluster.DecodePoolTask(t.Payload)
 	if err != nil {
@@ -197,44 +197,122 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster
 		return icluster.PoolResult{}, err
 	}
 	defer pool.Forget(batch)
-	// Two tasks in the pool at a time: its process takes the next as it ends one, and the
-	// message can end early.
-	ids := make([]uint64, 0, len(task.Items))
-	submit := func() error {
-		item := task.Items[len(ids)]
-		id, err := pool.Submit(batch, fns[item.Func], bytes.Clone(item.Args))
-		ids = append(ids, id)
-		return err
+	run := taskRun{cw: cw, t: t, task: task, lp: lp, batch: batch, fns: fns, start: time.Now()}
+	if len(task.Items) == 1 || len(task.Funcs) > 1 || task.MaxTasks > 0 || task.Timeout > 0 {
+		return run.each(ctx)
 	}
-	start := time.Now()
+	res, died, err := run.bundle(ctx)
+	if died != "" {
+		cw.logf("run %s: task %d: its process died running its %d tasks together (%s); they run again one at a time", t.Run, t.ID, len(task.Items), firstLine(died))
+		run.start = time.Now()
+		return run.each(ctx)
+	}
+	return res, err
+}
+
+// taskRun is a message of a run's Pool on its way through a pool of the worker.
+type taskRun struct {
+	cw    *ClusterWorker
+	t     icluster.Task
+	task  icluster.PoolTask
+	lp    *localPool
+	batch uint64   // the pool's batch of the message's tasks
+	fns   []uint64 // the pool's ids of task.Funcs
+	start time.Time
+}
+
+// bundle runs the message's items in one task of the pool (vm.AppendBundle) and returns
+// their results; died is why the process died, when it did.
+func (r *taskRun) bundle(ctx context.Context) (res icluster.PoolResult, died string, err error) {
+	pool := r.lp.hp.Pool
+	args := make([][]byte, len(r.task.Items))
+	for i, it := range r.task.Items {
+		args[i] = it.Args
+	}
+	id, err := pool.Submit(r.batch, r.fns[0], vm.AppendBundle(nil, messageBudget, args))
+	if err != nil {
+		return res, "", err
+	}
+	out, err := pool.Result(ctx, id, objects.WaitForever)
+	if err != nil {
+		r.cw.endBusyPool(r.lp) // withdrawn or handed back: what runs it is stopped with its pool
+		return res, "", err
+	}
+	if out.Died {
+		return res, out.Err, nil
+	}
+	if out.Err != "" { // the bundle did not run: each item fails so
+		res.Items = slices.Repeat([]icluster.ItemResult{r.itemResult(out.Err, nil)}, len(r.task.Items))
+	} else {
+		outcomes, err := vm.SplitBundleResult(out.Data)
+		if err != nil {
+			return res, "", err
+		}
+		for _, o := range outcomes {
+			res.Items = append(res.Items, r.itemResult(o.Err, o.Data))
+		}
+	}
+	r.ended(&res)
+	return res, "", nil
+}
+
+// each runs the message's items one task of the pool each, two in the pool at a time (its
+// process takes the next as it ends one, and the message can end early). An item whose
+// process dies is marked so, and the items after it run in the process that replaces it; the
+// run sends the one that died again, alone, so that a task that kills its process fails
+// alone, after its own deliveries. A message of one item whose process dies is handed back to
+// the cluster instead (ErrProcessDied).
+func (r *taskRun) each(ctx context.Context) (icluster.PoolResult, error) {
+	pool := r.lp.hp.Pool
+	items := r.task.Items
+	ids := make([]uint64, 0, len(items))
 	var res icluster.PoolResult
-	for i := 0; i < len(task.Items); i++ {
-		for len(ids) < min(i+2, len(task.Items)) && (i == 0 || time.Since(start) < messageBudget) {
-			if err := submit(); err != nil {
+	for i := 0; i < len(items); i++ {
+		for len(ids) < min(i+2, len(items)) && (i == 0 || time.Since(r.start) < messageBudget) {
+			item := items[len(ids)]
+			id, err := pool.Submit(r.batch, r.fns[item.Func], bytes.Clone(item.Args))
+			if err != nil {
 				return icluster.PoolResult{}, err
 			}
+			ids = append(ids, id)
 		}
 		if i == len(ids) { // over its budget: the tasks left go back to the run
-			cw.logf("run %s: task %d: %d of its %d tasks run in %v; the others go back", t.Run, t.ID, i, len(task.Items), time.Since(start).Round(time.Millisecond))
 			break
 		}
-		r, err := pool.Result(ctx, ids[i], objects.WaitForever)
+		out, err := pool.Result(ctx, ids[i], objects.WaitForever)
 		if err != nil {
-			// Withdrawn or handed back: what runs it is stopped with its pool.
-			cw.endBusyPool(lp)
+			r.cw.endBusyPool(r.lp) // withdrawn or handed back: what runs it is stopped with its pool
 			return icluster.PoolResult{}, err
 		}
-		ir := icluster.ItemResult{Died: r.Died, Err: r.Err, Data: bytes.Clone(r.Data)}
-		switch {
-		case r.Died && len(task.Items) == 1:
-			return icluster.PoolResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, r.Err)
-		case r.Err != "" && ir.Data == nil && !r.Died:
-			ir.Err += "\n(on cluster worker " + cw.name + ")"
+		if out.Died && len(items) == 1 {
+			return icluster.PoolResult{}, fmt.Errorf("%w: %s", icluster.ErrProcessDied, out.Err)
+		}
+		ir := icluster.ItemResult{Died: true, Err: out.Err}
+		if !out.Died {
+			ir = r.itemResult(out.Err, out.Data)
 		}
 		res.Items = append(res.Items, ir)
 	}
-	res.Elapsed = time.Since(start)
+	r.ended(&res)
 	return res, nil
+}
+
+// itemResult is an item's result from what its process reported: an error with no data (the
+// item did not run) names the worker, as the process names it in the errors of items.
+func (r *taskRun) itemResult(errText string, data []byte) icluster.ItemResult {
+	ir := icluster.ItemResult{Err: errText, Data: bytes.Clone(data)}
+	if errText != "" && data == nil {
+		ir.Err += "\n(on cluster worker " + r.cw.name + ")"
+	}
+	return ir
+}
+
+// ended notes how long the message ran, and logs it when it ended before all its items ran.
+func (r *taskRun) ended(res *icluster.PoolResult) {
+	res.Elapsed = time.Since(r.start)
+	if n := len(res.Items); n < len(r.task.Items) {
+		r.cw.logf("run %s: task %d: %d of its %d tasks run in %v; the others go back", r.t.Run, r.t.ID, n, len(r.task.Items), res.Elapsed.Round(time.Millisecond))
+	}
 }
 
 // endBusyPool terminates lp, whose task was withdrawn or handed back while it ran, if it is

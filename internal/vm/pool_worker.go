@@ -44,7 +44,8 @@ func (vm *VM) runPoolWorker(spec *lua.LTable) error {
 // poolWorker takes tasks of ref's pool from the host and runs them until
 // the pool closes or retires this worker. A task's error (with its
 // traceback, and where when not empty) goes back as the task's result; it
-// does not end the worker.
+// does not end the worker. A bundle's tasks run one after the other and go
+// back together (runBundle).
 func (vm *VM) poolWorker(L *lua.LState, ref *objectRef, where string) int {
 	fns := workerFunctions{vm: vm, pool: ref.id, data: map[uint64][]byte{}, copies: map[uint64]functionCopy{}}
 	forever := Wait{Block: true, Forever: true}
@@ -53,24 +54,38 @@ func (vm *VM) poolWorker(L *lua.LState, ref *objectRef, where string) int {
 		if task.Status != "" { // "exit": retired, or the pool is closed
 			return 0
 		}
-		results, failures, errText := vm.runTask(L, &fns, task)
-		if where != "" {
-			for i := range failures {
-				failures[i].text += "\n(on " + where + ")"
-			}
+		run := vm.runOne
+		if isBundle(task.Value.Data) {
+			run = vm.runBundle
 		}
-		done := ObjectCall{ID: ref.id, Op: ops.PoolDoneNext, Task: task.Task, ErrText: errText, Wait: forever}
-		if errText == "" {
-			data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })
-			if err != nil {
-				done.ErrText = err.Error()
-			} else if len(failures) > 0 {
-				done.ErrText = failures[0].text // the host knows the task failed; the caller reads each item's error from data
-			}
-			done.Value = Value{Data: data}
-		}
+		data, errText := run(L, &fns, task, where)
+		done := ObjectCall{ID: ref.id, Op: ops.PoolDoneNext, Task: task.Task, ErrText: errText, Value: Value{Data: data}, Wait: forever}
 		task = vm.invoke(L, "Pool", done)
 	}
+}
+
+// runOne runs a task (runTask) and returns what its worker reports of it: its result's bytes
+// and its error text, with where added to the errors of its items when not empty. Both are
+// set when some of its items raised: the host knows the task failed, and the caller reads
+// each item's error from the bytes.
+func (vm *VM) runOne(L *lua.LState, fns *workerFunctions, task ObjectReply, where string) (data []byte, errText string) {
+	results, failures, errText := vm.runTask(L, fns, task)
+	if errText != "" {
+		return nil, errText
+	}
+	if where != "" {
+		for i := range failures {
+			failures[i].text += "\n(on " + where + ")"
+		}
+	}
+	data, err := vm.encodeSent(func(buf []byte) ([]byte, error) { return vm.appendTaskResult(buf, results, failures) })
+	switch {
+	case err != nil:
+		return nil, err.Error()
+	case len(failures) > 0:
+		return data, failures[0].text
+	}
+	return data, ""
 }
 
 // workerFunctions are the functions a pool worker has: their bytes, as the
