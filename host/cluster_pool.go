@@ -283,25 +283,29 @@ func (cp *clusterPool) lingered() {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // batchSize is how many tasks of the function a message carries at most: as many as run in
-// about batchTarget, by the mean time a task took in its last few messages; 1 before any was
-// timed. The mean, so that one message of long tasks makes the next few small (the worker
-// ends a message that runs long, and gives the rest back), while a message slowed by first
-// costs (a process started, the function fetched from the run) weighs a quarter.
+// about batchTarget, by the time a task took in its last message or, when that is longer, the
+// mean of its last few messages; 1 before any was timed. The mean, so that one message of long
+// tasks makes the next few smaller, by a quarter of its time (the worker ends a message that
+// runs long, and gives the rest back); the last message when it is quicker, so that one
+// slowed by first costs (a process started, the function fetched from the run) holds only
+// the next message small.
 func (tt *taskTimes) batchSize() int {
-	var sum time.Duration
-	n := 0
-	if tt != nil {
-		for _, d := range tt.last {
-			if d > 0 {
-				sum += d
-				n++
-			}
-		}
-	}
-	if n == 0 || sum/time.Duration(n) >= batchTarget {
+	if tt == nil || tt.timed == 0 {
 		return 1
 	}
-	return int(min(batchMax, batchTarget*time.Duration(n)/sum))
+	var sum time.Duration
+	n := 0
+	for _, d := range tt.last {
+		if d > 0 {
+			sum += d
+			n++
+		}
+	}
+	per := min(sum/time.Duration(n), tt.last[(tt.timed-1)%len(tt.last)])
+	if per >= batchTarget {
+		return 1
+	}
+	return int(min(batchMax, batchTarget/per))
 }
 
 // timed notes how long each task of a message of fn took. cp.mu is held.

@@ -130,6 +130,20 @@ func TestClusterMessages(t *testing.T) {
 	if n, _ := take(); n != 1 {
 		t.Errorf("tasks of 30 ms: %d a message, want 1", n)
 	}
+	// A message slowed by first costs holds only the next small; a slow message among quick
+	// ones weighs a quarter.
+	tt := &taskTimes{}
+	cp.timings[3] = tt
+	for _, step := range []struct {
+		took time.Duration
+		want int
+	}{{15 * time.Millisecond, 1}, {100 * time.Microsecond, batchMax}, {100 * time.Microsecond, batchMax},
+		{100 * time.Microsecond, batchMax}, {8 * time.Millisecond, 4}, {100 * time.Microsecond, batchMax}} {
+		cp.timed(3, step.took)
+		if n := tt.batchSize(); n != step.want {
+			t.Errorf("after a message of %v a task: %d a message, want %d", step.took, n, step.want)
+		}
+	}
 }
 
 // A message of several that fails as a whole, but not withdrawn, sends its tasks again alone;
