@@ -161,6 +161,27 @@ print(pcall(mp.Pool, {processes = 1, initializer = function(l) end, initargs = {
 	r.expect(t, 0, want, "")
 }
 
+// A task whose results carry an object made on its worker fails, naming the object: the run
+// cannot reach it. The pool goes on.
+func TestClusterWorkerObject(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool(1)
+print(pcall(pool.apply, pool, function() return mp.Queue() end))
+print(pcall(pool.map, pool, function(x) return {x, mp.Event()} end, {1, 2}))
+print(pool:apply(function() return "next" end))
+`)
+	want := `^false\tjob.lua:4: Pool.apply: the task's results carry a Queue: the run cannot reach the objects of a cluster worker\n\(on cluster worker [^:]+:\d+\)\n` +
+		`false\tjob.lua:5: Pool.map: the task's results carry an Event: the run cannot reach the objects of a cluster worker\n\(on cluster worker [^:]+:\d+\)\n` +
+		`next\n$`
+	if r.code != 0 || r.stderr != "" || !regexp.MustCompile(want).MatchString(r.stdout) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	c.stop(t)
+}
+
 // Ctrl-C withdraws the run's tasks: the worker drops the one it runs and takes none of the
 // others, though they wait before a later run's tasks; the end of a script withdraws too.
 func TestClusterWithdraw(t *testing.T) {

@@ -11,6 +11,15 @@ import (
 // cluster when data carries the handle of a host object, but the pool's own: cluster workers
 // run on other machines, where the host's objects are not.
 func refuseHandles(what string, data []byte, pool uint64) error {
+	if named := handleNames(data, pool); named != "" {
+		return fmt.Errorf("%s carry %s: cluster workers cannot reach the objects of this run", what, named)
+	}
+	return nil
+}
+
+// handleNames names the objects whose handles data carries, but the pool's own: "a Queue and
+// an Event"; empty when there are none.
+func handleNames(data []byte, pool uint64) string {
 	kinds, ids, _ := vm.HandleKinds(data)
 	var named []string
 	for i, kind := range kinds {
@@ -23,8 +32,5 @@ func refuseHandles(what string, data []byte, pool uint64) error {
 		}
 		named = append(named, article+kind)
 	}
-	if len(named) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s carry %s: cluster workers cannot reach the objects of this run", what, strings.Join(named, " and "))
+	return strings.Join(named, " and ")
 }

@@ -298,8 +298,12 @@ func (r *taskRun) each(ctx context.Context) (icluster.PoolResult, error) {
 }
 
 // itemResult is an item's result from what its process reported: an error with no data (the
-// item did not run) names the worker, as the process names it in the errors of items.
+// item did not run) names the worker, as the process names it in the errors of items. Results
+// that carry an object made here fail so: the run cannot reach it.
 func (r *taskRun) itemResult(errText string, data []byte) icluster.ItemResult {
+	if named := handleNames(data, 0); named != "" {
+		errText, data = "the task's results carry "+named+": the run cannot reach the objects of a cluster worker", nil
+	}
 	ir := icluster.ItemResult{Err: errText, Data: bytes.Clone(data)}
 	if errText != "" && data == nil {
 		ir.Err += "\n(on cluster worker " + r.cw.name + ")"

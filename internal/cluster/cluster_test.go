@@ -173,6 +173,25 @@ func TestTaskError(t *testing.T) {
 	}
 }
 
+// A result larger than the server takes fails its task at once, saying so, rather than
+// handing it back to be run again.
+func TestResultTooLarge(t *testing.T) {
+	s := startServer(t)
+	c := connect(t, s.URL())
+	r := newRun(t, c, RunConfig{InFlight: 1})
+	startWorker(t, c, WorkerConfig{Slots: 1, Run: func(_ context.Context, tk Task) ([]byte, error) {
+		if tk.Delivery > 1 {
+			return []byte("delivered again"), nil
+		}
+		return make([]byte, maxPayload), nil
+	}})
+	submit(t, r, "x")
+	res := next(t, r)
+	if want := fmt.Sprintf("more than the %d the cluster's server takes in a message", maxPayload); len(res.Data) != 0 || !strings.HasPrefix(res.Err, "cluster: the task's result is ") || !strings.HasSuffix(res.Err, want) {
+		t.Errorf("result %q %q, want the error alone, ending %q", res.Data, res.Err, want)
+	}
+}
+
 // Withdraw deletes the tasks no worker took, and cancels those a worker runs; a worker started
 // after runs none of them.
 func TestWithdraw(t *testing.T) {

@@ -253,14 +253,20 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 }
 
 // finish sends the result of t to its run, then acks its message once the run has answered
-// that it has the result; a result the run does not take hands the task back. It does not
-// wait for the run: the slot takes its next task meanwhile, and Work waits for the acks.
+// that it has the result; a result the run does not take hands the task back. A result larger
+// than the server takes fails the task instead: it would be as large on any worker. It does
+// not wait for the run: the slot takes its next task meanwhile, and Work waits for the acks.
 func (w *Worker) finish(msg *nats.Msg, t Task, data []byte, taskErr error) {
 	res := Result{Task: t.ID, Data: data, Worker: w.cfg.Name}
 	if taskErr != nil {
 		res.Err = taskErr.Error()
 	}
 	result := appendResult(nil, w.c.version, res)
+	if most := int(w.c.nc.MaxPayload()); len(result) > most {
+		w.cfg.Logf("run %s: task %d failed: its result is %d bytes, more than the server takes", t.Run, t.ID, len(result))
+		res.Data, res.Err = nil, fmt.Sprintf("cluster: the task's result is %d bytes, more than the %d the cluster's server takes in a message", len(result), most)
+		result = appendResult(nil, w.c.version, res)
+	}
 	w.finishing.Go(func() {
 		if _, err := w.c.askRun(kindResult, t.Run, result); err != nil {
 			w.cfg.Logf("run %s: task %d handed back: cannot give its result: %v", t.Run, t.ID, err)
