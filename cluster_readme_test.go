@@ -10,8 +10,9 @@ import (
 )
 
 // README's cluster section takes a new user from nothing to a map on two workers in three
-// commands: this test runs them as written (serve on a free port of 127.0.0.1 rather than
-// 4222), the worker twice, then a job whose map runs on both.
+// commands: this test runs them as written (serve on a free port rather than 4222), the worker
+// twice with the URL serve printed, which names this machine as others reach it, then a job
+// whose map runs on both.
 func TestReadmeCluster(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile("README.md")
@@ -34,9 +35,12 @@ func TestReadmeCluster(t *testing.T) {
 		}
 	}
 
-	serve := append(commands[0][:len(commands[0])-1:len(commands[0])-1], "127.0.0.1:0", "--store", t.TempDir())
+	serve := append(commands[0][:len(commands[0])-1:len(commands[0])-1], "0.0.0.0:0", "--store", t.TempDir())
 	srv := startSession(t, t.TempDir(), nil, false, serve...)
 	url := srv.nextLine(t, clusterBound, "nats://")
+	if strings.Contains(url, "@0.0.0.0:") {
+		t.Fatalf("serve printed %s: other machines cannot reach it there", url)
+	}
 	with := func(args []string) []string {
 		out := slices.Clone(args)
 		for i, a := range out {
@@ -50,7 +54,7 @@ func TestReadmeCluster(t *testing.T) {
 	for range 2 {
 		tmp := shortTempDir(t)
 		w := startSession(t, t.TempDir(), []string{"TMPDIR=" + tmp}, false, with(commands[1])...)
-		stderrLine(t, w, "taking tasks from nats://127.0.0.1:")
+		stderrLine(t, w, "taking tasks from nats://")
 		c.workers, c.tmp = append(c.workers, w), append(c.tmp, tmp)
 	}
 	dir := writeFiles(t, map[string]string{"job.lua": `

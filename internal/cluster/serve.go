@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -92,8 +93,41 @@ func Serve(cfg ServerConfig) (*Server, error) {
 		scheme = "tls"
 	}
 	addr := srv.Addr().(*net.TCPAddr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = reachableHost()
+	}
 	url := fmt.Sprintf("%s://%s@%s", scheme, token, net.JoinHostPort(host, strconv.Itoa(addr.Port)))
 	return &Server{srv: srv, url: url}, nil
+}
+
+// reachableHost is where other machines reach this one, for a server that listens on all
+// its addresses: the address its packets leave from on the way out (a UDP socket's, which
+// sends nothing), else that of the first network interface up that is not a loopback, else
+// its host name.
+func reachableHost() string {
+	if conn, err := net.Dial("udp4", "192.0.2.1:9"); err == nil { // TEST-NET-1: never reached
+		defer conn.Close()
+		if ip := conn.LocalAddr().(*net.UDPAddr).IP; !ip.IsLoopback() && !ip.IsUnspecified() {
+			return ip.String()
+		}
+	}
+	if ifaces, err := net.Interfaces(); err == nil {
+		for _, iface := range ifaces {
+			if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+				continue
+			}
+			addrs, _ := iface.Addrs()
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+					return n.IP.String()
+				}
+			}
+		}
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		return name
+	}
+	return "127.0.0.1"
 }
 
 // URL is the server's address with its token: scheme://TOKEN@HOST:PORT.
