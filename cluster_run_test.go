@@ -340,3 +340,35 @@ end
 	}
 	c.stop(t)
 }
+
+// A Pool's options and its other calls hold on a cluster: the initializer runs once in each
+// worker process and maxtasksperchild retires that process (a new pid) after its tasks;
+// starmap, imap, and map_async with its callback and error callback give what they give
+// locally.
+func TestClusterPoolOptionsAndCalls(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local pool = mp.Pool{processes = 1, maxtasksperchild = 3, initargs = {"w"},
+  initializer = function(tag) inits = (inits or 0) + 1; prefix = tag end}
+local pids, got = {}, {}
+for i = 1, 7 do
+  local v = pool:apply(function() calls = (calls or 0) + 1 return {prefix .. inits .. ":" .. calls, mp.current_process().pid} end)
+  got[i] = v[1]
+  if pids[#pids] ~= v[2] then pids[#pids + 1] = v[2] end
+end
+print(table.concat(got, " "), #pids .. " processes")
+print(table.concat(pool:starmap(function(a, b) return a + b end, {{1, 2}, {3, 4}}), " "))
+local seen = {}
+for v in pool:imap(function(x) return x * 10 end, {1, 2, 3}, 1) do seen[#seen + 1] = v end
+print(table.concat(seen, " "))
+local done, failed
+pool:map_async(function(x) return x + 1 end, {1, 2}, 1, function(r) done = table.concat(r, " ") end):wait(60)
+pool:map_async(function(x) error("no " .. x) end, {5}, 1, nil, function(e) failed = tostring(e) end):wait(60)
+mp.sleep(0)
+print(done, failed:match("job.lua:%d+: no 5"))
+`)
+	r.expect(t, 0, "w1:1 w1:2 w1:3 w1:1 w1:2 w1:3 w1:1\t3 processes\n3 7\n10 20 30\n2 3\tjob.lua:18: no 5\n", "")
+	c.stop(t)
+}
