@@ -182,6 +182,40 @@ print(pool:apply(function() return "next" end))
 	c.stop(t)
 }
 
+// terminate ends a cluster Pool's work as it ends local workers: the task running on the
+// worker stops (its process is killed), the run goes on at once, and the worker's one process
+// is free for the next Pool, which would otherwise wait for the task's five minutes.
+func TestClusterTerminate(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	r := c.run(t, `
+local mp = require("mp")
+local flag = os.tmpname()
+os.remove(flag)
+local pool = mp.Pool(1)
+local r = pool:apply_async(function(path)
+  local f = io.open(path, "w") f:write("started") f:close()
+  mp.sleep(300)
+  return "finished"
+end, {flag})
+for _ = 1, 1200 do
+  local f = io.open(flag)
+  if f then f:close() break end
+  mp.sleep(0.05)
+end
+os.remove(flag)
+pool:terminate()
+pool:join()
+print(pcall(r.get, r, 1))
+print(mp.Pool(1):apply(function() return "next" end))
+`)
+	r.expect(t, 0, "false\tjob.lua:19: Pool.apply_async: the pool was terminated\nnext\n", "")
+	if w := c.workers[0].stderr(); !strings.Contains(w, "task 1 stopped: cluster: the task's run withdrew it") {
+		t.Errorf("the worker did not stop the task:\n%s", w)
+	}
+	c.stop(t)
+}
+
 // Ctrl-C withdraws the run's tasks: the worker drops the one it runs and takes none of the
 // others, though they wait before a later run's tasks; the end of a script withdraws too.
 func TestClusterWithdraw(t *testing.T) {

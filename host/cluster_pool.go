@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -67,6 +68,8 @@ type clusterPool struct {
 	queued   time.Time             // when a task was last queued
 	readers  int                   // callers waiting for a result or the pool's end (reading)
 	linger   *time.Timer           // calls send when a message short of its size has waited lingerFor
+	sent     map[uint64]bool       // the ids of its messages out on the cluster
+	ended    bool                  // terminated: it sends no more messages
 }
 
 // taskTimes is how long a task of a function took on its worker, in each of the last few
@@ -95,7 +98,8 @@ func (cr *clusterRun) newClusterPool(hp *hostPool, processes, maxTasks int, time
 	cr.pools = append(cr.pools, hp)
 	cr.mu.Unlock()
 	return &clusterPool{cr: cr, hp: hp, maxTasks: maxTasks, timeout: timeout, lanes: processes, maxBytes: cr.run.MaxPayload(),
-		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners, timings: map[uint64]*taskTimes{}}
+		slots: map[objects.Owner]context.CancelFunc{}, last: slotOwners, timings: map[uint64]*taskTimes{},
+		sent: map[uint64]bool{}}
 }
 
 // SpawnWorker implements objects.WorkerSpawner: it starts a slot.
@@ -169,7 +173,7 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 
 // send sends messages of the tasks queued while fewer than lanes are out. cp.mu is held.
 func (cp *clusterPool) send() {
-	for cp.out < cp.lanes && len(cp.queue) > 0 {
+	for !cp.ended && cp.out < cp.lanes && len(cp.queue) > 0 {
 		tasks := cp.nextMessage()
 		if tasks == nil {
 			return
@@ -335,16 +339,40 @@ func (cp *clusterPool) run(tasks []*slotTask) {
 	}
 	var res icluster.Result
 	withdrawn := false
-	if id, err := cp.cr.run.Submit(context.Background(), msg.Append(nil)); err != nil {
+	id, err := cp.cr.run.Submit(context.Background(), msg.Append(nil))
+	if err != nil {
 		res.Err, withdrawn = clusterFailure(err), errors.Is(err, icluster.ErrWithdrawn)
 	} else {
+		cp.mu.Lock()
+		cp.sent[id] = true
+		ended := cp.ended
+		cp.mu.Unlock()
+		if ended { // terminated while it was on its way
+			cp.cr.cancel([]uint64{id})
+		}
 		select {
 		case res = <-cp.cr.await(id):
 		case <-cp.cr.done:
 			res.Err, withdrawn = clusterFailure(icluster.ErrWithdrawn), true
 		}
 	}
+	cp.mu.Lock()
+	delete(cp.sent, id)
+	withdrawn = withdrawn || cp.ended
+	cp.mu.Unlock()
 	cp.finish(tasks, res, withdrawn)
+}
+
+// withdraw ends the pool's part on the cluster, as its terminate ends local workers: its
+// messages out are withdrawn (their workers stop them) and it sends no more.
+func (cp *clusterPool) withdraw() {
+	cp.mu.Lock()
+	cp.ended = true
+	ids := slices.Collect(maps.Keys(cp.sent))
+	cp.mu.Unlock()
+	if len(ids) > 0 {
+		cp.cr.cancel(ids)
+	}
 }
 
 // finish hands each task of a message its result, and queues again those that have none: one

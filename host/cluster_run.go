@@ -138,6 +138,24 @@ func (cr *clusterRun) await(task uint64) <-chan icluster.Result {
 	return ch
 }
 
+// cancel withdraws messages of the run from the cluster (their workers stop them), and gives
+// their senders a withdrawn result at once.
+func (cr *clusterRun) cancel(ids []uint64) {
+	_ = cr.run.Cancel(ids...) // a worker not told runs it to its end, and its result is dropped
+	res := icluster.Result{Err: clusterFailure(icluster.ErrWithdrawn)}
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	for _, id := range ids {
+		res.Task = id
+		if ch := cr.waiting[id]; ch != nil {
+			delete(cr.waiting, id)
+			ch <- res
+		} else {
+			cr.early[id] = res
+		}
+	}
+}
+
 // containsWorker reports whether a task's error names its cluster worker already.
 func containsWorker(text string) bool { return strings.Contains(text, "(on cluster worker ") }
 

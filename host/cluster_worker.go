@@ -157,6 +157,8 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 		}
 	}
 	switch {
+	case ctx.Err() != nil:
+		cw.logf("run %s: task %d stopped: %v", t.Run, t.ID, context.Cause(ctx))
 	case errors.Is(err, icluster.ErrProcessDied): // the worker logs it handed the task back
 	case err != nil:
 		cw.logf("run %s: task %d done: failed: %v", t.Run, t.ID, firstLine(err.Error()))

@@ -180,10 +180,13 @@ func (h *Host) ownerDied(owner objects.Owner) {
 	}
 }
 
-// Terminate ends the pool's workers and tasks, as objects.Pool's does, and
-// the progress bars of its batches.
+// Terminate ends the pool's workers and tasks, as objects.Pool's does, its
+// messages out on a cluster, and the progress bars of its batches.
 func (p *hostPool) Terminate() {
 	p.Pool.Terminate()
+	if p.cluster != nil {
+		p.cluster.withdraw()
+	}
 	p.endBars(0, true)
 }
 

@@ -130,6 +130,7 @@ const (
 	kindResult    = "result"
 	kindTaken     = "taken"
 	kindWithdrawn = "withdrawn"
+	kindCancelled = "cancelled"
 	kindChunks    = "chunks"
 	kindOutput    = "output"
 )

@@ -74,13 +74,15 @@ type Worker struct {
 
 	mu        sync.Mutex
 	inHand    map[*heldTask]struct{}
-	withdrawn map[string]time.Time // runs withdrawn or gone lately, to when the worker heard of it
-	alive     map[string]time.Time // runs seen alive, to when
+	withdrawn map[string]time.Time  // runs withdrawn or gone lately, to when the worker heard of it
+	cancelled map[taskKey]time.Time // tasks cancelled lately (cancel.go), to when
+	alive     map[string]time.Time  // runs seen alive, to when
 }
 
 // heldTask is a task a worker runs.
 type heldTask struct {
 	run    string
+	id     uint64
 	cancel context.CancelCauseFunc
 }
 
@@ -120,7 +122,7 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 	return &Worker{
 		c: c, cfg: cfg, ackWait: ackWait, tasks: tasks, runs: runs, runTTL: runTTL,
 		stopping: make(chan struct{}), inHand: make(map[*heldTask]struct{}),
-		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time),
+		withdrawn: make(map[string]time.Time), alive: make(map[string]time.Time), cancelled: make(map[taskKey]time.Time),
 	}, nil
 }
 
@@ -129,11 +131,13 @@ func NewWorker(ctx context.Context, c *Conn, cfg WorkerConfig) (*Worker, error) 
 // back at once (another worker gets them), cancels their Run's context and returns once each
 // Run has returned.
 func (w *Worker) Work(ctx context.Context) error {
-	sub, err := w.c.nc.Subscribe(w.c.subject(kindWithdrawn, "*"), w.onWithdrawn)
-	if err != nil {
-		return fmt.Errorf("cluster: %s: %w", w.c.where, err)
+	for kind, on := range map[string]nats.MsgHandler{kindWithdrawn: w.onWithdrawn, kindCancelled: w.onCancelled} {
+		sub, err := w.c.nc.Subscribe(w.c.subject(kind, "*"), on)
+		if err != nil {
+			return fmt.Errorf("cluster: %s: %w", w.c.where, err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
 	}
-	defer func() { _ = sub.Unsubscribe() }()
 	pulling, stopPulling := context.WithCancel(ctx)
 	defer stopPulling()
 	go func() {
@@ -189,7 +193,7 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 		return
 	}
 	t.Delivery = int(meta.NumDelivered)
-	if w.runGone(t.Run) {
+	if w.runGone(t.Run) || w.isCancelled(t) {
 		_ = msg.Ack()
 		return
 	}
@@ -199,11 +203,11 @@ func (w *Worker) handle(ctx context.Context, msg *nats.Msg) {
 		return
 	}
 	tctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	held := &heldTask{run: t.Run, cancel: cancel}
+	held := &heldTask{run: t.Run, id: t.ID, cancel: cancel}
 	w.mu.Lock()
 	w.inHand[held] = struct{}{}
 	w.mu.Unlock()
-	if w.isWithdrawn(t.Run) { // withdrawn after the check above: onWithdrawn missed this task
+	if w.isCancelled(t) { // withdrawn after the check above: onWithdrawn or onCancelled missed this task
 		cancel(errWithdrawn)
 	}
 	handedBack := make(chan struct{})
@@ -305,13 +309,6 @@ func (w *Worker) forget(run string) {
 			h.cancel(errWithdrawn)
 		}
 	}
-}
-
-func (w *Worker) isWithdrawn(run string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, ok := w.withdrawn[run]
-	return ok
 }
 
 // watchVersions logs, until ctx ends, when the tasks stream of another protocol version holds
