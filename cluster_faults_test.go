@@ -30,9 +30,10 @@ func gone(t *testing.T, pids []int) {
 	}
 }
 
-// A worker killed with -9 in the middle of a map costs its tasks a redelivery: the map
-// completes on the other worker with each result once, in order, and the killed worker's
-// processes end with it.
+// A worker killed with -9 in the middle of a map costs its tasks a redelivery after the ack
+// wait: the map completes on the other worker with each result once, in order, within a few
+// ack waits of the kill (its tasks take 2.4 s in all), and the killed worker's processes end
+// with it.
 func TestClusterWorkerKilled(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, 2, 1)
@@ -49,8 +50,12 @@ print(table.concat(pool:map(function(x) mp.sleep(0.2) return x * 2 end, items), 
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	killed := time.Now()
 	if code := run.wait(t, 2*clusterBound); code != 0 {
 		t.Fatalf("the run exited %d\nstdout:\n%s\nstderr:\n%s", code, run.stdout(), run.stderr())
+	}
+	if took := time.Since(killed); took > 6*cluster.AckWait {
+		t.Errorf("the run ended %v after the kill, more than six ack waits (%v): the lost task waited longer than its claim", took, cluster.AckWait)
 	}
 	if want := "2 4 6 8 10 12 14 16 18 20 22 24\n"; run.stdout() != want || run.stderr() != "" {
 		t.Errorf("stdout %q, stderr %q; want %q and nothing", run.stdout(), run.stderr(), want)
