@@ -276,6 +276,25 @@ print(table.concat(pool:map(function(x) return x + 1 end, {1, 2, 3}, 3), " "))
 	c.stop(t)
 }
 
+// --timeout withdraws the run's tasks as Ctrl-C does: the worker stops the task it runs, and
+// its one process is free for the next run, which would otherwise wait for five minutes.
+func TestClusterTimeoutWithdraws(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	dir := writeFiles(t, map[string]string{"job.lua": `require("mp").Pool(1):apply(function() require("mp").sleep(300) end)`})
+	r := invocation{args: []string{"run", "--timeout", "5s", "--cluster", c.url, "job.lua"}, dir: dir, timeout: clusterBound}.run(t)
+	if r.code != 124 {
+		t.Fatalf("exit %d, want 124\nstderr:\n%s", r.code, r.stderr)
+	}
+	if next := c.run(t, `print(require("mp").Pool(1):apply(function() return "next" end))`); next.code != 0 || next.stdout != "next\n" {
+		t.Fatalf("the next run: exit %d\nstdout:\n%s\nstderr:\n%s", next.code, next.stdout, next.stderr)
+	}
+	if w := c.workers[0].stderr(); !strings.Contains(w, "task 1 stopped: cluster: the task's run withdrew it") {
+		t.Errorf("the worker did not stop the task of the run that timed out:\n%s", w)
+	}
+	c.stop(t)
+}
+
 // The server restarts in the middle of a map, on its port and with its token: the run and the
 // workers connect again, put back the tasks the server had in memory, and the map completes
 // with each result once, in order. What the tasks print reaches the run, a task that ran twice
