@@ -96,3 +96,49 @@ func TestClusterWorkerUsage(t *testing.T) {
 		t.Errorf("nothing listening: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// SIGTERM stops a worker gently: it finishes the task in hand and exits 0; a task still
+// running after the ack wait is handed back at once, and another worker runs it again.
+func TestClusterWorkerSignalled(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, 1)
+	finishes := c.startRun(t, `print(require("mp").Pool(1):apply(function() require("mp").sleep(1) return "finished" end))`)
+	first := c.workers[0]
+	stderrLine(t, first, " taken (delivery 1)")
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := finishes.wait(t, clusterBound); code != 0 || finishes.stdout() != "finished\n" {
+		t.Fatalf("the run: exit %d\nstdout:\n%s\nstderr:\n%s", code, finishes.stdout(), finishes.stderr())
+	}
+	if code := first.wait(t, clusterBound); code != 0 || strings.Contains(first.stderr(), "handing back") {
+		t.Fatalf("the first worker: exit %d after SIGTERM, want 0 with its task finished\nstderr:\n%s", code, first.stderr())
+	}
+
+	second := c.addWorker(t, 1)
+	handedBack := c.startRun(t, `
+local mp = require("mp")
+local flag = os.tmpname()
+print(mp.Pool(1):apply(function(path)
+  local f = io.open(path)
+  if f then f:close() return "run again" end
+  io.open(path, "w"):close()
+  mp.sleep(300)
+end, {flag}))
+os.remove(flag)
+`)
+	stderrLine(t, second, " taken (delivery 1)")
+	third := c.addWorker(t, 1)
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := handedBack.wait(t, clusterBound); code != 0 || handedBack.stdout() != "run again\n" {
+		t.Fatalf("the run: exit %d\nstdout:\n%s\nstderr:\n%s", code, handedBack.stdout(), handedBack.stderr())
+	}
+	stderrLine(t, second, "handing back the tasks in hand, unfinished after")
+	if code := second.wait(t, clusterBound); code != 0 {
+		t.Errorf("the second worker: exit %d after SIGTERM, want 0\nstderr:\n%s", code, second.stderr())
+	}
+	stderrLine(t, third, " taken (delivery 2)")
+	c.stop(t)
+}
