@@ -288,11 +288,11 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // batchSize is how many tasks of the function a message carries at most: as many as run in
 // about batchTarget, by the time a task took in its last message or, when that is longer, the
-// mean of its last few messages; 1 before any was timed. The mean, so that one message of long
-// tasks makes the next few smaller, by a quarter of its time (the worker ends a message that
-// runs long, and gives the rest back); the last message when it is quicker, so that one
+// mean of its last few messages; 1 before any was timed. The mean, so that a message of long
+// tasks among quick ones weighs a quarter in the size of the next (the worker ends a message
+// that runs long, and gives the rest back); the last message when it is quicker, so that one
 // slowed by first costs (a process started, the function fetched from the run) holds only
-// the next message small.
+// the next message small, as does one of long tasks.
 func (tt *taskTimes) batchSize() int {
 	if tt == nil || tt.timed == 0 {
 		return 1
@@ -363,11 +363,17 @@ func (cp *clusterPool) run(tasks []*slotTask) {
 	cp.finish(tasks, res, withdrawn)
 }
 
-// withdraw ends the pool's part on the cluster, as its terminate ends local workers: its
-// messages out are withdrawn (their workers stop them) and it sends no more.
+// stopSending makes the pool send no more messages: it is terminated.
+func (cp *clusterPool) stopSending() {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.ended = true
+}
+
+// withdraw withdraws the messages of a terminated pool out on the cluster (their workers stop
+// them), as terminate ends local workers.
 func (cp *clusterPool) withdraw() {
 	cp.mu.Lock()
-	cp.ended = true
 	ids := slices.Collect(maps.Keys(cp.sent))
 	cp.mu.Unlock()
 	if len(ids) > 0 {

@@ -205,3 +205,29 @@ func TestClusterMessageFailed(t *testing.T) {
 		t.Errorf("a message of %d tasks of 100 bytes where 286 are left, want 2", len(tasks))
 	}
 }
+
+// A worker's result keeps the items that fit in what the server takes, and the run sends the
+// others again; a first item too large alone fails, saying so and naming the worker.
+func TestClusterResultFits(t *testing.T) {
+	cw := &ClusterWorker{name: "here:1"}
+	items := func(sizes ...int) *icluster.PoolResult {
+		res := &icluster.PoolResult{}
+		for _, n := range sizes {
+			res.Items = append(res.Items, icluster.ItemResult{Data: make([]byte, n)})
+		}
+		return res
+	}
+	res := items(100, 100, 100)
+	whole := len(res.Append(nil))
+	if dropped := cw.fitResult(res, whole); dropped != 0 || len(res.Items) != 3 {
+		t.Errorf("a result of %d bytes within %d: %d dropped, %d kept", whole, whole, dropped, len(res.Items))
+	}
+	if dropped := cw.fitResult(res, whole-50); dropped != 1 || len(res.Items) != 2 || len(res.Append(nil)) > whole-50 {
+		t.Errorf("within %d: %d dropped, %d kept, want 1 and 2", whole-50, dropped, len(res.Items))
+	}
+	res = items(1000, 10)
+	if dropped := cw.fitResult(res, 500); dropped != 1 || len(res.Items) != 1 || res.Items[0].Data != nil ||
+		res.Items[0].Err != "the task's result is 1000 bytes, more than the 500 the cluster's server takes in a message\n(on cluster worker here:1)" {
+		t.Errorf("a first item too large: %d dropped, items %+v", dropped, res.Items)
+	}
+}

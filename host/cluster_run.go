@@ -139,13 +139,14 @@ func (cr *clusterRun) await(task uint64) <-chan icluster.Result {
 }
 
 // cancel withdraws messages of the run from the cluster (their workers stop them), and gives
-// their senders a withdrawn result at once.
+// their senders a withdrawn result at once; those whose result came meanwhile get it.
 func (cr *clusterRun) cancel(ids []uint64) {
-	_ = cr.run.Cancel(ids...) // a worker not told runs it to its end, and its result is dropped
+	// A worker not told runs its message to the end, and its result is dropped.
+	cancelled, _ := cr.run.Cancel(ids...)
 	res := icluster.Result{Err: clusterFailure(icluster.ErrWithdrawn)}
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range cancelled {
 		res.Task = id
 		if ch := cr.waiting[id]; ch != nil {
 			delete(cr.waiting, id)

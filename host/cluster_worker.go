@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -168,7 +169,32 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	if res.Items == nil {
 		return nil, err
 	}
+	if dropped := cw.fitResult(&res, cw.w.MaxResult()); dropped > 0 {
+		cw.logf("run %s: task %d: the results of %d of its %d tasks fit in a message; the others go back", t.Run, t.ID, len(res.Items), len(res.Items)+dropped)
+	}
 	return res.Append(nil), nil
+}
+
+// fitResult keeps the items of res whose results fit in most bytes, and returns how many it
+// dropped: the run sends those again. A first item too large alone fails, saying so, for it
+// would be as large on any worker.
+func (cw *ClusterWorker) fitResult(res *icluster.PoolResult, most int) (dropped int) {
+	uvarint := func(n int) int { return len(binary.AppendUvarint(nil, uint64(n))) }
+	size := 1 + uvarint(int(res.Elapsed)) + uvarint(len(res.Items)) // as PoolResult.Append writes it
+	for i, it := range res.Items {
+		if size += 1 + uvarint(len(it.Err)) + len(it.Err) + uvarint(len(it.Data)) + len(it.Data); size <= most {
+			continue
+		}
+		if i == 0 {
+			res.Items[0] = icluster.ItemResult{Err: fmt.Sprintf("the task's result is %d bytes, more than the %d the cluster's server takes in a message\n(on cluster worker %s)",
+				len(it.Err)+len(it.Data), most, cw.name)}
+			i = 1
+		}
+		dropped = len(res.Items) - i
+		res.Items = res.Items[:i]
+		return dropped
+	}
+	return 0
 }
 
 // runTask is run, without the log. It runs the items of the task one after the other in
@@ -231,7 +257,7 @@ func (r *taskRun) bundle(ctx context.Context) (res icluster.PoolResult, died str
 	for i, it := range r.task.Items {
 		args[i] = it.Args
 	}
-	id, err := pool.Submit(r.batch, r.fns[0], vm.AppendBundle(nil, messageBudget, args))
+	id, err := pool.Submit(r.batch, r.fns[0], vm.AppendBundle(nil, messageBudget, r.cw.w.MaxResult(), args))
 	if err != nil {
 		return res, "", err
 	}
@@ -304,6 +330,7 @@ func (r *taskRun) each(ctx context.Context) (icluster.PoolResult, error) {
 // that carry an object made here fail so: the run cannot reach it.
 func (r *taskRun) itemResult(errText string, data []byte) icluster.ItemResult {
 	if named := handleNames(data, 0); named != "" {
+		r.cw.h.dropCarried(data) // no process receives it: its objects' holds in transit end
 		errText, data = "the task's results carry "+named+": the run cannot reach the objects of a cluster worker", nil
 	}
 	ir := icluster.ItemResult{Err: errText, Data: bytes.Clone(data)}

@@ -183,9 +183,12 @@ func (h *Host) ownerDied(owner objects.Owner) {
 // Terminate ends the pool's workers and tasks, as objects.Pool's does, its
 // messages out on a cluster, and the progress bars of its batches.
 func (p *hostPool) Terminate() {
+	if p.cluster != nil {
+		p.cluster.stopSending() // before its slots go, who would send the tasks left
+	}
 	p.Pool.Terminate()
 	if p.cluster != nil {
-		p.cluster.withdraw()
+		p.cluster.withdraw() // after the tasks failed, so that they fail as terminated
 	}
 	p.endBars(0, true)
 }

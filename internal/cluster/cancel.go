@@ -20,27 +20,29 @@ type taskKey struct {
 	id  uint64
 }
 
-// Cancel withdraws tasks ids of the run, submitted and their result not yet returned by Next:
-// their results never come, and their places in InFlight are free at once. The workers that
-// run one stop it (its Run's context ends) and the others drop it when they take it.
-func (r *Run) Cancel(ids ...uint64) error {
+// Cancel withdraws tasks ids of the run, submitted and their result not yet come, and returns
+// those it withdrew: their results never come from Next, and their places in InFlight are
+// free at once. The workers that run one stop it (its Run's context ends) and the others drop
+// it when they take it. The error says that the workers could not be told.
+func (r *Run) Cancel(ids ...uint64) (cancelled []uint64, err error) {
 	var named []byte
 	r.mu.Lock()
 	for _, id := range ids {
 		if r.drop(id) {
 			r.release()
+			cancelled = append(cancelled, id)
 			named = binary.AppendUvarint(named, id)
 		}
 	}
 	withdrawn := r.withdrawn
 	r.mu.Unlock()
 	if len(named) == 0 || withdrawn {
-		return nil
+		return cancelled, nil
 	}
 	if err := r.c.nc.Publish(r.c.subject(kindCancelled, r.cfg.ID), named); err != nil {
-		return fmt.Errorf("cluster: %s: run %s: cannot tell the workers: %w", r.c.where, r.cfg.ID, err)
+		return cancelled, fmt.Errorf("cluster: %s: run %s: cannot tell the workers: %w", r.c.where, r.cfg.ID, err)
 	}
-	return nil
+	return cancelled, nil
 }
 
 // onCancelled stops the tasks in hand that a run cancelled, and remembers them all, so that
@@ -50,15 +52,11 @@ func (w *Worker) onCancelled(msg *nats.Msg) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, at := range w.cancelled {
-		if now.Sub(at) > withdrawnKept {
-			delete(w.cancelled, k)
-		}
-	}
+	forgetBefore(w.cancelled, now.Add(-withdrawnKept))
 	for data := msg.Data; len(data) > 0; {
 		id, n := binary.Uvarint(data)
 		if n <= 0 {
-			return
+			break
 		}
 		data = data[n:]
 		w.cancelled[taskKey{run, id}] = now

@@ -34,8 +34,8 @@ func TestCancel(t *testing.T) {
 	long := submit(t, r, "long")
 	<-started
 	queued := submit(t, r, "queued") // the worker's one slot is busy: it waits on the server
-	if err := r.Cancel(long, queued); err != nil {
-		t.Fatal(err)
+	if cancelled, err := r.Cancel(long, queued, 99); err != nil || !slices.Equal(cancelled, []uint64{long, queued}) {
+		t.Fatalf("Cancel: %v, %v; want %d and %d, not 99 (no such task)", cancelled, err, long, queued)
 	}
 	select {
 	case cause := <-stopped:

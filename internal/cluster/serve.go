@@ -103,7 +103,7 @@ func Serve(cfg ServerConfig) (*Server, error) {
 // reachableHost is where other machines reach this one, for a server that listens on all
 // its addresses: the address its packets leave from on the way out (a UDP socket's, which
 // sends nothing), else that of the first network interface up that is not a loopback, else
-// its host name.
+// its host name when it resolves, else the loopback: a machine with no network.
 func reachableHost() string {
 	if conn, err := net.Dial("udp4", "192.0.2.1:9"); err == nil { // TEST-NET-1: never reached
 		defer conn.Close()
@@ -125,7 +125,9 @@ func reachableHost() string {
 		}
 	}
 	if name, err := os.Hostname(); err == nil && name != "" {
-		return name
+		if _, err := net.LookupHost(name); err == nil {
+			return name
+		}
 	}
 	return "127.0.0.1"
 }

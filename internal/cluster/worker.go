@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -163,6 +164,13 @@ func (w *Worker) Work(ctx context.Context) error {
 	return nil
 }
 
+// MaxResult is the most bytes of data a task's result may have, with no error text, for the
+// server to take it; a larger one fails its task (finish).
+func (w *Worker) MaxResult() int { return int(w.c.nc.MaxPayload()) - resultHeader - len(w.cfg.Name) }
+
+// resultHeader bounds what appendResult adds to a result's data and worker name, with no error.
+const resultHeader = 4 * binary.MaxVarintLen64
+
 // Stop makes Work take no more tasks and return once those in hand have finished.
 func (w *Worker) Stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
 
@@ -292,21 +300,22 @@ func (w *Worker) forget(run string) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for r, at := range w.withdrawn {
-		if now.Sub(at) > withdrawnKept {
-			delete(w.withdrawn, r)
-		}
-	}
-	for r, at := range w.alive {
-		if now.Sub(at) > withdrawnKept {
-			delete(w.alive, r)
-		}
-	}
+	forgetBefore(w.withdrawn, now.Add(-withdrawnKept))
+	forgetBefore(w.alive, now.Add(-withdrawnKept))
 	delete(w.alive, run)
 	w.withdrawn[run] = now
 	for h := range w.inHand {
 		if h.run == run {
 			h.cancel(errWithdrawn)
+		}
+	}
+}
+
+// forgetBefore deletes from m what it noted before then.
+func forgetBefore[K comparable](m map[K]time.Time, then time.Time) {
+	for k, at := range m {
+		if at.Before(then) {
+			delete(m, k)
 		}
 	}
 }

@@ -11,23 +11,25 @@ import (
 // A bundle is a pool task that carries several tasks of one function, which the worker
 // process runs one after the other and answers in one call: a cluster worker hands a message
 // of short tasks to its process so, rather than one call to the process a task. Its bytes are
-// the mode byte taskBundle, the budget in microseconds (a uvarint: once it has passed since
-// the first task started, no other starts), then each task's bytes (see taskMap) after their
+// the mode byte taskBundle, the budget in microseconds and the bound of its results in bytes
+// (uvarints: once the budget has passed since the first task started, or the results have
+// grown to the bound, no other task starts), then each task's bytes (see taskMap) after their
 // length (a uvarint). Its result is, for each task that ran, in order, the task's outcome as
 // a worker reports a task's: its error text, after its length, and its result data (see
 // appendTaskResult), after its length plus one (0: none).
 const taskBundle = 'B'
 
-// bundleResultBytes is how much result a bundle gathers before it starts no more tasks, so
-// that its answer stays within what a call carries (wire.MaxMessage: the codec's limit, which
-// bounds one task's result, and a megabyte).
+// bundleResultBytes bounds the bound of a bundle's results, so that its answer stays about
+// within what a call carries (wire.MaxMessage: the codec's limit, which bounds one task's
+// result, and a megabyte).
 const bundleResultBytes = 1 << 20
 
 // AppendBundle appends to buf the bytes of a bundle of tasks, each as its pool holds it, with
-// the given budget.
-func AppendBundle(buf []byte, budget time.Duration, tasks [][]byte) []byte {
+// the given budget and bound of its results (at most bundleResultBytes).
+func AppendBundle(buf []byte, budget time.Duration, resultBytes int, tasks [][]byte) []byte {
 	buf = append(buf, taskBundle)
 	buf = binary.AppendUvarint(buf, uint64(budget.Microseconds()))
+	buf = binary.AppendUvarint(buf, uint64(max(resultBytes, 0)))
 	for _, t := range tasks {
 		buf = binary.AppendUvarint(buf, uint64(len(t)))
 		buf = append(buf, t...)
@@ -69,22 +71,27 @@ func SplitBundleResult(data []byte) ([]BundleOutcome, error) {
 func isBundle(data []byte) bool { return len(data) > 0 && data[0] == taskBundle }
 
 // splitBundle reads a bundle's bytes; ok is false when they do not read.
-func splitBundle(data []byte) (budget time.Duration, tasks [][]byte, ok bool) {
+func splitBundle(data []byte) (budget time.Duration, resultBytes int, tasks [][]byte, ok bool) {
 	if !isBundle(data) {
-		return 0, nil, false
+		return 0, 0, nil, false
 	}
 	us, n := binary.Uvarint(data[1:])
 	if n <= 0 || us > uint64(time.Hour.Microseconds()) {
-		return 0, nil, false
+		return 0, 0, nil, false
 	}
-	for data = data[1+n:]; len(data) > 0; {
+	data = data[1+n:]
+	bound, n := binary.Uvarint(data)
+	if n <= 0 {
+		return 0, 0, nil, false
+	}
+	for data = data[n:]; len(data) > 0; {
 		var task []byte
 		if task, data, ok = cutLength(data, 0); !ok {
-			return 0, nil, false
+			return 0, 0, nil, false
 		}
 		tasks = append(tasks, task)
 	}
-	return time.Duration(us) * time.Microsecond, tasks, true
+	return time.Duration(us) * time.Microsecond, int(min(bound, bundleResultBytes)), tasks, true
 }
 
 // appendBundleOutcome appends a task's outcome to a bundle's result.
@@ -116,17 +123,17 @@ func cutLength(data []byte, shift uint64) (field, rest []byte, ok bool) {
 
 // runBundle runs the tasks of a bundle one after the other, as the pool's worker runs its
 // tasks (runOne), and returns their outcomes, or errText when the bundle cannot run. It
-// starts no task once the bundle's budget has passed or its result has grown to
-// bundleResultBytes, nor after a task stopped the VM (os.exit): the result lacks them.
+// starts no task once the bundle's budget has passed or its result has grown to its bound,
+// nor after a task stopped the VM (os.exit): the result lacks them.
 func (vm *VM) runBundle(L *lua.LState, fns *workerFunctions, task ObjectReply, where string) (data []byte, errText string) {
-	budget, tasks, ok := splitBundle(task.Value.Data)
+	budget, resultBytes, tasks, ok := splitBundle(task.Value.Data)
 	if !ok {
 		return nil, errMalformedBundle.Error()
 	}
 	start := time.Now()
 	one := task
 	for i, t := range tasks {
-		if i > 0 && (time.Since(start) >= budget || len(data) >= bundleResultBytes) {
+		if i > 0 && (time.Since(start) >= budget || len(data) >= resultBytes) {
 			break
 		}
 		one.Value = Value{Data: t}

@@ -42,7 +42,13 @@ func (c *bundleCase) task(t *testing.T, batch uint64, items ...lua.LValue) []byt
 // run runs a bundle of tasks in the worker VM and returns their outcomes.
 func (c *bundleCase) run(t *testing.T, budget time.Duration, tasks ...[]byte) []BundleOutcome {
 	t.Helper()
-	task := ObjectReply{Func: 1, Value: Value{Data: AppendBundle(nil, budget, tasks)}}
+	return c.runBounded(t, budget, bundleResultBytes, tasks...)
+}
+
+// runBounded is run with a bound of the results.
+func (c *bundleCase) runBounded(t *testing.T, budget time.Duration, resultBytes int, tasks ...[]byte) []BundleOutcome {
+	t.Helper()
+	task := ObjectReply{Func: 1, Value: Value{Data: AppendBundle(nil, budget, resultBytes, tasks)}}
 	if !c.sent {
 		task.FuncCode, c.sent = c.fn, true
 	}
@@ -125,6 +131,16 @@ func TestBundleStopsStarting(t *testing.T) {
 	if outs := c.run(t, time.Minute, big, big, big, big); len(outs) != 2 {
 		t.Errorf("%d tasks of half a bound's results ran, want 2", len(outs))
 	}
+	if outs := c.runBounded(t, time.Minute, 2000, big, big); len(outs) != 1 {
+		t.Errorf("%d tasks ran past a bound of 2000 bytes, want the first alone", len(outs))
+	}
+	small := c.task(t, 3, lua.LNumber(600))
+	if outs := c.runBounded(t, time.Minute, 1000, small, small, small); len(outs) != 2 {
+		t.Errorf("%d tasks of 600 bytes ran within a bound of 1000, want 2", len(outs))
+	}
+	if outs := c.runBounded(t, time.Minute, 1<<40, big, big, big); len(outs) != 2 {
+		t.Errorf("%d tasks of half bundleResultBytes ran with a larger bound asked, want 2", len(outs))
+	}
 }
 
 // Bundle bytes that do not read are refused, never run nor panicked on: a bundle's when cut
@@ -132,18 +148,18 @@ func TestBundleStopsStarting(t *testing.T) {
 func TestBundleMalformed(t *testing.T) {
 	c := newBundleCase(t, `return function(x) return x end`)
 	task := c.task(t, 1, lua.LNumber(1))
-	bundle := AppendBundle(nil, time.Second, [][]byte{task, task})
-	if budget, tasks, ok := splitBundle(bundle); !ok || budget != time.Second || len(tasks) != 2 || !bytes.Equal(tasks[1], task) {
-		t.Fatalf("splitBundle: %v %q %v", budget, tasks, ok)
+	bundle := AppendBundle(nil, time.Second, 5000, [][]byte{task, task})
+	if budget, bound, tasks, ok := splitBundle(bundle); !ok || budget != time.Second || bound != 5000 || len(tasks) != 2 || !bytes.Equal(tasks[1], task) {
+		t.Fatalf("splitBundle: %v %v %q %v", budget, bound, tasks, ok)
 	}
-	head := len(AppendBundle(nil, time.Second, nil)) // mode, budget
+	head := len(AppendBundle(nil, time.Second, 5000, nil)) // mode, budget, bound
 	for cut := 1; cut < len(bundle); cut++ {
-		_, _, ok := splitBundle(bundle[:cut])
+		_, _, _, ok := splitBundle(bundle[:cut])
 		if whole := cut == head || cut == head+1+len(task); ok != whole {
 			t.Errorf("bundle cut at %d: ok %v", cut, ok)
 		}
 	}
-	if _, errText := c.p.to.runBundle(c.p.to.L, &c.fns, ObjectReply{Func: 1, FuncCode: c.fn, Value: Value{Data: []byte{taskBundle, 0x80}}}, ""); errText == "" {
+	if _, errText := c.p.to.runBundle(c.p.to.L, &c.fns, ObjectReply{Func: 1, FuncCode: c.fn, Value: Value{Data: []byte{taskBundle, 1, 0x80}}}, ""); errText == "" {
 		t.Error("a malformed bundle ran")
 	}
 	result := appendBundleOutcome(appendBundleOutcome(nil, "", []byte("ab")), "bad", nil)
