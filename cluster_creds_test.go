@@ -91,3 +91,39 @@ func TestClusterCreds(t *testing.T) {
 	}
 	c.stop(t)
 }
+
+// With a server of one's own that wants a user and password, the URL's user:password serve a
+// worker and a run; a wrong password is refused at once, and no message shows it.
+func TestClusterUserPassword(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Username: "ann", Password: "s3cret", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(clusterBound) {
+		t.Fatalf("the server takes no connections within %v", clusterBound)
+	}
+	hostPort := strings.TrimPrefix(srv.ClientURL(), "nats://")
+	url := "nats://ann:s3cret@" + hostPort
+	tmp := shortTempDir(t)
+	w := startSession(t, t.TempDir(), []string{"TMPDIR=" + tmp}, false, "cluster", "worker", url, "--processes", "1")
+	stderrLine(t, w, "taking tasks from nats://"+hostPort)
+	c := &testCluster{url: url, workers: []*session{w}, tmp: []string{tmp}}
+	r := c.run(t, `print(table.concat(require("mp").Pool(1):map(function(x) return -x end, {1, 2}), " "))`)
+	r.expect(t, 0, "-1 -2\n", "")
+	dir := writeFiles(t, map[string]string{"job.lua": `print("ran")`})
+	wrong := "nats://ann:wrong@" + hostPort
+	for _, args := range [][]string{{"run", "--cluster", wrong, "job.lua"}, {"cluster", "worker", wrong}} {
+		r := invocation{args: args, dir: dir, timeout: clusterBound}.run(t)
+		if r.code != 1 || !strings.Contains(r.stderr, "refused the credentials") || strings.Contains(r.stderr, "wrong") {
+			t.Errorf("%v with a wrong password: exit %d, stderr %q; want 1 and a refusal that does not show it", args, r.code, r.stderr)
+		}
+	}
+	if strings.Contains(w.stderr(), "s3cret") {
+		t.Errorf("the worker's log shows the password:\n%s", w.stderr())
+	}
+	c.stop(t)
+}
