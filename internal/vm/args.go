@@ -152,6 +152,16 @@ func numberOf(v lua.LValue) (float64, bool) {
 	return 0, false
 }
 
+// checkFunction returns argument n, which must be a function, or raises naming fname and the
+// argument: the checks of arguments that no declaration reads (args.go's readers raise so).
+func checkFunction(L *lua.LState, n int, fname, name string) *lua.LFunction {
+	fn, ok := L.Get(n).(*lua.LFunction)
+	if !ok {
+		L.ArgError(n, fname+": "+name+" must be a function, got "+L.Get(n).Type().String())
+	}
+	return fn
+}
+
 // typeError raises that argument p is not of its declared type.
 func (p *argParam) typeError(L *lua.LState, fname string, v lua.LValue) {
 	article := "a "

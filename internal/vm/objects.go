@@ -323,10 +323,10 @@ func (vm *VM) decodeValue(L *lua.LState, fname string, r receipt, v Value) lua.L
 	return out
 }
 
-// withHeld is x:with(f, ...): acquire, call f, release even when f raises,
-// and return f's results (Python's `with x:`).
-func (vm *VM) withHeld(L *lua.LState, acquire, release func()) int {
-	fn := L.CheckFunction(2)
+// withHeld is x:with(f, ...) of kind: acquire, call f, release even when f
+// raises, and return f's results (Python's `with x:`).
+func (vm *VM) withHeld(L *lua.LState, kind string, acquire, release func()) int {
+	fn := checkFunction(L, 2, kind+".with", "f")
 	top := L.GetTop()
 	acquire()
 	L.Push(fn)

@@ -15,9 +15,13 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 			"get_nowait": vm.opMethod(kind, "get_nowait", vm.pushItem(kind+".get_nowait", false)),
 		}), nil)
 		mp.RawSetString(kind, L.NewFunction(func(L *lua.LState) int {
-			maxsize := L.OptInt64(1, 0)
-			if maxsize < 0 {
-				maxsize = 0
+			var maxsize int64
+			switch n := L.Get(1).(type) {
+			case *lua.LNilType:
+			case lua.LNumber:
+				maxsize = max(int64(n), 0)
+			default:
+				L.ArgError(1, "mp."+kind+": maxsize must be a number, got "+n.Type().String())
 			}
 			return vm.construct(L, kind, ObjectArgs{MaxSize: maxsize})
 		}))
@@ -42,7 +46,7 @@ func (vm *VM) openDataObjects(mp *lua.LTable) {
 		}),
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, "Value", "with")
-			return vm.withHeld(L,
+			return vm.withHeld(L, "Value",
 				func() {
 					vm.invoke(L, "Value", ObjectCall{ID: ref.id, Op: ops.ValueAcquire, Wait: Wait{Block: true, Forever: true}})
 				},

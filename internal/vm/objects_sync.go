@@ -100,7 +100,7 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 		},
 		"with": func(L *lua.LState) int {
 			ref := vm.checkObject(L, kind, "with")
-			return vm.withHeld(L,
+			return vm.withHeld(L, kind,
 				func() { acquire(L, ObjectCall{ID: ref.id, Op: acquireArgs.op, Wait: Wait{Block: true, Forever: true}}) },
 				func() { release(L, ref) })
 		},
@@ -111,7 +111,7 @@ func (vm *VM) lockMethods(kind string) map[string]lua.LGFunction {
 // is true or the timeout passes, and return pred's last result.
 func (vm *VM) conditionWaitFor(L *lua.LState) int {
 	ref := vm.checkObject(L, "Condition", "wait_for")
-	pred := L.CheckFunction(2)
+	pred := checkFunction(L, 2, "Condition.wait_for", "pred")
 	wait := checkTimeoutWait(L, 3, "Condition.wait_for")
 	deadline := time.Now().Add(wait.Timeout)
 	check := func() lua.LValue {
