@@ -333,9 +333,9 @@ func (cp *clusterPool) timed(fn uint64, perTask time.Duration) {
 // its own.
 func (cp *clusterPool) run(tasks []*slotTask) {
 	msg := icluster.PoolTask{Pool: cp.hp.id, Init: cp.payload, MaxTasks: cp.maxTasks, Timeout: cp.timeout,
-		Funcs: [][]byte{tasks[0].fn}, Items: make([]icluster.PoolItem, len(tasks))}
+		Func: tasks[0].fn, Items: make([][]byte, len(tasks))}
 	for i, st := range tasks {
-		msg.Items[i] = icluster.PoolItem{Func: 0, Args: st.args} // one function a message
+		msg.Items[i] = st.args
 	}
 	var res icluster.Result
 	withdrawn := false

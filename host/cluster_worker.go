@@ -216,17 +216,14 @@ func (cw *ClusterWorker) runTask(ctx context.Context, t icluster.Task) (icluster
 	}
 	defer cw.taskEnded(lp)
 	pool := lp.hp.Pool
-	fns := make([]uint64, len(task.Funcs))
-	for i, fn := range task.Funcs {
-		fns[i] = pool.AddFunction(bytes.Clone(fn))
-	}
-	batch, err := pool.NewBatch(fns...)
+	fn := pool.AddFunction(bytes.Clone(task.Func))
+	batch, err := pool.NewBatch(fn) // takes over AddFunction's hold
 	if err != nil {
 		return icluster.PoolResult{}, err
 	}
 	defer pool.Forget(batch)
-	run := taskRun{cw: cw, t: t, task: task, lp: lp, batch: batch, fns: fns, start: time.Now()}
-	if len(task.Items) == 1 || len(task.Funcs) > 1 || task.MaxTasks > 0 || task.Timeout > 0 {
+	run := taskRun{cw: cw, t: t, task: task, lp: lp, batch: batch, fn: fn, start: time.Now()}
+	if len(task.Items) == 1 || task.MaxTasks > 0 || task.Timeout > 0 {
 		return run.each(ctx)
 	}
 	res, died, err := run.bundle(ctx)
@@ -244,8 +241,8 @@ type taskRun struct {
 	t     icluster.Task
 	task  icluster.PoolTask
 	lp    *localPool
-	batch uint64   // the pool's batch of the message's tasks
-	fns   []uint64 // the pool's ids of task.Funcs
+	batch uint64 // the pool's batch of the message's tasks
+	fn    uint64 // the pool's id of task.Func
 	start time.Time
 }
 
@@ -253,11 +250,7 @@ type taskRun struct {
 // their results; died is why the process died, when it did.
 func (r *taskRun) bundle(ctx context.Context) (res icluster.PoolResult, died string, err error) {
 	pool := r.lp.hp.Pool
-	args := make([][]byte, len(r.task.Items))
-	for i, it := range r.task.Items {
-		args[i] = it.Args
-	}
-	id, err := pool.Submit(r.batch, r.fns[0], vm.AppendBundle(nil, messageBudget, r.cw.w.MaxResult(), args))
+	id, err := pool.Submit(r.batch, r.fn, vm.AppendBundle(nil, messageBudget, r.cw.w.MaxResult(), r.task.Items))
 	if err != nil {
 		return res, "", err
 	}
@@ -297,8 +290,7 @@ func (r *taskRun) each(ctx context.Context) (icluster.PoolResult, error) {
 	var res icluster.PoolResult
 	for i := 0; i < len(items); i++ {
 		for len(ids) < min(i+2, len(items)) && (i == 0 || time.Since(r.start) < messageBudget) {
-			item := items[len(ids)]
-			id, err := pool.Submit(r.batch, r.fns[item.Func], bytes.Clone(item.Args))
+			id, err := pool.Submit(r.batch, r.fn, bytes.Clone(items[len(ids)]))
 			if err != nil {
 				return icluster.PoolResult{}, err
 			}

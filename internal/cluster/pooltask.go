@@ -16,14 +16,8 @@ type PoolTask struct {
 	Init     []byte        // the payload of the pool's processes (initializer, initargs)
 	MaxTasks int           // maxtasksperchild, per worker process
 	Timeout  time.Duration // task_timeout, per worker process
-	Funcs    [][]byte      // the encoded functions the items run
-	Items    []PoolItem
-}
-
-// PoolItem is one task of the Pool in a PoolTask.
-type PoolItem struct {
-	Func int    // its function, an index in Funcs
-	Args []byte // its arguments, as the pool holds them
+	Func     []byte        // the encoded function its items run
+	Items    [][]byte      // the arguments of each task of the Pool, as the pool holds them
 }
 
 // PoolResult is what a worker returns for a PoolTask: the results of its items, in order.
@@ -47,46 +41,33 @@ var (
 )
 
 // poolTaskLayout is the first byte of an encoded PoolTask or PoolResult.
-const poolTaskLayout = 2
+const poolTaskLayout = 3
 
-// Append appends t to buf: the layout byte; uvarints for Pool, MaxTasks and Timeout; Init; the
-// count of Funcs and each; the count of Items and each one's Func and Args. Byte strings go with
-// their lengths.
+// Append appends t to buf: the layout byte; uvarints for Pool, MaxTasks and Timeout; Init;
+// Func; the count of Items and each. Byte strings go with their lengths.
 func (t PoolTask) Append(buf []byte) []byte {
 	buf = append(buf, poolTaskLayout)
 	buf = binary.AppendUvarint(buf, t.Pool)
 	buf = binary.AppendUvarint(buf, uint64(t.MaxTasks))
 	buf = binary.AppendUvarint(buf, uint64(t.Timeout))
 	buf = appendBytes(buf, t.Init)
-	buf = binary.AppendUvarint(buf, uint64(len(t.Funcs)))
-	for _, fn := range t.Funcs {
-		buf = appendBytes(buf, fn)
-	}
+	buf = appendBytes(buf, t.Func)
 	buf = binary.AppendUvarint(buf, uint64(len(t.Items)))
-	for _, it := range t.Items {
-		buf = binary.AppendUvarint(buf, uint64(it.Func))
-		buf = appendBytes(buf, it.Args)
+	for _, args := range t.Items {
+		buf = appendBytes(buf, args)
 	}
 	return buf
 }
 
-// DecodePoolTask reads what Append wrote; the task refers to data. A task of no items, or
-// whose item names a function it lacks, is malformed.
+// DecodePoolTask reads what Append wrote; the task refers to data. A task of no items is
+// malformed.
 func DecodePoolTask(data []byte) (PoolTask, error) {
 	d := decoder{data: data}
 	d.layout(poolTaskLayout)
-	t := PoolTask{Pool: d.uvarint(), MaxTasks: int(d.uvarint()), Timeout: time.Duration(d.uvarint()), Init: d.bytes()}
-	t.Funcs = make([][]byte, d.count())
-	for i := range t.Funcs {
-		t.Funcs[i] = d.bytes()
-	}
-	t.Items = make([]PoolItem, d.count())
+	t := PoolTask{Pool: d.uvarint(), MaxTasks: int(d.uvarint()), Timeout: time.Duration(d.uvarint()), Init: d.bytes(), Func: d.bytes()}
+	t.Items = make([][]byte, d.count())
 	for i := range t.Items {
-		fn := d.uvarint()
-		if d.err == nil && fn >= uint64(len(t.Funcs)) {
-			d.err = fmt.Errorf("%w: item %d runs function %d of %d", errMalformed, i, fn, len(t.Funcs))
-		}
-		t.Items[i] = PoolItem{Func: int(fn), Args: d.bytes()}
+		t.Items[i] = d.bytes()
 	}
 	if d.end(); d.err == nil && len(t.Items) == 0 {
 		d.err = fmt.Errorf("%w: a pool task of no items", errMalformed)

@@ -9,7 +9,7 @@ import (
 
 // ProtocolVersion is the version of the task protocol: the names of the streams and subjects
 // and the layout of tasks and results. Workers take only the tasks of their own version.
-const ProtocolVersion = 3
+const ProtocolVersion = 4
 
 // AckWait is how long a task's claim lasts without a sign of life from its worker: what a
 // lost worker costs. It is part of the protocol, a setting of the consumer that all workers
