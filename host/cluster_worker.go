@@ -422,6 +422,9 @@ func (cw *ClusterWorker) taskEnded(lp *localPool) {
 	defer cw.mu.Unlock()
 	lp.busy = false
 	lp.used = time.Now()
+	if !slices.Contains(cw.pools, lp) { // ended while its task ran
+		return
+	}
 	if lp.quiet != nil {
 		lp.quiet.Reset(quietAfter)
 		return
@@ -438,6 +441,9 @@ func (cw *ClusterWorker) taskEnded(lp *localPool) {
 // endPool closes lp (its processes exit) or terminates it (they are killed), and lets go of
 // the pool, which is freed once its processes have ended. cw.mu is held.
 func (cw *ClusterWorker) endPool(lp *localPool, terminate bool) {
+	if lp.quiet != nil {
+		lp.quiet.Stop()
+	}
 	if terminate {
 		lp.hp.Terminate()
 	} else {
