@@ -149,6 +149,9 @@ func (cw *ClusterWorker) Close() error {
 func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, error) {
 	cw.logf("run %s: task %d taken (delivery %d)", t.Run, t.ID, t.Delivery)
 	res, err := cw.runTask(ctx, t)
+	if dropped := cw.fitResult(&res, cw.w.MaxResult()); dropped > 0 {
+		cw.logf("run %s: task %d: the results of %d of its %d tasks fit in a message; the others go back", t.Run, t.ID, len(res.Items), len(res.Items)+dropped)
+	}
 	for i, it := range res.Items {
 		switch {
 		case it.Died:
@@ -168,9 +171,6 @@ func (cw *ClusterWorker) run(ctx context.Context, t icluster.Task) ([]byte, erro
 	}
 	if res.Items == nil {
 		return nil, err
-	}
-	if dropped := cw.fitResult(&res, cw.w.MaxResult()); dropped > 0 {
-		cw.logf("run %s: task %d: the results of %d of its %d tasks fit in a message; the others go back", t.Run, t.ID, len(res.Items), len(res.Items)+dropped)
 	}
 	return res.Append(nil), nil
 }
