@@ -51,7 +51,8 @@ func Serve(cfg ServerConfig) (*Server, error) {
 }
 
 // URL is the server's address with its token, scheme://TOKEN@HOST:PORT: what workers and runs
-// connect with.
+// connect with. For a server listening on all addresses (0.0.0.0, ::), HOST is where other
+// machines reach this one: the address its packets leave from.
 func (s *Server) URL() string { return s.srv.URL() }
 
 // Shutdown closes every connection and stops the server; it returns once the server has

@@ -132,7 +132,8 @@ func reachableHost() string {
 	return "127.0.0.1"
 }
 
-// URL is the server's address with its token: scheme://TOKEN@HOST:PORT.
+// URL is the server's address with its token: scheme://TOKEN@HOST:PORT, where HOST is
+// reachableHost's for a server listening on all addresses.
 func (s *Server) URL() string { return s.url }
 
 // Shutdown closes every connection and stops the server; it returns once it has stopped.
