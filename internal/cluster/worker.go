@@ -326,16 +326,13 @@ func (w *Worker) watchVersions(ctx context.Context) {
 	ours := tasksStream(w.c.version)
 	told := map[string]bool{}
 	for {
-		names := w.c.js.StreamNames(ctx)
-		for name := range names.Name() {
+		streams := w.c.js.ListStreams(ctx) // each with its state, in one request a page
+		for info := range streams.Info() {
+			name := info.Config.Name
 			if !strings.HasPrefix(name, tasksStreamPrefix) || name == ours {
 				continue
 			}
-			s, err := w.c.js.Stream(ctx, name)
-			if err != nil {
-				continue
-			}
-			n := s.CachedInfo().State.Msgs
+			n := info.State.Msgs
 			if n > 0 && !told[name] {
 				w.cfg.Logf("%d tasks of protocol version %s wait on %s; this worker speaks version %d and does not take them",
 					n, strings.TrimPrefix(name, tasksStreamPrefix), w.c.where, w.c.version)
