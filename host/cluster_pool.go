@@ -84,11 +84,11 @@ const timingsMax = 64
 
 // slotTask is a task a slot took from the pool, on its way to and from the cluster.
 type slotTask struct {
-	funcID   uint64 // its function's id in the pool
-	fn, args []byte
-	alone    bool                     // its process died in a message of several: it goes alone now
-	gone     bool                     // its slot left: its result is dropped
-	done     chan icluster.ItemResult // gets its result (cap 1)
+	funcID uint64 // its function's id in the pool, which keeps it while the task runs
+	args   []byte
+	alone  bool                     // its process died in a message of several: it goes alone now
+	gone   bool                     // its slot left: its result is dropped
+	done   chan icluster.ItemResult // gets its result (cap 1)
 }
 
 // newClusterPool makes hp a pool of the run cr: maxTasks and timeout hold on the workers, and
@@ -142,11 +142,7 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 		if err != nil {
 			return
 		}
-		fn := t.Func
-		if fn == nil {
-			fn, _ = pool.Function(t.FuncID)
-		}
-		st := &slotTask{funcID: t.FuncID, fn: fn, args: t.Args, done: make(chan icluster.ItemResult, 1)}
+		st := &slotTask{funcID: t.FuncID, args: t.Args, done: make(chan icluster.ItemResult, 1)}
 		cp.mu.Lock()
 		cp.queue = append(cp.queue, st)
 		cp.queued = time.Now()
@@ -174,18 +170,18 @@ func (cp *clusterPool) slot(ctx context.Context, w objects.Owner) {
 // send sends messages of the tasks queued while fewer than lanes are out. cp.mu is held.
 func (cp *clusterPool) send() {
 	for !cp.ended && cp.out < cp.lanes && len(cp.queue) > 0 {
-		tasks := cp.nextMessage()
+		fn, tasks := cp.nextMessage()
 		if tasks == nil {
 			return
 		}
 		cp.out++
 		cp.outTasks += len(tasks)
-		go cp.run(tasks)
+		go cp.run(fn, tasks)
 	}
 }
 
-// nextMessage takes the tasks of the next message from the queue, or returns nil to wait for
-// more. A message carries tasks of one function, that of the task queued first, batchSize of
+// nextMessage takes the tasks of the next message from the queue, with their function's
+// bytes, or returns nil to wait for more. A message carries tasks of one function, that of the task queued first, batchSize of
 // them at most. When the pool has fewer tasks than fill a message for each lane (queued, out
 // or in its FIFO), they are shared out evenly, so that the last messages of a map end
 // together; that waits until all of them are known. A message short of its size waits: while
@@ -193,11 +189,12 @@ func (cp *clusterPool) send() {
 // their way to slots, which queue them here (a slot is free to take them, since the tasks
 // queued and out are fewer than the slots); then until no task has come for lingerFor, for
 // the tasks of a map are submitted one after the other. cp.mu is held.
-func (cp *clusterPool) nextMessage() []*slotTask {
+func (cp *clusterPool) nextMessage() (fn []byte, tasks []*slotTask) {
 	head := cp.queue[0]
 	if head.alone {
 		cp.queue = slices.Delete(cp.queue, 0, 1)
-		return []*slotTask{head}
+		fn, _ = cp.hp.Pool.Function(head.funcID)
+		return fn, []*slotTask{head}
 	}
 	like := func(st *slotTask) bool { return st.funcID == head.funcID && !st.alone }
 	queued := 0
@@ -211,20 +208,20 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 	if want > 1 {
 		if total := queued + waiting + cp.outTasks; total < want*cp.lanes {
 			if cp.wait(want, waiting) {
-				return nil
+				return nil, nil
 			}
 			messages := ceilDiv(ceilDiv(total, want), cp.lanes) * cp.lanes
 			want = ceilDiv(total, messages)
 		}
 	}
 	if queued < want && cp.wait(want, waiting) {
-		return nil
+		return nil, nil
 	}
+	fn, _ = cp.hp.Pool.Function(head.funcID)
 	budget := batchBytes
 	if cp.maxBytes > 0 {
-		budget = min(budget, cp.maxBytes-len(cp.payload)-len(head.fn)-64)
+		budget = min(budget, cp.maxBytes-len(cp.payload)-len(fn)-64)
 	}
-	var tasks []*slotTask
 	size := 0
 	cp.queue = slices.DeleteFunc(cp.queue, func(st *slotTask) bool {
 		if len(tasks) == want || !like(st) {
@@ -237,7 +234,7 @@ func (cp *clusterPool) nextMessage() []*slotTask {
 		tasks = append(tasks, st)
 		return true
 	})
-	return tasks
+	return fn, tasks
 }
 
 // wait reports whether a message of size tasks waits for more: while the FIFO has tasks and
@@ -329,11 +326,11 @@ func (cp *clusterPool) timed(fn uint64, perTask time.Duration) {
 	tt.timed++
 }
 
-// run sends a message of tasks to the cluster, waits for its result and hands each task
-// its own.
-func (cp *clusterPool) run(tasks []*slotTask) {
+// run sends a message of tasks of function fn to the cluster, waits for its result and hands
+// each task its own.
+func (cp *clusterPool) run(fn []byte, tasks []*slotTask) {
 	msg := icluster.PoolTask{Pool: cp.hp.id, Init: cp.payload, MaxTasks: cp.maxTasks, Timeout: cp.timeout,
-		Func: tasks[0].fn, Items: make([][]byte, len(tasks))}
+		Func: fn, Items: make([][]byte, len(tasks))}
 	for i, st := range tasks {
 		msg.Items[i] = st.args
 	}

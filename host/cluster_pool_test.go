@@ -29,7 +29,7 @@ func TestClusterMessages(t *testing.T) {
 	}
 	take := func() (n int, fn uint64) {
 		t.Helper()
-		tasks := cp.nextMessage()
+		_, tasks := cp.nextMessage()
 		for _, st := range tasks {
 			if st.funcID != tasks[0].funcID {
 				t.Fatalf("a message of functions %d and %d", tasks[0].funcID, st.funcID)
@@ -196,12 +196,13 @@ func TestClusterMessageFailed(t *testing.T) {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	cp.queue, cp.out, cp.outTasks = nil, 0, 0
-	cp.timed(1, time.Microsecond)
 	cp.maxBytes, cp.payload = 1000, make([]byte, 600)
+	fn := pool.AddFunction(make([]byte, 50))
+	cp.timed(fn, time.Microsecond)
 	for range 10 {
-		cp.queue = append(cp.queue, &slotTask{funcID: 1, fn: make([]byte, 50), args: make([]byte, 100)})
+		cp.queue = append(cp.queue, &slotTask{funcID: fn, args: make([]byte, 100)})
 	}
-	if tasks := cp.nextMessage(); len(tasks) != 2 {
+	if _, tasks := cp.nextMessage(); len(tasks) != 2 {
 		t.Errorf("a message of %d tasks of 100 bytes where 286 are left, want 2", len(tasks))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -454,8 +455,6 @@ func (cw *ClusterWorker) endPool(lp *localPool, terminate bool) {
 
 // firstLine is the first line of text.
 func firstLine(text string) string {
-	if i := bytes.IndexByte([]byte(text), '\n'); i >= 0 {
-		return text[:i]
-	}
-	return text
+	line, _, _ := strings.Cut(text, "\n")
+	return line
 }
